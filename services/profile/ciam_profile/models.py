@@ -1,0 +1,30 @@
+"""The profile service's schema: profiles, plus the shared outbox and processed-events tables."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ciam_shared.db import ServiceBase, TimestampTZ, new_metadata, utcnow
+from ciam_shared.inbox import processed_events_table
+from ciam_shared.outbox import outbox_table
+
+
+class Base(ServiceBase):
+    __abstract__ = True
+    metadata = new_metadata()
+
+
+outbox = outbox_table(Base.metadata)
+processed_events = processed_events_table(Base.metadata)
+
+
+class Profile(Base):
+    __tablename__ = "profiles"
+
+    subject_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    registered_at: Mapped[datetime] = mapped_column(TimestampTZ())
+    created_at: Mapped[datetime] = mapped_column(TimestampTZ(), default=utcnow)

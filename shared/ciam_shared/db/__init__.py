@@ -1,0 +1,99 @@
+"""SQLAlchemy 2 async: one naming convention, engines, sessions, a unit of work."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def new_metadata() -> MetaData:
+    """Each service builds its own metadata (its own schema), all with one naming convention."""
+    return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def TimestampTZ() -> DateTime:  # noqa: N802 - reads as a column type
+    """A timezone-aware timestamp (plain DateTime, so Alembic renders it without imports)."""
+    return DateTime(timezone=True)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+class ServiceBase(DeclarativeBase):
+    """Not used directly: each service declares `class Base(ServiceBase)` with its metadata."""
+
+    __abstract__ = True
+
+
+def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    kwargs: dict[str, object] = {"echo": echo}
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, **kwargs)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    kwargs |= {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+    return create_async_engine(url, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+@asynccontextmanager
+async def unit_of_work(
+    sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """One use case, one transaction: commits when the block ends cleanly, else rolls back."""
+    async with sessions() as session, session.begin():
+        yield session
+
+
+def is_postgres(engine: AsyncEngine | Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "ServiceBase",
+    "TimestampTZ",
+    "create_engine",
+    "create_session_factory",
+    "is_postgres",
+    "new_id",
+    "new_metadata",
+    "unit_of_work",
+    "utcnow",
+]

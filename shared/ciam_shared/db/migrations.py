@@ -1,0 +1,54 @@
+"""Alembic, driven from code: each service keeps its migrations in `<package>/migrations`."""
+
+from __future__ import annotations
+
+import asyncio
+from importlib import resources
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
+from sqlalchemy import MetaData, pool
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+
+def alembic_config(migrations_package: str, database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(resources.files(migrations_package)))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def upgrade(migrations_package: str, database_url: str, revision: str = "head") -> None:
+    """Blocking: call from a thread (`asyncio.to_thread`) inside a running loop."""
+    command.upgrade(alembic_config(migrations_package, database_url), revision)
+
+
+async def upgrade_async(migrations_package: str, database_url: str) -> None:
+    await asyncio.to_thread(upgrade, migrations_package, database_url)
+
+
+def run_env(context: EnvironmentContext, metadata: MetaData) -> None:
+    """The body of every service's `migrations/env.py`."""
+    url = context.config.get_main_option("sqlalchemy.url")
+    assert url, "sqlalchemy.url is not set"
+    render_as_batch = url.startswith("sqlite")
+
+    def run(connection: Connection) -> None:
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            render_as_batch=render_as_batch,
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def main() -> None:
+        engine = create_async_engine(url, poolclass=pool.NullPool)
+        async with engine.connect() as connection:
+            await connection.run_sync(run)
+        await engine.dispose()
+
+    asyncio.run(main())

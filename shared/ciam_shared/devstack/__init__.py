@@ -1,0 +1,21 @@
+"""Local infrastructure without Docker: Kafka (KRaft, jars from Maven), PostgreSQL and Redis
+from Debian's packages, each a child process that is stopped with its whole process group.
+
+Used by the runner (`make run`) and by the pytest plugin when no Docker engine answers.
+"""
+
+from ciam_shared.devstack.errors import DevStackError
+from ciam_shared.devstack.kafka import start_kafka
+from ciam_shared.devstack.postgres import start_postgres
+from ciam_shared.devstack.process import ManagedProcess, free_port, repo_root
+from ciam_shared.devstack.redis import start_redis
+
+__all__ = [
+    "DevStackError",
+    "ManagedProcess",
+    "free_port",
+    "repo_root",
+    "start_kafka",
+    "start_postgres",
+    "start_redis",
+]

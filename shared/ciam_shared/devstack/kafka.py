@@ -1,0 +1,160 @@
+"""Apache Kafka in KRaft mode (one combined broker+controller), from Maven Central jars.
+
+`infra/kafka/pom.xml` names org.apache.kafka:kafka_2.13; Maven copies it with its dependencies
+into `infra/kafka/lib` once. The broker runs on Java 17+, storage formatted on each start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import uuid
+from pathlib import Path
+
+from ciam_shared.devstack.errors import DevStackError
+from ciam_shared.devstack.process import (
+    ManagedProcess,
+    free_port,
+    port_in_use,
+    repo_root,
+    require_free,
+    which_or_fail,
+)
+
+MIN_JAVA = 17
+HEAP = ["-Xms256m", "-Xmx768m"]
+
+LOG4J2 = """\
+status = warn
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = {log}
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = {level}
+rootLogger.appenderRef.file.ref = file
+logger.kafka.name = kafka
+logger.kafka.level = {level}
+logger.state.name = state.change.logger
+logger.state.level = WARN
+"""
+
+
+def java_binary() -> str:
+    java = which_or_fail(
+        ["java"], "Java", f"Install Java {MIN_JAVA}+ (`apt-get install openjdk-17-jre-headless`)."
+    )
+    out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', out.stderr + out.stdout)
+    if not match:
+        raise DevStackError(f"cannot read the Java version from `java -version`:\n{out.stderr}")
+    major = int(match.group(1))
+    if major == 1 and match.group(2):
+        major = int(match.group(2))
+    if major < MIN_JAVA:
+        raise DevStackError(
+            f"Kafka 4 needs Java {MIN_JAVA}+, found Java {major} ({java}). "
+            f"Install a newer one (`apt-get install openjdk-17-jre-headless`) and put it first "
+            f"on PATH."
+        )
+    return java
+
+
+def kafka_jars(root: Path | None = None) -> Path:
+    """The directory of broker jars, fetched with Maven on first use."""
+    root = root or repo_root()
+    lib = root / "infra" / "kafka" / "lib"
+    marker = lib / ".complete"
+    if marker.exists():
+        return lib
+    mvn = which_or_fail(["mvn"], "Maven", "Install it with `apt-get install maven`.")
+    result = subprocess.run(
+        [mvn, "-q", "-B", "-f", str(root / "infra" / "kafka" / "pom.xml"),
+         "dependency:copy-dependencies", f"-DoutputDirectory={lib}"],
+        capture_output=True, text=True, check=False,
+    )
+    if result.returncode != 0 or not list(lib.glob("kafka_2.13-*.jar")):
+        raise DevStackError(
+            "fetching the Kafka jars with Maven failed. Check that Maven Central is reachable "
+            "(or a mirror in ~/.m2/settings.xml) and retry `make kafka-jars`.\n"
+            f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
+    marker.write_text("ok\n")
+    return lib
+
+
+def _server_properties(data: Path, port: int, controller_port: int) -> str:
+    return f"""\
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:{controller_port}
+listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
+advertised.listeners=PLAINTEXT://127.0.0.1:{port}
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+log.dirs={data / "logs"}
+num.partitions=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=6
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+log.cleaner.backoff.ms=1000
+"""
+
+
+async def _metadata_ready(bootstrap: str) -> bool:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+    try:
+        await admin.start()
+        await admin.describe_cluster()
+        return True
+    finally:
+        await admin.close()
+
+
+def start_kafka(
+    workdir: Path, port: int | None = None, controller_port: int | None = None
+) -> tuple[ManagedProcess, str, float]:
+    """Start a broker; returns the process, its bootstrap address and the seconds it took."""
+    java = java_binary()
+    lib = kafka_jars()
+    port = port or free_port()
+    controller_port = controller_port or free_port()
+    require_free(port, "Kafka", "CIAM_KAFKA_PORT")
+    require_free(controller_port, "the Kafka controller", "CIAM_KAFKA_CONTROLLER_PORT")
+    workdir.mkdir(parents=True, exist_ok=True)
+    props = workdir / "server.properties"
+    props.write_text(_server_properties(workdir, port, controller_port))
+    log4j = workdir / "log4j2.properties"
+    log4j.write_text(LOG4J2.format(log=workdir / "kafka.log", level="INFO"))
+    classpath = f"{lib}/*"
+    fmt = subprocess.run(
+        [java, *HEAP, f"-Dlog4j2.configurationFile={log4j}", "-cp", classpath,
+         "kafka.tools.StorageTool", "format", "--ignore-formatted",
+         "-t", str(uuid.uuid4()), "-c", str(props)],
+        capture_output=True, text=True, check=False,
+    )
+    if fmt.returncode != 0:
+        raise DevStackError(f"formatting Kafka storage failed:\n{fmt.stdout}\n{fmt.stderr}")
+    proc = ManagedProcess(
+        "kafka",
+        [java, *HEAP, "-XX:+UseG1GC", "-Djava.awt.headless=true",
+         f"-Dlog4j2.configurationFile={log4j}", "-cp", classpath, "kafka.Kafka", str(props)],
+        log_path=workdir / "kafka.stdout.log",
+    ).start()
+    bootstrap = f"127.0.0.1:{port}"
+    # The port opens before the broker serves metadata: probe cheaply first.
+    took = proc.wait_until(
+        lambda: port_in_use(port) and asyncio.run(_metadata_ready(bootstrap)),
+        timeout=120,
+        what="broker metadata",
+    )
+    return proc, bootstrap, took

@@ -1,0 +1,158 @@
+"""Child processes that leave nothing behind: own process group, parent-death signal, and a
+stop that escalates from SIGTERM to SIGKILL."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from ciam_shared.devstack.errors import DevStackError
+
+_PR_SET_PDEATHSIG = 1
+
+
+def repo_root() -> Path:
+    """The repository root: the nearest parent holding `infra/`, from here or the cwd."""
+    for start in (Path(__file__).resolve(), Path.cwd().resolve()):
+        for parent in (start, *start.parents):
+            if (parent / "infra" / "kafka" / "pom.xml").exists():
+                return parent
+    raise DevStackError("cannot find the repository root (no infra/kafka/pom.xml above here)")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.2)
+        return s.connect_ex((host, port)) == 0
+
+
+def require_free(port: int, what: str, variable: str) -> None:
+    if port_in_use(port):
+        raise DevStackError(
+            f"port {port} for {what} is already in use. Stop whatever listens there "
+            f"(`ss -ltnp 'sport = :{port}'`) or choose another port with {variable}=<port>."
+        )
+
+
+def _child_setup() -> None:
+    # Die with the parent (the runner or pytest), even when it is killed with SIGKILL.
+    with contextlib.suppress(OSError):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class ManagedProcess:
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        log_path: Path,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        user: str | None = None,
+    ) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.log_path = log_path
+        self.env = dict(env) if env is not None else None
+        self.cwd = cwd
+        self.user = user
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def start(self) -> ManagedProcess:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        try:
+            self.proc = subprocess.Popen(
+                self.argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self.env,
+                cwd=self.cwd,
+                user=self.user,
+                start_new_session=True,
+                preexec_fn=_child_setup,  # noqa: PLW1509 - only prctl, no locks taken
+            )
+        finally:
+            log.close()
+        return self
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"
+
+    def wait_until(self, ready: Callable[[], bool], *, timeout: float, what: str) -> float:
+        """Poll `ready` until it holds; fail early, with the log, if the process dies."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            if not self.alive():
+                raise DevStackError(
+                    f"{self.name} exited while waiting for {what} "
+                    f"(log {self.log_path}):\n{self.log_tail()}"
+                )
+            try:
+                if ready():
+                    return time.monotonic() - started
+            except Exception:  # noqa: S110 - not ready yet
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise DevStackError(
+            f"{self.name} not ready ({what}) after {timeout:.0f}s (log {self.log_path}):\n"
+            f"{self.log_tail()}"
+        )
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self._signal_group(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self._signal_group(signal.SIGKILL)
+            self.proc.wait(timeout=5)
+        # Anything it forked into its group goes too.
+        self._signal_group(signal.SIGKILL)
+
+    def _signal_group(self, sig: signal.Signals) -> None:
+        assert self.proc is not None
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, sig)
+
+
+def tcp_ready(port: int, host: str = "127.0.0.1") -> Callable[[], bool]:
+    return lambda: port_in_use(port, host)
+
+
+def which_or_fail(candidates: Sequence[str], what: str, fix: str) -> str:
+    import shutil
+
+    for candidate in candidates:
+        found = shutil.which(candidate) if "/" not in candidate else candidate
+        if found and os.access(found, os.X_OK):
+            return found
+    raise DevStackError(f"{what} not found (looked for {', '.join(candidates)}). {fix}")

@@ -1,0 +1,1 @@
+"""HTTP edge pieces every service shares."""

@@ -1,0 +1,237 @@
+"""Transactional outbox: events commit with the state change; a relay publishes them.
+
+A use case calls `stage(session, event)` inside its transaction. On commit the session wakes the
+relay (SQLAlchemy `after_commit`), which publishes every unsent row in order, keyed by subject
+id, with acks=all and the idempotent producer, then marks the rows sent. A periodic sweep covers
+what the wake-up cannot: a crash between commit and publish, or rows committed by another
+process. Publishing twice is possible (crash after publish, before marking sent): consumers are
+idempotent on the CloudEvents id (see inbox.py).
+
+The relay uses its own aiokafka producer rather than FastStream's `publish`: it hands a whole
+batch to the producer in order and then awaits all acknowledgements, which keeps per-partition
+order (the idempotent producer guarantees it across retries) without a round trip per event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import zlib
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from prometheus_client import Counter, Gauge
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Uuid,
+    event,
+    func,
+    select,
+    update,
+)
+from sqlalchemy import JSON as SAJSON
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
+
+from ciam_shared.db import TimestampTZ, utcnow
+from ciam_shared.events import CloudEvent, encode
+
+log = logging.getLogger(__name__)
+
+OUTBOX = "outbox"
+WAKE = "outbox_wake"
+_PENDING = "outbox_pending"
+
+PUBLISHED = Counter("ciam_outbox_published_total", "Events published by the outbox relay", ["service"])
+PUBLISH_FAILURES = Counter("ciam_outbox_failures_total", "Failed relay batches", ["service"])
+BACKLOG = Gauge("ciam_outbox_backlog", "Unsent outbox rows seen by the last batch", ["service"])
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    table = Table(
+        OUTBOX,
+        metadata,
+        Column(
+            "seq",
+            BigInteger().with_variant(Integer, "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
+        Column("event_id", Uuid, nullable=False, unique=True),
+        Column("topic", String(249), nullable=False),
+        Column("key", String(200), nullable=False),
+        Column("event_type", String(200), nullable=False),
+        Column("headers", SAJSON, nullable=False),
+        Column("payload", LargeBinary, nullable=False),
+        Column("created_at", TimestampTZ(), nullable=False, default=utcnow),
+        Column("sent_at", TimestampTZ(), nullable=True),
+        Column("attempts", Integer, nullable=False, default=0),
+        Column("last_error", Text, nullable=True),
+    )
+    Index(
+        "ix_outbox_unsent",
+        table.c.seq,
+        postgresql_where=table.c.sent_at.is_(None),
+        sqlite_where=table.c.sent_at.is_(None),
+    )
+    return table
+
+
+async def stage(session: AsyncSession, event: CloudEvent[Any], *, topic_prefix: str = "") -> None:
+    """Add `event` to the outbox in the session's current transaction."""
+    table = session.info.get(OUTBOX)
+    if not isinstance(table, Table):
+        raise RuntimeError("the session factory was not built with ciam_shared.service.sessions")
+    key, value, headers = encode(event)
+    await session.execute(
+        table.insert().values(
+            event_id=event.id,
+            topic=f"{topic_prefix}{event.data.topic_base_name}",
+            key=key.decode(),
+            event_type=event.type,
+            headers=headers,
+            payload=value,
+            created_at=utcnow(),
+            attempts=0,
+        )
+    )
+    session.info[_PENDING] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_relay_after_commit(session: Session) -> None:
+    if session.info.pop(_PENDING, False):
+        wake = session.info.get(WAKE)
+        if wake is not None:
+            wake()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        *,
+        service: str,
+        table: Table,
+        sessions: async_sessionmaker[AsyncSession],
+        bootstrap_servers: str,
+        sweep_seconds: float = 5.0,
+        batch_size: int = 500,
+    ) -> None:
+        self.service = service
+        self.table = table
+        self.sessions = sessions
+        self.bootstrap_servers = bootstrap_servers
+        self.sweep_seconds = sweep_seconds
+        self.batch_size = batch_size
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self._lock_id = zlib.crc32(f"ciam-outbox:{service}".encode())
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap_servers,
+            client_id=f"{self.service}.outbox",
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=0,
+        )
+        await self._producer.start()
+        self._task = asyncio.create_task(self._run(), name=f"{self.service}-outbox-relay")
+        self.wake()  # publish whatever an earlier run left behind
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._producer is not None:
+            await self._producer.stop()
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.sweep_seconds)
+            self._wake.clear()
+            try:
+                while await self.publish_batch() == self.batch_size:
+                    pass
+            except Exception:
+                PUBLISH_FAILURES.labels(self.service).inc()
+                log.exception("outbox relay batch failed; retrying at the next sweep")
+
+    async def publish_batch(self) -> int:
+        """Publish up to `batch_size` unsent rows in commit order; returns how many."""
+        assert self._producer is not None, "relay not started"
+        t = self.table
+        async with self.sessions() as session, session.begin():
+            if not await self._leader(session):
+                return 0
+            rows = (
+                await session.execute(
+                    select(t.c.seq, t.c.topic, t.c.key, t.c.headers, t.c.payload)
+                    .where(t.c.sent_at.is_(None))
+                    .order_by(t.c.seq)
+                    .limit(self.batch_size)
+                )
+            ).all()
+            BACKLOG.labels(self.service).set(len(rows))
+            if not rows:
+                return 0
+            try:
+                futures = [
+                    await self._producer.send(
+                        row.topic,
+                        value=row.payload,
+                        key=row.key.encode(),
+                        headers=[(k, v.encode()) for k, v in row.headers.items()],
+                    )
+                    for row in rows
+                ]
+                await asyncio.gather(*futures)
+            except Exception as exc:
+                await session.execute(
+                    update(t)
+                    .where(t.c.seq.in_([r.seq for r in rows]))
+                    .values(attempts=t.c.attempts + 1, last_error=repr(exc)[:2000])
+                )
+                raise
+            await session.execute(
+                update(t).where(t.c.seq.in_([r.seq for r in rows])).values(sent_at=utcnow())
+            )
+        PUBLISHED.labels(self.service).inc(len(rows))
+        return len(rows)
+
+    async def _leader(self, session: AsyncSession) -> bool:
+        """One relay per service publishes at a time, so per-subject order holds across replicas."""
+        if session.get_bind().dialect.name != "postgresql":
+            return True  # SQLite: a single local process
+        acquired = await session.scalar(select(func.pg_try_advisory_xact_lock(self._lock_id)))
+        return bool(acquired)
+
+    async def unsent_count(self) -> int:
+        async with self.sessions() as session:
+            count = await session.scalar(
+                select(func.count()).select_from(self.table).where(self.table.c.sent_at.is_(None))
+            )
+            return int(count or 0)
+
+
+__all__ = ["OUTBOX", "WAKE", "OutboxRelay", "outbox_table", "stage"]

@@ -1,0 +1,204 @@
+"""What every service is made of: settings -> engine, sessions, Redis, broker, outbox relay.
+
+`ServiceRuntime` is built by a service's `create_app()` (nothing connects at import time) and
+started by the app's lifespan; `build_app` adds the shared edge: problem details, request ids,
+`/healthz`, `/readyz`, `/metrics` and `/asyncapi`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import redis.asyncio as aioredis
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import MetaData, Table, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from ciam_shared.broker import asyncapi_document, create_broker, document_publishers
+from ciam_shared.db import create_engine
+from ciam_shared.db.migrations import upgrade_async
+from ciam_shared.events import EventData
+from ciam_shared.http.middleware import RequestContextMiddleware
+from ciam_shared.http.problems import install_problem_handlers, problem
+from ciam_shared.inbox import PROCESSED_EVENTS
+from ciam_shared.logging import configure_logging
+from ciam_shared.outbox import OUTBOX, WAKE, OutboxRelay
+from ciam_shared.settings import BaseServiceSettings
+from ciam_shared.topics import ALL_TOPICS, Topic, ensure_topics
+
+log = logging.getLogger(__name__)
+
+READINESS_TIMEOUT = 2.0
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    title: str
+    metadata: MetaData
+    migrations_package: str
+    publishes: Sequence[type[EventData]] = ()
+    topics: Sequence[Topic] = ALL_TOPICS
+
+
+@dataclass
+class ServiceRuntime:
+    spec: ServiceSpec
+    settings: BaseServiceSettings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    redis: aioredis.Redis
+    broker: KafkaBroker
+    relay: OutboxRelay
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, spec: ServiceSpec, settings: BaseServiceSettings) -> ServiceRuntime:
+        engine = create_engine(settings.database_url)
+        outbox = _table(spec.metadata, OUTBOX)
+        processed = _table(spec.metadata, PROCESSED_EVENTS)
+        relay_box: list[OutboxRelay] = []
+        sessions = async_sessionmaker(
+            engine,
+            expire_on_commit=False,
+            autoflush=False,
+            info={OUTBOX: outbox, PROCESSED_EVENTS: processed, WAKE: lambda: relay_box[0].wake()},
+        )
+        relay = OutboxRelay(
+            service=spec.name,
+            table=outbox,
+            sessions=sessions,
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            sweep_seconds=settings.outbox_sweep_seconds,
+        )
+        relay_box.append(relay)
+        broker = create_broker(
+            settings.kafka_bootstrap_servers, client_id=spec.name, description=spec.title
+        )
+        document_publishers(broker, settings.topic_prefix, spec.publishes)
+        redis = aioredis.from_url(settings.redis_url, socket_timeout=READINESS_TIMEOUT)
+        return cls(spec, settings, engine, sessions, redis, broker, relay)
+
+    @property
+    def topic_prefix(self) -> str:
+        return self.settings.topic_prefix
+
+    async def start(self) -> None:
+        if self.settings.migrate_on_start:
+            await upgrade_async(self.spec.migrations_package, self.settings.database_url)
+        if self.settings.create_topics:
+            await ensure_topics(
+                self.settings.kafka_bootstrap_servers, self.spec.topics, prefix=self.topic_prefix
+            )
+        await self.broker.start()
+        await self.relay.start()
+        log.info("%s started", self.spec.name)
+
+    async def stop(self) -> None:
+        await self.relay.stop()
+        await self.broker.stop()
+        await self.redis.aclose()
+        await self.engine.dispose()
+
+    async def readiness(self) -> dict[str, str]:
+        checks = {"database": self._check_db(), "redis": self._check_redis(),
+                  "kafka": self._check_kafka()}
+        results = await asyncio.gather(*checks.values(), return_exceptions=True)
+        return {
+            name: "ok" if result is True else f"failed: {result!r}"[:200]
+            for name, result in zip(checks, results, strict=True)
+        }
+
+    async def _check_db(self) -> bool:
+        async with asyncio.timeout(READINESS_TIMEOUT), self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        return True
+
+    async def _check_redis(self) -> bool:
+        async with asyncio.timeout(READINESS_TIMEOUT):
+            return bool(await self.redis.ping())
+
+    async def _check_kafka(self) -> bool:
+        return await self.broker.ping(timeout=READINESS_TIMEOUT)
+
+
+def _table(metadata: MetaData, name: str) -> Table:
+    if name not in metadata.tables:
+        raise RuntimeError(f"the service metadata lacks the shared `{name}` table")
+    return metadata.tables[name]
+
+
+def get_runtime(request: Request) -> ServiceRuntime:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
+
+
+async def _transaction(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    """One request, one transaction: committed before the response leaves, rolled back on error."""
+    async with runtime.sessions() as session, session.begin():
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(_transaction, scope="function")]
+
+
+def build_app(
+    runtime: ServiceRuntime,
+    *,
+    version: str = "0.1.0",
+    routers: Sequence[Any] = (),
+    on_startup: Sequence[Callable[[ServiceRuntime], Any]] = (),
+) -> FastAPI:
+    spec = runtime.spec
+    configure_logging(spec.name, runtime.settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        for hook in on_startup:
+            result = hook(runtime)
+            if asyncio.iscoroutine(result):
+                await result
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=spec.title, version=version, lifespan=lifespan)
+    app.state.runtime = runtime
+    app.add_middleware(RequestContextMiddleware, service=spec.name)
+    install_problem_handlers(app)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": spec.name}
+
+    @app.get("/readyz", tags=["ops"], response_model=None)
+    async def readyz() -> JSONResponse | dict[str, Any]:
+        checks = await runtime.readiness()
+        if all(v == "ok" for v in checks.values()):
+            return {"status": "ready", "service": spec.name, "checks": checks}
+        return problem(503, title="Not ready", type_slug="not-ready", checks=checks)
+
+    @app.get("/metrics", tags=["ops"])
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/asyncapi", tags=["ops"])
+    async def asyncapi() -> Any:
+        return asyncapi_document(runtime.broker, title=f"{spec.title} events", version=version)
+
+    for router in routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,117 @@
+"""The one registry of Kafka topics: name, partitions, cleanup policy, retention.
+
+No other module spells a topic name. Services create the topics they touch at start-up,
+idempotently (`ensure_topics`); nothing is created by hand and the broker's auto-creation is off.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+log = logging.getLogger(__name__)
+
+DAY_MS = 24 * 60 * 60 * 1000
+
+
+class Cleanup(StrEnum):
+    DELETE = "delete"
+    COMPACT = "compact"
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    base_name: str
+    partitions: int
+    cleanup: Cleanup
+    retention_ms: int  # -1: keep forever
+    description: str
+
+    def name(self, prefix: str = "") -> str:
+        """The topic's name on the broker; a prefix isolates test runs on a shared broker."""
+        return f"{prefix}{self.base_name}"
+
+    def configs(self) -> dict[str, str]:
+        configs = {"cleanup.policy": self.cleanup.value, "retention.ms": str(self.retention_ms)}
+        if self.cleanup is Cleanup.COMPACT:
+            # Keep tombstones a day so a late consumer still sees an erasure.
+            configs |= {"delete.retention.ms": str(DAY_MS), "min.compaction.lag.ms": "0"}
+        return configs
+
+
+IDENTITY_EVENTS = Topic(
+    "ciam.identity.events", 6, Cleanup.DELETE, 30 * DAY_MS,
+    "Identity events of the auth service (registered, verified, signed-in, linked, deleted).",
+)
+CONSENT_CHANGES = Topic(
+    "ciam.consent.changes", 6, Cleanup.DELETE, -1,
+    "Every consent change, kept for audit and replay.",
+)
+CONSENT_STATE = Topic(
+    "ciam.consent.state", 6, Cleanup.COMPACT, -1,
+    "The latest consents of each subject (compacted; an erased subject gets a tombstone).",
+)
+CONSENT_APPLIED = Topic(
+    "ciam.consent.applied", 6, Cleanup.DELETE, 365 * DAY_MS,
+    "Proof that a subscriber applied a consent change (subscriber, event id, applied at).",
+)
+PROFILE_EVENTS = Topic(
+    "ciam.profile.events", 6, Cleanup.DELETE, 30 * DAY_MS,
+    "Profile events (created, merged, erased).",
+)
+NOTIFIER_DELIVERIES = Topic(
+    "ciam.notifier.deliveries", 6, Cleanup.DELETE, 30 * DAY_MS,
+    "Outcomes of webhook and channel deliveries.",
+)
+NOTIFIER_DEAD_LETTERS = Topic(
+    "ciam.notifier.dead-letters", 6, Cleanup.DELETE, 30 * DAY_MS,
+    "Deliveries that exhausted their retries.",
+)
+
+ALL_TOPICS: tuple[Topic, ...] = (
+    IDENTITY_EVENTS,
+    CONSENT_CHANGES,
+    CONSENT_STATE,
+    CONSENT_APPLIED,
+    PROFILE_EVENTS,
+    NOTIFIER_DELIVERIES,
+    NOTIFIER_DEAD_LETTERS,
+)
+
+
+async def ensure_topics(
+    bootstrap_servers: str,
+    topics: Iterable[Topic] = ALL_TOPICS,
+    *,
+    prefix: str = "",
+    replication_factor: int = 1,
+) -> list[str]:
+    """Create the missing topics; existing ones are left as they are. Returns those created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="ciam-topics")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [t for t in topics if t.name(prefix) not in existing]
+        created: list[str] = []
+        for topic in wanted:
+            new = NewTopic(
+                name=topic.name(prefix),
+                num_partitions=topic.partitions,
+                replication_factor=replication_factor,
+                topic_configs=topic.configs(),
+            )
+            try:
+                await admin.create_topics([new])
+                created.append(new.name)
+            except TopicAlreadyExistsError:  # another service won the race
+                pass
+        if created:
+            log.info("created topics", extra={"topics": created})
+        return created
+    finally:
+        await admin.close()
