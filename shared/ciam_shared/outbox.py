@@ -22,6 +22,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from prometheus_client import Counter, Gauge
+from sqlalchemy import JSON as SAJSON
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -38,7 +39,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy import JSON as SAJSON
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
@@ -51,7 +51,9 @@ OUTBOX = "outbox"
 WAKE = "outbox_wake"
 _PENDING = "outbox_pending"
 
-PUBLISHED = Counter("ciam_outbox_published_total", "Events published by the outbox relay", ["service"])
+PUBLISHED = Counter(
+    "ciam_outbox_published_total", "Events published by the outbox relay", ["service"]
+)
 PUBLISH_FAILURES = Counter("ciam_outbox_failures_total", "Failed relay batches", ["service"])
 BACKLOG = Gauge("ciam_outbox_backlog", "Unsent outbox rows seen by the last batch", ["service"])
 

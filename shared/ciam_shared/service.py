@@ -109,8 +109,11 @@ class ServiceRuntime:
         await self.engine.dispose()
 
     async def readiness(self) -> dict[str, str]:
-        checks = {"database": self._check_db(), "redis": self._check_redis(),
-                  "kafka": self._check_kafka()}
+        checks = {
+            "database": self._check_db(),
+            "redis": self._check_redis(),
+            "kafka": self._check_kafka(),
+        }
         results = await asyncio.gather(*checks.values(), return_exceptions=True)
         return {
             name: "ok" if result is True else f"failed: {result!r}"[:200]

@@ -45,31 +45,52 @@ class Topic:
 
 
 IDENTITY_EVENTS = Topic(
-    "ciam.identity.events", 6, Cleanup.DELETE, 30 * DAY_MS,
+    "ciam.identity.events",
+    6,
+    Cleanup.DELETE,
+    30 * DAY_MS,
     "Identity events of the auth service (registered, verified, signed-in, linked, deleted).",
 )
 CONSENT_CHANGES = Topic(
-    "ciam.consent.changes", 6, Cleanup.DELETE, -1,
+    "ciam.consent.changes",
+    6,
+    Cleanup.DELETE,
+    -1,
     "Every consent change, kept for audit and replay.",
 )
 CONSENT_STATE = Topic(
-    "ciam.consent.state", 6, Cleanup.COMPACT, -1,
+    "ciam.consent.state",
+    6,
+    Cleanup.COMPACT,
+    -1,
     "The latest consents of each subject (compacted; an erased subject gets a tombstone).",
 )
 CONSENT_APPLIED = Topic(
-    "ciam.consent.applied", 6, Cleanup.DELETE, 365 * DAY_MS,
+    "ciam.consent.applied",
+    6,
+    Cleanup.DELETE,
+    365 * DAY_MS,
     "Proof that a subscriber applied a consent change (subscriber, event id, applied at).",
 )
 PROFILE_EVENTS = Topic(
-    "ciam.profile.events", 6, Cleanup.DELETE, 30 * DAY_MS,
+    "ciam.profile.events",
+    6,
+    Cleanup.DELETE,
+    30 * DAY_MS,
     "Profile events (created, merged, erased).",
 )
 NOTIFIER_DELIVERIES = Topic(
-    "ciam.notifier.deliveries", 6, Cleanup.DELETE, 30 * DAY_MS,
+    "ciam.notifier.deliveries",
+    6,
+    Cleanup.DELETE,
+    30 * DAY_MS,
     "Outcomes of webhook and channel deliveries.",
 )
 NOTIFIER_DEAD_LETTERS = Topic(
-    "ciam.notifier.dead-letters", 6, Cleanup.DELETE, 30 * DAY_MS,
+    "ciam.notifier.dead-letters",
+    6,
+    Cleanup.DELETE,
+    30 * DAY_MS,
     "Deliveries that exhausted their retries.",
 )
 

@@ -31,7 +31,7 @@ def new_metadata() -> MetaData:
     return MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def TimestampTZ() -> DateTime:  # noqa: N802 - reads as a column type
+def TimestampTZ() -> DateTime:
     """A timezone-aware timestamp (plain DateTime, so Alembic renders it without imports)."""
     return DateTime(timezone=True)
 

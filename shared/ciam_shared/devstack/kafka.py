@@ -70,9 +70,18 @@ def kafka_jars(root: Path | None = None) -> Path:
         return lib
     mvn = which_or_fail(["mvn"], "Maven", "Install it with `apt-get install maven`.")
     result = subprocess.run(
-        [mvn, "-q", "-B", "-f", str(root / "infra" / "kafka" / "pom.xml"),
-         "dependency:copy-dependencies", f"-DoutputDirectory={lib}"],
-        capture_output=True, text=True, check=False,
+        [
+            mvn,
+            "-q",
+            "-B",
+            "-f",
+            str(root / "infra" / "kafka" / "pom.xml"),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={lib}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0 or not list(lib.glob("kafka_2.13-*.jar")):
         raise DevStackError(
@@ -137,17 +146,39 @@ def start_kafka(
     log4j.write_text(LOG4J2.format(log=workdir / "kafka.log", level="INFO"))
     classpath = f"{lib}/*"
     fmt = subprocess.run(
-        [java, *HEAP, f"-Dlog4j2.configurationFile={log4j}", "-cp", classpath,
-         "kafka.tools.StorageTool", "format", "--ignore-formatted",
-         "-t", str(uuid.uuid4()), "-c", str(props)],
-        capture_output=True, text=True, check=False,
+        [
+            java,
+            *HEAP,
+            f"-Dlog4j2.configurationFile={log4j}",
+            "-cp",
+            classpath,
+            "kafka.tools.StorageTool",
+            "format",
+            "--ignore-formatted",
+            "-t",
+            str(uuid.uuid4()),
+            "-c",
+            str(props),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if fmt.returncode != 0:
         raise DevStackError(f"formatting Kafka storage failed:\n{fmt.stdout}\n{fmt.stderr}")
     proc = ManagedProcess(
         "kafka",
-        [java, *HEAP, "-XX:+UseG1GC", "-Djava.awt.headless=true",
-         f"-Dlog4j2.configurationFile={log4j}", "-cp", classpath, "kafka.Kafka", str(props)],
+        [
+            java,
+            *HEAP,
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={log4j}",
+            "-cp",
+            classpath,
+            "kafka.Kafka",
+            str(props),
+        ],
         log_path=workdir / "kafka.stdout.log",
     ).start()
     bootstrap = f"127.0.0.1:{port}"

@@ -62,26 +62,59 @@ def start_postgres(workdir: Path, port: int | None = None) -> tuple[ManagedProce
         if user is not None:
             shutil.chown(d, user, user)
     init = subprocess.run(
-        [initdb, "-D", str(cluster), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-         "--no-sync", "--no-instructions"],
-        capture_output=True, text=True, user=user, check=False, cwd=data,
+        [
+            initdb,
+            "-D",
+            str(cluster),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--no-instructions",
+        ],
+        capture_output=True,
+        text=True,
+        user=user,
+        check=False,
+        cwd=data,
     )
     if init.returncode != 0:
         raise DevStackError(f"initdb failed:\n{init.stdout}\n{init.stderr}")
     proc = ManagedProcess(
         "postgres",
-        [postgres, "-D", str(cluster), "-p", str(port), "-k", str(sockets),
-         "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
-         "-c", "full_page_writes=off", "-c", "max_connections=300"],
+        [
+            postgres,
+            "-D",
+            str(cluster),
+            "-p",
+            str(port),
+            "-k",
+            str(sockets),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+            "-c",
+            "max_connections=300",
+        ],
         log_path=workdir / "postgres.log",
         user=user,
         cwd=data,
     ).start()
     pg_isready = _bin("pg_isready")
     proc.wait_until(
-        lambda: subprocess.run(
-            [pg_isready, "-q", "-h", "127.0.0.1", "-p", str(port)], check=False
-        ).returncode == 0,
+        lambda: (
+            subprocess.run(
+                [pg_isready, "-q", "-h", "127.0.0.1", "-p", str(port)], check=False
+            ).returncode
+            == 0
+        ),
         timeout=60,
         what=f"connections on port {port}",
     )

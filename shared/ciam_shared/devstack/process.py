@@ -90,7 +90,7 @@ class ManagedProcess:
                 cwd=self.cwd,
                 user=self.user,
                 start_new_session=True,
-                preexec_fn=_child_setup,  # noqa: PLW1509 - only prctl, no locks taken
+                preexec_fn=_child_setup,
             )
         finally:
             log.close()

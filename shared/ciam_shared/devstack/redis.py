@@ -20,8 +20,21 @@ def start_redis(workdir: Path, port: int | None = None) -> tuple[ManagedProcess,
     workdir.mkdir(parents=True, exist_ok=True)
     proc = ManagedProcess(
         "redis",
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(workdir), "--protected-mode", "yes"],
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+            "--protected-mode",
+            "yes",
+        ],
         log_path=workdir / "redis.log",
     ).start()
     proc.wait_until(tcp_ready(port), timeout=20, what=f"port {port}")

@@ -99,8 +99,18 @@ def system(args: argparse.Namespace) -> Iterator[dict[str, str]]:
             }
             proc = ManagedProcess(
                 service,
-                [sys.executable, "-m", "uvicorn", "--factory", f"ciam_{service}.main:create_app",
-                 "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "--factory",
+                    f"ciam_{service}.main:create_app",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--no-access-log",
+                ],
                 log_path=var / "logs" / f"{service}.log",
                 env=env,
                 cwd=var,
@@ -109,8 +119,9 @@ def system(args: argparse.Namespace) -> Iterator[dict[str, str]]:
             procs[service] = proc
             urls[service] = f"http://127.0.0.1:{port}"
         for service, proc in procs.items():
+            readyz = f"{urls[service]}/readyz"
             took = proc.wait_until(
-                lambda s=service: _ready(f"{urls[s]}/readyz"),
+                lambda url=readyz: _ready(url),  # type: ignore[misc]
                 timeout=READY_TIMEOUT,
                 what="/readyz",
             )
@@ -120,7 +131,9 @@ def system(args: argparse.Namespace) -> Iterator[dict[str, str]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--base-port", type=int, default=int(os.environ.get("CIAM_BASE_PORT", 8001)))
+    parser.add_argument(
+        "--base-port", type=int, default=int(os.environ.get("CIAM_BASE_PORT", 8001))
+    )
     parser.add_argument(
         "--kafka-port", type=int, default=int(os.environ.get("CIAM_KAFKA_PORT", 9092))
     )

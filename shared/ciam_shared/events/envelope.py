@@ -71,8 +71,11 @@ class CloudEvent(BaseModel, Generic[D]):
     @classmethod
     def wrap(cls, data: D, *, source: str, id: uuid.UUID | None = None) -> CloudEvent[D]:
         return CloudEvent[D](
-            id=id or uuid.uuid4(), source=source, type=data.event_type,
-            subject=data.subject(), data=data,
+            id=id or uuid.uuid4(),
+            source=source,
+            type=data.event_type,
+            subject=data.subject(),
+            data=data,
         )
 
 

@@ -56,7 +56,10 @@ class RequestContextMiddleware:
             LATENCY.labels(self.service, scope["method"], path).observe(elapsed)
             if path not in ("/healthz", "/readyz", "/metrics"):
                 log.info(
-                    "%s %s %s", scope["method"], scope["path"], status,
+                    "%s %s %s",
+                    scope["method"],
+                    scope["path"],
+                    status,
                     extra={"status": status, "ms": round(elapsed * 1000, 2)},
                 )
             request_id_var.reset(token)

@@ -60,8 +60,12 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         return problem(
-            exc.status, title=exc.title, detail=exc.detail, type_slug=exc.type_slug,
-            instance=request.url.path, **exc.extensions,
+            exc.status,
+            title=exc.title,
+            detail=exc.detail,
+            type_slug=exc.type_slug,
+            instance=request.url.path,
+            **exc.extensions,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -71,8 +75,12 @@ def install_problem_handlers(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         return problem(
-            422, title="Invalid request", detail="The request does not match the schema.",
-            type_slug="validation", instance=request.url.path, errors=errors,
+            422,
+            title="Invalid request",
+            detail="The request does not match the schema.",
+            type_slug="validation",
+            instance=request.url.path,
+            errors=errors,
         )
 
     @app.exception_handler(StarletteHTTPException)

@@ -1,0 +1,56 @@
+import json
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from ciam_shared.events import (
+    CloudEvent,
+    UnknownEventType,
+    UserRegistered,
+    decode,
+    encode,
+    event_type_registry,
+)
+from ciam_shared.events.__main__ import export
+
+
+def registered() -> CloudEvent[UserRegistered]:
+    data = UserRegistered(subject_id=uuid.uuid4(), registered_at=datetime.now(UTC))
+    return CloudEvent.wrap(data, source="/tests")
+
+
+def test_an_event_travels_as_binary_cloudevent_keyed_by_subject() -> None:
+    event = registered()
+    key, value, headers = encode(event)
+    assert key == str(event.data.subject_id).encode()
+    assert headers["ce_specversion"] == "1.0"
+    assert headers["ce_type"] == "dev.ciam.identity.user.registered.v1"
+    assert headers["ce_subject"] == str(event.data.subject_id)
+    assert json.loads(value)["subject_id"] == str(event.data.subject_id)
+    decoded = decode({k: v.encode() for k, v in headers.items()}, value)
+    assert decoded == event
+
+
+def test_an_unknown_event_type_is_refused_by_name() -> None:
+    _, value, headers = encode(registered())
+    headers["ce_type"] = "dev.ciam.nothing.v1"
+    with pytest.raises(UnknownEventType, match=r"dev\.ciam\.nothing\.v1"):
+        decode(headers, value)
+
+
+def test_every_event_type_is_versioned_and_names_its_topic() -> None:
+    registry = event_type_registry()
+    assert registry, "no event types registered"
+    for event_type, model in registry.items():
+        assert event_type.rsplit(".", 1)[-1].startswith("v"), event_type
+        assert model.topic_base_name.startswith("ciam.")
+
+
+def test_event_schemas_export_as_json_schema(tmp_path) -> None:
+    written = export(tmp_path)
+    names = {p.name for p in written}
+    assert "dev.ciam.identity.user.registered.v1.json" in names
+    schema = json.loads((tmp_path / "dev.ciam.identity.user.registered.v1.json").read_text())
+    assert schema["x-kafka-topic"] == "ciam.identity.events"
+    assert "subject_id" in schema["required"]

@@ -1,0 +1,55 @@
+from typing import ClassVar
+
+import pytest
+from pydantic import SecretStr, ValidationError
+from pydantic_settings import SettingsConfigDict
+
+from ciam_shared.settings import BaseServiceSettings, Environment
+
+
+class DemoSettings(BaseServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="DEMO_", extra="ignore", frozen=True)
+    service_name: ClassVar[str] = "demo"
+    secret_fields: ClassVar[tuple[str, ...]] = ("signing_key",)
+
+    signing_key: SecretStr
+
+
+def test_a_secret_has_no_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DEMO_SIGNING_KEY", raising=False)
+    with pytest.raises(ValidationError, match="signing_key"):
+        DemoSettings()
+
+
+@pytest.mark.parametrize("value", ["changeme", "secret", "short-but-not-placeholder"])
+def test_placeholder_secrets_are_refused_outside_development(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("DEMO_SIGNING_KEY", value)
+    monkeypatch.setenv("DEMO_ENVIRONMENT", "production")
+    with pytest.raises(ValidationError, match="real secret"):
+        DemoSettings()
+
+
+def test_placeholder_secrets_are_allowed_in_development(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEMO_SIGNING_KEY", "changeme")
+    monkeypatch.setenv("DEMO_ENVIRONMENT", "development")
+    assert DemoSettings().environment is Environment.DEVELOPMENT
+
+
+def test_settings_read_their_prefix_and_the_shared_infrastructure_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DEMO_SIGNING_KEY", "k" * 40)
+    monkeypatch.setenv("DEMO_PORT", "9999")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "broker:9092")
+    monkeypatch.setenv("REDIS_URL", "redis://cache:6379/1")
+    monkeypatch.setenv("DEMO_REDIS_URL", "redis://own:6379/2")
+    monkeypatch.setenv("CIAM_ENVIRONMENT", "production")
+    settings = DemoSettings()
+    assert settings.port == 9999
+    assert settings.kafka_bootstrap_servers == "broker:9092"
+    assert settings.redis_url == "redis://own:6379/2"  # the prefixed name wins
+    assert settings.environment is Environment.PRODUCTION
+    assert settings.database_url == "sqlite+aiosqlite:///./var/demo.db"
+    assert "k" * 40 not in repr(settings)  # secrets never print

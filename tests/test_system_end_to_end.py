@@ -1,0 +1,119 @@
+"""The whole system as separate processes, started by the runner `make run` uses.
+
+An account registered at the auth service leaves through its outbox onto Kafka and is seen
+applied by the profile and consent services; Ctrl-C (SIGINT) then stops every process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import re
+import signal
+import sys
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ciam_shared.devstack.process import port_in_use
+from ciam_shared.testing.plugin import eventually
+
+pytestmark = pytest.mark.e2e
+
+READY_TIMEOUT = 180.0
+
+
+def four_free_ports() -> int:
+    for _ in range(100):
+        base = random.randint(20000, 40000)
+        if not any(port_in_use(base + i) for i in range(4)):
+            return base
+    raise RuntimeError("no four consecutive free ports")
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def read_until_ready(stream: asyncio.StreamReader, lines: list[str]) -> None:
+    while True:
+        raw = await stream.readline()
+        if not raw:
+            raise AssertionError("runner exited before ready:\n" + "".join(lines))
+        lines.append(raw.decode())
+        if lines[-1].startswith("ready:"):
+            return
+
+
+async def test_an_event_crosses_services_started_by_the_runner_and_all_stop_cleanly(
+    kafka_bootstrap: str,
+    redis_url: str,
+    postgres_admin_url: str,
+    topic_prefix: str,
+    tmp_path: Path,
+) -> None:
+    base = four_free_ports()
+    env = os.environ | {
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "REDIS_URL": redis_url,
+        "DATABASE_URL": postgres_admin_url,
+        "CIAM_ENVIRONMENT": "test",
+    }
+    runner = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "ciam_shared.devstack.run",
+        "--base-port",
+        str(base),
+        "--topic-prefix",
+        topic_prefix,
+        "--db-prefix",
+        f"e2e_{uuid.uuid4().hex[:8]}_",
+        "--var",
+        str(tmp_path),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    assert runner.stdout is not None
+    lines: list[str] = []
+    try:
+        await asyncio.wait_for(read_until_ready(runner.stdout, lines), READY_TIMEOUT)
+        pids = [int(p) for p in re.findall(r"\(pid (\d+),", "".join(lines))]
+        assert len(pids) == 4, lines
+        assert all(alive(pid) for pid in pids)
+
+        async with httpx.AsyncClient(timeout=10) as client:
+            created = await client.post(
+                f"http://127.0.0.1:{base}/v1/accounts",
+                json={"email": f"{uuid.uuid4().hex[:8]}@example.com", "password": "long enough!"},
+            )
+            assert created.status_code == 201, created.text
+            subject = created.json()["subject_id"]
+
+            async def applied(url: str) -> bool:
+                return (await client.get(url)).status_code == 200
+
+            await eventually(lambda: applied(f"http://127.0.0.1:{base + 1}/v1/profiles/{subject}"))
+            await eventually(lambda: applied(f"http://127.0.0.1:{base + 2}/v1/subjects/{subject}"))
+            for port in range(base, base + 4):
+                ready = await client.get(f"http://127.0.0.1:{port}/readyz")
+                assert ready.status_code == 200, ready.text
+
+        runner.send_signal(signal.SIGINT)
+        rest = await asyncio.wait_for(runner.stdout.read(), 60)
+        assert await asyncio.wait_for(runner.wait(), 30) == 0, rest.decode()
+        assert "stopped" in rest.decode()
+        assert not [pid for pid in pids if alive(pid)], "service processes left behind"
+        assert not any(port_in_use(port) for port in range(base, base + 4))
+    finally:
+        if runner.returncode is None:
+            runner.kill()
+            await runner.wait()
