@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: run test setup bootstrap venv kafka-jars lint typecheck check schemas clean
+.PHONY: run test setup bootstrap venv kafka-jars lint typecheck check schemas clean bench-broker
 
 run: setup ## start Kafka, Redis and the four services; Ctrl-C stops everything
 	$(PY) -m ciam_shared.devstack.run
@@ -37,3 +37,6 @@ schemas: venv ## export every event schema as JSON Schema into shared/schemas
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+
+bench-broker: setup ## start-up time of the local Kafka, PostgreSQL and Redis
+	$(PY) bench/broker_start.py 5
