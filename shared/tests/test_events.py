@@ -1,6 +1,7 @@
 import json
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -54,3 +55,11 @@ def test_event_schemas_export_as_json_schema(tmp_path) -> None:
     schema = json.loads((tmp_path / "dev.ciam.identity.user.registered.v1.json").read_text())
     assert schema["x-kafka-topic"] == "ciam.identity.events"
     assert "subject_id" in schema["required"]
+
+
+def test_the_committed_json_schemas_match_the_models(tmp_path) -> None:
+    committed = Path(__file__).resolve().parents[1] / "schemas"
+    export(tmp_path)
+    fresh = {p.name: p.read_text() for p in tmp_path.glob("*.json")}
+    kept = {p.name: p.read_text() for p in committed.glob("*.json")}
+    assert fresh == kept, "run `make schemas` and commit shared/schemas"

@@ -1,0 +1,75 @@
+"""The local runner and fixtures fail with the fix in the message, not a stack trace."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ciam_shared.devstack import DevStackError
+from ciam_shared.devstack.kafka import java_binary
+
+
+def fake_java(tmp_path: Path, version_line: str) -> None:
+    script = tmp_path / "java"
+    script.write_text(f"#!/bin/sh\necho '{version_line}' >&2\n")
+    script.chmod(0o755)
+
+
+def test_an_old_java_is_refused_with_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_java(tmp_path, 'openjdk version "11.0.21" 2023-10-17')
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    with pytest.raises(DevStackError, match=r"needs Java 17\+, found Java 11.*apt-get install"):
+        java_binary()
+
+
+def test_a_java_8_version_string_is_read_as_8(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_java(tmp_path, 'java version "1.8.0_392"')
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    with pytest.raises(DevStackError, match="found Java 8"):
+        java_binary()
+
+
+def test_missing_java_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(DevStackError, match="Java not found"):
+        java_binary()
+
+
+def test_the_runner_refuses_a_port_in_use_and_says_how_to_fix_it(
+    kafka_bootstrap: str, redis_url: str, tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = os.environ | {"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "REDIS_URL": redis_url}
+        env.pop("DATABASE_URL", None)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "ciam_shared.devstack.run",
+                "--base-port",
+                str(port),
+                "--var",
+                str(tmp_path),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert f"port {port} for the auth service is already in use" in result.stderr
+    assert "--base-port" in result.stderr
+    assert "Traceback" not in result.stderr
