@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: run test setup bootstrap venv kafka-jars lint typecheck check schemas clean bench-broker
+.PHONY: run test setup bootstrap venv kafka-jars lint typecheck check schemas clean bench-broker bench-propagation
 
 run: setup ## start Kafka, Redis and the four services; Ctrl-C stops everything
 	$(PY) -m ciam_shared.devstack.run
@@ -27,7 +27,7 @@ lint: venv
 	$(PY) -m ruff format --check .
 
 typecheck: venv
-	$(PY) -m mypy shared/ciam_shared services/auth/ciam_auth services/profile/ciam_profile \
+	$(PY) -m mypy sdk/ciam_consent_sdk shared/ciam_shared services/auth/ciam_auth services/profile/ciam_profile \
 		services/consent/ciam_consent services/notifier/ciam_notifier
 
 check: lint typecheck
@@ -37,6 +37,10 @@ schemas: venv ## export every event schema as JSON Schema into shared/schemas
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+
+bench-propagation: setup ## consent propagation latency, throughput, bootstrap (a few minutes)
+	@$(UV) sync --frozen --quiet --group bench
+	$(PY) bench/propagation.py
 
 bench-broker: setup ## start-up time of the local Kafka, PostgreSQL and Redis
 	$(PY) bench/broker_start.py 5

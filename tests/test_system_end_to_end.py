@@ -10,6 +10,7 @@ import asyncio
 import os
 import random
 import re
+import secrets
 import signal
 import sys
 import uuid
@@ -17,7 +18,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from joserfc.jwk import ECKey
 
+from ciam_consent.auth import issue_token
 from ciam_shared.devstack.process import port_in_use
 from ciam_shared.testing.plugin import eventually
 
@@ -60,7 +63,10 @@ async def test_an_event_crosses_services_started_by_the_runner_and_all_stop_clea
     tmp_path: Path,
 ) -> None:
     base = four_free_ports()
+    token_secret = secrets.token_urlsafe(32)
     env = os.environ | {
+        "CONSENT_INTERIM_TOKEN_SECRET": token_secret,
+        "CONSENT_RECEIPT_SIGNING_KEY": ECKey.generate_key("P-256").as_pem(private=True).decode(),
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "REDIS_URL": redis_url,
         "DATABASE_URL": postgres_admin_url,
@@ -102,7 +108,15 @@ async def test_an_event_crosses_services_started_by_the_runner_and_all_stop_clea
                 return (await client.get(url)).status_code == 200
 
             await eventually(lambda: applied(f"http://127.0.0.1:{base + 1}/v1/profiles/{subject}"))
-            await eventually(lambda: applied(f"http://127.0.0.1:{base + 2}/v1/subjects/{subject}"))
+
+            async def consent_knows_subject() -> bool:
+                response = await client.get(
+                    f"http://127.0.0.1:{base + 2}/v1/subjects/{subject}/consents",
+                    headers={"authorization": "Bearer " + issue_token(token_secret, sub=subject)},
+                )
+                return response.status_code == 200
+
+            await eventually(consent_knows_subject)
             for port in range(base, base + 4):
                 ready = await client.get(f"http://127.0.0.1:{port}/readyz")
                 assert ready.status_code == 200, ready.text

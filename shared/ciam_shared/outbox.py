@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 import zlib
 from typing import Any
 
@@ -48,6 +49,8 @@ from ciam_shared.events import CloudEvent, encode
 log = logging.getLogger(__name__)
 
 OUTBOX = "outbox"
+TOMBSTONE = "tombstone"
+VERSION_HEADER = "ciam-version"
 WAKE = "outbox_wake"
 _PENDING = "outbox_pending"
 
@@ -73,7 +76,7 @@ def outbox_table(metadata: MetaData) -> Table:
         Column("key", String(200), nullable=False),
         Column("event_type", String(200), nullable=False),
         Column("headers", SAJSON, nullable=False),
-        Column("payload", LargeBinary, nullable=False),
+        Column("payload", LargeBinary, nullable=True),  # None: a tombstone (compacted topics)
         Column("created_at", TimestampTZ(), nullable=False, default=utcnow),
         Column("sent_at", TimestampTZ(), nullable=True),
         Column("attempts", Integer, nullable=False, default=0),
@@ -90,9 +93,7 @@ def outbox_table(metadata: MetaData) -> Table:
 
 async def stage(session: AsyncSession, event: CloudEvent[Any], *, topic_prefix: str = "") -> None:
     """Add `event` to the outbox in the session's current transaction."""
-    table = session.info.get(OUTBOX)
-    if not isinstance(table, Table):
-        raise RuntimeError("the session factory was not built with ciam_shared.service.sessions")
+    table = _outbox_of(session)
     key, value, headers = encode(event)
     await session.execute(
         table.insert().values(
@@ -107,6 +108,37 @@ async def stage(session: AsyncSession, event: CloudEvent[Any], *, topic_prefix: 
         )
     )
     session.info[_PENDING] = True
+
+
+async def stage_tombstone(
+    session: AsyncSession, *, topic_base_name: str, key: str, version: int, topic_prefix: str = ""
+) -> None:
+    """Stage a record with no value: on a compacted topic it erases every record of `key`.
+
+    It carries the subject's version (header `ciam-version`) so consumers can still drop an
+    older record replayed after it.
+    """
+    table = _outbox_of(session)
+    await session.execute(
+        table.insert().values(
+            event_id=uuid.uuid4(),
+            topic=f"{topic_prefix}{topic_base_name}",
+            key=key,
+            event_type=TOMBSTONE,
+            headers={VERSION_HEADER: str(version)},
+            payload=None,
+            created_at=utcnow(),
+            attempts=0,
+        )
+    )
+    session.info[_PENDING] = True
+
+
+def _outbox_of(session: AsyncSession) -> Table:
+    table = session.info.get(OUTBOX)
+    if not isinstance(table, Table):
+        raise RuntimeError("the session factory was not built with ciam_shared.service.sessions")
+    return table
 
 
 @event.listens_for(Session, "after_commit")
@@ -236,4 +268,4 @@ class OutboxRelay:
             return int(count or 0)
 
 
-__all__ = ["OUTBOX", "WAKE", "OutboxRelay", "outbox_table", "stage"]
+__all__ = ["OUTBOX", "WAKE", "OutboxRelay", "outbox_table", "stage", "stage_tombstone"]

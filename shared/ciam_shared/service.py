@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -59,6 +59,7 @@ class ServiceRuntime:
     broker: KafkaBroker
     relay: OutboxRelay
     extras: dict[str, Any] = field(default_factory=dict)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
     def build(cls, spec: ServiceSpec, settings: BaseServiceSettings) -> ServiceRuntime:
@@ -99,10 +100,18 @@ class ServiceRuntime:
                 self.settings.kafka_bootstrap_servers, self.spec.topics, prefix=self.topic_prefix
             )
         await self.broker.start()
-        await self.relay.start()
+        if self.settings.outbox_relay_enabled:
+            await self.relay.start()
         log.info("%s started", self.spec.name)
 
+    def spawn(self, name: str, coroutine: Coroutine[Any, Any, None]) -> None:
+        """A background task of the service, cancelled first when the service stops."""
+        self.tasks.append(asyncio.create_task(coroutine, name=f"{self.spec.name}-{name}"))
+
     async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
         await self.relay.stop()
         await self.broker.stop()
         await self.redis.aclose()

@@ -51,6 +51,8 @@ class BaseServiceSettings(BaseSettings):
     create_topics: bool = True
     migrate_on_start: bool = True
     outbox_sweep_seconds: float = 5.0
+    # Off: this process stages events but leaves publishing to another (a dedicated relay).
+    outbox_relay_enabled: bool = True
 
     @model_validator(mode="before")
     @classmethod

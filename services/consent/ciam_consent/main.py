@@ -1,25 +1,87 @@
 from __future__ import annotations
 
+import asyncio
+import logging
+import secrets
+
 from fastapi import FastAPI
 
-from ciam_consent.api import router
+from ciam_consent.api import routers
 from ciam_consent.events import register_subscribers
+from ciam_consent.integrity import ReceiptSigner
 from ciam_consent.models import Base
+from ciam_consent.service import catalogue, lifecycle
+from ciam_consent.service.recording import Controller, Recorder
 from ciam_consent.settings import ConsentSettings
+from ciam_shared.db import unit_of_work
+from ciam_shared.events import (
+    ConsentDenied,
+    ConsentExpired,
+    ConsentGranted,
+    ConsentReconsentRequired,
+    ConsentState,
+    ConsentWithdrawn,
+    SubjectConsentsErased,
+)
 from ciam_shared.service import ServiceRuntime, ServiceSpec, build_app
 from ciam_shared.topics import CONSENT_APPLIED, CONSENT_CHANGES, CONSENT_STATE, IDENTITY_EVENTS
+
+log = logging.getLogger(__name__)
 
 SPEC = ServiceSpec(
     name="consent",
     title="CIAM consent service",
     metadata=Base.metadata,
     migrations_package="ciam_consent.migrations",
-    publishes=(),
+    publishes=(
+        ConsentGranted,
+        ConsentDenied,
+        ConsentWithdrawn,
+        ConsentExpired,
+        ConsentReconsentRequired,
+        SubjectConsentsErased,
+        ConsentState,
+    ),
     topics=(IDENTITY_EVENTS, CONSENT_CHANGES, CONSENT_STATE, CONSENT_APPLIED),
 )
 
 
 def create_app(settings: ConsentSettings | None = None) -> FastAPI:
-    runtime = ServiceRuntime.build(SPEC, settings or ConsentSettings())
-    register_subscribers(runtime)
-    return build_app(runtime, routers=[router])
+    settings = settings or ConsentSettings()
+    runtime = ServiceRuntime.build(SPEC, settings)
+    recorder = Recorder(
+        signer=ReceiptSigner(settings.receipt_signing_key.get_secret_value()),
+        controller=Controller(
+            settings.controller_name,
+            settings.controller_contact,
+            settings.policy_url,
+            settings.jurisdiction,
+        ),
+        topic_prefix=settings.topic_prefix,
+    )
+    # Development without a configured secret: a random one, so no guessable token works.
+    token_secret = settings.interim_token_secret.get_secret_value() or secrets.token_urlsafe(32)
+    runtime.extras |= {"recorder": recorder, "interim_token_secret": token_secret}
+    register_subscribers(runtime, recorder)
+
+    async def on_start(rt: ServiceRuntime) -> None:
+        if settings.seed_catalogue:
+            async with unit_of_work(rt.sessions) as session:
+                added = await catalogue.seed(session)
+            if added:
+                log.info("seeded the purpose catalogue", extra={"purposes": added})
+        rt.spawn("expiry", _expire_forever(rt, recorder, settings.expiry_sweep_seconds))
+
+    return build_app(runtime, routers=routers, on_startup=[on_start])
+
+
+async def _expire_forever(runtime: ServiceRuntime, recorder: Recorder, every: float) -> None:
+    while True:
+        try:
+            async with unit_of_work(runtime.sessions) as session:
+                moved = await lifecycle.expire_due(session, recorder)
+            if moved:
+                log.info("consents expired", extra={"count": moved})
+        except Exception:
+            log.exception("expiry sweep failed; retrying")
+        await asyncio.sleep(every)

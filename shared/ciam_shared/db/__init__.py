@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -31,9 +32,31 @@ def new_metadata() -> MetaData:
     return MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def TimestampTZ() -> DateTime:
-    """A timezone-aware timestamp (plain DateTime, so Alembic renders it without imports)."""
-    return DateTime(timezone=True)
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware timestamp that reads back aware on every backend.
+
+    SQLite keeps no zone: values are stored as UTC and given their zone back when read. The DDL
+    is plain `DateTime(timezone=True)`, which is what the migrations declare.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware (UTC) datetime")
+        if value is not None and dialect.name == "sqlite":
+            return value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+def TimestampTZ() -> UTCDateTime:
+    return UTCDateTime()
 
 
 def utcnow() -> datetime:
@@ -89,6 +112,7 @@ __all__ = [
     "NAMING_CONVENTION",
     "ServiceBase",
     "TimestampTZ",
+    "UTCDateTime",
     "create_engine",
     "create_session_factory",
     "is_postgres",

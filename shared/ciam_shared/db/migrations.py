@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any, Literal
 from importlib import resources
 
 from alembic import command
+from alembic.autogenerate.api import AutogenContext
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from sqlalchemy import MetaData, pool
@@ -29,6 +31,15 @@ async def upgrade_async(migrations_package: str, database_url: str) -> None:
     await asyncio.to_thread(upgrade, migrations_package, database_url)
 
 
+def _render_item(type_: str, obj: Any, _context: AutogenContext) -> str | Literal[False]:
+    # Our UTC type decorator is plain DateTime(timezone=True) in DDL: render it so, no import.
+    from ciam_shared.db import UTCDateTime
+
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def run_env(context: EnvironmentContext, metadata: MetaData) -> None:
     """The body of every service's `migrations/env.py`."""
     url = context.config.get_main_option("sqlalchemy.url")
@@ -41,6 +52,7 @@ def run_env(context: EnvironmentContext, metadata: MetaData) -> None:
             target_metadata=metadata,
             render_as_batch=render_as_batch,
             compare_type=True,
+            render_item=_render_item,
         )
         with context.begin_transaction():
             context.run_migrations()

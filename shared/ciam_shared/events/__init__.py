@@ -1,5 +1,20 @@
 """Event contracts: the CloudEvents envelope and the versioned pydantic schemas of every event."""
 
+from ciam_shared.events.consent import (
+    CHANGE_EVENTS,
+    CollectionMethod,
+    ConsentApplied,
+    ConsentChange,
+    ConsentDenied,
+    ConsentExpired,
+    ConsentGranted,
+    ConsentReconsentRequired,
+    ConsentState,
+    ConsentStateItem,
+    ConsentStatus,
+    ConsentWithdrawn,
+    SubjectConsentsErased,
+)
 from ciam_shared.events.envelope import (
     CloudEvent,
     EventData,
@@ -8,14 +23,28 @@ from ciam_shared.events.envelope import (
     encode,
     event_type_registry,
 )
-from ciam_shared.events.identity import UserRegistered
+from ciam_shared.events.identity import UserDeleted, UserRegistered
 from ciam_shared.events.profile import ProfileCreated
 
 __all__ = [
+    "CHANGE_EVENTS",
     "CloudEvent",
+    "CollectionMethod",
+    "ConsentApplied",
+    "ConsentChange",
+    "ConsentDenied",
+    "ConsentExpired",
+    "ConsentGranted",
+    "ConsentReconsentRequired",
+    "ConsentState",
+    "ConsentStateItem",
+    "ConsentStatus",
+    "ConsentWithdrawn",
     "EventData",
     "ProfileCreated",
+    "SubjectConsentsErased",
     "UnknownEventType",
+    "UserDeleted",
     "UserRegistered",
     "decode",
     "encode",

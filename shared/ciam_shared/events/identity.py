@@ -19,3 +19,13 @@ class UserRegistered(EventData):
     subject_id: uuid.UUID
     registered_at: datetime
     channel: str = "web"
+
+
+class UserDeleted(EventData):
+    """A customer account was deleted: every service erases what it holds about the subject."""
+
+    event_type: ClassVar[str] = "dev.ciam.identity.user.deleted.v1"
+    topic_base_name: ClassVar[str] = IDENTITY_EVENTS.base_name
+
+    subject_id: uuid.UUID
+    deleted_at: datetime

@@ -289,3 +289,64 @@ def settings_kwargs(
         "migrate_on_start": False,
         "outbox_sweep_seconds": 1.0,
     }
+
+
+class ServiceProcess:
+    """A service as a separate process (uvicorn), for end-to-end tests across processes."""
+
+    def __init__(self, service: str, env: dict[str, str], workdir: Path) -> None:
+        from ciam_shared.devstack import free_port
+
+        self.service = service
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = os.environ | env
+        self.workdir = workdir
+        self.proc: Any = None
+
+    def start(self, timeout: float = 60.0) -> ServiceProcess:
+        import sys
+        import urllib.request
+
+        from ciam_shared.devstack import ManagedProcess
+
+        self.proc = ManagedProcess(
+            self.service,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                f"ciam_{self.service}.main:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--no-access-log",
+            ],
+            log_path=self.workdir / f"{self.service}-{self.port}.log",
+            env=self.env,
+            cwd=self.workdir,
+        ).start()
+
+        def ready() -> bool:
+            with urllib.request.urlopen(f"{self.url}/readyz", timeout=2) as response:  # noqa: S310
+                return bool(response.status == 200)
+
+        self.proc.wait_until(ready, timeout=timeout, what="/readyz")
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, with no chance to finish anything."""
+        import signal
+
+        if self.proc is not None and self.proc.alive():
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.stop()
+
+    def log_tail(self) -> str:
+        return str(self.proc.log_tail(60)) if self.proc is not None else ""

@@ -1,0 +1,386 @@
+"""Consent propagation benchmark: withdraw over HTTP -> every subscriber's callback.
+
+    make bench-propagation    -> bench/results/propagation.json and propagation.png
+
+Everything is real and local: Kafka (KRaft), PostgreSQL and Redis from ciam_shared.devstack
+(or the servers named by KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL / REDIS_URL), the consent
+service as its own uvicorn process, and the subscribers as ConsentViews (the brand-app SDK) in
+this process, each reading the compacted state topic on its own.
+
+1. Latency: from just before the withdraw (or grant) HTTP request is sent to each subscriber's
+   callback for that change, for 1, 10 and 50 subscribers; requests one after another.
+2. Throughput: changes per second through the service with 10 subscribers keeping up, with
+   concurrent single-change requests; lost = changes a subscriber never reached, duplicates
+   = changes a subscriber applied twice.
+3. Bootstrap: a new ConsentView reading 100,000 subjects' states from the compacted topic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaProducer
+from joserfc.jwk import ECKey
+
+from ciam_consent.auth import READ, WRITE, issue_token
+from ciam_consent_sdk import ConsentUpdate, ConsentView
+from ciam_shared.events import CloudEvent, ConsentState, ConsentStateItem, ConsentStatus, encode
+from ciam_shared.testing.plugin import DatabaseFactory, Infrastructure, ServiceProcess
+from ciam_shared.topics import ALL_TOPICS, CONSENT_STATE, ensure_topics
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def summary(ms: list[float]) -> dict[str, float]:
+    return {
+        "p50_ms": round(percentile(ms, 50), 2),
+        "p95_ms": round(percentile(ms, 95), 2),
+        "p99_ms": round(percentile(ms, 99), 2),
+        "max_ms": round(max(ms), 2),
+        "samples": len(ms),
+    }
+
+
+class Arrivals:
+    def __init__(self) -> None:
+        self.at: dict[tuple[str, int], list[float]] = defaultdict(list)
+        self.by_view: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+
+    def attach(self, name: str, view: ConsentView) -> None:
+        async def arrived(change: ConsentUpdate) -> None:
+            now = time.perf_counter()
+            self.at[(str(change.subject_id), change.version)].append(now)
+            self.by_view[name][str(change.subject_id)].append(change.version)
+
+        view.on_change(arrived)
+
+
+async def views(
+    bootstrap: str, prefix: str, n: int, arrivals: Arrivals, tag: str
+) -> list[ConsentView]:
+    made = []
+    for i in range(n):
+        view = ConsentView(bootstrap, topic_prefix=prefix, subscriber=f"{tag}-{i}")
+        arrivals.attach(f"{tag}-{i}", view)
+        made.append(view)
+    await asyncio.gather(*(v.start() for v in made))
+    return made
+
+
+async def wait_for(predicate: Any, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("subscribers did not catch up")
+        await asyncio.sleep(0.005)
+
+
+async def latency(
+    client: httpx.AsyncClient,
+    url: str,
+    headers: dict[str, str],
+    bootstrap: str,
+    prefix: str,
+    subscribers: int,
+    changes: int,
+) -> list[float]:
+    arrivals = Arrivals()
+    started = await views(bootstrap, prefix, subscribers, arrivals, f"lat{subscribers}")
+    samples: list[float] = []
+    try:
+        for i in range(changes):
+            subject = uuid.uuid4()
+            action = "grant" if i % 2 == 0 else "withdraw"
+            t0 = time.perf_counter()
+            response = await client.post(
+                f"{url}/v1/subjects/{subject}/consents/email-marketing/{action}",
+                json={},
+                headers=headers,
+            )
+            response.raise_for_status()
+            version = response.json()["version"]
+            key = (str(subject), version)
+            await wait_for(lambda key=key: len(arrivals.at[key]) >= subscribers, 30)
+            samples.extend((t - t0) * 1000 for t in arrivals.at[key])
+    finally:
+        await asyncio.gather(*(v.stop() for v in started))
+    return samples
+
+
+async def throughput(
+    client: httpx.AsyncClient,
+    url: str,
+    headers: dict[str, str],
+    bootstrap: str,
+    prefix: str,
+    changes: int,
+    concurrency: int,
+) -> dict[str, Any]:
+    arrivals = Arrivals()
+    started = await views(bootstrap, prefix, 10, arrivals, "tput")
+    subjects = [uuid.uuid4() for _ in range(changes // 4)]
+    plan = [(s, action) for s in subjects for action in ("grant", "withdraw", "grant", "withdraw")]
+    expected: dict[str, int] = {}
+    queue: asyncio.Queue[tuple[uuid.UUID, str]] = asyncio.Queue()
+    for item in plan:
+        queue.put_nowait(item)
+
+    async def worker() -> None:
+        while not queue.empty():
+            subject, action = queue.get_nowait()
+            response = await client.post(
+                f"{url}/v1/subjects/{subject}/consents/analytics/{action}",
+                json={},
+                headers=headers,
+            )
+            response.raise_for_status()
+            expected[str(subject)] = max(expected.get(str(subject), 0), response.json()["version"])
+
+    try:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        accepted = time.perf_counter() - t0
+
+        def all_applied() -> bool:
+            return (
+                all(
+                    applied.get(s, [0])[-1:] == [v]
+                    for applied in arrivals.by_view.values()
+                    for s, v in expected.items()
+                )
+                and len(arrivals.by_view) == 10
+            )
+
+        await wait_for(all_applied, 120)
+        elapsed = time.perf_counter() - t0
+        lags = [v.lag().records_behind for v in started]
+    finally:
+        await asyncio.gather(*(v.stop() for v in started))
+    lost = duplicates = 0
+    for applied in arrivals.by_view.values():
+        for s, v in expected.items():
+            got = applied.get(s, [])
+            duplicates += len(got) - len(set(got))
+            # Every change of a subject is one version; a subscriber may skip a version only
+            # when a later state superseded it before it read it (compaction semantics).
+            lost += 0 if got and got[-1] == v else 1
+    return {
+        "changes": len(plan),
+        "concurrency": concurrency,
+        "accept_s": round(accepted, 3),
+        "all_applied_s": round(elapsed, 3),
+        "changes_per_s": round(len(plan) / elapsed, 1),
+        "lost": lost,
+        "duplicates_applied": duplicates,
+        "lag_after": max(lags),
+    }
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def bootstrap_100k(bootstrap: str, subjects: int) -> dict[str, float]:
+    prefix = f"bench{uuid.uuid4().hex[:6]}."
+    await ensure_topics(bootstrap, [CONSENT_STATE], prefix=prefix)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        linger_ms=20,
+        acks="all",
+        enable_idempotence=True,
+        max_batch_size=512 * 1024,
+    )
+    await producer.start()
+    now = datetime.now(UTC)
+    try:
+        futures = []
+        for i in range(subjects):
+            subject = uuid.uuid4()
+            state = ConsentState(
+                subject_id=subject,
+                version=3,
+                updated_at=now,
+                consents=[
+                    ConsentStateItem(
+                        purpose="email-marketing",
+                        purpose_version=1,
+                        status=ConsentStatus.GRANTED,
+                        version=1,
+                        updated_at=now,
+                    ),
+                    ConsentStateItem(
+                        purpose="analytics",
+                        purpose_version=1,
+                        channel="web",
+                        status=ConsentStatus.WITHDRAWN,
+                        version=3,
+                        updated_at=now,
+                    ),
+                    ConsentStateItem(
+                        purpose="partner-sharing",
+                        purpose_version=1,
+                        status=ConsentStatus.DENIED,
+                        version=2,
+                        updated_at=now,
+                    ),
+                ],
+            )
+            key, value, headers = encode(CloudEvent.wrap(state, source="/bench"))
+            futures.append(
+                await producer.send(
+                    CONSENT_STATE.name(prefix),
+                    value=value,
+                    key=key,
+                    headers=[(k, v.encode()) for k, v in headers.items()],
+                )
+            )
+            if i % 5000 == 4999:
+                await asyncio.gather(*futures)
+                futures.clear()
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+    before = rss_mb()
+    view = ConsentView(bootstrap, topic_prefix=prefix)
+    t0 = time.perf_counter()
+    await view.start()
+    took = time.perf_counter() - t0
+    after = rss_mb()
+    count = len(view)
+    await view.stop()
+    assert count == subjects, f"bootstrapped {count} of {subjects}"
+    return {
+        "bootstrap_100k_s": round(took, 2),
+        "bootstrap_100k_mb": round(after - before, 1),
+        "subjects": count,
+    }
+
+
+def plot(latencies: dict[int, list[float]], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    top = max(percentile(v, 99.5) for v in latencies.values())
+    for n, values in latencies.items():
+        ax.hist(
+            values,
+            bins=80,
+            range=(0, top),
+            histtype="step",
+            linewidth=1.5,
+            label=f"{n} subscriber{'s' if n > 1 else ''} (p50 {percentile(values, 50):.1f} ms, "
+            f"p99 {percentile(values, 99):.1f} ms)",
+        )
+    ax.set_xlabel("withdraw request start -> subscriber callback (ms)")
+    ax.set_ylabel("deliveries")
+    ax.set_title("Consent propagation latency (consent service + Kafka + SDK, 2 cores)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+
+
+async def main(
+    args: argparse.Namespace, bootstrap: str, redis: str, postgres: str
+) -> dict[str, Any]:
+    factory = DatabaseFactory(postgres)
+    db_url = await factory.create("ciam_consent.migrations")
+    prefix = f"bench{uuid.uuid4().hex[:6]}."
+    await ensure_topics(bootstrap, ALL_TOPICS, prefix=prefix)
+    secret = secrets.token_urlsafe(32)
+    env = {
+        "CONSENT_DATABASE_URL": db_url,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "REDIS_URL": redis,
+        "KAFKA_TOPIC_PREFIX": prefix,
+        "CIAM_ENVIRONMENT": "test",
+        "CONSENT_MIGRATE_ON_START": "false",
+        "CONSENT_INTERIM_TOKEN_SECRET": secret,
+        "CONSENT_RECEIPT_SIGNING_KEY": ECKey.generate_key("P-256").as_pem(private=True).decode(),
+        "CONSENT_LOG_LEVEL": "WARNING",
+    }
+    service = ServiceProcess("consent", env, Path(tempfile.mkdtemp())).start()
+    headers = {
+        "authorization": "Bearer "
+        + issue_token(secret, sub="bench", client_id="bench", scopes=(READ, WRITE), ttl=3600)
+    }
+    result: dict[str, Any] = {"machine": f"{os.cpu_count()} cores", "subscribers": {}}
+    latencies: dict[int, list[float]] = {}
+    try:
+        async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=64)) as client:
+            for _ in range(5):  # warm-up: connections, JIT of the broker, caches
+                await client.post(
+                    f"{service.url}/v1/subjects/{uuid.uuid4()}/consents/email-marketing/grant",
+                    json={},
+                    headers=headers,
+                )
+            for n in (1, 10, 50):
+                latencies[n] = await latency(
+                    client, service.url, headers, bootstrap, prefix, n, args.changes
+                )
+                result["subscribers"][str(n)] = summary(latencies[n])
+                print(n, result["subscribers"][str(n)], flush=True)
+            tput = await throughput(
+                client,
+                service.url,
+                headers,
+                bootstrap,
+                prefix,
+                args.throughput_changes,
+                args.concurrency,
+            )
+            print("throughput", tput, flush=True)
+    finally:
+        service.stop()
+    result |= {
+        "changes_per_s": tput["changes_per_s"],
+        "lost": tput["lost"],
+        "duplicates_applied": tput["duplicates_applied"],
+        "throughput": tput,
+    }
+    boot = await bootstrap_100k(bootstrap, args.subjects)
+    print("bootstrap", boot, flush=True)
+    result |= boot
+    RESULTS.mkdir(exist_ok=True)
+    plot(latencies, RESULTS / "propagation.png")
+    return result
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--changes", type=int, default=200, help="latency samples per size")
+    parser.add_argument("--throughput-changes", type=int, default=4000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--subjects", type=int, default=100_000)
+    arguments = parser.parse_args()
+    infra = Infrastructure()  # starts servers synchronously, before the event loop runs
+    try:
+        outcome = asyncio.run(main(arguments, infra.kafka, infra.redis, infra.postgres))
+    finally:
+        infra.close()
+    (RESULTS / "propagation.json").write_text(json.dumps(outcome, indent=2) + "\n")
+    print(json.dumps(outcome, indent=2))

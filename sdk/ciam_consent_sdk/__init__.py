@@ -1,0 +1,32 @@
+"""For brand apps: an always-current, in-memory view of customers' consents, fed by Kafka."""
+
+from ciam_consent_sdk.feed import ConsentViewError
+from ciam_consent_sdk.models import (
+    ConsentApplied,
+    ConsentState,
+    ConsentStateItem,
+    ConsentStatus,
+    ConsentUpdate,
+    Lag,
+    ViewStats,
+)
+from ciam_consent_sdk.rules import deciding_record, is_allowed
+from ciam_consent_sdk.view import ChangeCallback, ConsentView
+from ciam_consent_sdk.wire import APPLIED_TOPIC, STATE_TOPIC
+
+__all__ = [
+    "APPLIED_TOPIC",
+    "STATE_TOPIC",
+    "ChangeCallback",
+    "ConsentApplied",
+    "ConsentState",
+    "ConsentStateItem",
+    "ConsentStatus",
+    "ConsentUpdate",
+    "ConsentView",
+    "ConsentViewError",
+    "Lag",
+    "ViewStats",
+    "deciding_record",
+    "is_allowed",
+]

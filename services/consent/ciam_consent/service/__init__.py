@@ -1,0 +1,1 @@
+"""Use cases of the consent service. They take a session, stage events, and never commit."""

@@ -1,0 +1,105 @@
+"""Reads: current consents, history with its chain check, receipts, propagation."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ciam_consent import repository
+from ciam_consent.errors import ReceiptNotFound, SubjectNotFound
+from ciam_consent.integrity import Link, first_broken
+from ciam_consent.models import ConsentRecord, HistoryEntry
+from ciam_consent.service.recording import chain_fields
+
+
+@dataclass(frozen=True)
+class Current:
+    subject_id: uuid.UUID
+    version: int
+    records: list[ConsentRecord]
+
+
+@dataclass(frozen=True)
+class History:
+    subject_id: uuid.UUID
+    entries: list[HistoryEntry]
+    first_broken_version: int | None
+
+
+@dataclass(frozen=True)
+class PropagationEntry:
+    entry: HistoryEntry
+    applied: dict[str, datetime]
+    pending: list[str]
+
+
+async def current(session: AsyncSession, subject_id: uuid.UUID) -> Current:
+    subject = await repository.subject_by_id(session, subject_id)
+    if subject is None:
+        raise SubjectNotFound(f"No consents recorded for subject {subject_id}.")
+    records = list(await repository.records_of(session, subject_id))
+    return Current(subject_id, subject.version, records)
+
+
+async def history(session: AsyncSession, subject_id: uuid.UUID) -> History:
+    entries = list(await repository.history_of(session, subject_id))
+    if not entries and await repository.subject_by_id(session, subject_id) is None:
+        raise SubjectNotFound(f"No consents recorded for subject {subject_id}.")
+    links = [Link(e.version, chain_fields(e), e.previous_hash, e.entry_hash) for e in entries]
+    return History(subject_id, entries, first_broken(links))
+
+
+async def receipt(session: AsyncSession, subject_id: uuid.UUID, version: int) -> HistoryEntry:
+    entry = await repository.history_entry(session, subject_id, version)
+    if entry is None:
+        raise ReceiptNotFound(f"Subject {subject_id} has no change with version {version}.")
+    return entry
+
+
+async def propagation(
+    session: AsyncSession, subject_id: uuid.UUID
+) -> tuple[list[str], list[PropagationEntry]]:
+    """For each change: who applied it (a subscriber that applied version >= the change's),
+    when it first did, and which known subscribers have not yet."""
+    entries = list(await repository.history_of(session, subject_id))
+    if not entries and await repository.subject_by_id(session, subject_id) is None:
+        raise SubjectNotFound(f"No consents recorded for subject {subject_id}.")
+    subscribers = list(await repository.subscribers(session))
+    acks = list(await repository.acks_of(session, subject_id))
+    result = []
+    for entry in entries:
+        applied: dict[str, datetime] = {}
+        for ack in acks:
+            if ack.version >= entry.version:
+                first = applied.get(ack.subscriber)
+                if first is None or ack.applied_at < first:
+                    applied[ack.subscriber] = ack.applied_at
+        pending = [
+            s.name
+            for s in subscribers
+            if s.name not in applied and s.first_seen_at <= entry.occurred_at
+        ]
+        result.append(PropagationEntry(entry, applied, pending))
+    return [s.name for s in subscribers], result
+
+
+async def record_applied(
+    session: AsyncSession,
+    *,
+    subscriber: str,
+    subject_id: uuid.UUID,
+    version: int,
+    event_id: uuid.UUID,
+    applied_at: datetime,
+) -> None:
+    await repository.record_ack(
+        session,
+        subscriber=subscriber,
+        subject_id=subject_id,
+        version=version,
+        event_id=event_id,
+        applied_at=applied_at,
+    )

@@ -1,0 +1,64 @@
+"""The consent service follows the auth service's identity events from the real broker."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from ciam_consent.models import outbox
+from ciam_shared.events import CloudEvent, UserDeleted, UserRegistered
+from ciam_shared.outbox import TOMBSTONE, VERSION_HEADER
+from ciam_shared.testing.plugin import eventually, publish_event
+
+
+async def test_a_registered_subject_becomes_known(
+    consent_api, kafka_bootstrap, topic_prefix
+) -> None:
+    subject = uuid.uuid4()
+    headers = consent_api.customer(subject)
+    url = f"/v1/subjects/{subject}/consents"
+    assert (await consent_api.client.get(url, headers=headers)).status_code == 404
+    event = CloudEvent.wrap(
+        UserRegistered(subject_id=subject, registered_at=datetime.now(UTC)), source="/tests"
+    )
+    await publish_event(kafka_bootstrap, event, prefix=topic_prefix)
+
+    async def known() -> bool:
+        response = await consent_api.client.get(url, headers=headers)
+        return response.status_code == 200 and response.json()["consents"] == []
+
+    await eventually(known)
+
+
+async def test_a_deleted_account_erases_its_consents_and_tombstones_its_state(
+    consent_api, kafka_bootstrap, topic_prefix
+) -> None:
+    subject = uuid.uuid4()
+    headers = consent_api.customer(subject)
+    base = f"/v1/subjects/{subject}/consents"
+    await consent_api.client.post(f"{base}/email-marketing/grant", json={}, headers=headers)
+    deleted = CloudEvent.wrap(
+        UserDeleted(subject_id=subject, deleted_at=datetime.now(UTC)), source="/tests"
+    )
+    await publish_event(kafka_bootstrap, deleted, prefix=topic_prefix, times=2)
+
+    async def erased() -> bool:
+        response = await consent_api.client.get(base, headers=headers)
+        return response.json()["consents"] == []
+
+    await eventually(erased)
+    async with consent_api.engine.connect() as connection:
+        rows = (await connection.execute(select(outbox).order_by(outbox.c.seq))).all()
+    types = [r.event_type for r in rows]
+    assert types.count("dev.ciam.consent.subject-erased.v1") == 1  # the duplicate did nothing
+    tombstone = rows[-1]
+    assert tombstone.event_type == TOMBSTONE
+    assert tombstone.payload is None
+    assert tombstone.key == str(subject)
+    assert tombstone.headers == {VERSION_HEADER: "2"}
+    gone = await consent_api.client.post(f"{base}/email-marketing/grant", json={}, headers=headers)
+    assert gone.status_code == 410
+    history = await consent_api.client.get(f"/v1/subjects/{subject}/history", headers=headers)
+    assert history.json()["chain_valid"] is True  # proof of the earlier consent is kept
