@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Literal
 from importlib import resources
+from typing import Any, Literal
 
 from alembic import command
 from alembic.autogenerate.api import AutogenContext
