@@ -102,6 +102,7 @@ async def latency(
     prefix: str,
     subscribers: int,
     changes: int,
+    requests_ms: list[float],
 ) -> list[float]:
     arrivals = Arrivals()
     started = await views(bootstrap, prefix, subscribers, arrivals, f"lat{subscribers}")
@@ -117,6 +118,7 @@ async def latency(
                 headers=headers,
             )
             response.raise_for_status()
+            requests_ms.append((time.perf_counter() - t0) * 1000)
             version = response.json()["version"]
             key = (str(subject), version)
             await wait_for(lambda key=key: len(arrivals.at[key]) >= subscribers, 30)
@@ -124,6 +126,16 @@ async def latency(
     finally:
         await asyncio.gather(*(v.stop() for v in started))
     return samples
+
+
+BATCH_PURPOSES = (
+    "email-marketing",
+    "sms-marketing",
+    "personalisation",
+    "analytics",
+    "partner-sharing",
+    "social-import",
+)
 
 
 async def throughput(
@@ -134,11 +146,15 @@ async def throughput(
     prefix: str,
     changes: int,
     concurrency: int,
+    batch: int,
 ) -> dict[str, Any]:
+    """`batch` changes per request: 1 is one grant or withdrawal per request; more is one
+    request changing `batch` purposes of a subject at once (the batch endpoint)."""
     arrivals = Arrivals()
-    started = await views(bootstrap, prefix, 10, arrivals, "tput")
-    subjects = [uuid.uuid4() for _ in range(changes // 4)]
-    plan = [(s, action) for s in subjects for action in ("grant", "withdraw", "grant", "withdraw")]
+    started = await views(bootstrap, prefix, 10, arrivals, f"tput{batch}")
+    requests = changes // batch
+    subjects = [uuid.uuid4() for _ in range(max(1, requests // 4))]
+    plan = [(s, status) for s in subjects for status in ("granted", "withdrawn") * 2]
     expected: dict[str, int] = {}
     queue: asyncio.Queue[tuple[uuid.UUID, str]] = asyncio.Queue()
     for item in plan:
@@ -146,11 +162,10 @@ async def throughput(
 
     async def worker() -> None:
         while not queue.empty():
-            subject, action = queue.get_nowait()
+            subject, status = queue.get_nowait()
+            body = {"changes": [{"purpose": p, "status": status} for p in BATCH_PURPOSES[:batch]]}
             response = await client.post(
-                f"{url}/v1/subjects/{subject}/consents/analytics/{action}",
-                json={},
-                headers=headers,
+                f"{url}/v1/subjects/{subject}/consents", json=body, headers=headers
             )
             response.raise_for_status()
             expected[str(subject)] = max(expected.get(str(subject), 0), response.json()["version"])
@@ -161,16 +176,13 @@ async def throughput(
         accepted = time.perf_counter() - t0
 
         def all_applied() -> bool:
-            return (
-                all(
-                    applied.get(s, [0])[-1:] == [v]
-                    for applied in arrivals.by_view.values()
-                    for s, v in expected.items()
-                )
-                and len(arrivals.by_view) == 10
+            return len(arrivals.by_view) == 10 and all(
+                applied.get(s, [0])[-1:] == [v]
+                for applied in arrivals.by_view.values()
+                for s, v in expected.items()
             )
 
-        await wait_for(all_applied, 120)
+        await wait_for(all_applied, 300)
         elapsed = time.perf_counter() - t0
         lags = [v.lag().records_behind for v in started]
     finally:
@@ -180,15 +192,16 @@ async def throughput(
         for s, v in expected.items():
             got = applied.get(s, [])
             duplicates += len(got) - len(set(got))
-            # Every change of a subject is one version; a subscriber may skip a version only
-            # when a later state superseded it before it read it (compaction semantics).
             lost += 0 if got and got[-1] == v else 1
+    total = len(plan) * batch
     return {
-        "changes": len(plan),
+        "changes": total,
+        "requests": len(plan),
+        "changes_per_request": batch,
         "concurrency": concurrency,
         "accept_s": round(accepted, 3),
         "all_applied_s": round(elapsed, 3),
-        "changes_per_s": round(len(plan) / elapsed, 1),
+        "changes_per_s": round(total / elapsed, 1),
         "lost": lost,
         "duplicates_applied": duplicates,
         "lag_after": max(lags),
@@ -339,10 +352,13 @@ async def main(
                     headers=headers,
                 )
             for n in (1, 10, 50):
+                requests_ms: list[float] = []
                 latencies[n] = await latency(
-                    client, service.url, headers, bootstrap, prefix, n, args.changes
+                    client, service.url, headers, bootstrap, prefix, n, args.changes, requests_ms
                 )
-                result["subscribers"][str(n)] = summary(latencies[n])
+                result["subscribers"][str(n)] = summary(latencies[n]) | {
+                    "http_response_p50_ms": round(percentile(requests_ms, 50), 2)
+                }
                 print(n, result["subscribers"][str(n)], flush=True)
             tput = await throughput(
                 client,
@@ -352,20 +368,35 @@ async def main(
                 prefix,
                 args.throughput_changes,
                 args.concurrency,
+                batch=1,
             )
             print("throughput", tput, flush=True)
+            tput_batch = await throughput(
+                client,
+                service.url,
+                headers,
+                bootstrap,
+                prefix,
+                args.throughput_changes * 3,
+                args.concurrency,
+                batch=6,
+            )
+            print("throughput (batches of 6)", tput_batch, flush=True)
     finally:
         service.stop()
     result |= {
         "changes_per_s": tput["changes_per_s"],
-        "lost": tput["lost"],
-        "duplicates_applied": tput["duplicates_applied"],
+        "lost": tput["lost"] + tput_batch["lost"],
+        "duplicates_applied": tput["duplicates_applied"] + tput_batch["duplicates_applied"],
         "throughput": tput,
+        "changes_per_s_batched": tput_batch["changes_per_s"],
+        "throughput_batched": tput_batch,
     }
     boot = await bootstrap_100k(bootstrap, args.subjects)
     print("bootstrap", boot, flush=True)
     result |= boot
     RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "propagation.json").write_text(json.dumps(result, indent=2) + "\n")
     plot(latencies, RESULTS / "propagation.png")
     return result
 
@@ -382,5 +413,4 @@ if __name__ == "__main__":
         outcome = asyncio.run(main(arguments, infra.kafka, infra.redis, infra.postgres))
     finally:
         infra.close()
-    (RESULTS / "propagation.json").write_text(json.dumps(outcome, indent=2) + "\n")
     print(json.dumps(outcome, indent=2))

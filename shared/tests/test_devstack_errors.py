@@ -73,3 +73,37 @@ def test_the_runner_refuses_a_port_in_use_and_says_how_to_fix_it(
     assert f"port {port} for the auth service is already in use" in result.stderr
     assert "--base-port" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_missing_redis_server_names_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ciam_shared.devstack import redis
+
+    monkeypatch.setattr(redis, "CANDIDATES", [str(tmp_path / "redis-server")])
+    with pytest.raises(DevStackError, match="apt-get install redis-server"):
+        redis.start_redis(tmp_path / "redis")
+
+
+def test_a_missing_postgres_names_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ciam_shared.devstack import postgres
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(postgres, "SEARCH_GLOB", str(tmp_path / "none" / "{name}"))
+    with pytest.raises(DevStackError, match="apt-get install postgresql"):
+        postgres.start_postgres(tmp_path / "pg")
+
+
+def test_a_failed_maven_fetch_says_what_to_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ciam_shared.devstack.kafka import kafka_jars
+
+    root = tmp_path / "repo"
+    (root / "infra" / "kafka").mkdir(parents=True)
+    (root / "infra" / "kafka" / "pom.xml").write_text("<project>not a pom</project>")
+    with pytest.raises(DevStackError, match="fetching the Kafka jars with Maven failed"):
+        kafka_jars(root)
+    assert not (root / "infra" / "kafka" / "lib" / ".complete").exists()

@@ -33,18 +33,14 @@ async def subject_by_id(session: AsyncSession, subject_id: uuid.UUID) -> Subject
 
 async def lock_subject(session: AsyncSession, subject_id: uuid.UUID) -> Subject:
     """The subject's row, created if new, locked until the transaction ends: one writer at a
-    time per subject, so versions and the hash chain never fork."""
-    statement = (
-        _insert(session)(Subject)
-        .values(id=subject_id, known_since=utcnow(), version=0)
-        .on_conflict_do_nothing()
-    )
-    await session.execute(statement)
+    time per subject, so versions and the hash chain never fork. One round trip: an upsert
+    whose no-op update takes the row lock and returns the row."""
+    insert = _insert(session)(Subject).values(id=subject_id, known_since=utcnow(), version=0)
+    statement = insert.on_conflict_do_update(
+        index_elements=[Subject.id], set_={"id": insert.excluded.id}
+    ).returning(Subject)
     subject = await session.scalar(
-        select(Subject)
-        .where(Subject.id == subject_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        select(Subject).from_statement(statement).execution_options(populate_existing=True)
     )
     assert subject is not None
     return subject

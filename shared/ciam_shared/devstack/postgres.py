@@ -25,8 +25,11 @@ from ciam_shared.devstack.process import (
 INSTALL_HINT = "Install it with `apt-get install postgresql` (Debian's package)."
 
 
+SEARCH_GLOB = "/usr/lib/postgresql/*/bin/{name}"
+
+
 def _bin(name: str) -> str:
-    versioned = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)
+    versioned = sorted(glob.glob(SEARCH_GLOB.format(name=name)), reverse=True)
     return which_or_fail([name, *versioned], f"PostgreSQL's {name}", INSTALL_HINT)
 
 

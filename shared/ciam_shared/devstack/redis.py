@@ -11,10 +11,11 @@ from ciam_shared.devstack.process import (
 )
 
 INSTALL_HINT = "Install it with `apt-get install redis-server` (Debian's package)."
+CANDIDATES = ["redis-server", "/usr/bin/redis-server"]
 
 
 def start_redis(workdir: Path, port: int | None = None) -> tuple[ManagedProcess, str]:
-    binary = which_or_fail(["redis-server", "/usr/bin/redis-server"], "redis-server", INSTALL_HINT)
+    binary = which_or_fail(CANDIDATES, "redis-server", INSTALL_HINT)
     port = port or free_port()
     require_free(port, "Redis", "CIAM_REDIS_PORT")
     workdir.mkdir(parents=True, exist_ok=True)

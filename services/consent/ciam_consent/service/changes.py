@@ -150,7 +150,8 @@ async def apply_changes(
         )
         entries.append(entry)
     if entries:
-        await stage_state(session, recorder, subject)
+        # `records` holds every record of the subject: read under the lock, updated since.
+        await stage_state(session, recorder, subject, list(records.values()))
     return Applied(subject_id, subject.version, entries)
 
 

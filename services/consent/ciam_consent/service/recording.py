@@ -5,6 +5,7 @@ changes of one request, one `ConsentState` of the subject is staged for the comp
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -171,9 +172,19 @@ async def record_change(
     return entry
 
 
-async def stage_state(session: AsyncSession, recorder: Recorder, subject: Subject) -> None:
-    """Stage the subject's whole current consent set for the compacted state topic."""
-    records = await repository.records_of(session, subject.id)
+async def stage_state(
+    session: AsyncSession,
+    recorder: Recorder,
+    subject: Subject,
+    records: Sequence[ConsentRecord] | None = None,
+) -> None:
+    """Stage the subject's whole current consent set for the compacted state topic.
+
+    `records`: the subject's current records when the caller holds them all already.
+    """
+    if records is None:
+        records = await repository.records_of(session, subject.id)
+    records = sorted(records, key=lambda r: (r.purpose_id, r.brand, r.channel))
     state = ConsentState(
         subject_id=subject.id,
         version=subject.version,
