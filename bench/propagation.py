@@ -34,9 +34,10 @@ import httpx
 from aiokafka import AIOKafkaProducer
 from joserfc.jwk import ECKey
 
-from ciam_consent.auth import READ, WRITE, issue_token
+from ciam_consent.auth import READ, WRITE
 from ciam_consent_sdk import ConsentUpdate, ConsentView
 from ciam_shared.events import CloudEvent, ConsentState, ConsentStateItem, ConsentStatus, encode
+from ciam_shared.interim_auth import issue_token
 from ciam_shared.testing.plugin import DatabaseFactory, Infrastructure, ServiceProcess
 from ciam_shared.topics import ALL_TOPICS, CONSENT_STATE, ensure_topics
 

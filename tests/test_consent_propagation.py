@@ -20,11 +20,12 @@ from aiokafka import AIOKafkaProducer
 from joserfc.jwk import ECKey
 from sqlalchemy import select, update
 
-from ciam_consent.auth import READ, WRITE, issue_token
+from ciam_consent.auth import READ, WRITE
 from ciam_consent.models import outbox
 from ciam_consent_sdk import ConsentUpdate, ConsentView
 from ciam_shared.db import create_engine
 from ciam_shared.events import CloudEvent, UserDeleted
+from ciam_shared.interim_auth import issue_token
 from ciam_shared.testing.plugin import ServiceProcess, eventually, publish_event
 from ciam_shared.topics import CONSENT_STATE, ensure_topics
 

@@ -20,8 +20,8 @@ import httpx
 import pytest
 from joserfc.jwk import ECKey
 
-from ciam_consent.auth import issue_token
 from ciam_shared.devstack.process import port_in_use
+from ciam_shared.interim_auth import issue_token
 from ciam_shared.testing.plugin import eventually
 
 pytestmark = pytest.mark.e2e

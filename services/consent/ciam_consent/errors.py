@@ -59,15 +59,3 @@ class ReceiptNotFound(DomainError):
     status = 404
     type_slug = "receipt-not-found"
     title = "Receipt not found"
-
-
-class NotAuthenticated(DomainError):
-    status = 401
-    type_slug = "not-authenticated"
-    title = "Authentication required"
-
-
-class Forbidden(DomainError):
-    status = 403
-    type_slug = "forbidden"
-    title = "Not allowed"

@@ -39,7 +39,7 @@ async def lock_subject(session: AsyncSession, subject_id: uuid.UUID) -> Subject:
     statement = insert.on_conflict_do_update(
         index_elements=[Subject.id], set_={"id": insert.excluded.id}
     ).returning(Subject)
-    subject = await session.scalar(
+    subject: Subject | None = await session.scalar(
         select(Subject).from_statement(statement).execution_options(populate_existing=True)
     )
     assert subject is not None

@@ -11,11 +11,12 @@ from joserfc.jwk import ECKey
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ciam_consent.auth import ADMIN, READ, WRITE, issue_token
+from ciam_consent.auth import ADMIN, READ, WRITE
 from ciam_consent.main import create_app
 from ciam_consent.models import HistoryEntry, outbox
 from ciam_consent.settings import ConsentSettings
 from ciam_shared.db import create_engine
+from ciam_shared.interim_auth import issue_token
 from ciam_shared.testing.plugin import running, settings_kwargs
 
 

@@ -173,7 +173,7 @@ async def test_who_may_do_what(consent_api) -> None:
 
 
 async def test_an_expired_token_is_refused(consent_api) -> None:
-    from ciam_consent.auth import issue_token
+    from ciam_shared.interim_auth import issue_token
 
     subject = uuid.uuid4()
     token = issue_token(consent_api.secret, sub=str(subject), ttl=-5)
