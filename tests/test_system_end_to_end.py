@@ -66,6 +66,7 @@ async def test_an_event_crosses_services_started_by_the_runner_and_all_stop_clea
     token_secret = secrets.token_urlsafe(32)
     env = os.environ | {
         "CONSENT_INTERIM_TOKEN_SECRET": token_secret,
+        "NOTIFIER_INTERIM_TOKEN_SECRET": token_secret,
         "CONSENT_RECEIPT_SIGNING_KEY": ECKey.generate_key("P-256").as_pem(private=True).decode(),
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "REDIS_URL": redis_url,

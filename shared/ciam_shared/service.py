@@ -171,6 +171,7 @@ def build_app(
     version: str = "0.1.0",
     routers: Sequence[Any] = (),
     on_startup: Sequence[Callable[[ServiceRuntime], Any]] = (),
+    on_shutdown: Sequence[Callable[[ServiceRuntime], Any]] = (),
 ) -> FastAPI:
     spec = runtime.spec
     configure_logging(spec.name, runtime.settings.log_level)
@@ -185,7 +186,11 @@ def build_app(
         try:
             yield
         finally:
-            await runtime.stop()
+            await runtime.stop()  # background tasks first, so hooks may close what they used
+            for hook in on_shutdown:
+                result = hook(runtime)
+                if asyncio.iscoroutine(result):
+                    await result
 
     app = FastAPI(title=spec.title, version=version, lifespan=lifespan)
     app.state.runtime = runtime

@@ -1,23 +1,67 @@
 from __future__ import annotations
 
+import secrets
+from datetime import timedelta
+
+import httpx
 from fastapi import FastAPI
 
+from ciam_notifier.api import router
+from ciam_notifier.events import register_subscribers
 from ciam_notifier.models import Base
+from ciam_notifier.service.delivery import DeliveryWorker, Policy
 from ciam_notifier.settings import NotifierSettings
+from ciam_notifier.ssrf import networks
+from ciam_shared.events import ConsentApplied, WebhookDeadLettered
+from ciam_shared.interim_auth import SECRET_EXTRA
 from ciam_shared.service import ServiceRuntime, ServiceSpec, build_app
-from ciam_shared.topics import NOTIFIER_DEAD_LETTERS, NOTIFIER_DELIVERIES
+from ciam_shared.topics import (
+    CONSENT_APPLIED,
+    CONSENT_CHANGES,
+    NOTIFIER_DEAD_LETTERS,
+    NOTIFIER_DELIVERIES,
+)
 
-# Foundation: the notifier runs with its database, Redis, broker and relay wired, and no
-# subscribers yet; webhooks, streams and channels are the notifier issue (#7).
+# Built so far: webhook subscriptions and signed deliveries with retries, dead letters, replay
+# and proof on consent.applied. Not yet (issue #7): live streams (SSE), email and SMS channels
+# with suppression lists and confirmation emails.
 SPEC = ServiceSpec(
     name="notifier",
     title="CIAM notifier service",
     metadata=Base.metadata,
     migrations_package="ciam_notifier.migrations",
-    topics=(NOTIFIER_DELIVERIES, NOTIFIER_DEAD_LETTERS),
+    publishes=(ConsentApplied, WebhookDeadLettered),
+    topics=(CONSENT_CHANGES, CONSENT_APPLIED, NOTIFIER_DELIVERIES, NOTIFIER_DEAD_LETTERS),
 )
 
 
 def create_app(settings: NotifierSettings | None = None) -> FastAPI:
-    runtime = ServiceRuntime.build(SPEC, settings or NotifierSettings())
-    return build_app(runtime)
+    settings = settings or NotifierSettings()
+    runtime = ServiceRuntime.build(SPEC, settings)
+    allowlist = tuple(networks(settings.webhook_allowlist))
+    policy = Policy(
+        retry_period=timedelta(seconds=settings.retry_period_seconds),
+        backoff_base=settings.backoff_base_seconds,
+        backoff_max=settings.backoff_max_seconds,
+        concurrency=settings.delivery_concurrency,
+        poll_seconds=settings.delivery_poll_seconds,
+        allowlist=allowlist,
+        topic_prefix=settings.topic_prefix,
+    )
+    http = httpx.AsyncClient(
+        timeout=settings.delivery_timeout_seconds,
+        follow_redirects=False,
+        headers={"user-agent": "ciam-notifier/0.1 (+standard-webhooks)"},
+    )
+    worker = DeliveryWorker(runtime.sessions, http, policy)
+    token_secret = settings.interim_token_secret.get_secret_value() or secrets.token_urlsafe(32)
+    runtime.extras |= {SECRET_EXTRA: token_secret, "allowlist": allowlist, "worker": worker}
+    register_subscribers(runtime, worker.wake)
+
+    async def on_start(rt: ServiceRuntime) -> None:
+        rt.spawn("deliveries", worker.run_forever())
+
+    async def on_stop(rt: ServiceRuntime) -> None:
+        await http.aclose()
+
+    return build_app(runtime, routers=[router], on_startup=[on_start], on_shutdown=[on_stop])

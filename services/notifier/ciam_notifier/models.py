@@ -1,9 +1,25 @@
-"""The notifier's schema. Foundation: only the shared outbox and processed-events tables;
-subscriptions, deliveries and suppression lists come with the notifier issue (#7)."""
+"""The notifier's schema: webhook subscriptions and their deliveries (the delivery log)."""
 
 from __future__ import annotations
 
-from ciam_shared.db import ServiceBase, new_metadata
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ciam_shared.db import ServiceBase, TimestampTZ, new_id, new_metadata, utcnow
 from ciam_shared.inbox import processed_events_table
 from ciam_shared.outbox import outbox_table
 
@@ -15,3 +31,48 @@ class Base(ServiceBase):
 
 outbox = outbox_table(Base.metadata)
 processed_events = processed_events_table(Base.metadata)
+
+
+class Subscription(Base):
+    __tablename__ = "subscriptions"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    app: Mapped[str] = mapped_column(String(200), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    event_types: Mapped[list[str]] = mapped_column(JSON)  # empty: every consent change
+    purposes: Mapped[list[str]] = mapped_column(JSON)  # empty: every purpose
+    brands: Mapped[list[str]] = mapped_column(JSON)  # empty: every brand
+    secret: Mapped[str] = mapped_column(String(200))
+    previous_secret: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    created_at: Mapped[datetime] = mapped_column(TimestampTZ(), default=utcnow)
+
+
+class Delivery(Base):
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "event_id"),
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=new_id)
+    subscription_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    subject_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    event_type: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(TimestampTZ())
+    first_attempt_at: Mapped[datetime | None] = mapped_column(TimestampTZ(), nullable=True)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(TimestampTZ(), nullable=True)
+    last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(TimestampTZ(), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(TimestampTZ(), nullable=True)

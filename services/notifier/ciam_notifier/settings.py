@@ -1,5 +1,6 @@
 from typing import ClassVar
 
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from ciam_shared.settings import BaseServiceSettings
@@ -8,5 +9,17 @@ from ciam_shared.settings import BaseServiceSettings
 class NotifierSettings(BaseServiceSettings):
     model_config = SettingsConfigDict(env_prefix="NOTIFIER_", extra="ignore", frozen=True)
     service_name: ClassVar[str] = "notifier"
+    secret_fields: ClassVar[tuple[str, ...]] = ("interim_token_secret",)
 
     port: int = 8004
+    # Interim bearer-token check (HS256) until the auth service issues tokens (issue #4).
+    interim_token_secret: SecretStr = SecretStr("")
+    # Webhook targets in private, loopback or link-local ranges are refused unless listed here
+    # (CIDRs, e.g. "127.0.0.0/8"): SSRF protection. Tests allow loopback.
+    webhook_allowlist: list[str] = []
+    retry_period_seconds: float = 24 * 3600
+    backoff_base_seconds: float = 1.0
+    backoff_max_seconds: float = 3600.0
+    delivery_timeout_seconds: float = 5.0
+    delivery_poll_seconds: float = 1.0
+    delivery_concurrency: int = 32

@@ -24,6 +24,7 @@ from ciam_shared.events.envelope import (
     event_type_registry,
 )
 from ciam_shared.events.identity import UserDeleted, UserRegistered
+from ciam_shared.events.notifier import WebhookDeadLettered
 from ciam_shared.events.profile import ProfileCreated
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "UnknownEventType",
     "UserDeleted",
     "UserRegistered",
+    "WebhookDeadLettered",
     "decode",
     "encode",
     "event_type_registry",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from ciam_notifier.main import create_app
 from ciam_notifier.settings import NotifierSettings
 from ciam_shared.devstack import free_port
@@ -13,7 +15,8 @@ async def test_ready_when_database_redis_and_kafka_answer(
 ) -> None:
     url = await fresh_database("ciam_notifier.migrations")
     settings = NotifierSettings(
-        **settings_kwargs(url, kafka=kafka_bootstrap, redis=redis_url, topic_prefix=topic_prefix)
+        **settings_kwargs(url, kafka=kafka_bootstrap, redis=redis_url, topic_prefix=topic_prefix),
+        interim_token_secret=secrets.token_urlsafe(32),
     )
     async with running(create_app(settings)) as client:
         assert (await client.get("/healthz")).json()["status"] == "ok"
@@ -27,7 +30,8 @@ async def test_not_ready_names_the_dependency_that_is_down(
     url = await fresh_database("ciam_notifier.migrations")
     dead_redis = f"redis://127.0.0.1:{free_port()}/0"
     settings = NotifierSettings(
-        **settings_kwargs(url, kafka=kafka_bootstrap, redis=dead_redis, topic_prefix=topic_prefix)
+        **settings_kwargs(url, kafka=kafka_bootstrap, redis=dead_redis, topic_prefix=topic_prefix),
+        interim_token_secret=secrets.token_urlsafe(32),
     )
     async with running(create_app(settings)) as client:
         response = await client.get("/readyz")

@@ -1,0 +1,156 @@
+"""Webhook subscriptions over HTTP, for brand apps with client credentials."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+
+from ciam_notifier import repository
+from ciam_notifier.models import Delivery, Subscription
+from ciam_notifier.schemas import (
+    DeliveryOut,
+    ReplayIn,
+    ReplayOut,
+    SubscriptionCreated,
+    SubscriptionIn,
+    SubscriptionOut,
+)
+from ciam_notifier.service import subscriptions
+from ciam_shared.db import after_commit, utcnow
+from ciam_shared.interim_auth import Forbidden, Kind, Principal, bearer_principal
+from ciam_shared.service import RuntimeDep, SessionDep
+
+ADMIN = "notifier:admin"
+router = APIRouter(prefix="/v1/subscriptions", tags=["webhooks"])
+
+
+def current_app(request: Request) -> str:
+    principal: Principal = bearer_principal(request, admin_scope=ADMIN)
+    if principal.kind is not Kind.APP:
+        raise Forbidden("Webhook subscriptions belong to apps: use the app's client credentials.")
+    return principal.id
+
+
+AppDep = Annotated[str, Depends(current_app)]
+
+
+def _out(row: Subscription) -> SubscriptionOut:
+    return SubscriptionOut(
+        id=row.id,
+        app=row.app,
+        url=row.url,
+        event_types=row.event_types,
+        purposes=row.purposes,
+        brands=row.brands,
+        status=row.status,
+        created_at=row.created_at,
+    )
+
+
+def _created(row: Subscription) -> SubscriptionCreated:
+    return SubscriptionCreated(**_out(row).model_dump(), secret=row.secret)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def subscribe(
+    body: SubscriptionIn, session: SessionDep, app: AppDep, runtime: RuntimeDep
+) -> SubscriptionCreated:
+    row = await subscriptions.subscribe(
+        session,
+        app=app,
+        url=str(body.url),
+        event_types=body.event_types,
+        purposes=body.purposes,
+        brands=body.brands,
+        allowlist=runtime.extras["allowlist"],
+    )
+    return _created(row)
+
+
+@router.get("")
+async def list_subscriptions(session: SessionDep, app: AppDep) -> list[SubscriptionOut]:
+    return [_out(r) for r in await repository.subscriptions_of(session, app)]
+
+
+@router.get("/{subscription_id}")
+async def get_subscription(
+    subscription_id: uuid.UUID, session: SessionDep, app: AppDep
+) -> SubscriptionOut:
+    return _out(await subscriptions.own(session, app, subscription_id))
+
+
+@router.post("/{subscription_id}/pause")
+async def pause(subscription_id: uuid.UUID, session: SessionDep, app: AppDep) -> SubscriptionOut:
+    return _out(await subscriptions.set_status(session, app, subscription_id, "paused"))
+
+
+@router.post("/{subscription_id}/resume")
+async def resume(
+    subscription_id: uuid.UUID, session: SessionDep, app: AppDep, runtime: RuntimeDep
+) -> SubscriptionOut:
+    row = await subscriptions.set_status(session, app, subscription_id, "active")
+    after_commit(session, runtime.extras["worker"].wake)
+    return _out(row)
+
+
+@router.post("/{subscription_id}/rotate-secret")
+async def rotate_secret(
+    subscription_id: uuid.UUID, session: SessionDep, app: AppDep
+) -> SubscriptionCreated:
+    return _created(await subscriptions.rotate_secret(session, app, subscription_id))
+
+
+@router.delete("/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def unsubscribe(subscription_id: uuid.UUID, session: SessionDep, app: AppDep) -> Response:
+    await subscriptions.unsubscribe(session, app, subscription_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _delivery_out(d: Delivery) -> DeliveryOut:
+    return DeliveryOut(
+        id=d.id,
+        event_id=d.event_id,
+        event_type=d.event_type,
+        subject_id=d.subject_id,
+        version=d.version,
+        status=d.status,
+        attempts=d.attempts,
+        last_status_code=d.last_status_code,
+        last_error=d.last_error,
+        created_at=d.created_at,
+        first_attempt_at=d.first_attempt_at,
+        last_attempt_at=d.last_attempt_at,
+        next_attempt_at=d.next_attempt_at,
+        delivered_at=d.delivered_at,
+    )
+
+
+@router.get("/{subscription_id}/deliveries")
+async def deliveries(
+    subscription_id: uuid.UUID,
+    session: SessionDep,
+    app: AppDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[DeliveryOut]:
+    """The delivery log of the endpoint, newest first."""
+    await subscriptions.own(session, app, subscription_id)
+    return [
+        _delivery_out(d) for d in await repository.deliveries_of(session, subscription_id, limit)
+    ]
+
+
+@router.post("/{subscription_id}/replay")
+async def replay(
+    subscription_id: uuid.UUID,
+    body: ReplayIn,
+    session: SessionDep,
+    app: AppDep,
+    runtime: RuntimeDep,
+) -> ReplayOut:
+    """Deliver again every change queued for this endpoint in [since, until], dead or not."""
+    await subscriptions.own(session, app, subscription_id)
+    count = await repository.requeue(session, subscription_id, body.since, body.until, utcnow())
+    after_commit(session, runtime.extras["worker"].wake)
+    return ReplayOut(requeued=count)

@@ -1,0 +1,36 @@
+"""Kafka entrypoints of the notifier."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ciam_notifier.service import fanout
+from ciam_shared.broker import subscribe_idempotent
+from ciam_shared.db import after_commit
+from ciam_shared.events import CHANGE_EVENTS, CloudEvent, ConsentChange, EventData
+from ciam_shared.service import ServiceRuntime
+from ciam_shared.topics import CONSENT_CHANGES
+
+CONSENT_GROUP = "notifier.consent-changes"
+
+
+def register_subscribers(runtime: ServiceRuntime, wake_deliveries: Callable[[], None]) -> None:
+    async def on_consent_change(session: AsyncSession, event: CloudEvent[ConsentChange]) -> None:
+        if await fanout.fan_out(session, event):
+            after_commit(session, wake_deliveries)
+
+    handlers: dict[type[EventData], Any] = {
+        model: on_consent_change for model in CHANGE_EVENTS.values()
+    }
+    subscribe_idempotent(
+        runtime.broker,
+        topic=CONSENT_CHANGES,
+        prefix=runtime.topic_prefix,
+        group_id=CONSENT_GROUP,
+        sessions=runtime.sessions,
+        handlers=handlers,
+        description="Consent changes, fanned out to webhook subscriptions.",
+    )

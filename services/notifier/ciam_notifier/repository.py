@@ -1,0 +1,116 @@
+"""Every query of the notifier."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from ciam_notifier.models import Delivery, Subscription
+
+PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+
+
+async def add(session: AsyncSession, row: object) -> None:
+    session.add(row)
+    await session.flush()
+
+
+async def subscriptions_of(session: AsyncSession, app: str) -> Sequence[Subscription]:
+    return (
+        await session.scalars(
+            select(Subscription).where(Subscription.app == app).order_by(Subscription.created_at)
+        )
+    ).all()
+
+
+async def subscription(session: AsyncSession, subscription_id: uuid.UUID) -> Subscription | None:
+    return await session.get(Subscription, subscription_id)
+
+
+async def all_subscriptions(session: AsyncSession) -> Sequence[Subscription]:
+    """Active and paused: a paused endpoint's changes are queued and held, not dropped."""
+    return (await session.scalars(select(Subscription))).all()
+
+
+async def delete_subscription(session: AsyncSession, row: Subscription) -> None:
+    await session.delete(row)
+    await session.flush()
+
+
+async def add_delivery_once(session: AsyncSession, values: dict[str, Any]) -> bool:
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    result = await session.execute(insert(Delivery).values(**values).on_conflict_do_nothing())
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def due_deliveries(session: AsyncSession, now: datetime, limit: int) -> Sequence[Delivery]:
+    """Due deliveries that are the oldest unfinished one of their (subscription, subject):
+    a subject's changes reach an endpoint in order, and one failing change holds back the
+    later ones of that subject only. Locked, skipping rows another worker holds."""
+    earlier = aliased(Delivery)
+    blocked = (
+        select(earlier.seq)
+        .where(
+            earlier.subscription_id == Delivery.subscription_id,
+            earlier.subject_id == Delivery.subject_id,
+            earlier.status == PENDING,
+            earlier.seq < Delivery.seq,
+        )
+        .exists()
+    )
+    query = (
+        select(Delivery)
+        .where(and_(Delivery.status == PENDING, Delivery.next_attempt_at <= now, ~blocked))
+        .order_by(Delivery.seq)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return (await session.scalars(query)).all()
+
+
+async def deliveries_of(
+    session: AsyncSession, subscription_id: uuid.UUID, limit: int
+) -> Sequence[Delivery]:
+    return (
+        await session.scalars(
+            select(Delivery)
+            .where(Delivery.subscription_id == subscription_id)
+            .order_by(Delivery.seq.desc())
+            .limit(limit)
+        )
+    ).all()
+
+
+async def requeue(
+    session: AsyncSession,
+    subscription_id: uuid.UUID,
+    since: datetime,
+    until: datetime,
+    now: datetime,
+) -> int:
+    result = await session.execute(
+        update(Delivery)
+        .where(
+            Delivery.subscription_id == subscription_id,
+            Delivery.created_at >= since,
+            Delivery.created_at <= until,
+        )
+        .values(
+            status=PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            first_attempt_at=None,
+            last_error=None,
+            last_status_code=None,
+            delivered_at=None,
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

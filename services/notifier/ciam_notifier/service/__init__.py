@@ -1,0 +1,1 @@
+"""Use cases of the notifier. They take a session, stage events, and never commit."""

@@ -1,0 +1,180 @@
+"""Webhook delivery: signed (Standard Webhooks), in order per subject and endpoint, retried
+with exponential backoff and jitter for `retry_period_seconds`, then dead-lettered.
+
+A 2xx is the endpoint's proof that it applied the change: it is published on consent.applied
+(subscriber `webhook:<app>:<subscription id>`), like the SDK's acknowledgements.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+from prometheus_client import Counter
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ciam_notifier import repository, signing
+from ciam_notifier.errors import UnsafeWebhookUrl
+from ciam_notifier.models import Delivery, Subscription
+from ciam_notifier.ssrf import IPNetwork, check_url
+from ciam_shared.db import unit_of_work, utcnow
+from ciam_shared.events import CloudEvent, ConsentApplied, WebhookDeadLettered
+from ciam_shared.outbox import stage
+
+log = logging.getLogger(__name__)
+SOURCE = "/ciam/notifier"
+OUTCOMES = Counter("ciam_webhook_attempts_total", "Webhook delivery attempts", ["outcome"])
+
+
+@dataclass(frozen=True)
+class Policy:
+    retry_period: timedelta
+    backoff_base: float
+    backoff_max: float
+    concurrency: int
+    poll_seconds: float
+    allowlist: tuple[IPNetwork, ...]
+    topic_prefix: str
+
+
+def subscriber_name(subscription: Subscription) -> str:
+    return f"webhook:{subscription.app}:{subscription.id}"
+
+
+def backoff(policy: Policy, attempts: int) -> float:
+    """Exponential, capped, with full jitter over its upper half (no thundering herd)."""
+    ceiling = min(policy.backoff_max, policy.backoff_base * 2 ** max(attempts - 1, 0))
+    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not a secret
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    status_code: int | None = None
+    error: str | None = None
+
+
+class DeliveryWorker:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], http: httpx.AsyncClient, policy: Policy
+    ) -> None:
+        self.sessions = sessions
+        self.http = http
+        self.policy = policy
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                handled = await self.run_once()
+            except Exception:
+                log.exception("delivery round failed; retrying")
+                handled = 0
+            if handled == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.policy.poll_seconds)
+                self._wake.clear()
+
+    async def run_once(self) -> int:
+        """Attempt every due delivery once (up to `concurrency`); returns how many."""
+        async with unit_of_work(self.sessions) as session:
+            due = await repository.due_deliveries(session, utcnow(), self.policy.concurrency)
+            if not due:
+                return 0
+            subscriptions = {
+                d.subscription_id: await repository.subscription(session, d.subscription_id)
+                for d in due
+            }
+            outcomes = await asyncio.gather(
+                *(self._send(d, subscriptions[d.subscription_id]) for d in due)
+            )
+            for delivery, outcome in zip(due, outcomes, strict=True):
+                await self._record(
+                    session, delivery, subscriptions[delivery.subscription_id], outcome
+                )
+            return len(due)
+
+    async def _send(self, delivery: Delivery, subscription: Subscription | None) -> Outcome:
+        if subscription is None or subscription.status != "active":
+            return Outcome(False, error="subscription paused or deleted")
+        try:
+            await check_url(subscription.url, self.policy.allowlist)
+        except UnsafeWebhookUrl as exc:
+            return Outcome(False, error=exc.detail)
+        body = json.dumps(delivery.payload, separators=(",", ":")).encode()
+        keys = [
+            subscription.secret,
+            *([subscription.previous_secret] if subscription.previous_secret else []),
+        ]
+        headers = signing.headers(keys, str(delivery.event_id), int(time.time()), body)
+        try:
+            response = await self.http.post(subscription.url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            return Outcome(False, error=f"{type(exc).__name__}: {exc}"[:500])
+        if 200 <= response.status_code < 300:
+            return Outcome(True, response.status_code)
+        return Outcome(False, response.status_code, f"HTTP {response.status_code}")
+
+    async def _record(
+        self,
+        session: AsyncSession,
+        delivery: Delivery,
+        subscription: Subscription | None,
+        outcome: Outcome,
+    ) -> None:
+        now = utcnow()
+        if subscription is not None and subscription.status != "active":
+            # Paused: hold the delivery without spending an attempt.
+            delivery.next_attempt_at = now + timedelta(seconds=self.policy.poll_seconds * 5)
+            return
+        delivery.attempts += 1
+        delivery.first_attempt_at = delivery.first_attempt_at or now
+        delivery.last_attempt_at = now
+        delivery.last_status_code = outcome.status_code
+        delivery.last_error = outcome.error
+        if outcome.ok and subscription is not None:
+            OUTCOMES.labels("delivered").inc()
+            delivery.status = repository.DELIVERED
+            delivery.delivered_at = now
+            proof = ConsentApplied(
+                subscriber=subscriber_name(subscription),
+                subject_id=delivery.subject_id,
+                version=delivery.version,
+                event_id=delivery.event_id,
+                applied_at=now,
+            )
+            await stage(
+                session,
+                CloudEvent.wrap(proof, source=SOURCE),
+                topic_prefix=self.policy.topic_prefix,
+            )
+            return
+        if subscription is None or now - delivery.first_attempt_at >= self.policy.retry_period:
+            OUTCOMES.labels("dead").inc()
+            delivery.status = repository.DEAD
+            dead = WebhookDeadLettered(
+                subject_id=delivery.subject_id,
+                subscription_id=delivery.subscription_id,
+                delivery_id=delivery.id,
+                event_id=delivery.event_id,
+                event_type_delivered=delivery.event_type,
+                attempts=delivery.attempts,
+                first_attempt_at=delivery.first_attempt_at,
+                last_error=delivery.last_error,
+            )
+            await stage(
+                session, CloudEvent.wrap(dead, source=SOURCE), topic_prefix=self.policy.topic_prefix
+            )
+            return
+        OUTCOMES.labels("retry").inc()
+        delivery.next_attempt_at = now + timedelta(seconds=backoff(self.policy, delivery.attempts))

@@ -1,0 +1,56 @@
+"""A consent change becomes one delivery per subscription that asked for it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ciam_notifier import repository
+from ciam_notifier.models import Subscription
+from ciam_shared.db import new_id, utcnow
+from ciam_shared.events import CloudEvent, ConsentChange
+
+
+def wants(subscription: Subscription, event: CloudEvent[ConsentChange]) -> bool:
+    data = event.data
+    return (
+        (not subscription.event_types or event.type in subscription.event_types)
+        and (not subscription.purposes or data.purpose in subscription.purposes)
+        and (not subscription.brands or data.brand is None or data.brand in subscription.brands)
+    )
+
+
+def webhook_payload(event: CloudEvent[ConsentChange]) -> dict[str, Any]:
+    """The Standard Webhooks payload shape: type, timestamp, data."""
+    return {
+        "type": event.type,
+        "timestamp": event.time.isoformat(),
+        "data": event.data.model_dump(mode="json"),
+    }
+
+
+async def fan_out(session: AsyncSession, event: CloudEvent[ConsentChange]) -> int:
+    """Queue the change for every interested endpoint; returns how many were queued."""
+    now = utcnow()
+    queued = 0
+    for subscription in await repository.all_subscriptions(session):
+        if not wants(subscription, event):
+            continue
+        queued += await repository.add_delivery_once(
+            session,
+            {
+                "id": new_id(),
+                "subscription_id": subscription.id,
+                "subject_id": event.data.subject_id,
+                "event_id": event.id,
+                "event_type": event.type,
+                "version": event.data.version,
+                "payload": webhook_payload(event),
+                "status": repository.PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            },
+        )
+    return queued

@@ -1,0 +1,69 @@
+"""Webhook subscriptions of brand apps: each app sees and changes only its own."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ciam_notifier import repository
+from ciam_notifier.errors import SubscriptionNotFound
+from ciam_notifier.models import Subscription
+from ciam_notifier.signing import new_secret
+from ciam_notifier.ssrf import IPNetwork, check_url
+from ciam_shared.db import new_id, utcnow
+
+
+async def subscribe(
+    session: AsyncSession,
+    *,
+    app: str,
+    url: str,
+    event_types: list[str],
+    purposes: list[str],
+    brands: list[str],
+    allowlist: Sequence[IPNetwork],
+) -> Subscription:
+    await check_url(url, allowlist)
+    row = Subscription(
+        id=new_id(),
+        app=app,
+        url=url,
+        event_types=event_types,
+        purposes=purposes,
+        brands=brands,
+        secret=new_secret(),
+        status="active",
+        created_at=utcnow(),
+    )
+    await repository.add(session, row)
+    return row
+
+
+async def own(session: AsyncSession, app: str, subscription_id: uuid.UUID) -> Subscription:
+    row = await repository.subscription(session, subscription_id)
+    if row is None or row.app != app:  # another app's subscription does not exist for you
+        raise SubscriptionNotFound(f"No subscription {subscription_id}.")
+    return row
+
+
+async def set_status(
+    session: AsyncSession, app: str, subscription_id: uuid.UUID, status: str
+) -> Subscription:
+    row = await own(session, app, subscription_id)
+    row.status = status
+    return row
+
+
+async def rotate_secret(
+    session: AsyncSession, app: str, subscription_id: uuid.UUID
+) -> Subscription:
+    """A new secret; the previous one keeps signing too until the next rotation."""
+    row = await own(session, app, subscription_id)
+    row.previous_secret, row.secret = row.secret, new_secret()
+    return row
+
+
+async def unsubscribe(session: AsyncSession, app: str, subscription_id: uuid.UUID) -> None:
+    await repository.delete_subscription(session, await own(session, app, subscription_id))
