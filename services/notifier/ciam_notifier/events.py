@@ -17,10 +17,13 @@ from ciam_shared.topics import CONSENT_CHANGES
 CONSENT_GROUP = "notifier.consent-changes"
 
 
-def register_subscribers(runtime: ServiceRuntime, wake_deliveries: Callable[[], None]) -> None:
+def register_subscribers(
+    runtime: ServiceRuntime, wake_deliveries: Callable[[], None], wake_streams: Callable[[], None]
+) -> None:
     async def on_consent_change(session: AsyncSession, event: CloudEvent[ConsentChange]) -> None:
         if await fanout.fan_out(session, event):
             after_commit(session, wake_deliveries)
+        after_commit(session, wake_streams)
 
     handlers: dict[type[EventData], Any] = {
         model: on_consent_change for model in CHANGE_EVENTS.values()

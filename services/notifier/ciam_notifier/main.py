@@ -7,9 +7,11 @@ import httpx
 from fastapi import FastAPI
 
 from ciam_notifier.api import router
+from ciam_notifier.api_streams import router as streams_router
 from ciam_notifier.events import register_subscribers
 from ciam_notifier.models import Base
 from ciam_notifier.service.delivery import DeliveryWorker, Policy
+from ciam_notifier.service.streams import Broadcaster
 from ciam_notifier.settings import NotifierSettings
 from ciam_notifier.ssrf import networks
 from ciam_shared.events import ConsentApplied, WebhookDeadLettered
@@ -23,7 +25,7 @@ from ciam_shared.topics import (
 )
 
 # Built so far: webhook subscriptions and signed deliveries with retries, dead letters, replay
-# and proof on consent.applied. Not yet (issue #7): live streams (SSE), email and SMS channels
+# and proof on consent.applied; live streams (SSE). Not yet (issue #7): email and SMS channels
 # with suppression lists and confirmation emails.
 SPEC = ServiceSpec(
     name="notifier",
@@ -56,7 +58,9 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     worker = DeliveryWorker(runtime.sessions, http, policy)
     token_secret = settings.interim_token_secret.get_secret_value() or secrets.token_urlsafe(32)
     runtime.extras |= {SECRET_EXTRA: token_secret, "allowlist": allowlist, "worker": worker}
-    register_subscribers(runtime, worker.wake)
+    broadcaster = Broadcaster()
+    runtime.extras["broadcaster"] = broadcaster
+    register_subscribers(runtime, worker.wake, broadcaster.notify)
 
     async def on_start(rt: ServiceRuntime) -> None:
         rt.spawn("deliveries", worker.run_forever())
@@ -64,4 +68,6 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     async def on_stop(rt: ServiceRuntime) -> None:
         await http.aclose()
 
-    return build_app(runtime, routers=[router], on_startup=[on_start], on_shutdown=[on_stop])
+    return build_app(
+        runtime, routers=[router, streams_router], on_startup=[on_start], on_shutdown=[on_stop]
+    )

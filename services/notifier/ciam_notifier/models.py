@@ -76,3 +76,19 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(TimestampTZ(), default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(TimestampTZ(), nullable=True)
+
+
+class StreamEvent(Base):
+    """Consent changes kept for live streams: the seq is the SSE event id a client resumes
+    from (Last-Event-ID)."""
+
+    __tablename__ = "stream_events"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    subject_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    event_type: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(TimestampTZ(), default=utcnow)

@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from ciam_notifier.models import Delivery, Subscription
+from ciam_notifier.models import Delivery, StreamEvent, Subscription
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 
@@ -114,3 +114,17 @@ async def requeue(
         )
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def add_stream_event_once(session: AsyncSession, values: dict[str, Any]) -> None:
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    await session.execute(insert(StreamEvent).values(**values).on_conflict_do_nothing())
+
+
+async def stream_events_after(
+    session: AsyncSession, after: int, subject_id: uuid.UUID | None, limit: int
+) -> Sequence[StreamEvent]:
+    query = select(StreamEvent).where(StreamEvent.seq > after)
+    if subject_id is not None:
+        query = query.where(StreamEvent.subject_id == subject_id)
+    return (await session.scalars(query.order_by(StreamEvent.seq).limit(limit))).all()

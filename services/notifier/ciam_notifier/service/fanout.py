@@ -31,8 +31,19 @@ def webhook_payload(event: CloudEvent[ConsentChange]) -> dict[str, Any]:
 
 
 async def fan_out(session: AsyncSession, event: CloudEvent[ConsentChange]) -> int:
-    """Queue the change for every interested endpoint; returns how many were queued."""
+    """Keep the change for live streams and queue it for every interested endpoint; returns
+    how many deliveries were queued."""
     now = utcnow()
+    await repository.add_stream_event_once(
+        session,
+        {
+            "event_id": event.id,
+            "subject_id": event.data.subject_id,
+            "event_type": event.type,
+            "payload": webhook_payload(event),
+            "created_at": now,
+        },
+    )
     queued = 0
     for subscription in await repository.all_subscriptions(session):
         if not wants(subscription, event):

@@ -1,0 +1,43 @@
+"""Live streams of consent changes over Server-Sent Events."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import StreamingResponse
+
+from ciam_notifier.service.streams import stream
+from ciam_shared.interim_auth import Kind, bearer_principal
+from ciam_shared.service import RuntimeDep
+
+router = APIRouter(prefix="/v1/streams", tags=["streams"])
+ADMIN = "notifier:admin"
+SSE_HEADERS = {"cache-control": "no-store", "x-accel-buffering": "no"}
+
+
+def _resume_from(last_event_id: str | None, after: int | None) -> int:
+    """Last-Event-ID (set by an EventSource on reconnect) wins over `?after=`."""
+    if last_event_id is not None and last_event_id.strip().isdigit():
+        return int(last_event_id.strip())
+    return after or 0
+
+
+@router.get("/consents", response_class=StreamingResponse)
+async def consent_stream(
+    request: Request,
+    runtime: RuntimeDep,
+    last_event_id: Annotated[str | None, Header()] = None,
+    after: Annotated[int | None, Query(ge=0)] = None,
+) -> StreamingResponse:
+    """An app gets every subject's consent changes; a customer gets their own."""
+    principal = bearer_principal(request, admin_scope=ADMIN)
+    subject = uuid.UUID(principal.id) if principal.kind is Kind.CUSTOMER else None
+    events = stream(
+        runtime.sessions,
+        runtime.extras["broadcaster"],
+        after=_resume_from(last_event_id, after),
+        subject_id=subject,
+    )
+    return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)

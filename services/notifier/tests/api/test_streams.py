@@ -1,0 +1,134 @@
+"""Live streams over a real HTTP server (uvicorn), fed from the real broker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from ciam_notifier.main import create_app
+from ciam_notifier.settings import NotifierSettings
+from ciam_shared.devstack import free_port
+from ciam_shared.events import CloudEvent, CollectionMethod, ConsentStatus, ConsentWithdrawn
+from ciam_shared.interim_auth import issue_token
+from ciam_shared.testing.plugin import eventually, publish_event, settings_kwargs
+
+
+@pytest.fixture
+async def notifier_url(
+    fresh_database, kafka_bootstrap: str, redis_url: str, topic_prefix: str
+) -> AsyncIterator[tuple[str, str]]:
+    url = await fresh_database("ciam_notifier.migrations")
+    secret = secrets.token_urlsafe(32)
+    settings = NotifierSettings(
+        **settings_kwargs(url, kafka=kafka_bootstrap, redis=redis_url, topic_prefix=topic_prefix),
+        interim_token_secret=secret,
+    )
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+
+    async def started() -> bool:
+        return bool(server.started)
+
+    await eventually(started, timeout=60)
+    try:
+        yield f"http://127.0.0.1:{port}", secret
+    finally:
+        server.should_exit = True
+        await task
+
+
+def withdrawal(subject: uuid.UUID, version: int) -> CloudEvent[ConsentWithdrawn]:
+    data = ConsentWithdrawn(
+        subject_id=subject,
+        version=version,
+        purpose="email-marketing",
+        purpose_version=1,
+        status=ConsentStatus.WITHDRAWN,
+        collected_via=CollectionMethod.WEB,
+        occurred_at=datetime.now(UTC),
+        entry_hash="0" * 64,
+    )
+    return CloudEvent.wrap(data, source="/ciam/consent")
+
+
+async def read_events(
+    base: str, token: str, count: int, last_event_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Open the stream, read `count` events, disconnect."""
+    headers = {"authorization": f"Bearer {token}"}
+    if last_event_id is not None:
+        headers["last-event-id"] = last_event_id
+    events: list[dict[str, Any]] = []
+    current: dict[str, Any] = {}
+    url = f"{base}/v1/streams/consents"
+    async with (
+        httpx.AsyncClient(timeout=30) as client,
+        client.stream("GET", url, headers=headers) as response,
+    ):
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        async with asyncio.timeout(20):
+            async for line in response.aiter_lines():
+                if line.startswith("id: "):
+                    current["id"] = line[4:]
+                elif line.startswith("event: "):
+                    current["event"] = line[7:]
+                elif line.startswith("data: "):
+                    current["data"] = json.loads(line[6:])
+                elif line == "" and "id" in current:
+                    events.append(current)
+                    current = {}
+                    if len(events) == count:
+                        break
+    return events
+
+
+async def test_a_stream_resumes_from_last_event_id_without_missing_a_change(
+    notifier_url, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    base, secret = notifier_url
+    app = issue_token(secret, sub="shop-backend", client_id="shop-backend", ttl=600)
+    subject = uuid.uuid4()
+    await publish_event(kafka_bootstrap, withdrawal(subject, 1), prefix=topic_prefix)
+    first = await read_events(base, app, 1)
+    assert first[0]["data"]["data"]["version"] == 1
+    assert first[0]["event"] == "dev.ciam.consent.withdrawn.v1"
+
+    # Disconnected: two changes happen meanwhile.
+    for version in (2, 3):
+        await publish_event(kafka_bootstrap, withdrawal(subject, version), prefix=topic_prefix)
+    resumed = await read_events(base, app, 2, last_event_id=first[0]["id"])
+    assert [e["data"]["data"]["version"] for e in resumed] == [2, 3]
+
+
+async def test_a_live_change_arrives_while_connected_and_a_customer_sees_only_their_own(
+    notifier_url, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    base, secret = notifier_url
+    alice, bob = uuid.uuid4(), uuid.uuid4()
+    reader = asyncio.create_task(read_events(base, issue_token(secret, sub=str(alice)), 1))
+    await asyncio.sleep(0.3)  # connected and waiting
+    await publish_event(kafka_bootstrap, withdrawal(bob, 1), prefix=topic_prefix)
+    await publish_event(kafka_bootstrap, withdrawal(alice, 1), prefix=topic_prefix)
+    events = await reader
+    assert [e["data"]["data"]["subject_id"] for e in events] == [str(alice)]
+
+
+async def test_a_stream_needs_a_token(notifier_url) -> None:
+    base, _ = notifier_url
+    async with httpx.AsyncClient() as client:
+        response = await client.get(f"{base}/v1/streams/consents")
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
