@@ -114,6 +114,20 @@ class StateFeed:
             lag[partition] = max(top - self._positions.get(partition, 0), 0)
         return lag
 
+    async def records_behind_now(self) -> int | None:
+        """Records not yet handled, against end offsets asked of the broker now (not the
+        last fetch's highwater); None when the feed is not running."""
+        consumer = self._consumer
+        if consumer is None or not self.bootstrapped or self._stopping:
+            return None
+        partitions = [TopicPartition(self.topic, p) for p in self._start_ends]
+        ends = await consumer.end_offsets(partitions)
+        behind = 0
+        for tp, offset in ends.items():
+            self._latest_ends[tp.partition] = int(offset)
+            behind += max(int(offset) - self._positions.get(tp.partition, 0), 0)
+        return behind
+
     async def _partitions(self) -> list[TopicPartition]:
         # A consumer without a subscription has no metadata of the topic; asking for every
         # topic (not this one by name) cannot make a broker auto-create it.

@@ -135,6 +135,15 @@ class ConsentView:
             bootstrapped=self._feed.bootstrapped,
         )
 
+    async def caught_up(self) -> bool:
+        """True when the view has handled every record the broker holds right now: what a
+        fail-closed sender checks before acting on `allowed`. False while not running."""
+        try:
+            behind = await self._feed.records_behind_now()
+        except Exception:
+            return False
+        return behind == 0
+
     def on_change(self, callback: ChangeCallback) -> ChangeCallback:
         """Call `callback` with every applied change (usable as a decorator)."""
         self._callbacks.append(callback)

@@ -11,3 +11,9 @@ class UnsafeWebhookUrl(DomainError):
     status = 422
     type_slug = "unsafe-webhook-url"
     title = "Webhook URL refused"
+
+
+class MessageNotFound(DomainError):
+    status = 404
+    type_slug = "message-not-found"
+    title = "Message not found"

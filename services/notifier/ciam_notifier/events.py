@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ciam_notifier.service import fanout
+from ciam_notifier.service import fanout, suppression
 from ciam_shared.broker import subscribe_idempotent
 from ciam_shared.db import after_commit
 from ciam_shared.events import CHANGE_EVENTS, CloudEvent, ConsentChange, EventData
@@ -21,6 +21,7 @@ def register_subscribers(
     runtime: ServiceRuntime, wake_deliveries: Callable[[], None], wake_streams: Callable[[], None]
 ) -> None:
     async def on_consent_change(session: AsyncSession, event: CloudEvent[ConsentChange]) -> None:
+        await suppression.follow_change(session, event)
         if await fanout.fan_out(session, event):
             after_commit(session, wake_deliveries)
         after_commit(session, wake_streams)

@@ -6,11 +6,15 @@ from datetime import timedelta
 import httpx
 from fastapi import FastAPI
 
+from ciam_consent_sdk import ConsentView
 from ciam_notifier.api import router
+from ciam_notifier.api_messages import router as messages_router
 from ciam_notifier.api_streams import router as streams_router
+from ciam_notifier.channels import Channel, EmailChannel, SmsChannel
 from ciam_notifier.events import register_subscribers
 from ciam_notifier.models import Base
 from ciam_notifier.service.delivery import DeliveryWorker, Policy
+from ciam_notifier.service.messages import MessageWorker
 from ciam_notifier.service.streams import Broadcaster
 from ciam_notifier.settings import NotifierSettings
 from ciam_notifier.ssrf import networks
@@ -20,20 +24,28 @@ from ciam_shared.service import ServiceRuntime, ServiceSpec, build_app
 from ciam_shared.topics import (
     CONSENT_APPLIED,
     CONSENT_CHANGES,
+    CONSENT_STATE,
     NOTIFIER_DEAD_LETTERS,
     NOTIFIER_DELIVERIES,
 )
 
 # Built so far: webhook subscriptions and signed deliveries with retries, dead letters, replay
-# and proof on consent.applied; live streams (SSE). Not yet (issue #7): email and SMS channels
-# with suppression lists and confirmation emails.
+# and proof on consent.applied; live streams (SSE); marketing over email and SMS, failing
+# closed, with suppression lists. Not yet (issue #7): confirmation emails of consent changes,
+# and exactly-once email across a crash between sending and recording it.
 SPEC = ServiceSpec(
     name="notifier",
     title="CIAM notifier service",
     metadata=Base.metadata,
     migrations_package="ciam_notifier.migrations",
     publishes=(ConsentApplied, WebhookDeadLettered),
-    topics=(CONSENT_CHANGES, CONSENT_APPLIED, NOTIFIER_DELIVERIES, NOTIFIER_DEAD_LETTERS),
+    topics=(
+        CONSENT_CHANGES,
+        CONSENT_STATE,
+        CONSENT_APPLIED,
+        NOTIFIER_DELIVERIES,
+        NOTIFIER_DEAD_LETTERS,
+    ),
 )
 
 
@@ -62,12 +74,35 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     runtime.extras["broadcaster"] = broadcaster
     register_subscribers(runtime, worker.wake, broadcaster.notify)
 
+    view = ConsentView(
+        settings.kafka_bootstrap_servers, topic_prefix=settings.topic_prefix, subscriber="notifier"
+    )
+    channels: dict[str, Channel] = {
+        "email": EmailChannel(settings.smtp_host, settings.smtp_port, settings.mail_from)
+    }
+    if settings.sms_gateway_url:
+        channels["sms"] = SmsChannel(settings.sms_gateway_url, http)
+    message_worker = MessageWorker(
+        runtime.sessions,
+        view,
+        channels,
+        settings.message_poll_seconds,
+        timedelta(seconds=settings.settle_seconds),
+    )
+    runtime.extras["message_worker"] = message_worker
+
     async def on_start(rt: ServiceRuntime) -> None:
+        await view.start()
         rt.spawn("deliveries", worker.run_forever())
+        rt.spawn("messages", message_worker.run_forever())
 
     async def on_stop(rt: ServiceRuntime) -> None:
+        await view.stop()
         await http.aclose()
 
     return build_app(
-        runtime, routers=[router, streams_router], on_startup=[on_start], on_shutdown=[on_stop]
+        runtime,
+        routers=[router, streams_router, messages_router],
+        on_startup=[on_start],
+        on_shutdown=[on_stop],
     )

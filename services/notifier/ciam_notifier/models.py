@@ -92,3 +92,40 @@ class StreamEvent(Base):
     event_type: Mapped[str] = mapped_column(String(200))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(TimestampTZ(), default=utcnow)
+
+
+class Suppression(Base):
+    """Who must not get marketing of a purpose on a channel: set by a withdrawal (or denial,
+    expiry, reconsent) at once, lifted by a new grant."""
+
+    __tablename__ = "suppressions"
+
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    subject_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    since: Mapped[datetime] = mapped_column(TimestampTZ(), default=utcnow)
+
+
+class Message(Base):
+    """A marketing message an app asked to send. Its id is the idempotency key downstream
+    (the email's Message-ID, the SMS gateway's Idempotency-Key)."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_due", "status", "not_before"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    app: Mapped[str] = mapped_column(String(200))
+    subject_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    purpose: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(20))
+    brand: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    recipient: Mapped[str] = mapped_column(String(320))
+    title: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    requested_at: Mapped[datetime] = mapped_column(TimestampTZ(), default=utcnow)
+    not_before: Mapped[datetime] = mapped_column(TimestampTZ())
+    sent_at: Mapped[datetime | None] = mapped_column(TimestampTZ(), nullable=True)

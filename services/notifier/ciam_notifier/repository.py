@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from ciam_notifier.models import Delivery, StreamEvent, Subscription
+from ciam_notifier.models import Delivery, Message, StreamEvent, Subscription, Suppression
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 
@@ -128,3 +128,57 @@ async def stream_events_after(
     if subject_id is not None:
         query = query.where(StreamEvent.subject_id == subject_id)
     return (await session.scalars(query.order_by(StreamEvent.seq).limit(limit))).all()
+
+
+async def suppress(
+    session: AsyncSession,
+    channel: str,
+    subject_id: uuid.UUID,
+    purpose: str,
+    reason: str,
+    now: datetime,
+) -> None:
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = insert(Suppression).values(
+        channel=channel, subject_id=subject_id, purpose=purpose, reason=reason, since=now
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["channel", "subject_id", "purpose"],
+            set_={"reason": reason, "since": now},
+        )
+    )
+
+
+async def lift_suppression(
+    session: AsyncSession, channel: str, subject_id: uuid.UUID, purpose: str
+) -> None:
+    await session.execute(
+        delete(Suppression).where(
+            Suppression.channel == channel,
+            Suppression.subject_id == subject_id,
+            Suppression.purpose == purpose,
+        )
+    )
+
+
+async def suppressed(
+    session: AsyncSession, channel: str, subject_id: uuid.UUID, purpose: str
+) -> Suppression | None:
+    return await session.get(Suppression, (channel, subject_id, purpose))
+
+
+async def due_messages(session: AsyncSession, now: datetime, limit: int) -> Sequence[Message]:
+    query = (
+        select(Message)
+        .where(Message.status.in_(("queued", "held")), Message.not_before <= now)
+        .order_by(Message.requested_at)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return (await session.scalars(query)).all()
+
+
+async def message(session: AsyncSession, message_id: uuid.UUID) -> Message | None:
+    return await session.get(Message, message_id)

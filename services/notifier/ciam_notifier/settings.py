@@ -23,3 +23,11 @@ class NotifierSettings(BaseServiceSettings):
     delivery_timeout_seconds: float = 5.0
     delivery_poll_seconds: float = 1.0
     delivery_concurrency: int = 32
+    # Marketing channels. A message waits `settle_seconds` before it may go out, so a consent
+    # change committed just before the request has reached the notifier's consent view.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    mail_from: str = "no-reply@example.com"
+    sms_gateway_url: str = ""
+    settle_seconds: float = 2.0
+    message_poll_seconds: float = 0.5
