@@ -12,6 +12,7 @@ import random
 import re
 import secrets
 import signal
+import socket
 import sys
 import uuid
 from pathlib import Path
@@ -29,10 +30,21 @@ pytestmark = pytest.mark.e2e
 READY_TIMEOUT = 180.0
 
 
+def bindable(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def four_free_ports() -> int:
-    for _ in range(100):
-        base = random.randint(20000, 40000)
-        if not any(port_in_use(base + i) for i in range(4)):
+    # Below the kernel's ephemeral range (32768+), so no outgoing connection takes one of them
+    # between this check and the services binding them.
+    for _ in range(200):
+        base = random.randint(20000, 32000)
+        if all(bindable(base + i) for i in range(4)):
             return base
     raise RuntimeError("no four consecutive free ports")
 

@@ -35,15 +35,13 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
-    event,
     func,
     select,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session
 
-from ciam_shared.db import TimestampTZ, utcnow
+from ciam_shared.db import TimestampTZ, after_commit, utcnow
 from ciam_shared.events import CloudEvent, encode
 
 log = logging.getLogger(__name__)
@@ -52,7 +50,6 @@ OUTBOX = "outbox"
 TOMBSTONE = "tombstone"
 VERSION_HEADER = "ciam-version"
 WAKE = "outbox_wake"
-_PENDING = "outbox_pending"
 
 PUBLISHED = Counter(
     "ciam_outbox_published_total", "Events published by the outbox relay", ["service"]
@@ -107,7 +104,7 @@ async def stage(session: AsyncSession, event: CloudEvent[Any], *, topic_prefix: 
             attempts=0,
         )
     )
-    session.info[_PENDING] = True
+    _wake_after_commit(session)
 
 
 async def stage_tombstone(
@@ -131,7 +128,7 @@ async def stage_tombstone(
             attempts=0,
         )
     )
-    session.info[_PENDING] = True
+    _wake_after_commit(session)
 
 
 def _outbox_of(session: AsyncSession) -> Table:
@@ -141,17 +138,11 @@ def _outbox_of(session: AsyncSession) -> Table:
     return table
 
 
-@event.listens_for(Session, "after_commit")
-def _wake_relay_after_commit(session: Session) -> None:
-    if session.info.pop(_PENDING, False):
-        wake = session.info.get(WAKE)
-        if wake is not None:
-            wake()
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+def _wake_after_commit(session: AsyncSession) -> None:
+    """Wake the relay once this transaction commits (setting the wake event is idempotent)."""
+    wake = session.info.get(WAKE)
+    if wake is not None:
+        after_commit(session, wake)
 
 
 class OutboxRelay:
