@@ -19,6 +19,7 @@ import contextlib
 import logging
 import uuid
 import zlib
+from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -90,20 +91,33 @@ def outbox_table(metadata: MetaData) -> Table:
 
 async def stage(session: AsyncSession, event: CloudEvent[Any], *, topic_prefix: str = "") -> None:
     """Add `event` to the outbox in the session's current transaction."""
+    await stage_many(session, [event], topic_prefix=topic_prefix)
+
+
+async def stage_many(
+    session: AsyncSession, events: Sequence[CloudEvent[Any]], *, topic_prefix: str = ""
+) -> None:
+    """Add `events`, in this order, to the outbox in one statement."""
+    if not events:
+        return
     table = _outbox_of(session)
-    key, value, headers = encode(event)
-    await session.execute(
-        table.insert().values(
-            event_id=event.id,
-            topic=f"{topic_prefix}{event.data.topic_base_name}",
-            key=key.decode(),
-            event_type=event.type,
-            headers=headers,
-            payload=value,
-            created_at=utcnow(),
-            attempts=0,
+    now = utcnow()
+    rows = []
+    for event in events:
+        key, value, headers = encode(event)
+        rows.append(
+            {
+                "event_id": event.id,
+                "topic": f"{topic_prefix}{event.data.topic_base_name}",
+                "key": key.decode(),
+                "event_type": event.type,
+                "headers": headers,
+                "payload": value,
+                "created_at": now,
+                "attempts": 0,
+            }
         )
-    )
+    await session.execute(table.insert().values(rows))
     _wake_after_commit(session)
 
 
@@ -259,4 +273,12 @@ class OutboxRelay:
             return int(count or 0)
 
 
-__all__ = ["OUTBOX", "WAKE", "OutboxRelay", "outbox_table", "stage", "stage_tombstone"]
+__all__ = [
+    "OUTBOX",
+    "WAKE",
+    "OutboxRelay",
+    "outbox_table",
+    "stage",
+    "stage_many",
+    "stage_tombstone",
+]

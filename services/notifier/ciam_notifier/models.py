@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -53,6 +54,15 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("subscription_id", "event_id"),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
+        # The ordering check of due_deliveries looks up a subject's earlier pending deliveries.
+        Index(
+            "ix_deliveries_pending_order",
+            "subscription_id",
+            "subject_id",
+            "seq",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
     )
 
     seq: Mapped[int] = mapped_column(

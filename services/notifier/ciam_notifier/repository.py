@@ -34,6 +34,13 @@ async def subscription(session: AsyncSession, subscription_id: uuid.UUID) -> Sub
     return await session.get(Subscription, subscription_id)
 
 
+async def subscriptions_by_id(
+    session: AsyncSession, ids: set[uuid.UUID]
+) -> dict[uuid.UUID, Subscription]:
+    found = await session.scalars(select(Subscription).where(Subscription.id.in_(ids)))
+    return {row.id: row for row in found}
+
+
 async def all_subscriptions(session: AsyncSession) -> Sequence[Subscription]:
     """Active and paused: a paused endpoint's changes are queued and held, not dropped."""
     return (await session.scalars(select(Subscription))).all()
@@ -44,10 +51,13 @@ async def delete_subscription(session: AsyncSession, row: Subscription) -> None:
     await session.flush()
 
 
-async def add_delivery_once(session: AsyncSession, values: dict[str, Any]) -> bool:
+async def add_deliveries_once(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
+    """Insert the deliveries not queued yet, in one statement; returns how many were new."""
+    if not rows:
+        return 0
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    result = await session.execute(insert(Delivery).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    result = await session.execute(insert(Delivery).values(rows).on_conflict_do_nothing())
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def due_deliveries(session: AsyncSession, now: datetime, limit: int) -> Sequence[Delivery]:

@@ -15,6 +15,7 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from prometheus_client import Counter
@@ -26,7 +27,7 @@ from ciam_notifier.models import Delivery, Subscription
 from ciam_notifier.ssrf import IPNetwork, check_url
 from ciam_shared.db import unit_of_work, utcnow
 from ciam_shared.events import CloudEvent, ConsentApplied, WebhookDeadLettered
-from ciam_shared.outbox import stage
+from ciam_shared.outbox import stage_many
 
 log = logging.getLogger(__name__)
 SOURCE = "/ciam/notifier"
@@ -91,17 +92,18 @@ class DeliveryWorker:
             due = await repository.due_deliveries(session, utcnow(), self.policy.concurrency)
             if not due:
                 return 0
-            subscriptions = {
-                d.subscription_id: await repository.subscription(session, d.subscription_id)
-                for d in due
-            }
+            found = await repository.subscriptions_by_id(session, {d.subscription_id for d in due})
+            subscriptions = {d.subscription_id: found.get(d.subscription_id) for d in due}
             outcomes = await asyncio.gather(
                 *(self._send(d, subscriptions[d.subscription_id]) for d in due)
             )
-            for delivery, outcome in zip(due, outcomes, strict=True):
-                await self._record(
-                    session, delivery, subscriptions[delivery.subscription_id], outcome
-                )
+            staged = [
+                self._record(delivery, subscriptions[delivery.subscription_id], outcome)
+                for delivery, outcome in zip(due, outcomes, strict=True)
+            ]
+            await stage_many(
+                session, [e for e in staged if e is not None], topic_prefix=self.policy.topic_prefix
+            )
             return len(due)
 
     async def _send(self, delivery: Delivery, subscription: Subscription | None) -> Outcome:
@@ -125,18 +127,15 @@ class DeliveryWorker:
             return Outcome(True, response.status_code)
         return Outcome(False, response.status_code, f"HTTP {response.status_code}")
 
-    async def _record(
-        self,
-        session: AsyncSession,
-        delivery: Delivery,
-        subscription: Subscription | None,
-        outcome: Outcome,
-    ) -> None:
+    def _record(
+        self, delivery: Delivery, subscription: Subscription | None, outcome: Outcome
+    ) -> CloudEvent[Any] | None:
+        """Update the delivery with its outcome; returns the event to publish, if any."""
         now = utcnow()
         if subscription is not None and subscription.status != "active":
             # Paused: hold the delivery without spending an attempt.
             delivery.next_attempt_at = now + timedelta(seconds=self.policy.poll_seconds * 5)
-            return
+            return None
         delivery.attempts += 1
         delivery.first_attempt_at = delivery.first_attempt_at or now
         delivery.last_attempt_at = now
@@ -153,12 +152,7 @@ class DeliveryWorker:
                 event_id=delivery.event_id,
                 applied_at=now,
             )
-            await stage(
-                session,
-                CloudEvent.wrap(proof, source=SOURCE),
-                topic_prefix=self.policy.topic_prefix,
-            )
-            return
+            return CloudEvent.wrap(proof, source=SOURCE)
         if subscription is None or now - delivery.first_attempt_at >= self.policy.retry_period:
             OUTCOMES.labels("dead").inc()
             delivery.status = repository.DEAD
@@ -172,9 +166,7 @@ class DeliveryWorker:
                 first_attempt_at=delivery.first_attempt_at,
                 last_error=delivery.last_error,
             )
-            await stage(
-                session, CloudEvent.wrap(dead, source=SOURCE), topic_prefix=self.policy.topic_prefix
-            )
-            return
+            return CloudEvent.wrap(dead, source=SOURCE)
         OUTCOMES.labels("retry").inc()
         delivery.next_attempt_at = now + timedelta(seconds=backoff(self.policy, delivery.attempts))
+        return None

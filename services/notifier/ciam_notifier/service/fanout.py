@@ -44,24 +44,22 @@ async def fan_out(session: AsyncSession, event: CloudEvent[ConsentChange]) -> in
             "created_at": now,
         },
     )
-    queued = 0
-    for subscription in await repository.all_subscriptions(session):
-        if not wants(subscription, event):
-            continue
-        queued += await repository.add_delivery_once(
-            session,
-            {
-                "id": new_id(),
-                "subscription_id": subscription.id,
-                "subject_id": event.data.subject_id,
-                "event_id": event.id,
-                "event_type": event.type,
-                "version": event.data.version,
-                "payload": webhook_payload(event),
-                "status": repository.PENDING,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            },
-        )
-    return queued
+    payload = webhook_payload(event)
+    rows = [
+        {
+            "id": new_id(),
+            "subscription_id": subscription.id,
+            "subject_id": event.data.subject_id,
+            "event_id": event.id,
+            "event_type": event.type,
+            "version": event.data.version,
+            "payload": payload,
+            "status": repository.PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for subscription in await repository.all_subscriptions(session)
+        if wants(subscription, event)
+    ]
+    return await repository.add_deliveries_once(session, rows)
