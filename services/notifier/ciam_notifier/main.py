@@ -65,6 +65,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     http = httpx.AsyncClient(
         timeout=settings.delivery_timeout_seconds,
         follow_redirects=False,
+        limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
         headers={"user-agent": "ciam-notifier/0.1 (+standard-webhooks)"},
     )
     worker = DeliveryWorker(runtime.sessions, http, policy)

@@ -13,6 +13,19 @@ from urllib.parse import urlsplit
 from ciam_notifier.errors import UnsafeWebhookUrl
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+async def _addresses(host: str, port: int) -> list[IPAddress]:
+    try:
+        return [ipaddress.ip_address(host)]  # a literal address needs no lookup
+    except ValueError:
+        pass
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise UnsafeWebhookUrl(f"The host {host} does not resolve.") from exc
+    return [ipaddress.ip_address(info[4][0]) for info in infos]
 
 
 def networks(allowlist: Sequence[str]) -> list[IPNetwork]:
@@ -27,15 +40,9 @@ async def check_url(url: str, allowlist: Sequence[IPNetwork]) -> None:
         raise UnsafeWebhookUrl("A webhook URL needs a host.")
     if parts.username or parts.password:
         raise UnsafeWebhookUrl("A webhook URL may not carry credentials.")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            parts.hostname, port, type=socket.SOCK_STREAM
-        )
-    except OSError as exc:
-        raise UnsafeWebhookUrl(f"The host {parts.hostname} does not resolve.") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
+    for address in await _addresses(
+        parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+    ):
         if address.is_global:
             continue
         if any(address in network for network in allowlist):
