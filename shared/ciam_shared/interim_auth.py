@@ -114,3 +114,34 @@ def bearer_principal(request: Request, *, admin_scope: str) -> Principal:
         raise NotAuthenticated("Send `Authorization: Bearer <token>`.")
     secret: str = request.app.state.runtime.extras[SECRET_EXTRA]
     return verify_token(secret, token.strip(), admin_scope=admin_scope)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m ciam_shared.interim_auth --sub <id> [...]`: mint a token for local use."""
+    import argparse
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(description="Mint an interim bearer token (development).")
+    parser.add_argument("--sub", required=True, help="a subject UUID, or an app's client id")
+    parser.add_argument("--client-id", help="for an app: the same as --sub")
+    parser.add_argument("--brand")
+    parser.add_argument("--scope", action="append", default=[], help="repeat for several")
+    parser.add_argument("--ttl", type=int, default=3600)
+    parser.add_argument("--secret-file", default="var/interim-token-secret")
+    args = parser.parse_args(argv)
+    secret = Path(args.secret_file).read_text().strip()
+    print(
+        issue_token(
+            secret,
+            sub=args.sub,
+            scopes=tuple(args.scope),
+            client_id=args.client_id,
+            brand=args.brand,
+            ttl=args.ttl,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import secrets
 import signal
 import sys
 import time
@@ -67,6 +68,22 @@ def _database_urls(var: Path, db_prefix: str) -> dict[str, str]:
     return {s: f"{base}/{name}" for s, name in names.items()}
 
 
+def _interim_token_secret(var: Path) -> dict[str, str]:
+    """One interim token secret for the services of this run (unless the environment sets
+    them), kept in var/interim-token-secret so `make token` can mint tokens for trying the APIs.
+    Issue 4's real tokens replace this."""
+    names = ("CONSENT_INTERIM_TOKEN_SECRET", "NOTIFIER_INTERIM_TOKEN_SECRET")
+    if all(os.environ.get(n) for n in names):
+        return {}
+    path = var / "interim-token-secret"
+    var.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(32))
+    secret = path.read_text().strip()
+    return {n: os.environ.get(n) or secret for n in names}
+
+
 @contextmanager
 def system(args: argparse.Namespace) -> Iterator[dict[str, str]]:
     root = repo_root()
@@ -84,19 +101,24 @@ def system(args: argparse.Namespace) -> Iterator[dict[str, str]]:
             stack.callback(proc.stop)
             print(f"redis     {redis}", flush=True)
         databases = _database_urls(var, args.db_prefix)
+        token_env = _interim_token_secret(var)
         urls: dict[str, str] = {}
         procs: dict[str, ManagedProcess] = {}
         for offset, service in enumerate(SERVICES):
             port = args.base_port + offset
             require_free(port, f"the {service} service", "--base-port")
             prefix = service.upper()
-            env = os.environ | {
-                "KAFKA_BOOTSTRAP_SERVERS": kafka,
-                "REDIS_URL": redis,
-                f"{prefix}_DATABASE_URL": databases[service],
-                f"{prefix}_PORT": str(port),
-                "KAFKA_TOPIC_PREFIX": args.topic_prefix,
-            }
+            env = (
+                os.environ
+                | {
+                    "KAFKA_BOOTSTRAP_SERVERS": kafka,
+                    "REDIS_URL": redis,
+                    f"{prefix}_DATABASE_URL": databases[service],
+                    f"{prefix}_PORT": str(port),
+                    "KAFKA_TOPIC_PREFIX": args.topic_prefix,
+                }
+                | token_env
+            )
             proc = ManagedProcess(
                 service,
                 [
