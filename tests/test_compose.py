@@ -260,6 +260,29 @@ def test_postgres_password_is_only_ever_a_required_variable_reference() -> None:
         )
 
 
+@pytest.mark.parametrize("app", APPS)
+def test_every_secret_a_service_requires_is_a_required_compose_variable(app: str) -> None:
+    """A secret with no default in the service's settings must be set in compose, and only
+    from the environment: `${VAR:?message}`, never a value in this file."""
+    import importlib
+
+    module = importlib.import_module(f"ciam_{app}.settings")
+    settings = next(
+        getattr(module, name)
+        for name in dir(module)
+        if name.endswith("Settings") and name != "BaseServiceSettings"
+    )
+    prefix = settings.model_config["env_prefix"]
+    environment = _environment(app)
+    for field in settings.secret_fields:
+        variable = f"{prefix}{field}".upper()
+        value = environment.get(variable, "")
+        reference = ANY_REFERENCE.fullmatch(value)
+        assert reference and reference["modifier"].startswith(":?"), (
+            f"{app}: {variable} must be a required variable reference, not {value!r}"
+        )
+
+
 def test_each_app_service_database_url_names_a_different_database() -> None:
     databases = {}
     for app in APPS:
@@ -313,10 +336,17 @@ def _compose_command() -> list[str]:
     )
 
 
+OTHER_REQUIRED = {
+    "INTERIM_TOKEN_SECRET": "x" * 40,
+    "CONSENT_RECEIPT_SIGNING_KEY": "-----BEGIN PRIVATE KEY-----",
+}
+
+
 def _run_compose_config(tmp_path: Path, password: str | None) -> subprocess.CompletedProcess[str]:
     command = _compose_command()
     env = {key: value for key, value in os.environ.items() if not key.startswith("COMPOSE_")}
     env.pop("POSTGRES_PASSWORD", None)
+    env |= OTHER_REQUIRED
     if password is not None:
         env["POSTGRES_PASSWORD"] = password
     empty_env_file = tmp_path / "empty.env"  # keeps a developer's .env out of the check
