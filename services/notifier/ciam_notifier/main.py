@@ -15,7 +15,7 @@ from ciam_notifier.events import register_subscribers
 from ciam_notifier.models import Base
 from ciam_notifier.service.delivery import DeliveryWorker, Policy
 from ciam_notifier.service.messages import MessageWorker
-from ciam_notifier.service.streams import Broadcaster
+from ciam_notifier.service.streams import Broadcaster, prune_forever
 from ciam_notifier.settings import NotifierSettings
 from ciam_notifier.ssrf import networks
 from ciam_shared.events import ConsentApplied, WebhookDeadLettered
@@ -96,6 +96,10 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         await view.start()
         rt.spawn("deliveries", worker.run_forever())
         rt.spawn("messages", message_worker.run_forever())
+        rt.spawn(
+            "stream-retention",
+            prune_forever(rt.sessions, timedelta(seconds=settings.stream_retention_seconds)),
+        )
 
     async def on_stop(rt: ServiceRuntime) -> None:
         await view.stop()

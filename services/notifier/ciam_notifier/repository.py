@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -192,3 +192,13 @@ async def due_messages(session: AsyncSession, now: datetime, limit: int) -> Sequ
 
 async def message(session: AsyncSession, message_id: uuid.UUID) -> Message | None:
     return await session.get(Message, message_id)
+
+
+async def prune_stream_events(session: AsyncSession, before: datetime) -> int:
+    result = await session.execute(delete(StreamEvent).where(StreamEvent.created_at < before))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def oldest_stream_seq(session: AsyncSession) -> int | None:
+    oldest = await session.scalar(select(func.min(StreamEvent.seq)))
+    return int(oldest) if oldest is not None else None

@@ -31,3 +31,4 @@ class NotifierSettings(BaseServiceSettings):
     sms_gateway_url: str = ""
     settle_seconds: float = 2.0
     message_poll_seconds: float = 0.5
+    stream_retention_seconds: float = 7 * 24 * 3600

@@ -6,15 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ciam_notifier import repository
 from ciam_notifier.models import StreamEvent
+from ciam_shared.db import unit_of_work, utcnow
+
+log = logging.getLogger(__name__)
 
 KEEPALIVE_SECONDS = 15.0
+GAP = "dev.ciam.notifier.stream.gap"
 BATCH = 500
 
 
@@ -57,6 +63,14 @@ async def stream(
     keepalive: float = KEEPALIVE_SECONDS,
 ) -> AsyncIterator[bytes]:
     yield b"retry: 2000\n\n"
+    if after > 0:
+        async with sessions() as session:
+            oldest = await repository.oldest_stream_seq(session)
+        if oldest is not None and oldest > after + 1:
+            # What the client missed is older than the retention: tell it to resynchronise
+            # (e.g. read current consents) instead of pretending the stream is complete.
+            data = json.dumps({"resume_from": after, "oldest_available": oldest})
+            yield f"event: {GAP}\ndata: {data}\n\n".encode()
     while True:
         seen = broadcaster.generation
         async with sessions() as session:
@@ -68,3 +82,16 @@ async def stream(
             continue
         if not await broadcaster.wait(seen, keepalive):
             yield b": keep-alive\n\n"
+
+
+async def prune_forever(
+    sessions: async_sessionmaker[AsyncSession], retention: timedelta, every: float = 600.0
+) -> None:
+    """Stream events are kept `retention` long; older resumes get a gap event."""
+    while True:
+        try:
+            async with unit_of_work(sessions) as session:
+                await repository.prune_stream_events(session, utcnow() - retention)
+        except Exception:
+            log.exception("pruning stream events failed; retrying")
+        await asyncio.sleep(every)

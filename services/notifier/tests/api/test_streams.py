@@ -25,7 +25,7 @@ from ciam_shared.testing.plugin import eventually, publish_event, settings_kwarg
 @pytest.fixture
 async def notifier_url(
     fresh_database, kafka_bootstrap: str, redis_url: str, topic_prefix: str
-) -> AsyncIterator[tuple[str, str]]:
+) -> AsyncIterator[tuple[str, str, str]]:
     url = await fresh_database("ciam_notifier.migrations")
     secret = secrets.token_urlsafe(32)
     settings = NotifierSettings(
@@ -43,10 +43,25 @@ async def notifier_url(
 
     await eventually(started, timeout=60)
     try:
-        yield f"http://127.0.0.1:{port}", secret
+        yield f"http://127.0.0.1:{port}", secret, url
     finally:
         server.should_exit = True
         await task
+
+
+async def prune_upto(db_url: str, seq: int) -> None:
+    """Delete stream events up to `seq`, as retention does with old ones."""
+    from sqlalchemy import delete
+
+    from ciam_notifier.models import StreamEvent
+    from ciam_shared.db import create_engine
+
+    engine = create_engine(db_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(delete(StreamEvent).where(StreamEvent.seq <= seq))
+    finally:
+        await engine.dispose()
 
 
 def withdrawal(subject: uuid.UUID, version: int) -> CloudEvent[ConsentWithdrawn]:
@@ -98,7 +113,7 @@ async def read_events(
 async def test_a_stream_resumes_from_last_event_id_without_missing_a_change(
     notifier_url, kafka_bootstrap: str, topic_prefix: str
 ) -> None:
-    base, secret = notifier_url
+    base, secret, _db_url = notifier_url
     app = issue_token(secret, sub="shop-backend", client_id="shop-backend", ttl=600)
     subject = uuid.uuid4()
     await publish_event(kafka_bootstrap, withdrawal(subject, 1), prefix=topic_prefix)
@@ -116,7 +131,7 @@ async def test_a_stream_resumes_from_last_event_id_without_missing_a_change(
 async def test_a_live_change_arrives_while_connected_and_a_customer_sees_only_their_own(
     notifier_url, kafka_bootstrap: str, topic_prefix: str
 ) -> None:
-    base, secret = notifier_url
+    base, secret, _db_url = notifier_url
     alice, bob = uuid.uuid4(), uuid.uuid4()
     reader = asyncio.create_task(read_events(base, issue_token(secret, sub=str(alice)), 1))
     await asyncio.sleep(0.3)  # connected and waiting
@@ -127,8 +142,35 @@ async def test_a_live_change_arrives_while_connected_and_a_customer_sees_only_th
 
 
 async def test_a_stream_needs_a_token(notifier_url) -> None:
-    base, _ = notifier_url
+    base, _, _ = notifier_url
     async with httpx.AsyncClient() as client:
         response = await client.get(f"{base}/v1/streams/consents")
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_resuming_from_beyond_the_retention_is_told_there_is_a_gap(
+    notifier_url, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    base, secret, db_url = notifier_url
+    app = issue_token(secret, sub="shop-backend", client_id="shop-backend", ttl=600)
+    subject = uuid.uuid4()
+    for version in (1, 2, 3):
+        await publish_event(kafka_bootstrap, withdrawal(subject, version), prefix=topic_prefix)
+    events = await read_events(base, app, 3)
+    # Retention removed the first two.
+    await prune_upto(db_url, int(events[1]["id"]))
+    headers = {"authorization": f"Bearer {app}", "last-event-id": events[0]["id"]}
+    url = f"{base}/v1/streams/consents"
+    seen: list[str] = []
+    async with (
+        httpx.AsyncClient(timeout=30) as client,
+        client.stream("GET", url, headers=headers) as response,
+    ):
+        async with asyncio.timeout(20):
+            async for line in response.aiter_lines():
+                seen.append(line)
+                if line.startswith("id: "):
+                    break
+    assert "event: dev.ciam.notifier.stream.gap" in seen
+    assert seen[-1] == f"id: {events[2]['id']}"
