@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter
 
 
 class ConsentStatus(StrEnum):
@@ -46,8 +46,16 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
-class ConsentStateItem(_Model):
+# The two shapes the view keeps per subject are slotted dataclasses, validated by pydantic:
+# a pydantic model instance costs several hundred bytes more, times subjects x records.
+_LENIENT = ConfigDict(extra="ignore")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConsentStateItem:
     """One consent record: a purpose, optionally narrowed to a brand and/or a channel."""
+
+    __pydantic_config__ = _LENIENT
 
     purpose: str
     purpose_version: int
@@ -59,11 +67,14 @@ class ConsentStateItem(_Model):
     expires_at: UtcDatetime | None = None
 
 
-class ConsentState(_Model):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConsentState:
     """Every current consent record of a subject, after its change number `version`."""
 
+    __pydantic_config__ = _LENIENT
+
     subject_id: uuid.UUID
-    version: int = Field(ge=1)
+    version: Annotated[int, Field(ge=1)]
     updated_at: UtcDatetime
     consents: tuple[ConsentStateItem, ...]
 
@@ -111,3 +122,17 @@ class ViewStats:
     callback_errors: int = 0
     acks_sent: int = 0
     ack_failures: int = 0
+
+
+_STATE: TypeAdapter[ConsentState] = TypeAdapter(ConsentState)
+
+
+def parse_state(raw: bytes | str) -> ConsentState:
+    """Validate a state record's JSON value (raises pydantic.ValidationError)."""
+    return _STATE.validate_json(raw)
+
+
+def dump_state(state: ConsentState) -> dict[str, Any]:
+    """The JSON-ready form of a state, as the consent service writes it."""
+    dumped: dict[str, Any] = _STATE.dump_python(state, mode="json")
+    return dumped

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
-from ciam_consent_sdk.models import ConsentState
+from ciam_consent_sdk.models import ConsentState, parse_state
 
 STATE_TOPIC = "ciam.consent.state"
 APPLIED_TOPIC = "ciam.consent.applied"
@@ -78,7 +78,7 @@ def decode_record(
     except (KeyError, ValueError) as error:
         raise MalformedRecord("missing or invalid ce_id") from error
     try:
-        state = ConsentState.model_validate_json(value)
+        state = parse_state(value)
     except ValidationError as error:
         raise MalformedRecord(f"invalid consent state: {error.error_count()} errors") from error
     # Compaction keeps one record per key: a key naming another subject would erase the wrong one.

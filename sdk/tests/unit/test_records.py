@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from ciam_consent_sdk import ConsentState, ConsentStateItem, ConsentUpdate, ConsentView
+from ciam_consent_sdk.models import dump_state
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 STATE_TYPE = "dev.ciam.consent.state.v1"
@@ -44,7 +46,7 @@ def state_json(subject: uuid.UUID, version: int, status: str = "granted") -> byt
         updated_at=NOW,
     )
     state = ConsentState(subject_id=subject, version=version, updated_at=NOW, consents=(item,))
-    return state.model_dump_json().encode()
+    return json.dumps(dump_state(state)).encode()
 
 
 def record(
