@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import secrets
 import tempfile
 import time
@@ -34,6 +33,7 @@ import httpx
 import uvicorn
 from aiokafka import AIOKafkaProducer
 from aiosmtpd.controller import Controller
+from common import percentile, run, wait_for, write_result
 
 from ciam_shared.devstack import free_port
 from ciam_shared.events import (
@@ -46,17 +46,8 @@ from ciam_shared.events import (
     encode,
 )
 from ciam_shared.interim_auth import issue_token
-from ciam_shared.testing.plugin import DatabaseFactory, Infrastructure, ServiceProcess
+from ciam_shared.testing.plugin import DatabaseFactory, ServiceProcess
 from ciam_shared.topics import ALL_TOPICS, CONSENT_CHANGES, CONSENT_STATE, ensure_topics
-
-RESULTS = Path(__file__).parent / "results"
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
 class Endpoints:
@@ -107,14 +98,6 @@ async def produce(producer: AIOKafkaProducer, topic: str, event: CloudEvent[Any]
     return await producer.send(
         topic, value=value, key=key, headers=[(k, v.encode()) for k, v in headers.items()]
     )
-
-
-async def wait_for(predicate: Any, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError("not everything arrived")
-        await asyncio.sleep(0.002)
 
 
 async def main(
@@ -264,8 +247,7 @@ async def main(
         smtp.stop()
         hooks.should_exit = True
         await hooks_task
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "notifier.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_result("notifier", result)
     return result
 
 
@@ -275,9 +257,4 @@ if __name__ == "__main__":
     parser.add_argument("--burst", type=int, default=1000)
     parser.add_argument("--emails", type=int, default=200)
     arguments = parser.parse_args()
-    infra = Infrastructure()  # servers start synchronously, before the event loop runs
-    try:
-        outcome = asyncio.run(main(arguments, infra.kafka, infra.redis, infra.postgres))
-    finally:
-        infra.close()
-    print(json.dumps(outcome, indent=2))
+    run(main, arguments)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import secrets
 import tempfile
@@ -32,23 +31,15 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaProducer
+from common import RESULTS, percentile, run, wait_for, write_result
 from joserfc.jwk import ECKey
 
 from ciam_consent.auth import READ, WRITE
 from ciam_consent_sdk import ConsentUpdate, ConsentView
 from ciam_shared.events import CloudEvent, ConsentState, ConsentStateItem, ConsentStatus, encode
 from ciam_shared.interim_auth import issue_token
-from ciam_shared.testing.plugin import DatabaseFactory, Infrastructure, ServiceProcess
+from ciam_shared.testing.plugin import DatabaseFactory, ServiceProcess
 from ciam_shared.topics import ALL_TOPICS, CONSENT_STATE, ensure_topics
-
-RESULTS = Path(__file__).parent / "results"
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
 def summary(ms: list[float]) -> dict[str, float]:
@@ -85,14 +76,6 @@ async def views(
         made.append(view)
     await asyncio.gather(*(v.start() for v in made))
     return made
-
-
-async def wait_for(predicate: Any, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError("subscribers did not catch up")
-        await asyncio.sleep(0.005)
 
 
 async def latency(
@@ -396,8 +379,7 @@ async def main(
     boot = await bootstrap_100k(bootstrap, args.subjects)
     print("bootstrap", boot, flush=True)
     result |= boot
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "propagation.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_result("propagation", result)
     plot(latencies, RESULTS / "propagation.png")
     return result
 
@@ -409,9 +391,4 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--subjects", type=int, default=100_000)
     arguments = parser.parse_args()
-    infra = Infrastructure()  # starts servers synchronously, before the event loop runs
-    try:
-        outcome = asyncio.run(main(arguments, infra.kafka, infra.redis, infra.postgres))
-    finally:
-        infra.close()
-    print(json.dumps(outcome, indent=2))
+    run(main, arguments)
