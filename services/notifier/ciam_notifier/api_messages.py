@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ciam_notifier import repository
 from ciam_notifier.api import AppDep
 from ciam_notifier.errors import MessageNotFound
+from ciam_notifier.models import Message
 from ciam_notifier.service import messages
 from ciam_notifier.service.messages import MessageWorker
 from ciam_shared.service import SessionDep
@@ -37,6 +38,16 @@ class MessageOut(BaseModel):
     reason: str | None
     requested_at: datetime
     sent_at: datetime | None
+
+
+def _out(message: Message) -> MessageOut:
+    return MessageOut(
+        id=message.id,
+        status=message.status,
+        reason=message.reason,
+        requested_at=message.requested_at,
+        sent_at=message.sent_at,
+    )
 
 
 def _worker(request: Request) -> MessageWorker:
@@ -65,13 +76,7 @@ async def send(body: MessageIn, session: SessionDep, app: AppDep, worker: Worker
         channels=worker.channels,
         settle=worker.settle,
     )
-    return MessageOut(
-        id=message.id,
-        status=message.status,
-        reason=message.reason,
-        requested_at=message.requested_at,
-        sent_at=message.sent_at,
-    )
+    return _out(message)
 
 
 @router.get("/{message_id}")
@@ -79,10 +84,4 @@ async def get_message(message_id: uuid.UUID, session: SessionDep, app: AppDep) -
     message = await repository.message(session, message_id)
     if message is None or message.app != app:
         raise MessageNotFound(f"No message {message_id}.")
-    return MessageOut(
-        id=message.id,
-        status=message.status,
-        reason=message.reason,
-        requested_at=message.requested_at,
-        sent_at=message.sent_at,
-    )
+    return _out(message)
