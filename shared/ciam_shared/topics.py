@@ -79,6 +79,14 @@ PROFILE_EVENTS = Topic(
     30 * DAY_MS,
     "Profile events (created, merged, erased).",
 )
+BRAND_APPS = Topic(
+    "ciam.auth.apps",
+    3,
+    Cleanup.COMPACT,
+    -1,
+    "Brand apps (OIDC clients) keyed by client id: the latest registration of each; a deleted "
+    "app gets a tombstone.",
+)
 NOTIFIER_DELIVERIES = Topic(
     "ciam.notifier.deliveries",
     6,
@@ -100,6 +108,7 @@ ALL_TOPICS: tuple[Topic, ...] = (
     CONSENT_STATE,
     CONSENT_APPLIED,
     PROFILE_EVENTS,
+    BRAND_APPS,
     NOTIFIER_DELIVERIES,
     NOTIFIER_DEAD_LETTERS,
 )

@@ -4,21 +4,33 @@ from fastapi import FastAPI
 
 from ciam_auth.api import router
 from ciam_auth.models import Base
+from ciam_auth.oidc.api_admin import router as admin_router
+from ciam_auth.oidc.api_authorize import router as authorize_router
+from ciam_auth.oidc.api_discovery import router as discovery_router
+from ciam_auth.oidc.api_token import router as token_router
+from ciam_auth.oidc.errors import install_oauth_error_handler
+from ciam_auth.oidc.provider import start_provider
 from ciam_auth.settings import AuthSettings
-from ciam_shared.events import UserRegistered
+from ciam_shared.events import BrandAppDeleted, BrandAppRegistered, UserRegistered
 from ciam_shared.service import ServiceRuntime, ServiceSpec, build_app
-from ciam_shared.topics import IDENTITY_EVENTS
+from ciam_shared.topics import BRAND_APPS, IDENTITY_EVENTS
 
 SPEC = ServiceSpec(
     name="auth",
     title="CIAM auth service",
     metadata=Base.metadata,
     migrations_package="ciam_auth.migrations",
-    publishes=(UserRegistered,),
-    topics=(IDENTITY_EVENTS,),
+    publishes=(UserRegistered, BrandAppRegistered, BrandAppDeleted),
+    topics=(IDENTITY_EVENTS, BRAND_APPS),
 )
 
 
 def create_app(settings: AuthSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime.build(SPEC, settings or AuthSettings())
-    return build_app(runtime, routers=[router])
+    app = build_app(
+        runtime,
+        routers=[router, discovery_router, authorize_router, token_router, admin_router],
+        on_startup=[start_provider],
+    )
+    install_oauth_error_handler(app)
+    return app

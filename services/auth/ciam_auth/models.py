@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import String, Uuid
+from sqlalchemy import JSON, Boolean, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ciam_shared.db import ServiceBase, TimestampTZ, new_id, new_metadata, utcnow
@@ -29,3 +29,68 @@ class Account(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(TimestampTZ(), default=utcnow)
+
+
+class OAuthClient(Base):
+    """A brand app: an OIDC client. The secret is stored as a SHA-256 of a 256-bit random
+    value (a slow hash adds nothing to a secret that cannot be guessed)."""
+
+    __tablename__ = "oauth_clients"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    secret_hash: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    brand: Mapped[str | None] = mapped_column(String(64))
+    redirect_uris: Mapped[list[str]] = mapped_column(JSON)
+    post_logout_redirect_uris: Mapped[list[str]] = mapped_column(JSON)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    purposes: Mapped[list[str]] = mapped_column(JSON)
+    grant_types: Mapped[list[str]] = mapped_column(JSON)
+    auth_method: Mapped[str] = mapped_column(String(32))
+    first_party: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(TimestampTZ(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(TimestampTZ(), default=utcnow)
+
+
+class ClientGrant(Base):
+    """Scopes a customer allowed a third-party app on the consent screen."""
+
+    __tablename__ = "client_grants"
+
+    account_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    granted_at: Mapped[datetime] = mapped_column(TimestampTZ(), default=utcnow)
+
+
+class RefreshToken(Base):
+    """One refresh token of a family. Rotation marks it used; reusing a used one revokes the
+    family (RFC 9700 4.14.2)."""
+
+    __tablename__ = "refresh_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    family_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    account_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    session_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    scope: Mapped[str] = mapped_column(String(1000))
+    auth_time: Mapped[datetime] = mapped_column(TimestampTZ())
+    issued_at: Mapped[datetime] = mapped_column(TimestampTZ())
+    expires_at: Mapped[datetime] = mapped_column(TimestampTZ())
+    used_at: Mapped[datetime | None] = mapped_column(TimestampTZ())
+    revoked_at: Mapped[datetime | None] = mapped_column(TimestampTZ())
+
+
+class SigningKey(Base):
+    """A token signing key. The private JWK is encrypted at rest; a retired key stays
+    published until `retire_at + overlap` so tokens it signed keep verifying."""
+
+    __tablename__ = "signing_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    alg: Mapped[str] = mapped_column(String(16))
+    private_jwk: Mapped[str] = mapped_column(Text)
+    public_jwk: Mapped[dict[str, str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(TimestampTZ(), default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(TimestampTZ())

@@ -1,12 +1,36 @@
 from typing import ClassVar
 
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from ciam_shared.settings import BaseServiceSettings
+
+MINUTE = 60
+DAY = 24 * 60 * MINUTE
 
 
 class AuthSettings(BaseServiceSettings):
     model_config = SettingsConfigDict(env_prefix="AUTH_", extra="ignore", frozen=True)
     service_name: ClassVar[str] = "auth"
+    secret_fields: ClassVar[tuple[str, ...]] = ("key_encryption_secret",)
 
     port: int = 8001
+    # The issuer URL brand apps and the other services see; empty: http://<host>:<port>.
+    issuer: str = ""
+    # Encrypts the private signing keys at rest (AES-GCM). Development: empty means a fixed
+    # development key (and a warning); elsewhere a real secret is required.
+    key_encryption_secret: SecretStr = SecretStr("")
+    # The `aud` of access tokens: the resource services check it.
+    access_token_audience: str = "ciam"  # noqa: S105 - an audience, not a secret
+    access_token_ttl_s: int = 5 * MINUTE
+    id_token_ttl_s: int = 5 * MINUTE
+    refresh_token_ttl_s: int = 30 * DAY
+    authorization_code_ttl_s: int = 60
+    # A retired signing key stays in the JWKS this long, so tokens it signed still verify.
+    key_overlap_s: int = DAY
+    # Reloads signing keys and clients from the database (other replicas may rotate them).
+    cache_refresh_s: float = 30.0
+
+    @property
+    def issuer_url(self) -> str:
+        return (self.issuer or f"http://{self.host}:{self.port}").rstrip("/")

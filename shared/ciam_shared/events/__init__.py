@@ -1,5 +1,6 @@
 """Event contracts: the CloudEvents envelope and the versioned pydantic schemas of every event."""
 
+from ciam_shared.events.apps import BrandAppDeleted, BrandAppRegistered
 from ciam_shared.events.consent import (
     CHANGE_EVENTS,
     CollectionMethod,
@@ -29,6 +30,8 @@ from ciam_shared.events.profile import ProfileCreated
 
 __all__ = [
     "CHANGE_EVENTS",
+    "BrandAppDeleted",
+    "BrandAppRegistered",
     "CloudEvent",
     "CollectionMethod",
     "ConsentApplied",

@@ -1,0 +1,1 @@
+"""The OpenID Connect provider: signing keys, clients (brand apps), codes, tokens, endpoints."""

@@ -1,0 +1,229 @@
+"""Brand apps as OIDC clients: registration by an admin, authentication at the token endpoint.
+
+Every change is published on the compacted BRAND_APPS topic, so consent, profile and notifier
+know each app, its brand and its declared purposes without calling this service.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import unquote
+
+from fastapi import Request
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ciam_auth.models import ClientGrant, OAuthClient, RefreshToken
+from ciam_auth.oidc.errors import InvalidClient, invalid_request
+from ciam_shared.db import utcnow
+from ciam_shared.events import BrandAppDeleted, BrandAppRegistered, CloudEvent
+from ciam_shared.http.problems import DomainError
+from ciam_shared.outbox import stage, stage_tombstone
+from ciam_shared.topics import BRAND_APPS
+
+SOURCE = "/ciam/auth"
+AuthMethod = Literal["client_secret_basic", "client_secret_post", "none"]
+GrantType = Literal["authorization_code", "refresh_token", "client_credentials"]
+
+
+class ClientNotFound(DomainError):
+    status = 404
+    type_slug = "client-not-found"
+    title = "No such client"
+
+
+class InvalidClientRegistration(DomainError):
+    status = 422
+    type_slug = "invalid-client"
+    title = "Invalid client registration"
+
+
+@dataclass(frozen=True)
+class ClientSpec:
+    name: str
+    brand: str | None
+    redirect_uris: list[str]
+    post_logout_redirect_uris: list[str]
+    scopes: list[str]
+    purposes: list[str]
+    grant_types: list[GrantType]
+    auth_method: AuthMethod
+    first_party: bool
+
+
+def secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _check(spec: ClientSpec) -> None:
+    if spec.auth_method == "none" and "client_credentials" in spec.grant_types:
+        raise InvalidClientRegistration("A public client cannot use client credentials.")
+    if "authorization_code" in spec.grant_types and not spec.redirect_uris:
+        raise InvalidClientRegistration("The authorization code grant needs a redirect URI.")
+    if "refresh_token" in spec.grant_types and "authorization_code" not in spec.grant_types:
+        raise InvalidClientRegistration("Refresh tokens come with the authorization code grant.")
+
+
+async def register(
+    session: AsyncSession, spec: ClientSpec, *, topic_prefix: str
+) -> tuple[OAuthClient, str | None]:
+    """Create a client; returns it and its secret, which is shown this once only."""
+    _check(spec)
+    secret = None if spec.auth_method == "none" else secrets.token_urlsafe(32)
+    now = utcnow()
+    client = OAuthClient(
+        client_id="app_" + secrets.token_urlsafe(12),
+        secret_hash=secret_hash(secret) if secret else None,
+        created_at=now,
+        updated_at=now,
+        **_columns(spec),
+    )
+    session.add(client)
+    await session.flush()
+    await _publish(session, client, topic_prefix)
+    return client, secret
+
+
+async def update_client(
+    session: AsyncSession, client_id: str, spec: ClientSpec, *, topic_prefix: str
+) -> OAuthClient:
+    client = await get(session, client_id)
+    if (client.secret_hash is None) != (spec.auth_method == "none"):
+        raise InvalidClientRegistration("A client cannot switch between public and confidential.")
+    _check(spec)
+    for name, value in _columns(spec).items():
+        setattr(client, name, value)
+    client.updated_at = utcnow()
+    await session.flush()
+    await _publish(session, client, topic_prefix)
+    return client
+
+
+async def rotate_secret(session: AsyncSession, client_id: str) -> str:
+    client = await get(session, client_id)
+    if client.secret_hash is None:
+        raise InvalidClientRegistration("A public client has no secret.")
+    secret = secrets.token_urlsafe(32)
+    client.secret_hash = secret_hash(secret)
+    client.updated_at = utcnow()
+    await session.flush()
+    return secret
+
+
+async def remove(session: AsyncSession, client_id: str, *, topic_prefix: str) -> None:
+    """Delete the app, revoke every refresh token it holds, and publish the deletion."""
+    client = await get(session, client_id)
+    now = utcnow()
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.client_id == client_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    await session.execute(delete(ClientGrant).where(ClientGrant.client_id == client_id))
+    await session.delete(client)
+    await session.flush()
+    event = BrandAppDeleted(client_id=client_id, deleted_at=now)
+    await stage(session, CloudEvent.wrap(event, source=SOURCE), topic_prefix=topic_prefix)
+    await stage_tombstone(
+        session,
+        topic_base_name=BRAND_APPS.base_name,
+        key=client_id,
+        version=0,
+        topic_prefix=topic_prefix,
+    )
+
+
+async def get(session: AsyncSession, client_id: str) -> OAuthClient:
+    client = await session.get(OAuthClient, client_id)
+    if client is None:
+        raise ClientNotFound(f"No client `{client_id}`.")
+    return client
+
+
+async def list_all(session: AsyncSession) -> list[OAuthClient]:
+    return list((await session.scalars(select(OAuthClient).order_by(OAuthClient.created_at))).all())
+
+
+def _columns(spec: ClientSpec) -> dict[str, object]:
+    return {
+        "name": spec.name,
+        "brand": spec.brand,
+        "redirect_uris": list(spec.redirect_uris),
+        "post_logout_redirect_uris": list(spec.post_logout_redirect_uris),
+        "scopes": sorted(set(spec.scopes)),
+        "purposes": sorted(set(spec.purposes)),
+        "grant_types": sorted(set(spec.grant_types)),
+        "auth_method": spec.auth_method,
+        "first_party": spec.first_party,
+    }
+
+
+async def _publish(session: AsyncSession, client: OAuthClient, topic_prefix: str) -> None:
+    event = BrandAppRegistered(
+        client_id=client.client_id,
+        name=client.name,
+        brand=client.brand,
+        purposes=client.purposes,
+        scopes=client.scopes,
+        first_party=client.first_party,
+        registered_at=client.created_at,
+        updated_at=client.updated_at,
+    )
+    await stage(session, CloudEvent.wrap(event, source=SOURCE), topic_prefix=topic_prefix)
+
+
+# --- authentication at the token, introspection and revocation endpoints -----------------
+
+
+@dataclass(frozen=True)
+class Credentials:
+    client_id: str
+    secret: str | None
+    method: AuthMethod
+
+
+def credentials(request: Request, form: dict[str, str]) -> Credentials:
+    """Read the client's credentials from the Basic header or the form (RFC 6749 2.3.1)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    basic = scheme.lower() == "basic"
+    if basic:
+        if "client_secret" in form:
+            raise invalid_request("Use one client authentication method, not two.")
+        try:
+            raw_id, sep, raw_secret = base64.b64decode(value, validate=True).decode().partition(":")
+        except ValueError:
+            raise InvalidClient("Malformed Basic credentials.", basic=True) from None
+        if not sep:
+            raise InvalidClient("Malformed Basic credentials.", basic=True)
+        client_id = unquote(raw_id.replace("+", " "))
+        if form.get("client_id") not in (None, client_id):
+            raise invalid_request("client_id differs from the authenticated client.")
+        return Credentials(client_id, unquote(raw_secret.replace("+", " ")), "client_secret_basic")
+    posted_id = form.get("client_id")
+    if not posted_id:
+        raise InvalidClient("Client authentication is required.", basic=True)
+    if "client_secret" in form:
+        return Credentials(posted_id, form["client_secret"], "client_secret_post")
+    return Credentials(posted_id, None, "none")
+
+
+async def authenticate(session: AsyncSession, creds: Credentials) -> OAuthClient:
+    client = await session.get(OAuthClient, creds.client_id)
+    basic = creds.method == "client_secret_basic"
+    if client is None:
+        # Same work as a real check, so a caller cannot time which client ids exist.
+        hmac.compare_digest(secret_hash(creds.secret or ""), "0" * 64)
+        raise InvalidClient(basic=basic)
+    if client.auth_method != creds.method:
+        raise InvalidClient(f"This client authenticates with {client.auth_method}.", basic=basic)
+    if client.secret_hash is not None and not hmac.compare_digest(
+        secret_hash(creds.secret or ""), client.secret_hash
+    ):
+        raise InvalidClient(basic=basic)
+    return client

@@ -1,0 +1,267 @@
+"""The token endpoint's grants, introspection and revocation: the use cases behind them."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import re
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ciam_auth.models import Account, OAuthClient
+from ciam_auth.oidc import tokens
+from ciam_auth.oidc.errors import OAuthError, invalid_grant, invalid_request
+from ciam_auth.oidc.provider import Provider
+
+log = logging.getLogger(__name__)
+VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
+
+
+def _pkce_ok(verifier: str, challenge: str) -> bool:
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    computed = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return hmac.compare_digest(computed, challenge)
+
+
+def _granted(client: OAuthClient, grant: str) -> None:
+    if grant not in client.grant_types:
+        raise OAuthError("unauthorized_client", f"This client may not use the {grant} grant.")
+
+
+async def authorization_code(
+    db: AsyncSession, provider: Provider, client: OAuthClient, form: dict[str, str]
+) -> tokens.Issued:
+    _granted(client, "authorization_code")
+    code, verifier = form.get("code"), form.get("code_verifier")
+    if not code:
+        raise invalid_request("code is required.")
+    if not verifier or not VERIFIER.match(verifier):
+        raise invalid_request("A PKCE code_verifier (43-128 characters) is required.")
+    grant = await provider.grants.take_code(code)
+    if grant is None:
+        family = await provider.grants.family_of_redeemed(code)
+        if family is not None:
+            # Redeemed twice: the code leaked. Revoke what it issued (RFC 6749 4.1.2).
+            log.warning(
+                "authorization code reused: revoking its tokens", extra={"client": client.client_id}
+            )
+            await tokens.revoke_family(db, family)
+            await db.commit()
+            await provider.grants.revoke_family(family, provider.settings.refresh_token_ttl_s)
+        raise invalid_grant("The code is invalid, expired or already used.")
+    if grant.client_id != client.client_id:
+        raise invalid_grant("The code was issued to another client.")
+    if form.get("redirect_uri") != grant.redirect_uri:
+        raise invalid_grant("redirect_uri differs from the authorization request's.")
+    if not _pkce_ok(verifier, grant.code_challenge):
+        raise invalid_grant("The code_verifier does not match the code_challenge.")
+    account = await db.get(Account, uuid.UUID(grant.account_id))
+    if account is None:
+        raise invalid_grant("The account no longer exists.")
+    family = uuid.uuid4()
+    await provider.grants.remember_redeemed(code, family)
+    auth_time = datetime.fromtimestamp(grant.auth_time, tz=UTC)
+    return await _issue_for_account(
+        db,
+        provider,
+        client,
+        account,
+        grant.scope,
+        family,
+        session_id=grant.session_id,
+        auth_time=auth_time,
+        nonce=grant.nonce,
+        amr=grant.amr,
+    )
+
+
+async def refresh(
+    db: AsyncSession, provider: Provider, client: OAuthClient, form: dict[str, str]
+) -> tokens.Issued:
+    _granted(client, "refresh_token")
+    token = form.get("refresh_token")
+    if not token:
+        raise invalid_request("refresh_token is required.")
+    used = await tokens.use_refresh_token(db, token)
+    if used is None:
+        known = await tokens.find_refresh_token(db, token)
+        if known is not None and known.used_at is not None and known.client_id == client.client_id:
+            # Reuse of a rotated token: one of the two holders is an attacker (RFC 9700 4.14.2).
+            log.warning(
+                "refresh token reused: revoking the family", extra={"client": client.client_id}
+            )
+            await tokens.revoke_family(db, known.family_id)
+            await db.commit()
+            await provider.grants.revoke_family(
+                known.family_id, provider.settings.refresh_token_ttl_s
+            )
+        raise invalid_grant("The refresh token is invalid, expired, revoked or already used.")
+    if used.client_id != client.client_id:
+        raise invalid_grant("The refresh token was issued to another client.")
+    scope = used.scope
+    if requested := form.get("scope"):
+        if not set(requested.split()) <= set(scope.split()):
+            raise OAuthError("invalid_scope", "A refresh cannot widen the scope.")
+        scope = requested
+    account = await db.get(Account, used.account_id)
+    if account is None:
+        raise invalid_grant("The account no longer exists.")
+    return await _issue_for_account(
+        db,
+        provider,
+        client,
+        account,
+        scope,
+        used.family_id,
+        session_id=used.session_id,
+        auth_time=used.auth_time,
+        nonce=None,
+        amr=[],
+        keep_refresh_scope=used.scope,
+    )
+
+
+async def client_credentials(
+    provider: Provider, client: OAuthClient, form: dict[str, str]
+) -> tokens.Issued:
+    _granted(client, "client_credentials")
+    requested = form.get("scope")
+    scopes = requested.split() if requested else list(client.scopes)
+    api_scopes = [
+        s for s in client.scopes if s not in {"openid", "profile", "email", "offline_access"}
+    ]
+    if unknown := [s for s in scopes if s not in api_scopes]:
+        raise OAuthError("invalid_scope", f"Not allowed for this client: {' '.join(unknown)}.")
+    scope = " ".join(dict.fromkeys(s for s in scopes if s in api_scopes))
+    access, jti = provider.issuer.access_token(
+        sub=client.client_id, client_id=client.client_id, scope=scope, brand=client.brand
+    )
+    return tokens.Issued(access, jti, provider.issuer.access_ttl_s, scope)
+
+
+async def _issue_for_account(
+    db: AsyncSession,
+    provider: Provider,
+    client: OAuthClient,
+    account: Account,
+    scope: str,
+    family: uuid.UUID,
+    *,
+    session_id: str | None,
+    auth_time: datetime,
+    nonce: str | None,
+    amr: list[str],
+    keep_refresh_scope: str | None = None,
+) -> tokens.Issued:
+    issuer = provider.issuer
+    scopes = scope.split()
+    stamp = int(auth_time.timestamp())
+    access, jti = issuer.access_token(
+        sub=str(account.id),
+        client_id=client.client_id,
+        scope=scope,
+        brand=client.brand,
+        auth_time=stamp,
+        sid=session_id,
+    )
+    await provider.grants.link_access_token(jti, family, issuer.access_ttl_s)
+    id_token = None
+    if "openid" in scopes:
+        id_token = issuer.id_token(
+            sub=str(account.id),
+            client_id=client.client_id,
+            auth_time=stamp,
+            nonce=nonce,
+            amr=amr or ["pwd"],
+            sid=session_id,
+            access_token=access,
+            extra=user_claims(account, scopes),
+        )
+    refresh_token = None
+    if "refresh_token" in client.grant_types:
+        refresh_token = await tokens.new_refresh_token(
+            db,
+            family_id=family,
+            client_id=client.client_id,
+            account_id=account.id,
+            # offline_access outlives the browser session; otherwise logout ends the token.
+            session_id=None if "offline_access" in scopes else session_id,
+            scope=keep_refresh_scope or scope,
+            auth_time=auth_time,
+            ttl_s=provider.settings.refresh_token_ttl_s,
+        )
+    return tokens.Issued(access, jti, issuer.access_ttl_s, scope, id_token, refresh_token)
+
+
+def user_claims(account: Account, scopes: list[str]) -> dict[str, Any]:
+    claims: dict[str, Any] = {}
+    if "email" in scopes:
+        claims["email"] = account.email
+        claims["email_verified"] = bool(getattr(account, "email_verified", False))
+    return claims
+
+
+async def introspect(
+    db: AsyncSession, provider: Provider, client: OAuthClient, token: str
+) -> dict[str, Any]:
+    """RFC 7662. Any confidential client may introspect an access token (resource servers do);
+    a refresh token only by the client it was issued to."""
+    if token.startswith("rt_"):
+        row = await tokens.find_refresh_token(db, token)
+        now = time.time()
+        if (
+            row is None
+            or row.client_id != client.client_id
+            or row.used_at is not None
+            or row.revoked_at is not None
+            or row.expires_at.timestamp() <= now
+        ):
+            return {"active": False}
+        return {
+            "active": True,
+            "token_type": "refresh_token",
+            "client_id": row.client_id,
+            "sub": str(row.account_id),
+            "scope": row.scope,
+            "exp": int(row.expires_at.timestamp()),
+            "iat": int(row.issued_at.timestamp()),
+            "iss": provider.issuer.issuer,
+        }
+    try:
+        claims = provider.issuer.verify_own(token, typ=tokens.ACCESS_TYP)
+    except ValueError:
+        return {"active": False}
+    if await provider.grants.access_token_revoked(str(claims.get("jti"))):
+        return {"active": False}
+    return {"active": True, "token_type": "Bearer"} | {
+        k: claims[k]
+        for k in ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "brand")
+        if k in claims
+    }
+
+
+async def revoke(db: AsyncSession, provider: Provider, client: OAuthClient, token: str) -> None:
+    """RFC 7009: revoking a refresh token revokes its family and the access tokens issued with
+    it; an unknown or foreign token is answered the same way (200) and changes nothing."""
+    if token.startswith("rt_"):
+        row = await tokens.find_refresh_token(db, token)
+        if row is not None and row.client_id == client.client_id:
+            await tokens.revoke_family(db, row.family_id)
+            await provider.grants.revoke_family(
+                row.family_id, provider.settings.refresh_token_ttl_s
+            )
+        return
+    try:
+        claims = provider.issuer.verify_own(token, typ=tokens.ACCESS_TYP)
+    except ValueError:
+        return
+    if claims.get("client_id") == client.client_id:
+        await provider.grants.revoke_access_token(
+            str(claims["jti"]), int(claims["exp"] - time.time())
+        )

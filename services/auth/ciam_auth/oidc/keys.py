@@ -1,0 +1,127 @@
+"""Token signing keys: ES256, encrypted at rest, rotated with an overlap window.
+
+The newest unretired key signs. A rotation adds a key and retires the previous one; a retired
+key stays in the JWKS for `key_overlap_s`, longer than any token it signed lives, so verifiers
+with a cached JWKS and verifiers that refetch on an unknown `kid` both keep working.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from joserfc import jwt
+from joserfc.jwk import ECKey, KeySet
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ciam_auth.models import SigningKey
+from ciam_shared.db import utcnow
+
+log = logging.getLogger(__name__)
+
+ALG = "ES256"
+DEVELOPMENT_KEK = "development-only key encryption secret"
+
+
+class KeyEncryption:
+    """AES-256-GCM with a key derived from the operator's secret."""
+
+    def __init__(self, secret: str) -> None:
+        if not secret:
+            log.warning("AUTH_KEY_ENCRYPTION_SECRET is empty: using the development key")
+            secret = DEVELOPMENT_KEK
+        self._aead = AESGCM(hashlib.sha256(secret.encode()).digest())
+
+    def seal(self, plaintext: bytes) -> str:
+        nonce = os.urandom(12)
+        return base64.b64encode(nonce + self._aead.encrypt(nonce, plaintext, b"jwk")).decode()
+
+    def open(self, sealed: str) -> bytes:
+        raw = base64.b64decode(sealed)
+        return self._aead.decrypt(raw[:12], raw[12:], b"jwk")
+
+
+@dataclass(frozen=True)
+class LoadedKey:
+    kid: str
+    key: ECKey
+    created_at: datetime
+    retired_at: datetime | None
+
+
+class KeyRing:
+    """The keys in memory. `load` reads them from the database (every replica does, on start
+    and periodically); `sign` uses the active one."""
+
+    def __init__(self, encryption: KeyEncryption, overlap: timedelta) -> None:
+        self._encryption = encryption
+        self._overlap = overlap
+        self._keys: list[LoadedKey] = []
+        self._public = KeySet([])
+
+    async def load(self, session: AsyncSession, *, create_if_missing: bool = True) -> None:
+        horizon = utcnow() - self._overlap
+        rows = (await session.scalars(select(SigningKey).order_by(SigningKey.created_at))).all()
+        keys = [
+            LoadedKey(
+                row.kid,
+                ECKey.import_key(json.loads(self._encryption.open(row.private_jwk))),
+                row.created_at,
+                row.retired_at,
+            )
+            for row in rows
+            if row.retired_at is None or row.retired_at > horizon
+        ]
+        if not any(k.retired_at is None for k in keys) and create_if_missing:
+            keys.append(await self._add(session))
+        self._keys = keys
+        self._public = KeySet([k.key for k in keys])
+
+    async def _add(self, session: AsyncSession) -> LoadedKey:
+        kid = secrets.token_urlsafe(12)
+        key = ECKey.generate_key("P-256", parameters={"kid": kid, "alg": ALG, "use": "sig"})
+        now = utcnow()
+        session.add(
+            SigningKey(
+                kid=kid,
+                alg=ALG,
+                private_jwk=self._encryption.seal(json.dumps(key.as_dict(private=True)).encode()),
+                public_jwk=key.as_dict(private=False),
+                created_at=now,
+            )
+        )
+        await session.flush()
+        log.info("signing key created", extra={"kid": kid})
+        return LoadedKey(kid, key, now, None)
+
+    async def rotate(self, session: AsyncSession) -> str:
+        """Retire every active key and add a new one; call `load` after the commit."""
+        await session.execute(
+            update(SigningKey).where(SigningKey.retired_at.is_(None)).values(retired_at=utcnow())
+        )
+        return (await self._add(session)).kid
+
+    @property
+    def active(self) -> LoadedKey:
+        # Two replicas may race to create the first key: the newest one signs, both verify.
+        return max((k for k in self._keys if k.retired_at is None), key=lambda k: k.created_at)
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [k.key.as_dict(private=False) for k in self._keys]}
+
+    def sign(self, claims: dict[str, Any], *, typ: str) -> str:
+        active = self.active
+        return jwt.encode({"alg": ALG, "typ": typ, "kid": active.kid}, claims, active.key)
+
+    @property
+    def public(self) -> KeySet:
+        return self._public

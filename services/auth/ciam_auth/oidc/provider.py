@@ -1,0 +1,82 @@
+"""The provider's wiring: one object per process, kept in the runtime's extras."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from fastapi import Request
+
+from ciam_auth import sessions
+from ciam_auth.oidc.grants import GrantStore
+from ciam_auth.oidc.keys import KeyEncryption, KeyRing
+from ciam_auth.oidc.tokens import TokenIssuer, revoke_for_sessions
+from ciam_auth.settings import AuthSettings
+from ciam_shared.service import ServiceRuntime
+
+log = logging.getLogger(__name__)
+EXTRA = "oidc_provider"
+
+
+@dataclass
+class Provider:
+    runtime: ServiceRuntime
+    settings: AuthSettings
+    ring: KeyRing
+    issuer: TokenIssuer
+    grants: GrantStore
+
+    @classmethod
+    def build(cls, runtime: ServiceRuntime) -> Provider:
+        settings = runtime.settings
+        assert isinstance(settings, AuthSettings)
+        ring = KeyRing(
+            KeyEncryption(settings.key_encryption_secret.get_secret_value()),
+            timedelta(seconds=settings.key_overlap_s),
+        )
+        issuer = TokenIssuer(
+            ring,
+            issuer=settings.issuer_url,
+            audience=settings.access_token_audience,
+            access_ttl_s=settings.access_token_ttl_s,
+            id_ttl_s=settings.id_token_ttl_s,
+        )
+        grants = GrantStore(runtime.redis, code_ttl_s=settings.authorization_code_ttl_s)
+        return cls(runtime, settings, ring, issuer, grants)
+
+    async def reload_keys(self) -> None:
+        async with self.runtime.sessions() as session, session.begin():
+            await self.ring.load(session)
+
+    async def refresh_keys_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.cache_refresh_s)
+            with contextlib.suppress(Exception):
+                await self.reload_keys()
+
+    async def on_sessions_revoked(
+        self, account_id: uuid.UUID, session_ids: list[str] | None
+    ) -> None:
+        """Ending a session (logout, password change) revokes its refresh tokens and the
+        access tokens issued with them."""
+        async with self.runtime.sessions() as session, session.begin():
+            families = await revoke_for_sessions(session, account_id, session_ids)
+        for family in families:
+            await self.grants.revoke_family(family, self.settings.refresh_token_ttl_s)
+
+
+async def start_provider(runtime: ServiceRuntime) -> None:
+    provider = Provider.build(runtime)
+    await provider.reload_keys()
+    runtime.extras[EXTRA] = provider
+    sessions.on_sessions_revoked(provider.on_sessions_revoked)
+    runtime.spawn("oidc-key-refresh", provider.refresh_keys_forever())
+
+
+def get_provider(request: Request) -> Provider:
+    provider: Provider = request.app.state.runtime.extras[EXTRA]
+    return provider

@@ -1,0 +1,225 @@
+"""Issuing tokens: RFC 9068 access tokens, OIDC ID tokens, rotating refresh tokens."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ciam_auth.models import RefreshToken
+from ciam_auth.oidc.keys import ALG, KeyRing
+from ciam_shared.db import utcnow
+
+ACCESS_TYP = "at+jwt"
+ID_TYP = "JWT"
+
+
+@dataclass(frozen=True)
+class Issued:
+    access_token: str
+    jti: str
+    expires_in: int
+    scope: str
+    id_token: str | None = None
+    refresh_token: str | None = None
+
+    def response(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "access_token": self.access_token,
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+            "scope": self.scope,
+        }
+        if self.id_token:
+            body["id_token"] = self.id_token
+        if self.refresh_token:
+            body["refresh_token"] = self.refresh_token
+        return body
+
+
+class TokenIssuer:
+    def __init__(
+        self, ring: KeyRing, *, issuer: str, audience: str, access_ttl_s: int, id_ttl_s: int
+    ) -> None:
+        self.ring = ring
+        self.issuer = issuer
+        self.audience = audience
+        self.access_ttl_s = access_ttl_s
+        self.id_ttl_s = id_ttl_s
+
+    def access_token(
+        self,
+        *,
+        sub: str,
+        client_id: str,
+        scope: str,
+        brand: str | None = None,
+        auth_time: int | None = None,
+        sid: str | None = None,
+    ) -> tuple[str, str]:
+        now = int(time.time())
+        jti = secrets.token_urlsafe(16)
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": sub,
+            "client_id": client_id,
+            "iat": now,
+            "exp": now + self.access_ttl_s,
+            "jti": jti,
+            "scope": scope,
+        }
+        if brand:
+            claims["brand"] = brand
+        if auth_time is not None:
+            claims["auth_time"] = auth_time
+        if sid:
+            claims["sid"] = sid
+        return self.ring.sign(claims, typ=ACCESS_TYP), jti
+
+    def id_token(
+        self,
+        *,
+        sub: str,
+        client_id: str,
+        auth_time: int,
+        nonce: str | None,
+        amr: list[str],
+        sid: str | None,
+        access_token: str,
+        extra: dict[str, Any],
+    ) -> str:
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "sub": sub,
+            "aud": client_id,
+            "azp": client_id,
+            "iat": now,
+            "exp": now + self.id_ttl_s,
+            "auth_time": auth_time,
+            "amr": amr,
+            "at_hash": at_hash(access_token),
+        } | extra
+        if nonce:
+            claims["nonce"] = nonce
+        if sid:
+            claims["sid"] = sid
+        return self.ring.sign(claims, typ=ID_TYP)
+
+    def verify_own(self, token: str, *, typ: str, require_live: bool = True) -> dict[str, Any]:
+        """Check a token this provider issued: signature, alg, typ, iss, and (unless told
+        otherwise, as for an ID token hint) expiry. Raises ValueError when it does not pass."""
+        try:
+            decoded = jwt.decode(token, self.ring.public, algorithms=[ALG])
+        except (JoseError, ValueError) as exc:
+            raise ValueError("bad token") from exc
+        if decoded.header.get("typ") != typ:
+            raise ValueError("wrong token type")
+        claims = dict(decoded.claims)
+        if claims.get("iss") != self.issuer:
+            raise ValueError("wrong issuer")
+        exp = claims.get("exp")
+        if not isinstance(exp, int) or (require_live and exp <= time.time()):
+            raise ValueError("expired")
+        return claims
+
+
+def at_hash(access_token: str) -> str:
+    digest = hashlib.sha256(access_token.encode()).digest()
+    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
+
+
+def refresh_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def new_refresh_token(
+    session: AsyncSession,
+    *,
+    family_id: uuid.UUID,
+    client_id: str,
+    account_id: uuid.UUID,
+    session_id: str | None,
+    scope: str,
+    auth_time: datetime,
+    ttl_s: int,
+) -> str:
+    token = "rt_" + secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(
+        RefreshToken(
+            token_hash=refresh_hash(token),
+            family_id=family_id,
+            client_id=client_id,
+            account_id=account_id,
+            session_id=session_id,
+            scope=scope,
+            auth_time=auth_time,
+            issued_at=now,
+            expires_at=now + timedelta(seconds=ttl_s),
+        )
+    )
+    await session.flush()
+    return token
+
+
+async def use_refresh_token(session: AsyncSession, token: str) -> RefreshToken | None:
+    """Mark a live refresh token used and return it; None if it is not live. The conditional
+    UPDATE makes this single-use under concurrency: of twenty racing refreshes one wins."""
+    now = utcnow()
+    row = (
+        await session.execute(
+            update(RefreshToken)
+            .where(
+                RefreshToken.token_hash == refresh_hash(token),
+                RefreshToken.used_at.is_(None),
+                RefreshToken.revoked_at.is_(None),
+                RefreshToken.expires_at > now,
+            )
+            .values(used_at=now)
+            .returning(RefreshToken)
+        )
+    ).scalar_one_or_none()
+    return row
+
+
+async def find_refresh_token(session: AsyncSession, token: str) -> RefreshToken | None:
+    return await session.scalar(
+        select(RefreshToken).where(RefreshToken.token_hash == refresh_hash(token))
+    )
+
+
+async def revoke_family(session: AsyncSession, family_id: uuid.UUID) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+async def revoke_for_sessions(
+    session: AsyncSession, account_id: uuid.UUID, session_ids: list[str] | None
+) -> list[uuid.UUID]:
+    """Revoke the refresh tokens bound to these sessions (None: every token of the account);
+    returns the families touched, so their access tokens can be refused too."""
+    where = [RefreshToken.account_id == account_id, RefreshToken.revoked_at.is_(None)]
+    if session_ids is not None:
+        where.append(RefreshToken.session_id.in_(session_ids))
+    rows = await session.execute(
+        update(RefreshToken)
+        .where(*where)
+        .values(revoked_at=utcnow())
+        .returning(RefreshToken.family_id)
+    )
+    return sorted({r for (r,) in rows})
