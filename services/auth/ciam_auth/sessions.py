@@ -19,16 +19,23 @@ import redis.asyncio as aioredis
 from fastapi import Request
 
 from ciam_shared.db import utcnow
+from ciam_shared.service import ServiceRuntime
 
 COOKIE = "ciam_session"
 IDLE_S = 8 * 3600
 
 RevokedHook = Callable[[uuid.UUID, list[str] | None], Awaitable[None]]
-_hooks: list[RevokedHook] = []
+HOOKS = "sessions_revoked_hooks"
 
 
-def on_sessions_revoked(callback: RevokedHook) -> None:
-    _hooks.append(callback)
+def on_sessions_revoked(runtime: ServiceRuntime, callback: RevokedHook) -> None:
+    """Call `callback` after sessions of this service end (the OIDC provider revokes their
+    refresh tokens). Kept per runtime, never in a module global."""
+    runtime.extras.setdefault(HOOKS, []).append(callback)
+
+
+def store_of(runtime: ServiceRuntime) -> SessionStore:
+    return SessionStore(runtime.redis, runtime.extras.get(HOOKS, []))
 
 
 @dataclass(frozen=True)
@@ -48,8 +55,9 @@ def _key(session_id: str) -> str:
 
 
 class SessionStore:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: aioredis.Redis, hooks: list[RevokedHook] | None = None) -> None:
         self._redis = redis
+        self._hooks = hooks or []
 
     async def create(
         self, account_id: uuid.UUID, *, device: str, channel: str, amr: list[str]
@@ -82,7 +90,7 @@ class SessionStore:
 
     async def revoke(self, account_id: uuid.UUID, session_id: str) -> None:
         await self._redis.delete(_key(session_id))
-        for hook in _hooks:
+        for hook in self._hooks:
             await hook(account_id, [session_id])
 
 
@@ -90,5 +98,4 @@ async def current_session(request: Request) -> Session | None:
     session_id = request.cookies.get(COOKIE)
     if not session_id:
         return None
-    store = SessionStore(request.app.state.runtime.redis)
-    return await store.get(session_id)
+    return await store_of(request.app.state.runtime).get(session_id)

@@ -15,7 +15,7 @@ from ciam_auth.oidc.keys import ALG
 from ciam_auth.oidc.pages import error_page, locale, render
 from ciam_auth.oidc.provider import Provider, get_provider
 from ciam_auth.oidc.tokens import ID_TYP
-from ciam_auth.sessions import COOKIE, SessionStore
+from ciam_auth.sessions import COOKIE, store_of
 from ciam_shared.service import SessionDep
 
 router = APIRouter(tags=["oidc"])
@@ -120,7 +120,7 @@ async def logout(
                 params=shown,
                 csrf_token=csrf_token(session, "logout"),
             )
-        await SessionStore(provider.runtime.redis).revoke(session.account_id, session.id)
+        await store_of(provider.runtime).revoke(session.account_id, session.id)
     response: Response
     if target:
         query = {"state": params["state"]} if "state" in params else {}

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_auth.models import Account, OAuthClient
 from ciam_auth.oidc import tokens
+from ciam_auth.oidc.authorize import OIDC_SCOPES
 from ciam_auth.oidc.errors import OAuthError, invalid_grant, invalid_request
 from ciam_auth.oidc.provider import Provider
 
@@ -131,11 +132,10 @@ async def client_credentials(
     provider: Provider, client: OAuthClient, form: dict[str, str]
 ) -> tokens.Issued:
     _granted(client, "client_credentials")
+    # An app's own token carries API scopes only: there is no user for openid, email...
+    api_scopes = [s for s in client.scopes if s not in OIDC_SCOPES]
     requested = form.get("scope")
-    scopes = requested.split() if requested else list(client.scopes)
-    api_scopes = [
-        s for s in client.scopes if s not in {"openid", "profile", "email", "offline_access"}
-    ]
+    scopes = requested.split() if requested else api_scopes
     if unknown := [s for s in scopes if s not in api_scopes]:
         raise OAuthError("invalid_scope", f"Not allowed for this client: {' '.join(unknown)}.")
     scope = " ".join(dict.fromkeys(s for s in scopes if s in api_scopes))

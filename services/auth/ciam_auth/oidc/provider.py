@@ -73,7 +73,7 @@ async def start_provider(runtime: ServiceRuntime) -> None:
     provider = Provider.build(runtime)
     await provider.reload_keys()
     runtime.extras[EXTRA] = provider
-    sessions.on_sessions_revoked(provider.on_sessions_revoked)
+    sessions.on_sessions_revoked(runtime, provider.on_sessions_revoked)
     runtime.spawn("oidc-key-refresh", provider.refresh_keys_forever())
 
 

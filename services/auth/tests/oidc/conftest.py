@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ciam_auth.main import create_app
 from ciam_auth.oidc import clients
-from ciam_auth.sessions import COOKIE, SessionStore
+from ciam_auth.sessions import COOKIE, SessionStore, store_of
 from ciam_auth.settings import AuthSettings
 from ciam_shared.db import create_engine, unit_of_work
 from ciam_shared.testing.plugin import running, settings_kwargs
@@ -141,9 +141,9 @@ class AuthService:
             auth=client.basic(),
         )
 
-    async def tokens(self, client: RegisteredClient) -> dict[str, Any]:
+    async def tokens(self, client: RegisteredClient, **extra: str) -> dict[str, Any]:
         flow = Flow(*pkce())
-        response = await self.exchange(client, await self.code(client, flow), flow)
+        response = await self.exchange(client, await self.code(client, flow, **extra), flow)
         assert response.status_code == 200, response.text
         return dict(response.json())
 
@@ -179,5 +179,5 @@ async def auth(
     app = create_app(settings)
     async with running(app) as http:
         runtime = app.state.runtime
-        yield AuthService(http, engine, settings, SessionStore(runtime.redis), runtime.sessions)
+        yield AuthService(http, engine, settings, store_of(runtime), runtime.sessions)
     await engine.dispose()
