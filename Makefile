@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: run test setup bootstrap venv kafka-jars lint typecheck check schemas clean bench-broker bench-propagation bench-notifier token
+.PHONY: run test setup bootstrap venv kafka-jars node-deps lint typecheck check schemas clean bench-broker bench-propagation bench-notifier token
 
 run: setup ## start Kafka, Redis and the four services; Ctrl-C stops everything
 	$(PY) -m ciam_shared.devstack.run
@@ -11,13 +11,17 @@ run: setup ## start Kafka, Redis and the four services; Ctrl-C stops everything
 test: setup ## the whole test suite against real Kafka, PostgreSQL and Redis
 	$(PY) -m pytest
 
-setup: bootstrap venv kafka-jars
+setup: bootstrap venv kafka-jars node-deps
 
 bootstrap:
 	@bash infra/bootstrap.sh
 
 venv:
 	@$(UV) sync --frozen --quiet
+
+node-deps: ## the Node relying party of the OIDC tests (openid-client), pinned by package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix tests/rp --no-audit --no-fund --silent; \
+	else echo "node-deps: npm not found; the openid-client test will be skipped"; fi
 
 kafka-jars: venv
 	@$(PY) -c "from ciam_shared.devstack.kafka import kafka_jars; print('kafka jars:', kafka_jars())"
