@@ -303,6 +303,7 @@ class ServiceProcess:
         self.env = os.environ | env
         self.workdir = workdir
         self.proc: Any = None
+        self.command_prefix: list[str] = []  # e.g. ["taskset", "-c", "0"] to pin it to a core
 
     def start(self, timeout: float = 60.0) -> ServiceProcess:
         import sys
@@ -313,6 +314,7 @@ class ServiceProcess:
         self.proc = ManagedProcess(
             self.service,
             [
+                *self.command_prefix,
                 sys.executable,
                 "-m",
                 "uvicorn",

@@ -1,0 +1,234 @@
+"""Auth benchmark, per core: the service pinned to one core, the load from the other.
+
+    make bench-auth    -> bench/results/auth.json
+
+Real PostgreSQL, Redis and Kafka (ciam_shared.devstack, or the servers the environment names);
+the auth service as its own uvicorn process (one worker) pinned to CPU 0 with `taskset`; this
+process, the load generator, pinned to CPU 1. Each figure is requests answered 200 per second
+over a fixed window with a fixed number of concurrent requests, side by side in one run:
+
+- hash_per_s: raw argon2id hashes per second with the service's parameters, one thread;
+- login_per_s: password sign-ins through the HTTP API (each verifies one argon2id hash);
+- client_credentials_per_s, refresh_per_s (each refresh rotates: the next uses the new token),
+  introspect_per_s;
+- verify_per_s: local access-token verifications with the shared helper, one thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from common import percentile, run, write_result
+
+from ciam_auth.passwords import HASHER
+from ciam_shared.testing.plugin import DatabaseFactory, ServiceProcess
+
+SERVICE_CPU, LOAD_CPU = 0, 1
+
+
+def hashes_per_second(seconds: float) -> float:
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        HASHER.hash("correct horse battery staple")
+        count += 1
+    return count / (time.perf_counter() - start)
+
+
+async def throughput(
+    call: Callable[[int], Awaitable[bool]], *, seconds: float, concurrency: int
+) -> tuple[float, list[float]]:
+    """Requests that succeeded per second, and each request's latency in ms."""
+    ok, latencies = 0, []
+    deadline = time.perf_counter() + seconds
+
+    async def worker(n: int) -> None:
+        nonlocal ok
+        while time.perf_counter() < deadline:
+            start = time.perf_counter()
+            if await call(n):
+                ok += 1
+            latencies.append((time.perf_counter() - start) * 1000)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker(n) for n in range(concurrency)))
+    return ok / (time.perf_counter() - start), latencies
+
+
+async def main(args: argparse.Namespace, kafka: str, redis: str, postgres: str) -> dict[str, Any]:
+    if hasattr(os, "sched_setaffinity") and os.cpu_count() and os.cpu_count() >= 2:  # type: ignore[operator]
+        os.sched_setaffinity(0, {LOAD_CPU})
+    factory = DatabaseFactory(postgres)
+    db_url = await factory.create("ciam_auth.migrations")
+    env = {
+        "AUTH_DATABASE_URL": db_url,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka,
+        "REDIS_URL": redis,
+        "KAFKA_TOPIC_PREFIX": f"abench{secrets.token_hex(3)}.",
+        "CIAM_ENVIRONMENT": "test",
+        "AUTH_MIGRATE_ON_START": "false",
+        "AUTH_KEY_ENCRYPTION_SECRET": secrets.token_urlsafe(32),
+        "AUTH_LOG_LEVEL": "WARNING",
+    }
+    service = ServiceProcess("auth", env, Path(tempfile.mkdtemp()))
+    service.env |= {"AUTH_ISSUER": service.url}
+    if shutil.which("taskset"):
+        service.command_prefix = ["taskset", "-c", str(SERVICE_CPU)]
+    service.start()
+    cli_env = service.env
+    result: dict[str, Any] = {"seconds_per_figure": args.seconds, "concurrency": args.concurrency}
+    try:
+        result["hash_per_s"] = round(hashes_per_second(args.seconds), 1)
+        machine = await _client(cli_env, "--grant", "client_credentials", "--scope", "consent:read")
+        basic = httpx.BasicAuth(machine["client_id"], machine["client_secret"])
+        async with httpx.AsyncClient(base_url=service.url, timeout=30) as http:
+
+            async def grant(_: int) -> bool:
+                response = await http.post(
+                    "/token", data={"grant_type": "client_credentials"}, auth=basic
+                )
+                return response.status_code == 200
+
+            rate, latencies = await throughput(
+                grant, seconds=args.seconds, concurrency=args.concurrency
+            )
+            result["client_credentials_per_s"] = round(rate, 1)
+            result["client_credentials_p99_ms"] = round(percentile(latencies, 99), 1)
+            token = (
+                await http.post("/token", data={"grant_type": "client_credentials"}, auth=basic)
+            ).json()["access_token"]
+
+            async def introspect(_: int) -> bool:
+                response = await http.post("/introspect", data={"token": token}, auth=basic)
+                return response.status_code == 200 and response.json()["active"] is True
+
+            rate, latencies = await throughput(
+                introspect, seconds=args.seconds, concurrency=args.concurrency
+            )
+            result["introspect_per_s"] = round(rate, 1)
+            result["introspect_p99_ms"] = round(percentile(latencies, 99), 1)
+        result.update(await refreshes(service.url, cli_env, redis, args))
+    finally:
+        service.stop()
+        await factory.drop(db_url)
+    result["login_to_hash_ratio"] = (
+        round(result["login_per_s"] / result["hash_per_s"], 3) if "login_per_s" in result else None
+    )
+    write_result("auth", result)
+    return result
+
+
+async def refreshes(
+    url: str, env: dict[str, str], redis_url: str, args: argparse.Namespace
+) -> dict[str, Any]:
+    """One refresh chain per concurrent worker: each refresh spends the token it uses."""
+    import base64
+    import hashlib
+    import uuid
+    from urllib.parse import parse_qs, urlsplit
+
+    import redis.asyncio as aioredis
+
+    from ciam_auth.sessions import COOKIE, SessionStore
+
+    app = await _client(
+        env, "--first-party", "--redirect-uri", "https://rp.example/cb", "--scope", "openid",
+        "--scope", "offline_access", "--grant", "authorization_code", "--grant", "refresh_token",
+    )  # fmt: skip
+    basic = httpx.BasicAuth(app["client_id"], app["client_secret"])
+    store_redis = aioredis.from_url(redis_url)
+    chains: list[str] = []
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        for _ in range(args.concurrency):
+            # A signed-in browser, as the login page leaves it (sessions are the login's job).
+            account = await _account(http, env["AUTH_DATABASE_URL"])
+            session = await SessionStore(store_redis).create(
+                account, device="bench", channel="web", amr=["pwd"]
+            )
+            verifier = secrets.token_urlsafe(48)
+            challenge = (
+                base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+                .rstrip(b"=")
+                .decode()
+            )
+            response = await http.get(
+                "/authorize",
+                params={"client_id": app["client_id"], "redirect_uri": "https://rp.example/cb",
+                        "response_type": "code", "scope": "openid offline_access",
+                        "code_challenge": challenge, "code_challenge_method": "S256"},
+                cookies={COOKIE: session.id},
+            )  # fmt: skip
+            code = parse_qs(urlsplit(response.headers["location"]).query)["code"][0]
+            tokens = await http.post(
+                "/token",
+                data={"grant_type": "authorization_code", "code": code,
+                      "redirect_uri": "https://rp.example/cb", "code_verifier": verifier},
+                auth=basic,
+            )  # fmt: skip
+            assert tokens.status_code == 200, tokens.text
+            chains.append(tokens.json()["refresh_token"])
+
+        async def refresh(n: int) -> bool:
+            response = await http.post(
+                "/token",
+                data={"grant_type": "refresh_token", "refresh_token": chains[n]},
+                auth=basic,
+            )
+            if response.status_code != 200:
+                return False
+            chains[n] = response.json()["refresh_token"]
+            return True
+
+        rate, latencies = await throughput(
+            refresh, seconds=args.seconds, concurrency=args.concurrency
+        )
+    await store_redis.aclose()
+    return {"refresh_per_s": round(rate, 1), "refresh_p99_ms": round(percentile(latencies, 99), 1)}
+
+
+async def _account(http: httpx.AsyncClient, db_url: str) -> Any:
+    from sqlalchemy import text
+
+    from ciam_shared.db import create_engine
+
+    email = f"bench-{secrets.token_hex(6)}@example.com"
+    response = await http.post(
+        "/v1/accounts", json={"email": email, "password": "a bench passphrase 1"}
+    )
+    assert response.status_code in (201, 202), response.text
+    engine = create_engine(db_url)
+    async with engine.connect() as connection:
+        found = await connection.scalar(
+            text("SELECT id FROM accounts WHERE email = :e"), {"e": email}
+        )
+    await engine.dispose()
+    return found
+
+
+async def _client(env: dict[str, str], *args: str) -> dict[str, Any]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ciam_auth.cli", "create-client", "--name", "bench", *args,
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(err.decode())
+    return dict(json.loads(out.decode().strip().splitlines()[-1]))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--concurrency", type=int, default=16)
+    run(main, parser.parse_args())
