@@ -354,3 +354,20 @@ async def test_the_verifier_raises_not_authenticated_outside_http_too(
 ) -> None:
     with pytest.raises(NotAuthenticated):
         await verifier.verify(issuer.mint(str(uuid.uuid4()), ttl=-120))
+
+
+async def test_an_allowed_algorithm_that_does_not_fit_the_key_is_refused(
+    issuer: TokenIssuer,
+) -> None:
+    """With two algorithms allowed, the header still cannot pick how a P-256 key is used."""
+    verifier = TokenVerifier(issuer.url, "ciam", algorithms=("ES256", "ES384"))
+    try:
+        claims = claims_of(issuer, str(uuid.uuid4()))
+        token = forge(
+            {"alg": "ES384", "typ": "at+jwt", "kid": issuer.current_kid},
+            claims,
+            lambda _data: b"\x01" * 96,
+        )
+        assert "does not fit" in assert_refused(await call(verifier, token))["detail"]
+    finally:
+        await verifier.aclose()
