@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: run test setup bootstrap venv kafka-jars node-deps lint typecheck check schemas clean bench-broker bench-propagation bench-notifier bench-auth token
+.PHONY: run test setup bootstrap venv kafka-jars node-deps lint typecheck check schemas clean bench-broker bench-propagation bench-notifier bench-auth
 
 run: setup ## start Kafka, Redis and the four services; Ctrl-C stops everything
 	$(PY) -m ciam_shared.devstack.run
@@ -45,9 +45,6 @@ clean:
 bench-propagation: setup ## consent propagation latency, throughput, bootstrap (a few minutes)
 	@$(UV) sync --frozen --quiet --group bench
 	$(PY) bench/propagation.py
-
-token: ## mint a token for trying the APIs of `make run`: make token ARGS="--sub <subject-uuid>"
-	@$(PY) -m ciam_shared.interim_auth $(ARGS)
 
 bench-notifier: setup ## webhook latency and throughput, email duplicates (a few minutes)
 	$(PY) bench/notifier.py

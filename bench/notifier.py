@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import secrets
 import tempfile
 import time
 import uuid
@@ -45,7 +44,7 @@ from ciam_shared.events import (
     ConsentWithdrawn,
     encode,
 )
-from ciam_shared.interim_auth import issue_token
+from ciam_shared.testing.issuer import TokenIssuer
 from ciam_shared.testing.plugin import DatabaseFactory, ServiceProcess
 from ciam_shared.topics import ALL_TOPICS, CONSENT_CHANGES, CONSENT_STATE, ensure_topics
 
@@ -116,7 +115,7 @@ async def main(
     hooks_task = asyncio.create_task(hooks.serve())
     smtp = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     smtp.start()
-    secret = secrets.token_urlsafe(32)
+    issuer = TokenIssuer().start()  # the services' JWKS, as the auth service would serve
     env = {
         "NOTIFIER_DATABASE_URL": db_url,
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
@@ -124,7 +123,7 @@ async def main(
         "KAFKA_TOPIC_PREFIX": prefix,
         "CIAM_ENVIRONMENT": "test",
         "NOTIFIER_MIGRATE_ON_START": "false",
-        "NOTIFIER_INTERIM_TOKEN_SECRET": secret,
+        "TOKEN_ISSUER": issuer.url,
         "NOTIFIER_WEBHOOK_ALLOWLIST": '["127.0.0.0/8"]',
         "NOTIFIER_LOG_LEVEL": "WARNING",
         "NOTIFIER_SMTP_HOST": "127.0.0.1",
@@ -134,8 +133,7 @@ async def main(
         "NOTIFIER_DELIVERY_POLL_SECONDS": "0.2",
     }
     service = ServiceProcess("notifier", env, Path(tempfile.mkdtemp())).start()
-    token = issue_token(secret, sub="bench", client_id="bench", ttl=3600)
-    headers = {"authorization": f"Bearer {token}"}
+    headers = issuer.bearer(issuer.app_token("bench", ttl=3600))
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
     )
@@ -245,6 +243,7 @@ async def main(
         await producer.stop()
         service.stop()
         smtp.stop()
+        issuer.stop()
         hooks.should_exit = True
         await hooks_task
     write_result("notifier", result)

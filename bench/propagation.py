@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import secrets
 import tempfile
 import time
 import uuid
@@ -37,7 +36,7 @@ from joserfc.jwk import ECKey
 from ciam_consent.auth import READ, WRITE
 from ciam_consent_sdk import ConsentUpdate, ConsentView
 from ciam_shared.events import CloudEvent, ConsentState, ConsentStateItem, ConsentStatus, encode
-from ciam_shared.interim_auth import issue_token
+from ciam_shared.testing.issuer import TokenIssuer
 from ciam_shared.testing.plugin import DatabaseFactory, ServiceProcess
 from ciam_shared.topics import ALL_TOPICS, CONSENT_STATE, ensure_topics
 
@@ -308,7 +307,7 @@ async def main(
     db_url = await factory.create("ciam_consent.migrations")
     prefix = f"bench{uuid.uuid4().hex[:6]}."
     await ensure_topics(bootstrap, ALL_TOPICS, prefix=prefix)
-    secret = secrets.token_urlsafe(32)
+    issuer = TokenIssuer().start()  # the services' JWKS, as the auth service would serve
     env = {
         "CONSENT_DATABASE_URL": db_url,
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
@@ -316,15 +315,12 @@ async def main(
         "KAFKA_TOPIC_PREFIX": prefix,
         "CIAM_ENVIRONMENT": "test",
         "CONSENT_MIGRATE_ON_START": "false",
-        "CONSENT_INTERIM_TOKEN_SECRET": secret,
+        "TOKEN_ISSUER": issuer.url,
         "CONSENT_RECEIPT_SIGNING_KEY": ECKey.generate_key("P-256").as_pem(private=True).decode(),
         "CONSENT_LOG_LEVEL": "WARNING",
     }
     service = ServiceProcess("consent", env, Path(tempfile.mkdtemp())).start()
-    headers = {
-        "authorization": "Bearer "
-        + issue_token(secret, sub="bench", client_id="bench", scopes=(READ, WRITE), ttl=3600)
-    }
+    headers = issuer.bearer(issuer.app_token("bench", scopes=(READ, WRITE), ttl=3600))
     result: dict[str, Any] = {"machine": f"{os.cpu_count()} cores", "subscribers": {}}
     latencies: dict[int, list[float]] = {}
     try:
@@ -368,6 +364,7 @@ async def main(
             print("throughput (batches of 6)", tput_batch, flush=True)
     finally:
         service.stop()
+        issuer.stop()
     result |= {
         "changes_per_s": tput["changes_per_s"],
         "lost": tput["lost"] + tput_batch["lost"],

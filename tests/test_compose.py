@@ -283,6 +283,17 @@ def test_every_secret_a_service_requires_is_a_required_compose_variable(app: str
         )
 
 
+@pytest.mark.parametrize("app", APPS)
+def test_every_app_service_verifies_tokens_against_the_auth_service(app: str) -> None:
+    environment = _environment(app)
+    assert environment.get("TOKEN_ISSUER"), f"{app}: TOKEN_ISSUER is not set"
+    jwks = urlsplit(environment.get("TOKEN_JWKS_URL", ""))
+    assert (jwks.hostname, jwks.port) == ("auth", APP_PORTS["auth"]), (
+        f"{app}: TOKEN_JWKS_URL must reach the auth service by name: {jwks.geturl()!r}"
+    )
+    assert jwks.path == "/.well-known/jwks.json"
+
+
 def test_each_app_service_database_url_names_a_different_database() -> None:
     databases = {}
     for app in APPS:
@@ -337,7 +348,6 @@ def _compose_command() -> list[str]:
 
 
 OTHER_REQUIRED = {
-    "INTERIM_TOKEN_SECRET": "x" * 40,
     "CONSENT_RECEIPT_SIGNING_KEY": "-----BEGIN PRIVATE KEY-----",
 }
 

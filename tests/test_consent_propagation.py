@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 import sys
 import uuid
 from collections import defaultdict
@@ -25,7 +24,7 @@ from ciam_consent.models import outbox
 from ciam_consent_sdk import ConsentUpdate, ConsentView
 from ciam_shared.db import create_engine
 from ciam_shared.events import CloudEvent, UserDeleted
-from ciam_shared.interim_auth import issue_token
+from ciam_shared.testing.issuer import TokenIssuer
 from ciam_shared.testing.plugin import ServiceProcess, eventually, publish_event
 from ciam_shared.topics import CONSENT_STATE, ensure_topics
 
@@ -35,16 +34,15 @@ pytestmark = pytest.mark.e2e
 class Consent:
     """The consent service process and a client acting as a brand app back end."""
 
-    def __init__(self, env: dict[str, str], workdir: Path, secret: str, db_url: str) -> None:
-        self.env, self.workdir, self.secret, self.db_url = env, workdir, secret, db_url
+    def __init__(
+        self, env: dict[str, str], workdir: Path, issuer: TokenIssuer, db_url: str
+    ) -> None:
+        self.env, self.workdir, self.issuer, self.db_url = env, workdir, issuer, db_url
         self.process: ServiceProcess | None = None
         self.client = httpx.AsyncClient(timeout=10)
-        self.headers = {
-            "authorization": "Bearer "
-            + issue_token(
-                secret, sub="shop-backend", client_id="shop-backend", scopes=(READ, WRITE), ttl=3600
-            )
-        }
+        self.headers = issuer.bearer(
+            issuer.app_token("shop-backend", scopes=(READ, WRITE), ttl=3600)
+        )
 
     def start(self, **overrides: str) -> None:
         self.process = ServiceProcess("consent", self.env | overrides, self.workdir).start()
@@ -73,10 +71,14 @@ class Consent:
 
 @pytest.fixture
 async def consent(
-    fresh_database, kafka_bootstrap: str, redis_url: str, topic_prefix: str, tmp_path: Path
+    fresh_database,
+    kafka_bootstrap: str,
+    redis_url: str,
+    topic_prefix: str,
+    tmp_path: Path,
+    token_issuer: TokenIssuer,
 ) -> AsyncIterator[Consent]:
     url = await fresh_database("ciam_consent.migrations")
-    secret = secrets.token_urlsafe(32)
     env = {
         "CONSENT_DATABASE_URL": url,
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
@@ -84,10 +86,10 @@ async def consent(
         "KAFKA_TOPIC_PREFIX": topic_prefix,
         "CIAM_ENVIRONMENT": "test",
         "CONSENT_MIGRATE_ON_START": "false",
-        "CONSENT_INTERIM_TOKEN_SECRET": secret,
+        "TOKEN_ISSUER": token_issuer.url,
         "CONSENT_RECEIPT_SIGNING_KEY": ECKey.generate_key("P-256").as_pem(private=True).decode(),
     }
-    service = Consent(env, tmp_path, secret, url)
+    service = Consent(env, tmp_path, token_issuer, url)
     service.start()
     try:
         yield service

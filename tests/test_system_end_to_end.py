@@ -10,7 +10,6 @@ import asyncio
 import os
 import random
 import re
-import secrets
 import signal
 import socket
 import sys
@@ -22,7 +21,7 @@ import pytest
 from joserfc.jwk import ECKey
 
 from ciam_shared.devstack.process import port_in_use
-from ciam_shared.interim_auth import issue_token
+from ciam_shared.testing.issuer import TokenIssuer
 from ciam_shared.testing.plugin import eventually
 
 pytestmark = pytest.mark.e2e
@@ -73,12 +72,10 @@ async def test_an_event_crosses_services_started_by_the_runner_and_all_stop_clea
     postgres_admin_url: str,
     topic_prefix: str,
     tmp_path: Path,
+    token_issuer: TokenIssuer,
 ) -> None:
     base = four_free_ports()
-    token_secret = secrets.token_urlsafe(32)
     env = os.environ | {
-        "CONSENT_INTERIM_TOKEN_SECRET": token_secret,
-        "NOTIFIER_INTERIM_TOKEN_SECRET": token_secret,
         "CONSENT_RECEIPT_SIGNING_KEY": ECKey.generate_key("P-256").as_pem(private=True).decode(),
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "REDIS_URL": redis_url,
@@ -97,6 +94,8 @@ async def test_an_event_crosses_services_started_by_the_runner_and_all_stop_clea
         f"e2e_{uuid.uuid4().hex[:8]}_",
         "--var",
         str(tmp_path),
+        "--token-issuer",
+        token_issuer.url,
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
@@ -125,7 +124,7 @@ async def test_an_event_crosses_services_started_by_the_runner_and_all_stop_clea
             async def consent_knows_subject() -> bool:
                 response = await client.get(
                     f"http://127.0.0.1:{base + 2}/v1/subjects/{subject}/consents",
-                    headers={"authorization": "Bearer " + issue_token(token_secret, sub=subject)},
+                    headers=token_issuer.bearer(token_issuer.mint(subject)),
                 )
                 return response.status_code == 200
 

@@ -32,6 +32,7 @@ from ciam_shared.inbox import PROCESSED_EVENTS
 from ciam_shared.logging import configure_logging
 from ciam_shared.outbox import OUTBOX, WAKE, OutboxRelay
 from ciam_shared.settings import BaseServiceSettings
+from ciam_shared.tokens import TokenVerifier
 from ciam_shared.topics import ALL_TOPICS, Topic, ensure_topics
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class ServiceRuntime:
     redis: aioredis.Redis
     broker: KafkaBroker
     relay: OutboxRelay
+    verifier: TokenVerifier | None = None  # None: no token issuer configured
     extras: dict[str, Any] = field(default_factory=dict)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -86,7 +88,16 @@ class ServiceRuntime:
         )
         document_publishers(broker, settings.topic_prefix, spec.publishes)
         redis = aioredis.from_url(settings.redis_url, socket_timeout=READINESS_TIMEOUT)
-        return cls(spec, settings, engine, sessions, redis, broker, relay)
+        verifier = (
+            TokenVerifier(
+                settings.token_issuer,
+                settings.token_audience,
+                jwks_url=settings.token_jwks_url or None,
+            )
+            if settings.token_issuer
+            else None
+        )
+        return cls(spec, settings, engine, sessions, redis, broker, relay, verifier)
 
     @property
     def topic_prefix(self) -> str:
@@ -116,6 +127,8 @@ class ServiceRuntime:
         await self.broker.stop()
         await self.redis.aclose()
         await self.engine.dispose()
+        if self.verifier is not None:
+            await self.verifier.aclose()
 
     async def readiness(self) -> dict[str, str]:
         checks = {

@@ -18,6 +18,9 @@ _SHARED_VARIABLES = {
     "kafka_bootstrap_servers": "KAFKA_BOOTSTRAP_SERVERS",
     "environment": "CIAM_ENVIRONMENT",
     "topic_prefix": "KAFKA_TOPIC_PREFIX",
+    "token_issuer": "TOKEN_ISSUER",
+    "token_audience": "TOKEN_AUDIENCE",
+    "token_jwks_url": "TOKEN_JWKS_URL",
 }
 
 
@@ -30,8 +33,9 @@ class Environment(StrEnum):
 class BaseServiceSettings(BaseSettings):
     """Settings every service shares. Subclasses set `env_prefix` (e.g. `CONSENT_`).
 
-    Redis and Kafka fall back to the unprefixed REDIS_URL and KAFKA_BOOTSTRAP_SERVERS, and the
-    environment to CIAM_ENVIRONMENT, so one environment serves every service. The database never
+    Redis and Kafka fall back to the unprefixed REDIS_URL and KAFKA_BOOTSTRAP_SERVERS, the
+    environment to CIAM_ENVIRONMENT and the access-token settings to TOKEN_ISSUER,
+    TOKEN_AUDIENCE and TOKEN_JWKS_URL, so one environment serves every service. The database never
     falls back: each service owns its own database (`<PREFIX>DATABASE_URL`).
     """
 
@@ -39,6 +43,8 @@ class BaseServiceSettings(BaseSettings):
 
     service_name: ClassVar[str] = "service"
     secret_fields: ClassVar[tuple[str, ...]] = ()
+    # A service whose API takes bearer tokens: outside development it needs a token issuer.
+    verifies_tokens: ClassVar[bool] = False
 
     environment: Environment = Environment.DEVELOPMENT
     database_url: str = ""
@@ -53,6 +59,12 @@ class BaseServiceSettings(BaseSettings):
     outbox_sweep_seconds: float = 5.0
     # Off: this process stages events but leaves publishing to another (a dedicated relay).
     outbox_relay_enabled: bool = True
+    # Access tokens (RFC 9068 JWTs) are verified locally against this issuer's JWKS
+    # (`{token_issuer}/.well-known/jwks.json` unless token_jwks_url names another). Empty: no
+    # verifier, and every bearer-authenticated endpoint answers 503.
+    token_issuer: str = ""
+    token_audience: str = "ciam"  # noqa: S105 - an audience name, not a secret
+    token_jwks_url: str = ""
 
     @model_validator(mode="before")
     @classmethod
@@ -73,6 +85,11 @@ class BaseServiceSettings(BaseSettings):
     def _refuse_placeholder_secrets(self) -> BaseServiceSettings:
         if self.environment is Environment.DEVELOPMENT:
             return self
+        if self.verifies_tokens and not self.token_issuer:
+            raise ValueError(
+                "token_issuer (TOKEN_ISSUER) must name the auth service outside development "
+                f"(environment={self.environment.value})"
+            )
         for name in self.secret_fields:
             value = getattr(self, name)
             raw = value.get_secret_value() if isinstance(value, SecretStr) else str(value)

@@ -53,3 +53,23 @@ def test_settings_read_their_prefix_and_the_shared_infrastructure_variables(
     assert settings.environment is Environment.PRODUCTION
     assert settings.database_url == "sqlite+aiosqlite:///./var/demo.db"
     assert "k" * 40 not in repr(settings)  # secrets never print
+
+
+class ApiSettings(BaseServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="API_", extra="ignore", frozen=True)
+    service_name: ClassVar[str] = "api"
+    verifies_tokens: ClassVar[bool] = True
+
+
+def test_a_service_that_verifies_tokens_needs_an_issuer_outside_development(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("TOKEN_ISSUER", raising=False)
+    monkeypatch.setenv("CIAM_ENVIRONMENT", "production")
+    with pytest.raises(ValidationError, match="token_issuer"):
+        ApiSettings()
+    monkeypatch.setenv("TOKEN_ISSUER", "https://auth.example")
+    monkeypatch.setenv("API_TOKEN_AUDIENCE", "consent")
+    settings = ApiSettings()
+    assert (settings.token_issuer, settings.token_audience) == ("https://auth.example", "consent")
+    assert settings.token_jwks_url == ""

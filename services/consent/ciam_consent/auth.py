@@ -1,6 +1,6 @@
-"""Who may do what in the consent API. Authentication is the shared interim bearer check
-(`ciam_shared.interim_auth`, replaced by the auth service's tokens in issue #4); every endpoint
-that touches a subject goes through `authorize_subject`.
+"""Who may do what in the consent API. Authentication is the shared verification of the auth
+service's access tokens (`ciam_shared.tokens`); every endpoint that touches a subject goes
+through `authorize_subject`.
 
 Scopes: `consent:read`, `consent:write`, `consent:admin`. A customer acts on their own
 subject only, whatever the scopes; an app bound to a brand writes its brand only.
@@ -13,13 +13,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from ciam_shared.interim_auth import Forbidden, Kind, Principal, bearer_principal
+from ciam_shared.tokens import Forbidden, Kind, Principal, bearer_principal
 
 READ, WRITE, ADMIN = "consent:read", "consent:write", "consent:admin"
 
 
-def current_principal(request: Request) -> Principal:
-    return bearer_principal(request, admin_scope=ADMIN)
+async def current_principal(request: Request) -> Principal:
+    return await bearer_principal(request, admin_scope=ADMIN)
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

@@ -9,7 +9,7 @@ from fastapi import Request
 
 from ciam_consent.service.recording import Context
 from ciam_shared.events import CollectionMethod
-from ciam_shared.interim_auth import Principal
+from ciam_shared.tokens import Principal
 
 
 def truncate_ip(raw: str | None) -> str | None:

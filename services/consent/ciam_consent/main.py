@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 
 from fastapi import FastAPI
 
@@ -23,7 +22,6 @@ from ciam_shared.events import (
     ConsentWithdrawn,
     SubjectConsentsErased,
 )
-from ciam_shared.interim_auth import SECRET_EXTRA
 from ciam_shared.service import ServiceRuntime, ServiceSpec, build_app
 from ciam_shared.topics import CONSENT_APPLIED, CONSENT_CHANGES, CONSENT_STATE, IDENTITY_EVENTS
 
@@ -60,9 +58,7 @@ def create_app(settings: ConsentSettings | None = None) -> FastAPI:
         ),
         topic_prefix=settings.topic_prefix,
     )
-    # Development without a configured secret: a random one, so no guessable token works.
-    token_secret = settings.interim_token_secret.get_secret_value() or secrets.token_urlsafe(32)
-    runtime.extras |= {"recorder": recorder, SECRET_EXTRA: token_secret}
+    runtime.extras["recorder"] = recorder
     register_subscribers(runtime, recorder)
 
     async def on_start(rt: ServiceRuntime) -> None:

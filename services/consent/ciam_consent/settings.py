@@ -9,14 +9,13 @@ from ciam_shared.settings import BaseServiceSettings
 class ConsentSettings(BaseServiceSettings):
     model_config = SettingsConfigDict(env_prefix="CONSENT_", extra="ignore", frozen=True)
     service_name: ClassVar[str] = "consent"
-    secret_fields: ClassVar[tuple[str, ...]] = ("receipt_signing_key", "interim_token_secret")
+    secret_fields: ClassVar[tuple[str, ...]] = ("receipt_signing_key",)
+    verifies_tokens: ClassVar[bool] = True
 
     port: int = 8003
     # PEM of the P-256 key that signs consent receipts (ES256). Development: empty means an
     # ephemeral key per start; elsewhere it is required.
     receipt_signing_key: SecretStr = SecretStr("")
-    # Interim bearer-token check (HS256) until the auth service issues tokens (issue #4).
-    interim_token_secret: SecretStr = SecretStr("")
     controller_name: str = "CIAM demo brand"
     controller_contact: str = "privacy@example.com"
     policy_url: str = "https://example.com/privacy"

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import secrets
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from ciam_consent.main import create_app
 from ciam_consent.models import HistoryEntry, outbox
 from ciam_consent.settings import ConsentSettings
 from ciam_shared.db import create_engine
-from ciam_shared.interim_auth import issue_token
+from ciam_shared.testing.issuer import TokenIssuer
 from ciam_shared.testing.plugin import running, settings_kwargs
 
 
@@ -24,11 +23,11 @@ from ciam_shared.testing.plugin import running, settings_kwargs
 class ConsentApi:
     client: httpx.AsyncClient
     engine: AsyncEngine
-    secret: str
+    issuer: TokenIssuer
     settings: ConsentSettings
 
     def customer(self, subject: uuid.UUID) -> dict[str, str]:
-        return self._bearer(issue_token(self.secret, sub=str(subject)))
+        return self._bearer(self.issuer.mint(str(subject), client_id="shop-web"))
 
     def app(
         self,
@@ -36,13 +35,10 @@ class ConsentApi:
         brand: str | None = None,
         scopes: tuple[str, ...] = (READ, WRITE),
     ) -> dict[str, str]:
-        token = issue_token(
-            self.secret, sub=client_id, client_id=client_id, brand=brand, scopes=scopes
-        )
-        return self._bearer(token)
+        return self._bearer(self.issuer.app_token(client_id, brand=brand, scopes=scopes))
 
     def admin(self) -> dict[str, str]:
-        return self._bearer(issue_token(self.secret, sub="ops", scopes=(ADMIN,)))
+        return self._bearer(self.issuer.app_token("ops", scopes=(ADMIN,)))
 
     @staticmethod
     def _bearer(token: str) -> dict[str, str]:
@@ -63,25 +59,28 @@ class ConsentApi:
 
 
 def consent_settings(
-    url: str, kafka: str, redis: str, prefix: str, **extra: object
+    url: str, kafka: str, redis: str, prefix: str, issuer: TokenIssuer, **extra: object
 ) -> ConsentSettings:
     return ConsentSettings(
-        **settings_kwargs(url, kafka=kafka, redis=redis, topic_prefix=prefix),
+        **settings_kwargs(url, kafka=kafka, redis=redis, topic_prefix=prefix, token_issuer=issuer),
         receipt_signing_key=ECKey.generate_key("P-256").as_pem(private=True).decode(),
-        interim_token_secret=secrets.token_urlsafe(32),
         **extra,
     )
 
 
 @pytest.fixture
 async def consent_api(
-    fresh_database, kafka_bootstrap: str, redis_url: str, topic_prefix: str
+    fresh_database,
+    kafka_bootstrap: str,
+    redis_url: str,
+    topic_prefix: str,
+    token_issuer: TokenIssuer,
 ) -> AsyncIterator[ConsentApi]:
     url = await fresh_database("ciam_consent.migrations")
     settings = consent_settings(
-        url, kafka_bootstrap, redis_url, topic_prefix, expiry_sweep_seconds=0.2
+        url, kafka_bootstrap, redis_url, topic_prefix, token_issuer, expiry_sweep_seconds=0.2
     )
     engine = create_engine(url)
     async with running(create_app(settings)) as client:
-        yield ConsentApi(client, engine, settings.interim_token_secret.get_secret_value(), settings)
+        yield ConsentApi(client, engine, token_issuer, settings)
     await engine.dispose()

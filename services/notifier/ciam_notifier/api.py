@@ -19,15 +19,15 @@ from ciam_notifier.schemas import (
 )
 from ciam_notifier.service import subscriptions
 from ciam_shared.db import after_commit, utcnow
-from ciam_shared.interim_auth import Forbidden, Kind, Principal, bearer_principal
 from ciam_shared.service import RuntimeDep, SessionDep
+from ciam_shared.tokens import Forbidden, Kind, Principal, bearer_principal
 
 ADMIN = "notifier:admin"
 router = APIRouter(prefix="/v1/subscriptions", tags=["webhooks"])
 
 
-def current_app(request: Request) -> str:
-    principal: Principal = bearer_principal(request, admin_scope=ADMIN)
+async def current_app(request: Request) -> str:
+    principal: Principal = await bearer_principal(request, admin_scope=ADMIN)
     if principal.kind is not Kind.APP:
         raise Forbidden("Webhook subscriptions belong to apps: use the app's client credentials.")
     return principal.id

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from ciam_notifier.service.streams import stream
-from ciam_shared.interim_auth import Kind, bearer_principal
 from ciam_shared.service import RuntimeDep
+from ciam_shared.tokens import Kind, bearer_principal
 
 router = APIRouter(prefix="/v1/streams", tags=["streams"])
 ADMIN = "notifier:admin"
@@ -32,7 +32,7 @@ async def consent_stream(
     after: Annotated[int | None, Query(ge=0)] = None,
 ) -> StreamingResponse:
     """An app gets every subject's consent changes; a customer gets their own."""
-    principal = bearer_principal(request, admin_scope=ADMIN)
+    principal = await bearer_principal(request, admin_scope=ADMIN)
     subject = uuid.UUID(principal.id) if principal.kind is Kind.CUSTOMER else None
     events = stream(
         runtime.sessions,

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 
 import httpx
@@ -19,7 +18,6 @@ from ciam_notifier.service.streams import Broadcaster, prune_forever
 from ciam_notifier.settings import NotifierSettings
 from ciam_notifier.ssrf import networks
 from ciam_shared.events import ConsentApplied, WebhookDeadLettered
-from ciam_shared.interim_auth import SECRET_EXTRA
 from ciam_shared.service import ServiceRuntime, ServiceSpec, build_app
 from ciam_shared.topics import (
     CONSENT_APPLIED,
@@ -69,8 +67,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         headers={"user-agent": "ciam-notifier/0.1 (+standard-webhooks)"},
     )
     worker = DeliveryWorker(runtime.sessions, http, policy)
-    token_secret = settings.interim_token_secret.get_secret_value() or secrets.token_urlsafe(32)
-    runtime.extras |= {SECRET_EXTRA: token_secret, "allowlist": allowlist, "worker": worker}
+    runtime.extras |= {"allowlist": allowlist, "worker": worker}
     broadcaster = Broadcaster()
     runtime.extras["broadcaster"] = broadcaster
     register_subscribers(runtime, worker.wake, broadcaster.notify)

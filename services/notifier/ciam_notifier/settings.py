@@ -1,6 +1,5 @@
 from typing import ClassVar
 
-from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from ciam_shared.settings import BaseServiceSettings
@@ -9,11 +8,9 @@ from ciam_shared.settings import BaseServiceSettings
 class NotifierSettings(BaseServiceSettings):
     model_config = SettingsConfigDict(env_prefix="NOTIFIER_", extra="ignore", frozen=True)
     service_name: ClassVar[str] = "notifier"
-    secret_fields: ClassVar[tuple[str, ...]] = ("interim_token_secret",)
+    verifies_tokens: ClassVar[bool] = True
 
     port: int = 8004
-    # Interim bearer-token check (HS256) until the auth service issues tokens (issue #4).
-    interim_token_secret: SecretStr = SecretStr("")
     # Webhook targets in private, loopback or link-local ranges are refused unless listed here
     # (CIDRs, e.g. "127.0.0.0/8"): SSRF protection. Tests allow loopback.
     webhook_allowlist: list[str] = []

@@ -4,8 +4,10 @@
 
 Starts Kafka and Redis locally unless KAFKA_BOOTSTRAP_SERVERS / REDIS_URL name running ones;
 the services use SQLite files in var/ unless DATABASE_URL names a PostgreSQL server (then each
-service gets its own database there). Waits until every /readyz answers, prints the URLs, and on
-Ctrl-C or SIGTERM stops everything it started.
+service gets its own database there). The services verify bearer tokens against the auth
+service started here (TOKEN_ISSUER = its URL) unless --token-issuer names another issuer.
+Waits until every /readyz answers, prints the URLs, and on Ctrl-C or SIGTERM stops everything
+it started.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import secrets
 import signal
 import sys
 import time
@@ -68,22 +69,6 @@ def _database_urls(var: Path, db_prefix: str) -> dict[str, str]:
     return {s: f"{base}/{name}" for s, name in names.items()}
 
 
-def _interim_token_secret(var: Path) -> dict[str, str]:
-    """One interim token secret for the services of this run (unless the environment sets
-    them), kept in var/interim-token-secret so `make token` can mint tokens for trying the APIs.
-    Issue 4's real tokens replace this."""
-    names = ("CONSENT_INTERIM_TOKEN_SECRET", "NOTIFIER_INTERIM_TOKEN_SECRET")
-    if all(os.environ.get(n) for n in names):
-        return {}
-    path = var / "interim-token-secret"
-    var.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(32))
-    secret = path.read_text().strip()
-    return {n: os.environ.get(n) or secret for n in names}
-
-
 @contextmanager
 def system(args: argparse.Namespace) -> Iterator[dict[str, str]]:
     root = repo_root()
@@ -101,24 +86,22 @@ def system(args: argparse.Namespace) -> Iterator[dict[str, str]]:
             stack.callback(proc.stop)
             print(f"redis     {redis}", flush=True)
         databases = _database_urls(var, args.db_prefix)
-        token_env = _interim_token_secret(var)
+        # The auth service comes first, on the base port: it issues every service's tokens.
+        token_issuer = args.token_issuer or f"http://127.0.0.1:{args.base_port}"
         urls: dict[str, str] = {}
         procs: dict[str, ManagedProcess] = {}
         for offset, service in enumerate(SERVICES):
             port = args.base_port + offset
             require_free(port, f"the {service} service", "--base-port")
             prefix = service.upper()
-            env = (
-                os.environ
-                | {
-                    "KAFKA_BOOTSTRAP_SERVERS": kafka,
-                    "REDIS_URL": redis,
-                    f"{prefix}_DATABASE_URL": databases[service],
-                    f"{prefix}_PORT": str(port),
-                    "KAFKA_TOPIC_PREFIX": args.topic_prefix,
-                }
-                | token_env
-            )
+            env = os.environ | {
+                "KAFKA_BOOTSTRAP_SERVERS": kafka,
+                "REDIS_URL": redis,
+                f"{prefix}_DATABASE_URL": databases[service],
+                f"{prefix}_PORT": str(port),
+                "KAFKA_TOPIC_PREFIX": args.topic_prefix,
+                "TOKEN_ISSUER": token_issuer,
+            }
             proc = ManagedProcess(
                 service,
                 [
@@ -165,6 +148,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db-prefix", default="ciam_", help="database names on DATABASE_URL")
     parser.add_argument("--topic-prefix", default=os.environ.get("KAFKA_TOPIC_PREFIX", ""))
     parser.add_argument("--var", default=None, help="state directory (default: ./var)")
+    parser.add_argument(
+        "--token-issuer",
+        default=os.environ.get("TOKEN_ISSUER"),
+        metavar="URL",
+        help="the issuer whose access tokens the services accept (default: the auth service)",
+    )
     args = parser.parse_args(argv)
 
     signal.signal(signal.SIGTERM, _raise_stop)

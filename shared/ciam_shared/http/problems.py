@@ -25,6 +25,8 @@ class DomainError(Exception):
     status: int = 400
     type_slug: str = "bad-request"
     title: str = "Bad request"
+    # Response headers the status calls for (e.g. `WWW-Authenticate` on a 401).
+    headers: dict[str, str] = {}
 
     def __init__(self, detail: str = "", **extensions: Any) -> None:
         super().__init__(detail or self.title)
@@ -59,7 +61,7 @@ def problem(
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        return problem(
+        response = problem(
             exc.status,
             title=exc.title,
             detail=exc.detail,
@@ -67,6 +69,8 @@ def install_problem_handlers(app: FastAPI) -> None:
             instance=request.url.path,
             **exc.extensions,
         )
+        response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

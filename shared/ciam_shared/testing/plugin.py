@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from ciam_shared.devstack import start_kafka, start_postgres, start_redis
+from ciam_shared.testing.issuer import TokenIssuer
 
 
 def _docker_engine_answers() -> bool:
@@ -136,6 +137,14 @@ def postgres_admin_url(infrastructure: Infrastructure) -> str:
 @pytest.fixture(scope="session")
 def redis_url(infrastructure: Infrastructure) -> str:
     return infrastructure.redis
+
+
+@pytest.fixture(scope="session")
+def token_issuer() -> Iterator[TokenIssuer]:
+    """A loopback OIDC issuer (discovery + JWKS, ES256) whose `mint()` makes access tokens in
+    the auth service's contract; point a service at it with `settings_kwargs(token_issuer=)`."""
+    with TokenIssuer() as issuer:
+        yield issuer
 
 
 @pytest.fixture
@@ -276,11 +285,17 @@ async def publish_event(bootstrap: str, event: Any, *, prefix: str, times: int =
 
 
 def settings_kwargs(
-    database_url: str, *, kafka: str, redis: str, topic_prefix: str
+    database_url: str,
+    *,
+    kafka: str,
+    redis: str,
+    topic_prefix: str,
+    token_issuer: TokenIssuer | None = None,
 ) -> dict[str, Any]:
     """Settings for a service under test: a fresh database, isolated topics, no migrations
-    (the database is cloned from a migrated template)."""
-    return {
+    (the database is cloned from a migrated template), and bearer tokens verified against
+    `token_issuer` (the `token_issuer` fixture) when given."""
+    kwargs: dict[str, Any] = {
         "database_url": database_url,
         "kafka_bootstrap_servers": kafka,
         "redis_url": redis,
@@ -289,6 +304,9 @@ def settings_kwargs(
         "migrate_on_start": False,
         "outbox_sweep_seconds": 1.0,
     }
+    if token_issuer is not None:
+        kwargs |= {"token_issuer": token_issuer.url, "token_audience": token_issuer.audience}
+    return kwargs
 
 
 class ServiceProcess:

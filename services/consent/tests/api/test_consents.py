@@ -173,15 +173,28 @@ async def test_who_may_do_what(consent_api) -> None:
 
 
 async def test_an_expired_token_is_refused(consent_api) -> None:
-    from ciam_shared.interim_auth import issue_token
-
     subject = uuid.uuid4()
-    token = issue_token(consent_api.secret, sub=str(subject), ttl=-5)
+    token = consent_api.issuer.mint(str(subject), ttl=-120)
     response = await consent_api.client.get(
         f"/v1/subjects/{subject}/consents", headers={"authorization": f"Bearer {token}"}
     )
     assert response.status_code == 401
     assert "expired" in response.json()["detail"]
+
+
+async def test_tokens_not_meant_for_this_api_are_refused(consent_api) -> None:
+    subject = str(uuid.uuid4())
+    issuer = consent_api.issuer
+    for token in (
+        issuer.mint(subject, audience="billing"),
+        issuer.mint(subject, issuer="http://127.0.0.1:1"),
+        issuer.mint(subject, typ="JWT"),  # an ID token
+    ):
+        response = await consent_api.client.get(
+            f"/v1/subjects/{subject}/consents", headers={"authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 401, response.text
+        assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
 
 
 async def test_gpc_opts_out_of_sale_and_share_once_and_absence_is_not_an_opt_in(

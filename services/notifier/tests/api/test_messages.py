@@ -4,7 +4,6 @@ closed on consent, against the real broker and database."""
 from __future__ import annotations
 
 import asyncio
-import secrets
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from ciam_shared.events import (
     ConsentWithdrawn,
     encode,
 )
-from ciam_shared.interim_auth import issue_token
+from ciam_shared.testing.issuer import TokenIssuer
 from ciam_shared.testing.plugin import eventually, publish_event, running, settings_kwargs
 from ciam_shared.topics import ALL_TOPICS, CONSENT_STATE, ensure_topics
 
@@ -63,7 +62,7 @@ class SmsGateway:
 @dataclass
 class Harness:
     client: httpx.AsyncClient
-    secret: str
+    issuer: TokenIssuer
     mailbox: Mailbox
     bootstrap: str
     prefix: str
@@ -71,7 +70,7 @@ class Harness:
     sms: SmsGateway
 
     def headers(self) -> dict[str, str]:
-        token = issue_token(self.secret, sub="shop-backend", client_id="shop-backend", ttl=600)
+        token = self.issuer.app_token("shop-backend", ttl=600)
         return {"authorization": f"Bearer {token}"}
 
     async def state(self, subject: uuid.UUID, version: int, status: ConsentStatus) -> None:
@@ -128,7 +127,11 @@ class Harness:
 
 @pytest.fixture
 async def harness(
-    fresh_database, kafka_bootstrap: str, redis_url: str, topic_prefix: str
+    fresh_database,
+    kafka_bootstrap: str,
+    redis_url: str,
+    topic_prefix: str,
+    token_issuer: TokenIssuer,
 ) -> AsyncIterator[Harness]:
     mailbox = Mailbox()
     smtp = Controller(mailbox, hostname="127.0.0.1", port=free_port())
@@ -139,15 +142,14 @@ async def harness(
     )
     gateway_task = asyncio.create_task(gateway.serve())
     await ensure_topics(kafka_bootstrap, ALL_TOPICS, prefix=topic_prefix)
-    secret = secrets.token_urlsafe(32)
     settings = NotifierSettings(
         **settings_kwargs(
             await fresh_database("ciam_notifier.migrations"),
             kafka=kafka_bootstrap,
             redis=redis_url,
             topic_prefix=topic_prefix,
+            token_issuer=token_issuer,
         ),
-        interim_token_secret=secret,
         smtp_host="127.0.0.1",
         smtp_port=smtp.port,
         settle_seconds=0.3,
@@ -157,7 +159,7 @@ async def harness(
     app = create_app(settings)
     try:
         async with running(app) as client:
-            yield Harness(client, secret, mailbox, kafka_bootstrap, topic_prefix, app, sms)
+            yield Harness(client, token_issuer, mailbox, kafka_bootstrap, topic_prefix, app, sms)
     finally:
         smtp.stop()
         gateway.should_exit = True

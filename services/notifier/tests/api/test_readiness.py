@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
-import secrets
-
 from ciam_notifier.main import create_app
 from ciam_notifier.settings import NotifierSettings
 from ciam_shared.devstack import free_port
+from ciam_shared.testing.issuer import TokenIssuer
 from ciam_shared.testing.plugin import running, settings_kwargs
 
 
 async def test_ready_when_database_redis_and_kafka_answer(
-    fresh_database, kafka_bootstrap: str, redis_url: str, topic_prefix: str
+    fresh_database,
+    kafka_bootstrap: str,
+    redis_url: str,
+    topic_prefix: str,
+    token_issuer: TokenIssuer,
 ) -> None:
     url = await fresh_database("ciam_notifier.migrations")
     settings = NotifierSettings(
-        **settings_kwargs(url, kafka=kafka_bootstrap, redis=redis_url, topic_prefix=topic_prefix),
-        interim_token_secret=secrets.token_urlsafe(32),
+        **settings_kwargs(
+            url,
+            kafka=kafka_bootstrap,
+            redis=redis_url,
+            topic_prefix=topic_prefix,
+            token_issuer=token_issuer,
+        ),
     )
     async with running(create_app(settings)) as client:
         assert (await client.get("/healthz")).json()["status"] == "ok"
@@ -25,13 +33,18 @@ async def test_ready_when_database_redis_and_kafka_answer(
 
 
 async def test_not_ready_names_the_dependency_that_is_down(
-    fresh_database, kafka_bootstrap: str, topic_prefix: str
+    fresh_database, kafka_bootstrap: str, topic_prefix: str, token_issuer: TokenIssuer
 ) -> None:
     url = await fresh_database("ciam_notifier.migrations")
     dead_redis = f"redis://127.0.0.1:{free_port()}/0"
     settings = NotifierSettings(
-        **settings_kwargs(url, kafka=kafka_bootstrap, redis=dead_redis, topic_prefix=topic_prefix),
-        interim_token_secret=secrets.token_urlsafe(32),
+        **settings_kwargs(
+            url,
+            kafka=kafka_bootstrap,
+            redis=dead_redis,
+            topic_prefix=topic_prefix,
+            token_issuer=token_issuer,
+        ),
     )
     async with running(create_app(settings)) as client:
         response = await client.get("/readyz")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -18,19 +17,27 @@ from ciam_notifier.main import create_app
 from ciam_notifier.settings import NotifierSettings
 from ciam_shared.devstack import free_port
 from ciam_shared.events import CloudEvent, CollectionMethod, ConsentStatus, ConsentWithdrawn
-from ciam_shared.interim_auth import issue_token
+from ciam_shared.testing.issuer import TokenIssuer
 from ciam_shared.testing.plugin import eventually, publish_event, settings_kwargs
 
 
 @pytest.fixture
 async def notifier_url(
-    fresh_database, kafka_bootstrap: str, redis_url: str, topic_prefix: str
-) -> AsyncIterator[tuple[str, str, str]]:
+    fresh_database,
+    kafka_bootstrap: str,
+    redis_url: str,
+    topic_prefix: str,
+    token_issuer: TokenIssuer,
+) -> AsyncIterator[tuple[str, TokenIssuer, str]]:
     url = await fresh_database("ciam_notifier.migrations")
-    secret = secrets.token_urlsafe(32)
     settings = NotifierSettings(
-        **settings_kwargs(url, kafka=kafka_bootstrap, redis=redis_url, topic_prefix=topic_prefix),
-        interim_token_secret=secret,
+        **settings_kwargs(
+            url,
+            kafka=kafka_bootstrap,
+            redis=redis_url,
+            topic_prefix=topic_prefix,
+            token_issuer=token_issuer,
+        ),
     )
     port = free_port()
     server = uvicorn.Server(
@@ -43,7 +50,7 @@ async def notifier_url(
 
     await eventually(started, timeout=60)
     try:
-        yield f"http://127.0.0.1:{port}", secret, url
+        yield f"http://127.0.0.1:{port}", token_issuer, url
     finally:
         server.should_exit = True
         await task
@@ -113,8 +120,8 @@ async def read_events(
 async def test_a_stream_resumes_from_last_event_id_without_missing_a_change(
     notifier_url, kafka_bootstrap: str, topic_prefix: str
 ) -> None:
-    base, secret, _db_url = notifier_url
-    app = issue_token(secret, sub="shop-backend", client_id="shop-backend", ttl=600)
+    base, issuer, _db_url = notifier_url
+    app = issuer.app_token("shop-backend", ttl=600)
     subject = uuid.uuid4()
     await publish_event(kafka_bootstrap, withdrawal(subject, 1), prefix=topic_prefix)
     first = await read_events(base, app, 1)
@@ -131,9 +138,9 @@ async def test_a_stream_resumes_from_last_event_id_without_missing_a_change(
 async def test_a_live_change_arrives_while_connected_and_a_customer_sees_only_their_own(
     notifier_url, kafka_bootstrap: str, topic_prefix: str
 ) -> None:
-    base, secret, _db_url = notifier_url
+    base, issuer, _db_url = notifier_url
     alice, bob = uuid.uuid4(), uuid.uuid4()
-    reader = asyncio.create_task(read_events(base, issue_token(secret, sub=str(alice)), 1))
+    reader = asyncio.create_task(read_events(base, issuer.mint(str(alice)), 1))
     await asyncio.sleep(0.3)  # connected and waiting
     await publish_event(kafka_bootstrap, withdrawal(bob, 1), prefix=topic_prefix)
     await publish_event(kafka_bootstrap, withdrawal(alice, 1), prefix=topic_prefix)
@@ -152,8 +159,8 @@ async def test_a_stream_needs_a_token(notifier_url) -> None:
 async def test_resuming_from_beyond_the_retention_is_told_there_is_a_gap(
     notifier_url, kafka_bootstrap: str, topic_prefix: str
 ) -> None:
-    base, secret, db_url = notifier_url
-    app = issue_token(secret, sub="shop-backend", client_id="shop-backend", ttl=600)
+    base, issuer, db_url = notifier_url
+    app = issuer.app_token("shop-backend", ttl=600)
     subject = uuid.uuid4()
     for version in (1, 2, 3):
         await publish_event(kafka_bootstrap, withdrawal(subject, version), prefix=topic_prefix)

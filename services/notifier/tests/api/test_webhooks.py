@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from ciam_shared.events import (
     ConsentWithdrawn,
     decode,
 )
-from ciam_shared.interim_auth import issue_token
+from ciam_shared.testing.issuer import TokenIssuer
 from ciam_shared.testing.plugin import eventually, publish_event, running, settings_kwargs
 from ciam_shared.topics import CONSENT_APPLIED, ensure_topics
 
@@ -96,11 +95,11 @@ async def shutdown(servers: list[tuple[uvicorn.Server, asyncio.Task[None]]]) -> 
 @dataclass
 class Notifier:
     client: httpx.AsyncClient
-    secret: str
+    issuer: TokenIssuer
     db_url: str
 
     def app(self, client_id: str = "shop-backend") -> dict[str, str]:
-        token = issue_token(self.secret, sub=client_id, client_id=client_id, ttl=600)
+        token = self.issuer.app_token(client_id, ttl=600)
         return {"authorization": f"Bearer {token}"}
 
     async def subscribe(self, url: str, **body: Any) -> dict[str, Any]:
@@ -122,13 +121,21 @@ class Notifier:
 
 @pytest.fixture
 async def notifier(
-    fresh_database, kafka_bootstrap: str, redis_url: str, topic_prefix: str
+    fresh_database,
+    kafka_bootstrap: str,
+    redis_url: str,
+    topic_prefix: str,
+    token_issuer: TokenIssuer,
 ) -> AsyncIterator[Notifier]:
     url = await fresh_database("ciam_notifier.migrations")
-    secret = secrets.token_urlsafe(32)
     settings = NotifierSettings(
-        **settings_kwargs(url, kafka=kafka_bootstrap, redis=redis_url, topic_prefix=topic_prefix),
-        interim_token_secret=secret,
+        **settings_kwargs(
+            url,
+            kafka=kafka_bootstrap,
+            redis=redis_url,
+            topic_prefix=topic_prefix,
+            token_issuer=token_issuer,
+        ),
         webhook_allowlist=["127.0.0.0/8"],
         backoff_base_seconds=0.05,
         backoff_max_seconds=0.2,
@@ -136,7 +143,7 @@ async def notifier(
         delivery_poll_seconds=0.1,
     )
     async with running(create_app(settings)) as client:
-        yield Notifier(client, secret, url)
+        yield Notifier(client, token_issuer, url)
 
 
 def change(
@@ -330,12 +337,12 @@ async def test_unsafe_urls_and_strangers_are_refused(notifier: Notifier) -> None
         )
         assert response.status_code == 422, url
     mine = await notifier.subscribe("http://127.0.0.1:9/hook")
-    other = issue_token(notifier.secret, sub="cinema-app", client_id="cinema-app")
+    other = notifier.issuer.app_token("cinema-app")
     stranger = await notifier.client.get(
         f"/v1/subscriptions/{mine['id']}", headers={"authorization": f"Bearer {other}"}
     )
     assert stranger.status_code == 404
-    customer = issue_token(notifier.secret, sub=str(uuid.uuid4()))
+    customer = notifier.issuer.mint(str(uuid.uuid4()))
     refused = await notifier.client.get(
         "/v1/subscriptions", headers={"authorization": f"Bearer {customer}"}
     )
