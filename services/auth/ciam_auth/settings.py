@@ -15,13 +15,12 @@ class AuthSettings(BaseServiceSettings):
     secret_fields: ClassVar[tuple[str, ...]] = ("key_encryption_secret",)
 
     port: int = 8001
-    # The issuer URL brand apps and the other services see; empty: http://<host>:<port>.
+    # The issuer URL brand apps and the other services see. Empty: TOKEN_ISSUER (which the
+    # other services verify against), else http://<host>:<port>.
     issuer: str = ""
     # Encrypts the private signing keys at rest (AES-GCM). Development: empty means a fixed
     # development key (and a warning); elsewhere a real secret is required.
     key_encryption_secret: SecretStr = SecretStr("")
-    # The `aud` of access tokens: the resource services check it.
-    access_token_audience: str = "ciam"  # noqa: S105 - an audience, not a secret
     access_token_ttl_s: int = 5 * MINUTE
     id_token_ttl_s: int = 5 * MINUTE
     refresh_token_ttl_s: int = 30 * DAY
@@ -33,4 +32,5 @@ class AuthSettings(BaseServiceSettings):
 
     @property
     def issuer_url(self) -> str:
-        return (self.issuer or f"http://{self.host}:{self.port}").rstrip("/")
+        # No normalisation: verifiers compare `iss` character for character.
+        return self.issuer or self.token_issuer or f"http://{self.host}:{self.port}"

@@ -41,7 +41,7 @@ class Provider:
         issuer = TokenIssuer(
             ring,
             issuer=settings.issuer_url,
-            audience=settings.access_token_audience,
+            audience=settings.token_audience,
             access_ttl_s=settings.access_token_ttl_s,
             id_ttl_s=settings.id_token_ttl_s,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 
 import httpx
@@ -23,7 +24,8 @@ async def auth(
 ) -> AsyncIterator[tuple[httpx.AsyncClient, AsyncEngine]]:
     url = await fresh_database("ciam_auth.migrations")
     settings = AuthSettings(
-        **settings_kwargs(url, kafka=kafka_bootstrap, redis=redis_url, topic_prefix=topic_prefix)
+        key_encryption_secret=secrets.token_urlsafe(32),
+        **settings_kwargs(url, kafka=kafka_bootstrap, redis=redis_url, topic_prefix=topic_prefix),
     )
     engine = create_engine(url)
     async with running(create_app(settings)) as client:
