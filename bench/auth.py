@@ -135,7 +135,6 @@ async def refreshes(
     """One refresh chain per concurrent worker: each refresh spends the token it uses."""
     import base64
     import hashlib
-    import uuid
     from urllib.parse import parse_qs, urlsplit
 
     import redis.asyncio as aioredis

@@ -69,7 +69,9 @@ async def system(
             "CONSENT_DATABASE_URL": consent_db,
             "CONSENT_MIGRATE_ON_START": "false",
             "TOKEN_ISSUER": auth.url,
-            "CONSENT_RECEIPT_SIGNING_KEY": ECKey.generate_key("P-256").as_pem(private=True).decode(),
+            "CONSENT_RECEIPT_SIGNING_KEY": ECKey.generate_key("P-256")
+            .as_pem(private=True)
+            .decode(),
         },
         tmp_path,
     ).start()  # fmt: skip
