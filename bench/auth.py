@@ -34,6 +34,7 @@ from common import percentile, run, write_result
 
 from ciam_auth.passwords import HASHER
 from ciam_shared.testing.plugin import DatabaseFactory, ServiceProcess
+from ciam_shared.tokens.verifier import TokenVerifier
 
 SERVICE_CPU, LOAD_CPU = 0, 1
 
@@ -64,6 +65,20 @@ async def throughput(
     start = time.perf_counter()
     await asyncio.gather(*(worker(n) for n in range(concurrency)))
     return ok / (time.perf_counter() - start), latencies
+
+
+async def verifications(issuer: str, token: str, seconds: float) -> float:
+    """The shared helper as every resource service runs it: JWKS fetched once, then local."""
+    verifier = TokenVerifier(issuer, audience="ciam")
+    try:
+        await verifier.verify(token)
+        count, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            verifier.verify_cached(token)
+            count += 1
+        return count / (time.perf_counter() - start)
+    finally:
+        await verifier.aclose()
 
 
 async def main(args: argparse.Namespace, kafka: str, redis: str, postgres: str) -> dict[str, Any]:
@@ -118,6 +133,7 @@ async def main(args: argparse.Namespace, kafka: str, redis: str, postgres: str) 
             )
             result["introspect_per_s"] = round(rate, 1)
             result["introspect_p99_ms"] = round(percentile(latencies, 99), 1)
+            result["verify_per_s"] = round(await verifications(service.url, token, args.seconds), 1)
         result.update(await refreshes(service.url, cli_env, redis, args))
     finally:
         service.stop()
