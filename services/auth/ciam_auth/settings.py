@@ -29,6 +29,9 @@ class AuthSettings(BaseServiceSettings):
     key_overlap_s: int = DAY
     # Reloads signing keys and clients from the database (other replicas may rotate them).
     cache_refresh_s: float = 30.0
+    # How long the token endpoint trusts a client it read; a change on another replica (a
+    # deleted app, a rotated secret) takes effect here within this time.
+    client_cache_s: float = 5.0
 
     @property
     def issuer_url(self) -> str:

@@ -15,6 +15,7 @@ from ciam_auth.models import OAuthClient
 from ciam_auth.oidc import clients
 from ciam_auth.oidc.provider import Provider, get_provider
 from ciam_auth.oidc.tokens import ACCESS_TYP
+from ciam_shared.db import after_commit
 from ciam_shared.http.problems import DomainError
 from ciam_shared.service import RuntimeDep, SessionDep
 
@@ -151,8 +152,14 @@ async def get_client(client_id: str, db: SessionDep, _: Admin) -> ClientOut:
 
 @router.put("/clients/{client_id}", response_model_exclude_none=True)
 async def update_client(
-    client_id: str, body: ClientIn, db: SessionDep, runtime: RuntimeDep, _: Admin
+    client_id: str,
+    body: ClientIn,
+    db: SessionDep,
+    runtime: RuntimeDep,
+    provider: ProviderDep,
+    _: Admin,
 ) -> ClientOut:
+    after_commit(db, lambda: provider.clients.forget(client_id))
     client = await clients.update_client(
         db, client_id, body.spec(), topic_prefix=runtime.topic_prefix
     )
@@ -160,13 +167,19 @@ async def update_client(
 
 
 @router.post("/clients/{client_id}/secret", response_model_exclude_none=True)
-async def rotate_client_secret(client_id: str, db: SessionDep, _: Admin) -> ClientOut:
+async def rotate_client_secret(
+    client_id: str, db: SessionDep, provider: ProviderDep, _: Admin
+) -> ClientOut:
+    after_commit(db, lambda: provider.clients.forget(client_id))
     secret = await clients.rotate_secret(db, client_id)
     return ClientOut.of(await clients.get(db, client_id), secret)
 
 
 @router.delete("/clients/{client_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_client(client_id: str, db: SessionDep, runtime: RuntimeDep, _: Admin) -> None:
+async def delete_client(
+    client_id: str, db: SessionDep, runtime: RuntimeDep, provider: ProviderDep, _: Admin
+) -> None:
+    after_commit(db, lambda: provider.clients.forget(client_id))
     await clients.remove(db, client_id, topic_prefix=runtime.topic_prefix)
 
 

@@ -34,7 +34,9 @@ async def _form(request: Request) -> dict[str, str]:
 async def token(request: Request, provider: ProviderDep) -> JSONResponse:
     form = await _form(request)
     async with provider.runtime.sessions() as db:
-        client = await clients.authenticate(db, clients.credentials(request, form))
+        client = await clients.authenticate(
+            db, clients.credentials(request, form), provider.clients
+        )
         grant_type = form.get("grant_type")
         if grant_type == "authorization_code":
             issued = await flows.authorization_code(db, provider, client, form)
@@ -54,7 +56,9 @@ async def token(request: Request, provider: ProviderDep) -> JSONResponse:
 async def introspect(request: Request, provider: ProviderDep) -> JSONResponse:
     form = await _form(request)
     async with provider.runtime.sessions() as db:
-        client = await clients.authenticate(db, clients.credentials(request, form))
+        client = await clients.authenticate(
+            db, clients.credentials(request, form), provider.clients
+        )
         if client.secret_hash is None:
             raise OAuthError(
                 "unauthorized_client", "Public clients may not introspect.", status=403
@@ -69,7 +73,9 @@ async def revoke(request: Request, provider: ProviderDep) -> JSONResponse:
     if "token" not in form:
         raise invalid_request("token is required.")
     async with provider.runtime.sessions() as db:
-        client = await clients.authenticate(db, clients.credentials(request, form))
+        client = await clients.authenticate(
+            db, clients.credentials(request, form), provider.clients
+        )
         await flows.revoke(db, provider, client, form["token"])
         await db.commit()
     return JSONResponse({}, headers=NO_STORE)

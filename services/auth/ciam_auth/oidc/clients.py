@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import unquote
@@ -213,8 +214,40 @@ def credentials(request: Request, form: dict[str, str]) -> Credentials:
     return Credentials(posted_id, None, "none")
 
 
-async def authenticate(session: AsyncSession, creds: Credentials) -> OAuthClient:
-    client = await session.get(OAuthClient, creds.client_id)
+class ClientCache:
+    """Clients read at the token endpoint, kept for a few seconds: a grant then needs no
+    database round trip. This replica forgets a client as soon as it changes; another replica
+    may accept a deleted client or a rotated secret for at most `ttl_s` (documented)."""
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self, ttl_s: float) -> None:
+        self.ttl_s = ttl_s
+        self._entries: dict[str, tuple[float, OAuthClient]] = {}
+
+    async def get(self, session: AsyncSession, client_id: str) -> OAuthClient | None:
+        hit = self._entries.get(client_id)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        client = await session.get(OAuthClient, client_id)
+        if client is not None and self.ttl_s > 0:
+            session.expunge(client)  # read-only from here on, shared between requests
+            if len(self._entries) >= self.MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[client_id] = (time.monotonic() + self.ttl_s, client)
+        return client
+
+    def forget(self, client_id: str) -> None:
+        self._entries.pop(client_id, None)
+
+
+async def authenticate(
+    session: AsyncSession, creds: Credentials, cache: ClientCache | None = None
+) -> OAuthClient:
+    if cache is not None:
+        client = await cache.get(session, creds.client_id)
+    else:
+        client = await session.get(OAuthClient, creds.client_id)
     basic = creds.method == "client_secret_basic"
     if client is None:
         # Same work as a real check, so a caller cannot time which client ids exist.

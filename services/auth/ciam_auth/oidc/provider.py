@@ -12,6 +12,7 @@ from datetime import timedelta
 from fastapi import Request
 
 from ciam_auth import sessions
+from ciam_auth.oidc.clients import ClientCache
 from ciam_auth.oidc.grants import GrantStore
 from ciam_auth.oidc.keys import KeyEncryption, KeyRing
 from ciam_auth.oidc.tokens import TokenIssuer, revoke_for_sessions
@@ -29,6 +30,7 @@ class Provider:
     ring: KeyRing
     issuer: TokenIssuer
     grants: GrantStore
+    clients: ClientCache
 
     @classmethod
     def build(cls, runtime: ServiceRuntime) -> Provider:
@@ -46,7 +48,7 @@ class Provider:
             id_ttl_s=settings.id_token_ttl_s,
         )
         grants = GrantStore(runtime.redis, code_ttl_s=settings.authorization_code_ttl_s)
-        return cls(runtime, settings, ring, issuer, grants)
+        return cls(runtime, settings, ring, issuer, grants, ClientCache(settings.client_cache_s))
 
     async def reload_keys(self) -> None:
         async with self.runtime.sessions() as session, session.begin():

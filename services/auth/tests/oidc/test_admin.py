@@ -105,3 +105,20 @@ async def test_a_rotated_key_still_verifies_what_it_signed(auth: AuthService) ->
         )
     ).json()["access_token"]
     assert (await auth.introspect(client, new))["active"] is True
+
+
+async def test_a_rotated_secret_stops_working_at_once_despite_the_client_cache(
+    auth: AuthService,
+) -> None:
+    headers = {"authorization": f"Bearer {await auth.admin_token()}"}
+    app = await auth.client(grant_types=["client_credentials"], redirect_uris=[])
+    form = {"grant_type": "client_credentials"}
+    assert (await auth.http.post("/token", data=form, auth=app.basic())).status_code == 200
+    rotated = await auth.http.post(f"/v1/admin/clients/{app.client_id}/secret", headers=headers)
+    new_secret = rotated.json()["client_secret"]
+    assert (await auth.http.post("/token", data=form, auth=app.basic())).status_code == 401
+    fresh = await auth.http.post("/token", data=form, auth=(app.client_id, new_secret))
+    assert fresh.status_code == 200
+    await auth.http.delete(f"/v1/admin/clients/{app.client_id}", headers=headers)
+    gone = await auth.http.post("/token", data=form, auth=(app.client_id, new_secret))
+    assert gone.status_code == 401
