@@ -1,5 +1,6 @@
 """For brand apps: an always-current, in-memory view of customers' consents, fed by Kafka."""
 
+from ciam_consent_sdk.apps import APPS_TOPIC, BrandApp, BrandAppView
 from ciam_consent_sdk.feed import ConsentViewError
 from ciam_consent_sdk.models import (
     ConsentApplied,
@@ -16,7 +17,10 @@ from ciam_consent_sdk.wire import APPLIED_TOPIC, STATE_TOPIC
 
 __all__ = [
     "APPLIED_TOPIC",
+    "APPS_TOPIC",
     "STATE_TOPIC",
+    "BrandApp",
+    "BrandAppView",
     "ChangeCallback",
     "ConsentApplied",
     "ConsentState",
