@@ -6,6 +6,7 @@ from ciam_auth.api import router
 from ciam_auth.models import Base
 from ciam_auth.oidc.api_admin import router as admin_router
 from ciam_auth.oidc.api_authorize import router as authorize_router
+from ciam_auth.oidc.api_contacts import router as contacts_router
 from ciam_auth.oidc.api_discovery import router as discovery_router
 from ciam_auth.oidc.api_token import router as token_router
 from ciam_auth.oidc.errors import install_oauth_error_handler
@@ -29,7 +30,14 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime.build(SPEC, settings or AuthSettings())
     app = build_app(
         runtime,
-        routers=[router, discovery_router, authorize_router, token_router, admin_router],
+        routers=[
+            router,
+            discovery_router,
+            authorize_router,
+            token_router,
+            admin_router,
+            contacts_router,
+        ],
         on_startup=[start_provider],
     )
     install_oauth_error_handler(app)

@@ -39,6 +39,11 @@ class Forbidden(DomainError):
 
 
 async def require_admin(request: Request, provider: ProviderDep) -> str:
+    return await require_scope(request, provider, ADMIN_SCOPE)
+
+
+async def require_scope(request: Request, provider: Provider, scope: str) -> str:
+    """The caller's `sub`, if it holds a live access token of this provider with `scope`."""
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not value:
         raise NotAuthenticated("Send `Authorization: Bearer <token>`.")
@@ -48,8 +53,8 @@ async def require_admin(request: Request, provider: ProviderDep) -> str:
         raise NotAuthenticated("The bearer token is not valid.") from None
     if await provider.grants.access_token_revoked(str(claims.get("jti"))):
         raise NotAuthenticated("The bearer token was revoked.")
-    if ADMIN_SCOPE not in str(claims.get("scope", "")).split():
-        raise Forbidden(f"This needs the `{ADMIN_SCOPE}` scope.")
+    if scope not in str(claims.get("scope", "")).split():
+        raise Forbidden(f"This needs the `{scope}` scope.")
     return str(claims["sub"])
 
 

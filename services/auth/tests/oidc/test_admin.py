@@ -122,3 +122,26 @@ async def test_a_rotated_secret_stops_working_at_once_despite_the_client_cache(
     await auth.http.delete(f"/v1/admin/clients/{app.client_id}", headers=headers)
     gone = await auth.http.post("/token", data=form, auth=(app.client_id, new_secret))
     assert gone.status_code == 401
+
+
+async def test_a_platform_service_reads_a_contact_address_with_its_scope_only(
+    auth: AuthService,
+) -> None:
+    account = await auth.account("contact@example.com")
+    reader = await auth.client(
+        grant_types=["client_credentials"], redirect_uris=[], scopes=["auth:contacts"]
+    )
+    other = await auth.client(grant_types=["client_credentials"], redirect_uris=[])
+    form = {"grant_type": "client_credentials"}
+    allowed = (await auth.http.post("/token", data=form, auth=reader.basic())).json()
+    refused = (await auth.http.post("/token", data=form, auth=other.basic())).json()
+    url = f"/v1/internal/contacts/{account}"
+    ok = await auth.http.get(url, headers={"authorization": f"Bearer {allowed['access_token']}"})
+    assert ok.status_code == 200 and ok.json()["email"] == "contact@example.com"
+    no = await auth.http.get(url, headers={"authorization": f"Bearer {refused['access_token']}"})
+    assert no.status_code == 403
+    missing = await auth.http.get(
+        "/v1/internal/contacts/00000000-0000-0000-0000-000000000000",
+        headers={"authorization": f"Bearer {allowed['access_token']}"},
+    )
+    assert missing.status_code == 404

@@ -1,0 +1,58 @@
+"""Contact addresses for the platform's own services (the notifier's confirmation emails).
+
+Why HTTP and not an event: identity events carry no personal data, because a log cannot be
+edited and erasure must leave nothing readable. A service that must write to a customer asks
+for the address when it sends, keeps no copy, and gets 404 once the account is deleted.
+Needs an app token with the `auth:contacts` scope (granted to platform services only).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
+
+from ciam_auth.models import Account
+from ciam_auth.oidc.api_admin import require_scope
+from ciam_auth.oidc.provider import Provider, get_provider
+from ciam_shared.http.problems import DomainError
+from ciam_shared.service import SessionDep
+
+CONTACTS_SCOPE = "auth:contacts"
+router = APIRouter(prefix="/v1/internal", tags=["internal"])
+
+
+class AccountNotFound(DomainError):
+    status = 404
+    type_slug = "account-not-found"
+    title = "No such account"
+
+
+async def contacts_reader(
+    request: Request, provider: Annotated[Provider, Depends(get_provider)]
+) -> str:
+    return await require_scope(request, provider, CONTACTS_SCOPE)
+
+
+class ContactOut(BaseModel):
+    subject_id: uuid.UUID
+    email: str
+    email_verified: bool
+    locale: str
+
+
+@router.get("/contacts/{subject_id}")
+async def contact(
+    subject_id: uuid.UUID, db: SessionDep, _: Annotated[str, Depends(contacts_reader)]
+) -> ContactOut:
+    account = await db.get(Account, subject_id)
+    if account is None:
+        raise AccountNotFound("No account with this subject id (it may have been deleted).")
+    return ContactOut(
+        subject_id=account.id,
+        email=account.email,
+        email_verified=bool(getattr(account, "email_verified", False)),
+        locale=str(getattr(account, "locale", None) or "en"),
+    )
