@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: run test setup bootstrap venv kafka-jars node-deps lint typecheck check schemas clean bench-broker bench-propagation bench-notifier bench-auth
+.PHONY: run test setup bootstrap venv kafka-jars node-deps lint typecheck check schemas clean bench-broker bench-propagation bench-notifier bench-auth token
 
 run: setup ## start Kafka, Redis and the four services; Ctrl-C stops everything
 	$(PY) -m ciam_shared.devstack.run
@@ -48,6 +48,9 @@ bench-propagation: setup ## consent propagation latency, throughput, bootstrap (
 
 bench-notifier: setup ## webhook latency and throughput, email duplicates (a few minutes)
 	$(PY) bench/notifier.py
+
+token: ## an access token for trying the APIs of `make run` (client credentials of a dev client)
+	@$(PY) -m ciam_shared.devstack.console $(ARGS)
 
 bench-auth: setup ## argon2id, logins, grants, refreshes, introspections, verifications per core
 	$(PY) bench/auth.py

@@ -7,9 +7,11 @@ applied by the profile and consent services; Ctrl-C (SIGINT) then stops every pr
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import re
+import secrets
 import signal
 import socket
 import sys
@@ -21,7 +23,6 @@ import pytest
 from joserfc.jwk import ECKey
 
 from ciam_shared.devstack.process import port_in_use
-from ciam_shared.testing.issuer import TokenIssuer
 from ciam_shared.testing.plugin import eventually
 
 pytestmark = pytest.mark.e2e
@@ -72,7 +73,6 @@ async def test_an_event_crosses_services_started_by_the_runner_and_all_stop_clea
     postgres_admin_url: str,
     topic_prefix: str,
     tmp_path: Path,
-    token_issuer: TokenIssuer,
 ) -> None:
     base = four_free_ports()
     env = os.environ | {
@@ -81,6 +81,7 @@ async def test_an_event_crosses_services_started_by_the_runner_and_all_stop_clea
         "REDIS_URL": redis_url,
         "DATABASE_URL": postgres_admin_url,
         "CIAM_ENVIRONMENT": "test",
+        "AUTH_KEY_ENCRYPTION_SECRET": secrets.token_urlsafe(32),
     }
     runner = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -94,8 +95,6 @@ async def test_an_event_crosses_services_started_by_the_runner_and_all_stop_clea
         f"e2e_{uuid.uuid4().hex[:8]}_",
         "--var",
         str(tmp_path),
-        "--token-issuer",
-        token_issuer.url,
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
@@ -121,10 +120,21 @@ async def test_an_event_crosses_services_started_by_the_runner_and_all_stop_clea
 
             await eventually(lambda: applied(f"http://127.0.0.1:{base + 1}/v1/profiles/{subject}"))
 
+            # The runner registered a development client; its token comes from auth's token
+            # endpoint and consent verifies it against auth's JWKS.
+            dev = json.loads((tmp_path / "dev-client.json").read_text())
+            granted = await client.post(
+                f"http://127.0.0.1:{base}/token",
+                data={"grant_type": "client_credentials", "scope": "consent:read"},
+                auth=(dev["client_id"], dev["client_secret"]),
+            )
+            assert granted.status_code == 200, granted.text
+            bearer = {"authorization": f"Bearer {granted.json()['access_token']}"}
+
             async def consent_knows_subject() -> bool:
                 response = await client.get(
                     f"http://127.0.0.1:{base + 2}/v1/subjects/{subject}/consents",
-                    headers=token_issuer.bearer(token_issuer.mint(subject)),
+                    headers=bearer,
                 )
                 return response.status_code == 200
 

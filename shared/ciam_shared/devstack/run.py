@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+from ciam_shared.devstack.console import ensure_client
 from ciam_shared.devstack.errors import DevStackError
 from ciam_shared.devstack.kafka import start_kafka
 from ciam_shared.devstack.process import ManagedProcess, repo_root, require_free
@@ -131,6 +132,16 @@ def system(args: argparse.Namespace) -> Iterator[dict[str, str]]:
                 what="/readyz",
             )
             print(f"{service:<9} {urls[service]}  (pid {proc.pid}, ready {took:.1f}s)", flush=True)
+        if not args.token_issuer:  # the auth service started here issues the tokens
+            auth_env = os.environ | {
+                "AUTH_DATABASE_URL": databases["auth"],
+                "KAFKA_BOOTSTRAP_SERVERS": kafka,
+                "REDIS_URL": redis,
+                "KAFKA_TOPIC_PREFIX": args.topic_prefix,
+                "TOKEN_ISSUER": token_issuer,
+            }
+            client = ensure_client(var, auth_env)
+            print(f"dev client {client['client_id']}  (`make token`: an access token)", flush=True)
         yield urls
 
 

@@ -1,0 +1,72 @@
+"""A development client for trying the APIs of `make run` by hand.
+
+The runner registers it once (development only) with the auth service's CLI and keeps its
+credentials in var/dev-client.json; `make token` trades them for an access token with the
+client credentials grant, exactly as a brand app's back end does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+CLIENT_FILE = "dev-client.json"
+SCOPES = (
+    "consent:read", "consent:write", "consent:admin", "notifier:admin", "auth:admin",
+    "profile:read", "profile:write", "profile:track", "profile:admin",
+)  # fmt: skip
+
+
+def ensure_client(var: Path, env: dict[str, str]) -> dict[str, str]:
+    """Register the development client unless var/ already holds one."""
+    path = var / CLIENT_FILE
+    if path.exists():
+        return dict(json.loads(path.read_text()))
+    args = ["--name", "dev-console", "--brand", "demo", "--grant", "client_credentials"]
+    for scope in SCOPES:
+        args += ["--scope", scope]
+    done = subprocess.run(
+        [sys.executable, "-m", "ciam_auth.cli", "create-client", *args],
+        env=env,
+        cwd=var,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    client = dict(json.loads(done.stdout.strip().splitlines()[-1]))
+    path.write_text(json.dumps(client))
+    path.chmod(0o600)
+    return client
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="An access token for trying `make run`.")
+    parser.add_argument("--auth", default="http://127.0.0.1:8001", help="the auth service")
+    parser.add_argument("--scope", action="append", default=[], help="narrow the scopes")
+    parser.add_argument("--var", default="var")
+    args = parser.parse_args(argv)
+    path = Path(args.var) / CLIENT_FILE
+    if not path.exists():
+        print(f"no {path}: start the system with `make run` first", file=sys.stderr)
+        return 1
+    client = json.loads(path.read_text())
+    form = {"grant_type": "client_credentials"}
+    if args.scope:
+        form["scope"] = " ".join(args.scope)
+    response = httpx.post(
+        f"{args.auth}/token", data=form, auth=(client["client_id"], client["client_secret"])
+    )
+    if response.status_code != 200:
+        print(f"the auth service answered {response.status_code}: {response.text}", file=sys.stderr)
+        return 1
+    print(response.json()["access_token"])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
