@@ -11,7 +11,10 @@ over a fixed window with a fixed number of concurrent requests, side by side in 
 - login_per_s: password sign-ins through the HTTP API (each verifies one argon2id hash);
 - client_credentials_per_s, refresh_per_s (each refresh rotates: the next uses the new token),
   introspect_per_s;
-- verify_per_s: local access-token verifications with the shared helper, one thread.
+- verify_per_s: local access-token verifications with the shared helper, one thread;
+- healthz_per_s: the same load on an endpoint that does nothing, the ceiling of this load
+  generator and of the HTTP stack on this machine (a figure near it means the load generator,
+  not the service, was the limit).
 """
 
 from __future__ import annotations
@@ -108,6 +111,13 @@ async def main(args: argparse.Namespace, kafka: str, redis: str, postgres: str) 
         machine = await _client(cli_env, "--grant", "client_credentials", "--scope", "consent:read")
         basic = httpx.BasicAuth(machine["client_id"], machine["client_secret"])
         async with httpx.AsyncClient(base_url=service.url, timeout=30) as http:
+
+            async def health(_: int) -> bool:
+                return (await http.get("/healthz")).status_code == 200
+
+            # The ceiling of this load generator and the HTTP stack: an endpoint doing nothing.
+            rate, _ = await throughput(health, seconds=args.seconds, concurrency=args.concurrency)
+            result["healthz_per_s"] = round(rate, 1)
 
             async def grant(_: int) -> bool:
                 response = await http.post(
