@@ -1,5 +1,6 @@
 from typing import ClassVar
 
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from ciam_shared.settings import BaseServiceSettings
@@ -8,5 +9,17 @@ from ciam_shared.settings import BaseServiceSettings
 class ProfileSettings(BaseServiceSettings):
     model_config = SettingsConfigDict(env_prefix="PROFILE_", extra="ignore", frozen=True)
     service_name: ClassVar[str] = "profile"
+    secret_fields: ClassVar[tuple[str, ...]] = ("interim_token_secret",)
 
     port: int = 8002
+    # Interim bearer-token check (HS256) until the auth service issues tokens (issue #4).
+    interim_token_secret: SecretStr = SecretStr("")
+    # The purpose whose consent allows storing tracked behavioural events.
+    tracking_purpose: str = "analytics"
+    # Assembled profiles in Redis: invalidated on every change; the TTL only bounds a race
+    # between a read that assembles and a write that commits at the same moment.
+    cache_ttl_seconds: int = 300
+    max_body_bytes: int = 256 * 1024
+    max_events_per_request: int = 1000
+    # The name under which the consent view acknowledges what it applied (propagation proof).
+    consent_subscriber: str = "profile"

@@ -1,0 +1,74 @@
+"""Profiles over HTTP: read (consent-aware for apps), edit, export."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, cast
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from ciam_profile.api.deps import PartsDep
+from ciam_profile.auth import ADMIN, READ, WRITE, PrincipalDep, authorize_own_or, writable_kinds
+from ciam_profile.errors import FieldNotWritable
+from ciam_profile.schemas import FieldOut, ProfileOut, ProfilePatch
+from ciam_profile.service import erasure, profiles
+from ciam_profile.service.reading import Reader, read_profile
+from ciam_shared.service import SessionDep
+
+router = APIRouter(prefix="/v1/profiles", tags=["profiles"])
+
+
+@router.get("/{subject_id}")
+async def get_profile(
+    subject_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, parts: PartsDep
+) -> ProfileOut:
+    authorize_own_or(principal, subject_id, READ)
+    doc, kinds = await read_profile(session, Reader(parts.cache, parts.gate), principal, subject_id)
+    return _out(doc, kinds)
+
+
+@router.patch("/{subject_id}")
+async def patch_profile(
+    subject_id: uuid.UUID,
+    body: ProfilePatch,
+    session: SessionDep,
+    principal: PrincipalDep,
+    parts: PartsDep,
+) -> ProfileOut:
+    if not writable_kinds(principal):
+        raise FieldNotWritable(f"This needs the `{WRITE}` scope.")
+    authorize_own_or(principal, subject_id, _any_write_scope(principal.scopes))
+    fields = cast(BaseModel, body.fields)
+    values: dict[str, Any] = fields.model_dump(mode="json", exclude_unset=True)
+    await profiles.update_fields(
+        session, parts.cache, principal, subject_id, values, topic_prefix=parts.topic_prefix
+    )
+    doc, kinds = await read_profile(session, Reader(parts.cache, parts.gate), principal, subject_id)
+    return _out(doc, kinds)
+
+
+@router.get("/{subject_id}/export")
+async def export_profile(
+    subject_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    """The whole profile, identity graph and tracked events: the customer's own, or admin."""
+    authorize_own_or(principal, subject_id, ADMIN)
+    return await erasure.export_subject(session, subject_id)
+
+
+def _any_write_scope(scopes: frozenset[str]) -> str:
+    return next((s for s in sorted(scopes) if s.startswith(WRITE)), WRITE)
+
+
+def _out(doc: dict[str, Any], kinds: list[str]) -> ProfileOut:
+    return ProfileOut(
+        subject_id=doc["subject_id"],
+        known=doc["known"],
+        merged_subject_ids=doc["members"][1:],
+        registered_at=doc["registered_at"],
+        created_at=doc["created_at"],
+        updated_at=doc["updated_at"],
+        fields={name: FieldOut(**f) for name, f in doc["fields"].items()},
+        allowed_kinds=kinds,
+    )

@@ -1,0 +1,192 @@
+"""Fixtures of the profile service's tests: the app on real PostgreSQL, Redis and Kafka, with
+the purpose catalogue and consent states published on the topics as the consent service
+would publish them."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ciam_profile.auth import ADMIN, READ, TRACK, WRITE
+from ciam_profile.main import create_app
+from ciam_profile.models import outbox
+from ciam_profile.settings import ProfileSettings
+from ciam_shared.db import create_engine
+from ciam_shared.events import (
+    CloudEvent,
+    ConsentState,
+    ConsentStateItem,
+    ConsentStatus,
+    PurposeDefined,
+    UserRegistered,
+)
+from ciam_shared.interim_auth import issue_token
+from ciam_shared.testing.plugin import eventually, publish_event, running, settings_kwargs
+from ciam_shared.topics import ALL_TOPICS, ensure_topics
+
+# The purposes the tests use, as the consent service's catalogue.json defines them.
+CATALOGUE = {
+    "analytics": ("dpv:Consent", ["behavioural"]),
+    "personalisation": ("dpv:Consent", ["descriptive", "attitudinal", "behavioural"]),
+    "email-marketing": ("dpv:Consent", ["identity", "attitudinal"]),
+    "order-fulfilment": ("dpv:Contract", ["identity", "descriptive"]),
+}
+
+
+def purpose_events() -> list[CloudEvent[PurposeDefined]]:
+    return [
+        CloudEvent.wrap(
+            PurposeDefined(
+                purpose_id=pid,
+                legal_basis=basis,
+                data_categories=kinds,
+                channels=[],
+                sale_or_share=False,
+                current_version=1,
+                min_valid_version=1,
+                defined_at=datetime.now(UTC),
+            ),
+            source="/ciam/consent",
+        )
+        for pid, (basis, kinds) in CATALOGUE.items()
+    ]
+
+
+@dataclass
+class ProfileApi:
+    client: httpx.AsyncClient
+    engine: AsyncEngine
+    redis: aioredis.Redis
+    secret: str
+    settings: ProfileSettings
+    kafka: str
+    versions: dict[uuid.UUID, int] = field(default_factory=dict)
+
+    @property
+    def prefix(self) -> str:
+        return self.settings.topic_prefix
+
+    def customer(self, subject: uuid.UUID) -> dict[str, str]:
+        return _bearer(issue_token(self.secret, sub=str(subject)))
+
+    def app(
+        self,
+        client_id: str = "shop-web",
+        *,
+        brand: str | None = "acme",
+        scopes: Sequence[str] = (READ, WRITE, TRACK),
+    ) -> dict[str, str]:
+        return _bearer(
+            issue_token(
+                self.secret, sub=client_id, client_id=client_id, brand=brand, scopes=tuple(scopes)
+            )
+        )
+
+    def admin(self) -> dict[str, str]:
+        return _bearer(issue_token(self.secret, sub="ops", scopes=(ADMIN,)))
+
+    async def register(self, subject: uuid.UUID | None = None) -> uuid.UUID:
+        """A customer registers (auth's UserRegistered); returns once the profile exists."""
+        subject = subject or uuid.uuid4()
+        event = CloudEvent.wrap(
+            UserRegistered(subject_id=subject, registered_at=datetime.now(UTC)), source="/tests"
+        )
+        await publish_event(self.kafka, event, prefix=self.prefix)
+
+        async def exists() -> bool:
+            r = await self.client.get(f"/v1/profiles/{subject}", headers=self.admin())
+            return r.status_code == 200
+
+        await eventually(exists)
+        return subject
+
+    async def declare(self, client_id: str, purposes: list[str]) -> None:
+        r = await self.client.put(
+            f"/v1/apps/{client_id}", json={"purposes": purposes}, headers=self.admin()
+        )
+        assert r.status_code == 200, r.text
+
+    async def consents(self, subject: uuid.UUID, **statuses: ConsentStatus) -> None:
+        """Publish the subject's whole consent state, as the consent service does after a
+        change (keyword names use _ for -)."""
+        version = self.versions.get(subject, 0) + 1
+        self.versions[subject] = version
+        now = datetime.now(UTC)
+        state = ConsentState(
+            subject_id=subject,
+            version=version,
+            updated_at=now,
+            consents=[
+                ConsentStateItem(
+                    purpose=name.replace("_", "-"),
+                    purpose_version=1,
+                    status=status,
+                    version=version,
+                    updated_at=now,
+                )
+                for name, status in statuses.items()
+            ],
+        )
+        await publish_event(
+            self.kafka, CloudEvent.wrap(state, source="/ciam/consent"), prefix=self.prefix
+        )
+
+    async def count(self, table: Any, **where: Any) -> int:
+        query = select(func.count()).select_from(table)
+        for column, value in where.items():
+            query = query.where(table.c[column] == value)
+        async with self.engine.connect() as connection:
+            return int(await connection.scalar(query) or 0)
+
+    async def outbox_types(self) -> list[str]:
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(select(outbox.c.event_type).order_by(outbox.c.seq))
+            return [r.event_type for r in rows]
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+def profile_settings(
+    url: str, kafka: str, redis: str, prefix: str, **extra: Any
+) -> ProfileSettings:
+    return ProfileSettings(
+        **settings_kwargs(url, kafka=kafka, redis=redis, topic_prefix=prefix),
+        interim_token_secret=secrets.token_urlsafe(32),
+        **extra,
+    )
+
+
+@pytest.fixture
+async def profile_api(
+    fresh_database, kafka_bootstrap: str, redis_url: str, topic_prefix: str
+) -> AsyncIterator[ProfileApi]:
+    url = await fresh_database("ciam_profile.migrations")
+    settings = profile_settings(url, kafka_bootstrap, redis_url, topic_prefix)
+    await ensure_topics(kafka_bootstrap, ALL_TOPICS, prefix=topic_prefix)
+    for event in purpose_events():
+        await publish_event(kafka_bootstrap, event, prefix=topic_prefix)
+    engine = create_engine(url)
+    redis = aioredis.from_url(redis_url)
+    async with running(create_app(settings)) as client:
+        yield ProfileApi(
+            client,
+            engine,
+            redis,
+            settings.interim_token_secret.get_secret_value(),
+            settings,
+            kafka_bootstrap,
+        )
+    await redis.aclose()
+    await engine.dispose()
