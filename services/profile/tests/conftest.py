@@ -14,9 +14,11 @@ from typing import Any
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ciam_profile.api.deps import PARTS
 from ciam_profile.auth import ADMIN, READ, TRACK, WRITE
 from ciam_profile.main import create_app
 from ciam_profile.models import outbox
@@ -28,11 +30,12 @@ from ciam_shared.events import (
     ConsentStateItem,
     ConsentStatus,
     PurposeDefined,
+    UserDeleted,
     UserRegistered,
 )
 from ciam_shared.interim_auth import issue_token
 from ciam_shared.testing.plugin import eventually, publish_event, running, settings_kwargs
-from ciam_shared.topics import ALL_TOPICS, ensure_topics
+from ciam_shared.topics import ALL_TOPICS, CONSENT_STATE, Topic, ensure_topics
 
 # The purposes the tests use, as the consent service's catalogue.json defines them.
 CATALOGUE = {
@@ -70,6 +73,7 @@ class ProfileApi:
     secret: str
     settings: ProfileSettings
     kafka: str
+    app_under_test: Any
     versions: dict[uuid.UUID, int] = field(default_factory=dict)
 
     @property
@@ -141,6 +145,19 @@ class ProfileApi:
             self.kafka, CloudEvent.wrap(state, source="/ciam/consent"), prefix=self.prefix
         )
 
+    @property
+    def parts(self) -> Any:
+        return self.app_under_test.state.runtime.extras[PARTS]
+
+    async def erase(self, subject: uuid.UUID) -> None:
+        """The account is deleted (auth's UserDeleted), then the consent service tombstones
+        the subject's consent state, as it does on the same event."""
+        deleted = UserDeleted(subject_id=subject, deleted_at=datetime.now(UTC))
+        await publish_event(
+            self.kafka, CloudEvent.wrap(deleted, source="/tests"), prefix=self.prefix
+        )
+        await publish_tombstone(self.kafka, CONSENT_STATE.name(self.prefix), str(subject))
+
     async def count(self, table: Any, **where: Any) -> int:
         query = select(func.count()).select_from(table)
         for column, value in where.items():
@@ -152,6 +169,41 @@ class ProfileApi:
         async with self.engine.connect() as connection:
             rows = await connection.execute(select(outbox.c.event_type).order_by(outbox.c.seq))
             return [r.event_type for r in rows]
+
+
+async def publish_tombstone(bootstrap: str, topic: str, key: str) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, value=None, key=key.encode())
+    finally:
+        await producer.stop()
+
+
+async def compacted_records(
+    bootstrap: str, topic: Topic, prefix: str, key: str
+) -> list[bytes | None]:
+    """The values of every record of `key` on a topic, oldest first (None: a tombstone)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic.name(prefix), p) for p in range(topic.partitions)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        values: list[bytes | None] = []
+        pending = {tp for tp in partitions if ends[tp] > 0}
+        while pending:
+            batch = await consumer.getmany(*pending, timeout_ms=1000)
+            for tp, records in batch.items():
+                values.extend(r.value for r in records if r.key == key.encode())
+                if records and records[-1].offset + 1 >= ends[tp]:
+                    pending.discard(tp)
+        return values
+    finally:
+        await consumer.stop()
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -179,7 +231,8 @@ async def profile_api(
         await publish_event(kafka_bootstrap, event, prefix=topic_prefix)
     engine = create_engine(url)
     redis = aioredis.from_url(redis_url)
-    async with running(create_app(settings)) as client:
+    app = create_app(settings)
+    async with running(app) as client:
         yield ProfileApi(
             client,
             engine,
@@ -187,6 +240,13 @@ async def profile_api(
             settings.interim_token_secret.get_secret_value(),
             settings,
             kafka_bootstrap,
+            app,
         )
     await redis.aclose()
     await engine.dispose()
+
+
+@pytest.fixture
+def read_topic() -> Any:
+    """`await read_topic(topic, key)`: every value of `key` on a topic (None: a tombstone)."""
+    return compacted_records

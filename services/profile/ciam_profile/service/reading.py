@@ -34,7 +34,8 @@ async def assemble(session: AsyncSession, subject_id: uuid.UUID) -> Document | N
     if cluster is None:
         return None
     root = await repository.profile_of(session, cluster.root)
-    assert root is not None
+    if root is None:  # erased between the two statements (read committed)
+        return None
     rows = await repository.fields_of(session, cluster.members)
     fields = merged_fields(rows, cluster.root)
     fields |= derived_fields(await repository.behaviour_of(session, cluster.members))
