@@ -79,6 +79,7 @@ async def test_an_event_crosses_services_started_by_the_runner_and_all_stop_clea
     env = os.environ | {
         "CONSENT_INTERIM_TOKEN_SECRET": token_secret,
         "NOTIFIER_INTERIM_TOKEN_SECRET": token_secret,
+        "PROFILE_INTERIM_TOKEN_SECRET": token_secret,
         "CONSENT_RECEIPT_SIGNING_KEY": ECKey.generate_key("P-256").as_pem(private=True).decode(),
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "REDIS_URL": redis_url,
@@ -117,8 +118,10 @@ async def test_an_event_crosses_services_started_by_the_runner_and_all_stop_clea
             assert created.status_code == 201, created.text
             subject = created.json()["subject_id"]
 
+            own = {"authorization": "Bearer " + issue_token(token_secret, sub=subject)}
+
             async def applied(url: str) -> bool:
-                return (await client.get(url)).status_code == 200
+                return (await client.get(url, headers=own)).status_code == 200
 
             await eventually(lambda: applied(f"http://127.0.0.1:{base + 1}/v1/profiles/{subject}"))
 

@@ -72,7 +72,11 @@ def _interim_token_secret(var: Path) -> dict[str, str]:
     """One interim token secret for the services of this run (unless the environment sets
     them), kept in var/interim-token-secret so `make token` can mint tokens for trying the APIs.
     Issue 4's real tokens replace this."""
-    names = ("CONSENT_INTERIM_TOKEN_SECRET", "NOTIFIER_INTERIM_TOKEN_SECRET")
+    names = (
+        "CONSENT_INTERIM_TOKEN_SECRET",
+        "NOTIFIER_INTERIM_TOKEN_SECRET",
+        "PROFILE_INTERIM_TOKEN_SECRET",
+    )
     if all(os.environ.get(n) for n in names):
         return {}
     path = var / "interim-token-secret"
