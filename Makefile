@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: run test setup bootstrap venv kafka-jars lint typecheck check schemas clean bench-broker bench-propagation bench-notifier token
+.PHONY: run test setup bootstrap venv kafka-jars lint typecheck check schemas clean bench-broker bench-propagation bench-notifier bench-profile token
 
 run: setup ## start Kafka, Redis and the four services; Ctrl-C stops everything
 	$(PY) -m ciam_shared.devstack.run
@@ -47,6 +47,9 @@ token: ## mint a token for trying the APIs of `make run`: make token ARGS="--sub
 
 bench-notifier: setup ## webhook latency and throughput, email duplicates (a few minutes)
 	$(PY) bench/notifier.py
+
+bench-profile: setup ## profile reads (cache, database), tracking throughput, withdraw-to-hidden
+	$(PY) bench/profile.py
 
 bench-broker: setup ## start-up time of the local Kafka, PostgreSQL and Redis
 	$(PY) bench/broker_start.py 5
