@@ -188,6 +188,13 @@ async def main(
                         break
                     await asyncio.sleep(0.05)
 
+            health = []
+            for _ in range(args.reads // 4):
+                t0 = time.perf_counter()
+                await api.get("/healthz")
+                health.append((time.perf_counter() - t0) * 1000)
+            # What any request costs here (client, loopback, uvicorn, the shared middleware).
+            result["healthz_p50_ms"] = round(percentile(health, 50), 2)
             cached = await timed_reads(api, subjects, args.reads)
             for p in (50, 99):
                 result[f"read_cached_p{p}_ms"] = round(percentile(cached, p), 2)

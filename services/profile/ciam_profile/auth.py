@@ -34,7 +34,8 @@ def install(runtime: ServiceRuntime, secret: str) -> None:
     runtime.extras[SECRET_EXTRA] = secret or secrets.token_urlsafe(32)
 
 
-def current_principal(request: Request) -> Principal:
+async def current_principal(request: Request) -> Principal:
+    # async: a plain `def` dependency would cost a worker-thread hop on every request.
     return bearer_principal(request, admin_scope=ADMIN)
 
 

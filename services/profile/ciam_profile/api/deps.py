@@ -28,7 +28,7 @@ class Parts:
         return self.settings.topic_prefix
 
 
-def get_parts(runtime: RuntimeDep) -> Parts:
+async def get_parts(runtime: RuntimeDep) -> Parts:
     parts: Parts = runtime.extras[PARTS]
     return parts
 
@@ -36,7 +36,7 @@ def get_parts(runtime: RuntimeDep) -> Parts:
 PartsDep = Annotated[Parts, Depends(get_parts)]
 
 
-def gpc_signal(request: Request) -> bool:
+async def gpc_signal(request: Request) -> bool:
     """Global Privacy Control: `Sec-GPC: 1`. Absent is never read as anything."""
     return request.headers.get("sec-gpc", "").strip() == "1"
 

@@ -13,18 +13,20 @@ from ciam_profile.auth import ADMIN, READ, WRITE, PrincipalDep, authorize_own_or
 from ciam_profile.errors import FieldNotWritable
 from ciam_profile.schemas import FieldOut, ProfileOut, ProfilePatch
 from ciam_profile.service import erasure, profiles
-from ciam_profile.service.reading import Reader, read_profile
-from ciam_shared.service import SessionDep
+from ciam_profile.service.reading import Reader, read_in, read_profile
+from ciam_shared.service import RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/v1/profiles", tags=["profiles"])
 
 
 @router.get("/{subject_id}")
 async def get_profile(
-    subject_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, parts: PartsDep
+    subject_id: uuid.UUID, runtime: RuntimeDep, principal: PrincipalDep, parts: PartsDep
 ) -> ProfileOut:
+    """No SessionDep: a cached read needs no transaction; a miss opens its own."""
     authorize_own_or(principal, subject_id, READ)
-    doc, kinds = await read_profile(session, Reader(parts.cache, parts.gate), principal, subject_id)
+    reader = Reader(parts.cache, parts.gate)
+    doc, kinds = await read_profile(runtime.sessions, reader, principal, subject_id)
     return _out(doc, kinds)
 
 
@@ -44,7 +46,7 @@ async def patch_profile(
     await profiles.update_fields(
         session, parts.cache, principal, subject_id, values, topic_prefix=parts.topic_prefix
     )
-    doc, kinds = await read_profile(session, Reader(parts.cache, parts.gate), principal, subject_id)
+    doc, kinds = await read_in(session, Reader(parts.cache, parts.gate), principal, subject_id)
     return _out(doc, kinds)
 
 

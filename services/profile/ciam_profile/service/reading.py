@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ciam_profile import repository
 from ciam_profile.auth import Kind, Principal
@@ -91,24 +91,53 @@ def derived_fields(behaviour: dict[str, Any]) -> dict[str, Any]:
 
 
 async def read_profile(
-    session: AsyncSession, reader: Reader, principal: Principal, subject_id: uuid.UUID
+    sessions: async_sessionmaker[AsyncSession],
+    reader: Reader,
+    principal: Principal,
+    subject_id: uuid.UUID,
 ) -> tuple[Document, list[str]]:
     """The profile as this caller may see it, and the data kinds shown. The caller is
-    authorized already; an app sees the kinds its declared purposes allow, now."""
+    authorized already; an app sees the kinds its declared purposes allow, now. A cached
+    profile opens no database transaction at all (one Redis round trip)."""
     app = principal.id if principal.kind is Kind.APP else None
     doc, purposes = await reader.cache.read(subject_id, app)
+    if doc is None or (app is not None and purposes is None):
+        async with sessions() as session, session.begin():
+            if doc is None:
+                doc = await assemble(session, subject_id)
+                if doc is None:
+                    raise ProfileNotFound(f"No profile for subject {subject_id}.")
+                await reader.cache.store([subject_id], doc)
+            if app is not None and purposes is None:
+                purposes = await repository.app_purposes(session, app) or []
+                await reader.cache.store_app(app, purposes)
+    return present(reader.gate, principal, doc, purposes)
+
+
+async def read_in(
+    session: AsyncSession, reader: Reader, principal: Principal, subject_id: uuid.UUID
+) -> tuple[Document, list[str]]:
+    """The profile as this caller may see it, read in the session's own transaction (after
+    a write in it: its changes are not committed yet, so neither read from nor put in the
+    cache)."""
+    doc = await assemble(session, subject_id)
     if doc is None:
-        doc = await assemble(session, subject_id)
-        if doc is None:
-            raise ProfileNotFound(f"No profile for subject {subject_id}.")
-        await reader.cache.store([subject_id], doc)
-    if app is None:
+        raise ProfileNotFound(f"No profile for subject {subject_id}.")
+    purposes = None
+    if principal.kind is Kind.APP:
+        purposes = await repository.app_purposes(session, principal.id) or []
+    return present(reader.gate, principal, doc, purposes)
+
+
+def present(
+    gate: ConsentGate, principal: Principal, doc: Document, purposes: list[str] | None
+) -> tuple[Document, list[str]]:
+    """Customers and admins see everything; an app the fields of the data kinds its
+    declared purposes are allowed now, by the consents of everyone in the cluster."""
+    if principal.kind is not Kind.APP:
         return doc, [k.value for k in DataKind]
-    if purposes is None:
-        purposes = await repository.app_purposes(session, app) or []
-        await reader.cache.store_app(app, purposes)
     members = [uuid.UUID(m) for m in doc["members"]]
-    kinds = reader.gate.allowed_kinds(members, purposes, brand=principal.brand)
+    kinds = gate.allowed_kinds(members, purposes or [], brand=principal.brand)
     allowed = {k.value for k in kinds}
     visible = {n: f for n, f in doc["fields"].items() if f["kind"] in allowed}
     return doc | {"fields": visible}, sorted(allowed)
