@@ -137,13 +137,14 @@ async def identifiers_of(
     return result.all()
 
 
-async def insert_events(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
-    """One statement; an event id seen before is skipped (a client's retry stores once)."""
-    if not rows:
-        return 0
-    statement = _insert(session)(TrackedEvent.__table__).values(rows).on_conflict_do_nothing()
-    result = await session.execute(statement)
-    return int(result.rowcount)  # type: ignore[attr-defined]
+async def insert_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """An event id seen before is skipped (a client's retry stores once). Executed as
+    executemany of one cached statement, which SQLAlchemy sends as batched multi-row
+    INSERTs ("insertmanyvalues"): `.values(rows)` would compile a new statement with a bind
+    per cell for every batch, which cost more CPU than the database did."""
+    if rows:
+        statement = _insert(session)(TrackedEvent.__table__).on_conflict_do_nothing()
+        await session.execute(statement, rows)
 
 
 async def behaviour_of(session: AsyncSession, subject_ids: Collection[uuid.UUID]) -> dict[str, Any]:
