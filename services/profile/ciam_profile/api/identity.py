@@ -10,6 +10,8 @@ from ciam_profile.api.deps import GpcDep, PartsDep
 from ciam_profile.auth import (
     TRACK,
     WRITE,
+    Forbidden,
+    Kind,
     PrincipalDep,
     authorize_own_or,
     require_admin,
@@ -17,6 +19,7 @@ from ciam_profile.auth import (
 )
 from ciam_profile.models import Merge
 from ciam_profile.schemas import (
+    ANONYMOUS_KINDS,
     AnonymousIn,
     AnonymousOut,
     IdentifierIn,
@@ -58,8 +61,12 @@ async def link_identifier(
     parts: PartsDep,
 ) -> IdentifierLinkOut:
     """Sign-in on a device: the device (or cookie, email, ...) now resolves to the subject,
-    and an anonymous profile behind it is stitched in."""
+    and an anonymous profile behind it is stitched in. Device and cookie ids are linked by
+    the app that saw the sign-in on that device, never on a customer's word: claiming
+    someone else's device id would pull in their browsing history."""
     authorize_own_or(principal, subject_id, WRITE)
+    if principal.kind is Kind.CUSTOMER and body.kind in ANONYMOUS_KINDS:
+        raise Forbidden("Device and cookie ids are linked by the app that saw the sign-in.")
     merge_id = await identity.link_identifier(
         session, parts.cache, subject_id, body, by=principal.id, topic_prefix=parts.topic_prefix
     )

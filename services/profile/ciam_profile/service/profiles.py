@@ -109,6 +109,8 @@ async def update_fields(
 ) -> None:
     """Write (or, for None, delete) fields of the subject's profile, all or nothing. On a
     merged profile the survivor's row is written: it wins the merge rules as the latest."""
+    if not values:
+        return  # nothing to write, nothing to announce
     allowed = writable_kinds(principal)
     refused = sorted(n for n in values if FIELDS[n].kind not in allowed)
     if refused:

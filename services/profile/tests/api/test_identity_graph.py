@@ -63,12 +63,18 @@ async def test_two_anonymous_devices_become_one_known_customer_on_sign_in(profil
     customer = await api.register()
     me = api.customer(customer)
     await api.consents(customer, analytics=GRANTED)
+    claimed = await api.client.post(
+        f"/v1/profiles/{customer}/identifiers",
+        json={"kind": "device", "value": "phone-1"},
+        headers=me,
+    )
+    assert claimed.status_code == 403  # a device is linked by the app that saw the sign-in
     merges = []
     for device in anonymous:
         linked = await api.client.post(
             f"/v1/profiles/{customer}/identifiers",
             json={"kind": "device", "value": device},
-            headers=me,
+            headers=shop,
         )
         assert linked.status_code == 200, linked.text
         merges.append(linked.json()["merge_id"])

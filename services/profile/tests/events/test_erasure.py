@@ -40,7 +40,9 @@ async def test_erasure_leaves_nothing_behind(profile_api, read_topic) -> None:
     anonymous = uuid.UUID(device.json()["subject_id"])
     await api.consents(customer, analytics=ConsentStatus.GRANTED)
     linked = await api.client.post(
-        f"/v1/profiles/{customer}/identifiers", json={"kind": "cookie", "value": "c-1"}, headers=me
+        f"/v1/profiles/{customer}/identifiers",
+        json={"kind": "cookie", "value": "c-1"},
+        headers=shop,
     )
     assert linked.json()["merge_id"]
     await api.client.post(
