@@ -114,6 +114,20 @@ async def test_bad_input_is_a_problem_and_writes_nothing(profile_api) -> None:
     )
     assert oversized.status_code == 413
     assert oversized.json()["type"].endswith("/payload-too-large")
+
+    async def chunks():  # no Content-Length: counted as it arrives
+        yield b'{"fields": {"name": "'
+        for _ in range(api.settings.max_body_bytes // 1024 + 1):
+            yield b"A" * 1024
+        yield b'"}}'
+
+    streamed = await api.client.patch(
+        f"/v1/profiles/{subject}",
+        content=chunks(),
+        headers=me | {"content-type": "application/json"},
+    )
+    assert streamed.status_code == 413
+    assert streamed.headers["content-type"] == "application/problem+json"
     assert await api.count(ProfileField.__table__) == 0
     assert await api.count(outbox) == outbox_before
     assert await api.count(Profile.__table__) == 1
