@@ -1,4 +1,4 @@
-"""Assembled profiles (and app registrations) cached in Redis; never the only copy.
+"""Assembled profiles cached in Redis; never the only copy.
 
 Invalidation is a double delete: once inside the writing transaction, before it commits, and
 once after it committed (`after_commit`), so a read that assembled the old data between the
@@ -35,24 +35,13 @@ class ProfileCache:
     def profile_key(self, subject_id: uuid.UUID | str) -> str:
         return f"{self.prefix}doc:{subject_id}"
 
-    def app_key(self, client_id: str) -> str:
-        return f"{self.prefix}app:{client_id}"
-
-    async def read(
-        self, subject_id: uuid.UUID, client_id: str | None
-    ) -> tuple[Document | None, list[str] | None]:
-        """The cached profile and, for an app, its declared purposes: one round trip."""
-        keys = [self.profile_key(subject_id)]
-        if client_id is not None:
-            keys.append(self.app_key(client_id))
+    async def read(self, subject_id: uuid.UUID) -> Document | None:
         try:
-            raw = await self.redis.mget(keys)
+            raw = await self.redis.get(self.profile_key(subject_id))
         except aioredis.RedisError:
             log.warning("profile cache unavailable; reading the database")
-            return None, None
-        doc = json.loads(raw[0]) if raw[0] is not None else None
-        purposes = json.loads(raw[1]) if len(raw) > 1 and raw[1] is not None else None
-        return doc, purposes
+            return None
+        return None if raw is None else dict(json.loads(raw))
 
     async def store(self, subject_ids: Iterable[uuid.UUID], doc: Document) -> None:
         """Under each id of the cluster that was asked for (an absorbed id reads the merged
@@ -66,21 +55,13 @@ class ProfileCache:
         except aioredis.RedisError:
             log.warning("could not cache a profile")
 
-    async def store_app(self, client_id: str, purposes: list[str]) -> None:
-        try:
-            await self.redis.set(self.app_key(client_id), json.dumps(purposes), ex=self.ttl)
-        except aioredis.RedisError:
-            log.warning("could not cache an app registration")
-
     async def delete(self, keys: list[str]) -> None:
         if keys:
             await self.redis.delete(*keys)
 
-    async def invalidate(
-        self, session: AsyncSession, subject_ids: Iterable[uuid.UUID], apps: Iterable[str] = ()
-    ) -> None:
+    async def invalidate(self, session: AsyncSession, subject_ids: Iterable[uuid.UUID]) -> None:
         """Delete now and again after the session's transaction commits."""
-        keys = [self.profile_key(s) for s in set(subject_ids)] + [self.app_key(a) for a in apps]
+        keys = [self.profile_key(s) for s in set(subject_ids)]
         await self.delete(keys)
         after_commit(session, lambda: self._later(keys))
 

@@ -12,6 +12,7 @@ from ciam_profile.events import register_subscribers
 from ciam_profile.gate import ConsentGate
 from ciam_profile.limits import BodyLimit
 from ciam_profile.models import Base
+from ciam_profile.service.apps import RegisteredPurposes
 from ciam_profile.settings import ProfileSettings
 from ciam_shared.events import (
     IdentifierLinked,
@@ -66,7 +67,10 @@ def create_app(settings: ProfileSettings | None = None) -> FastAPI:
         settings.kafka_bootstrap_servers, topic_prefix=settings.topic_prefix
     )
     gate = ConsentGate(view, catalogue, tracking_purpose=settings.tracking_purpose)
-    runtime.extras[PARTS] = Parts(settings, cache, gate)
+    # INTERIM: declared purposes from the profile-side registration (service/apps.py); the
+    # SDK's BrandAppView over the auth service's apps topic has the same purposes_of().
+    apps = RegisteredPurposes(runtime.sessions, refresh_seconds=settings.app_refresh_seconds)
+    runtime.extras[PARTS] = Parts(settings, cache, gate, apps)
     register_subscribers(runtime, cache)
 
     async def on_start(rt: ServiceRuntime) -> None:
@@ -74,6 +78,8 @@ def create_app(settings: ProfileSettings | None = None) -> FastAPI:
         # answered from an empty view.
         await catalogue.start()
         await view.start()
+        await apps.load()
+        rt.spawn("app-registrations", apps.refresh_forever())
 
     async def on_stop(rt: ServiceRuntime) -> None:
         await view.stop()

@@ -199,6 +199,11 @@ async def app_purposes(session: AsyncSession, client_id: str) -> list[str] | Non
     return None if registration is None else list(registration.purposes)
 
 
+async def all_apps(session: AsyncSession) -> dict[str, list[str]]:
+    rows = await session.execute(select(AppRegistration.client_id, AppRegistration.purposes))
+    return {row.client_id: list(row.purposes) for row in rows}
+
+
 async def save_app(
     session: AsyncSession, client_id: str, purposes: list[str], at: datetime
 ) -> None:

@@ -22,7 +22,7 @@ async def register_app(
 ) -> AppOut:
     require_admin(principal)
     purposes = await apps.register_app(
-        session, parts.cache, parts.gate.catalogue, client_id, body.purposes
+        session, parts.apps, parts.gate.catalogue, client_id, body.purposes
     )
     return AppOut(client_id=client_id, purposes=purposes)
 

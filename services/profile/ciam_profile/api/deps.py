@@ -9,6 +9,8 @@ from fastapi import Depends, Request
 
 from ciam_profile.cache import ProfileCache
 from ciam_profile.gate import ConsentGate
+from ciam_profile.service.apps import RegisteredPurposes
+from ciam_profile.service.reading import Reader
 from ciam_profile.settings import ProfileSettings
 from ciam_shared.service import RuntimeDep
 
@@ -22,6 +24,11 @@ class Parts:
     settings: ProfileSettings
     cache: ProfileCache
     gate: ConsentGate
+    apps: RegisteredPurposes
+
+    @property
+    def reader(self) -> Reader:
+        return Reader(self.cache, self.gate, self.apps)
 
     @property
     def topic_prefix(self) -> str:

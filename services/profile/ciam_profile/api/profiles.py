@@ -14,7 +14,7 @@ from ciam_profile.auth import ADMIN, READ, WRITE, PrincipalDep, authorize_own_or
 from ciam_profile.errors import FieldNotWritable
 from ciam_profile.schemas import ProfileOut, ProfilePatch
 from ciam_profile.service import erasure, profiles
-from ciam_profile.service.reading import Reader, read_in, read_profile
+from ciam_profile.service.reading import read_in, read_profile
 from ciam_shared.service import RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/v1/profiles", tags=["profiles"])
@@ -28,8 +28,7 @@ async def get_profile(
     document is JSON already, in ProfileOut's shape: it is sent as it is, not validated
     again (the hot path of every app)."""
     authorize_own_or(principal, subject_id, READ)
-    reader = Reader(parts.cache, parts.gate)
-    doc, kinds = await read_profile(runtime.sessions, reader, principal, subject_id)
+    doc, kinds = await read_profile(runtime.sessions, parts.reader, principal, subject_id)
     return Response(json.dumps(_body(doc, kinds)), media_type="application/json")
 
 
@@ -49,7 +48,7 @@ async def patch_profile(
     await profiles.update_fields(
         session, parts.cache, principal, subject_id, values, topic_prefix=parts.topic_prefix
     )
-    doc, kinds = await read_in(session, Reader(parts.cache, parts.gate), principal, subject_id)
+    doc, kinds = await read_in(session, parts.reader, principal, subject_id)
     return _out(doc, kinds)
 
 

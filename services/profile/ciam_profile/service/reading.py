@@ -17,6 +17,7 @@ from ciam_profile.errors import ProfileNotFound
 from ciam_profile.fields import COUNTED, FIELDS, DataKind, MergeRule
 from ciam_profile.gate import ConsentGate
 from ciam_profile.models import ProfileField
+from ciam_profile.service.apps import DeclaredPurposes
 from ciam_profile.service.graph import cluster_of
 
 
@@ -26,6 +27,7 @@ class Reader:
 
     cache: ProfileCache
     gate: ConsentGate
+    apps: DeclaredPurposes
 
 
 async def assemble(session: AsyncSession, subject_id: uuid.UUID) -> Document | None:
@@ -99,19 +101,14 @@ async def read_profile(
     """The profile as this caller may see it, and the data kinds shown. The caller is
     authorized already; an app sees the kinds its declared purposes allow, now. A cached
     profile opens no database transaction at all (one Redis round trip)."""
-    app = principal.id if principal.kind is Kind.APP else None
-    doc, purposes = await reader.cache.read(subject_id, app)
-    if doc is None or (app is not None and purposes is None):
+    doc = await reader.cache.read(subject_id)
+    if doc is None:
         async with sessions() as session, session.begin():
-            if doc is None:
-                doc = await assemble(session, subject_id)
-                if doc is None:
-                    raise ProfileNotFound(f"No profile for subject {subject_id}.")
-                await reader.cache.store([subject_id], doc)
-            if app is not None and purposes is None:
-                purposes = await repository.app_purposes(session, app) or []
-                await reader.cache.store_app(app, purposes)
-    return present(reader.gate, principal, doc, purposes)
+            doc = await assemble(session, subject_id)
+        if doc is None:
+            raise ProfileNotFound(f"No profile for subject {subject_id}.")
+        await reader.cache.store([subject_id], doc)
+    return present(reader, principal, doc)
 
 
 async def read_in(
@@ -123,21 +120,17 @@ async def read_in(
     doc = await assemble(session, subject_id)
     if doc is None:
         raise ProfileNotFound(f"No profile for subject {subject_id}.")
-    purposes = None
-    if principal.kind is Kind.APP:
-        purposes = await repository.app_purposes(session, principal.id) or []
-    return present(reader.gate, principal, doc, purposes)
+    return present(reader, principal, doc)
 
 
-def present(
-    gate: ConsentGate, principal: Principal, doc: Document, purposes: list[str] | None
-) -> tuple[Document, list[str]]:
+def present(reader: Reader, principal: Principal, doc: Document) -> tuple[Document, list[str]]:
     """Customers and admins see everything; an app the fields of the data kinds its
     declared purposes are allowed now, by the consents of everyone in the cluster."""
     if principal.kind is not Kind.APP:
         return doc, [k.value for k in DataKind]
     members = [uuid.UUID(m) for m in doc["members"]]
-    kinds = gate.allowed_kinds(members, purposes or [], brand=principal.brand)
+    purposes = reader.apps.purposes_of(principal.id)
+    kinds = reader.gate.allowed_kinds(members, purposes, brand=principal.brand)
     allowed = {k.value for k in kinds}
     visible = {n: f for n, f in doc["fields"].items() if f["kind"] in allowed}
     return doc | {"fields": visible}, sorted(allowed)
