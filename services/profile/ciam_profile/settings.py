@@ -22,6 +22,5 @@ class ProfileSettings(BaseServiceSettings):
     # Other replicas' app registrations reach this one within this time (interim registry).
     app_refresh_seconds: float = 5.0
     max_body_bytes: int = 256 * 1024
-    max_events_per_request: int = 1000
     # The name under which the consent view acknowledges what it applied (propagation proof).
     consent_subscriber: str = "profile"
