@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: run test setup bootstrap venv kafka-jars node-deps lint typecheck check schemas clean bench-broker bench-propagation bench-notifier bench-auth token
+.PHONY: run test setup bootstrap venv kafka-jars node-deps lint typecheck check schemas clean bench-broker bench-propagation bench-notifier bench-auth bench-profile token
 
 run: setup ## start Kafka, Redis and the four services; Ctrl-C stops everything
 	$(PY) -m ciam_shared.devstack.run
@@ -54,6 +54,9 @@ token: ## an access token for trying the APIs of `make run` (client credentials 
 
 bench-auth: setup ## argon2id, logins, grants, refreshes, introspections, verifications per core
 	$(PY) bench/auth.py
+
+bench-profile: setup ## profile reads (cache, database), tracking throughput, withdraw-to-hidden
+	$(PY) bench/profile.py
 
 bench-broker: setup ## start-up time of the local Kafka, PostgreSQL and Redis
 	$(PY) bench/broker_start.py 5

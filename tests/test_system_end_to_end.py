@@ -115,21 +115,21 @@ async def test_an_event_crosses_services_started_by_the_runner_and_all_stop_clea
             assert created.status_code == 201, created.text
             subject = created.json()["subject_id"]
 
-            async def applied(url: str) -> bool:
-                return (await client.get(url)).status_code == 200
-
-            await eventually(lambda: applied(f"http://127.0.0.1:{base + 1}/v1/profiles/{subject}"))
-
             # The runner registered a development client; its token comes from auth's token
-            # endpoint and consent verifies it against auth's JWKS.
+            # endpoint, and profile and consent verify it against auth's JWKS.
             dev = json.loads((tmp_path / "dev-client.json").read_text())
             granted = await client.post(
                 f"http://127.0.0.1:{base}/token",
-                data={"grant_type": "client_credentials", "scope": "consent:read"},
+                data={"grant_type": "client_credentials", "scope": "consent:read profile:admin"},
                 auth=(dev["client_id"], dev["client_secret"]),
             )
             assert granted.status_code == 200, granted.text
             bearer = {"authorization": f"Bearer {granted.json()['access_token']}"}
+
+            async def applied(url: str) -> bool:
+                return (await client.get(url, headers=bearer)).status_code == 200
+
+            await eventually(lambda: applied(f"http://127.0.0.1:{base + 1}/v1/profiles/{subject}"))
 
             async def consent_knows_subject() -> bool:
                 response = await client.get(

@@ -161,7 +161,8 @@ def _table(metadata: MetaData, name: str) -> Table:
     return metadata.tables[name]
 
 
-def get_runtime(request: Request) -> ServiceRuntime:
+async def get_runtime(request: Request) -> ServiceRuntime:
+    # async: FastAPI runs a plain `def` dependency in a worker thread, a hop per request.
     runtime: ServiceRuntime = request.app.state.runtime
     return runtime
 

@@ -65,6 +65,14 @@ CONSENT_STATE = Topic(
     -1,
     "The latest consents of each subject (compacted; an erased subject gets a tombstone).",
 )
+CONSENT_PURPOSES = Topic(
+    "ciam.consent.purposes",
+    1,
+    Cleanup.COMPACT,
+    -1,
+    "The purpose catalogue, one record per purpose keyed by its id (compacted): data "
+    "categories and legal basis, read by services that map purposes to data kinds.",
+)
 CONSENT_APPLIED = Topic(
     "ciam.consent.applied",
     6,
@@ -77,7 +85,7 @@ PROFILE_EVENTS = Topic(
     6,
     Cleanup.DELETE,
     30 * DAY_MS,
-    "Profile events (created, merged, erased).",
+    "Profile events (created, updated, merged, merge undone, erased).",
 )
 BRAND_APPS = Topic(
     "ciam.auth.apps",
@@ -106,6 +114,7 @@ ALL_TOPICS: tuple[Topic, ...] = (
     IDENTITY_EVENTS,
     CONSENT_CHANGES,
     CONSENT_STATE,
+    CONSENT_PURPOSES,
     CONSENT_APPLIED,
     PROFILE_EVENTS,
     BRAND_APPS,

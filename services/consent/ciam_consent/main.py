@@ -20,10 +20,18 @@ from ciam_shared.events import (
     ConsentReconsentRequired,
     ConsentState,
     ConsentWithdrawn,
+    PurposeDefined,
     SubjectConsentsErased,
+    encode,
 )
 from ciam_shared.service import ServiceRuntime, ServiceSpec, build_app
-from ciam_shared.topics import CONSENT_APPLIED, CONSENT_CHANGES, CONSENT_STATE, IDENTITY_EVENTS
+from ciam_shared.topics import (
+    CONSENT_APPLIED,
+    CONSENT_CHANGES,
+    CONSENT_PURPOSES,
+    CONSENT_STATE,
+    IDENTITY_EVENTS,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +48,9 @@ SPEC = ServiceSpec(
         ConsentReconsentRequired,
         SubjectConsentsErased,
         ConsentState,
+        PurposeDefined,
     ),
-    topics=(IDENTITY_EVENTS, CONSENT_CHANGES, CONSENT_STATE, CONSENT_APPLIED),
+    topics=(IDENTITY_EVENTS, CONSENT_CHANGES, CONSENT_STATE, CONSENT_PURPOSES, CONSENT_APPLIED),
 )
 
 
@@ -67,9 +76,26 @@ def create_app(settings: ConsentSettings | None = None) -> FastAPI:
                 added = await catalogue.seed(session)
             if added:
                 log.info("seeded the purpose catalogue", extra={"purposes": added})
+        await _announce_catalogue(rt)
         rt.spawn("expiry", _expire_forever(rt, recorder, settings.expiry_sweep_seconds))
 
     return build_app(runtime, routers=routers, on_startup=[on_start])
+
+
+async def _announce_catalogue(runtime: ServiceRuntime) -> None:
+    """Publish every purpose on the compacted purposes topic (idempotent: the same content
+    again). Straight to the broker rather than the outbox: it is reference data repeated at
+    every start, so a publish lost in a crash is made good by the next start."""
+    async with unit_of_work(runtime.sessions) as session:
+        events = await catalogue.catalogue_events(session)
+    for event in events:
+        key, value, headers = encode(event)
+        await runtime.broker.publish(
+            value,
+            topic=CONSENT_PURPOSES.name(runtime.topic_prefix),
+            key=key,
+            headers=headers,
+        )
 
 
 async def _expire_forever(runtime: ServiceRuntime, recorder: Recorder, every: float) -> None:

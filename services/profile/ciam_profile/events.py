@@ -4,21 +4,31 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ciam_profile import service
+from ciam_profile.cache import ProfileCache
+from ciam_profile.service import erasure, profiles
 from ciam_shared.broker import subscribe_idempotent
-from ciam_shared.events import CloudEvent, UserRegistered
+from ciam_shared.events import CloudEvent, UserDeleted, UserRegistered
 from ciam_shared.service import ServiceRuntime
 from ciam_shared.topics import IDENTITY_EVENTS
 
 IDENTITY_GROUP = "profile.identity-events"
 
 
-def register_subscribers(runtime: ServiceRuntime) -> None:
+def register_subscribers(runtime: ServiceRuntime, cache: ProfileCache) -> None:
     async def on_user_registered(session: AsyncSession, event: CloudEvent[UserRegistered]) -> None:
-        await service.create_profile_for_registration(
+        await profiles.create_profile_for_registration(
             session,
             subject_id=event.data.subject_id,
             registered_at=event.data.registered_at,
+            cause_event_id=event.id,
+            topic_prefix=runtime.topic_prefix,
+        )
+
+    async def on_user_deleted(session: AsyncSession, event: CloudEvent[UserDeleted]) -> None:
+        await erasure.erase_subject(
+            session,
+            cache,
+            event.data.subject_id,
             cause_event_id=event.id,
             topic_prefix=runtime.topic_prefix,
         )
@@ -29,5 +39,5 @@ def register_subscribers(runtime: ServiceRuntime) -> None:
         prefix=runtime.topic_prefix,
         group_id=IDENTITY_GROUP,
         sessions=runtime.sessions,
-        handlers={UserRegistered: on_user_registered},
+        handlers={UserRegistered: on_user_registered, UserDeleted: on_user_deleted},
     )

@@ -2,25 +2,88 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from ciam_profile.api import router
+from ciam_consent_sdk import ConsentView
+from ciam_profile.api import routers
+from ciam_profile.api.deps import PARTS, Parts
+from ciam_profile.cache import ProfileCache
+from ciam_profile.catalogue import PurposeCatalogue
 from ciam_profile.events import register_subscribers
+from ciam_profile.gate import ConsentGate
+from ciam_profile.limits import BodyLimit
 from ciam_profile.models import Base
+from ciam_profile.service.apps import RegisteredPurposes
 from ciam_profile.settings import ProfileSettings
-from ciam_shared.events import ProfileCreated
+from ciam_shared.events import (
+    IdentifierLinked,
+    ProfileCreated,
+    ProfileErased,
+    ProfileMergeUndone,
+    ProfilesMerged,
+    ProfileUpdated,
+)
 from ciam_shared.service import ServiceRuntime, ServiceSpec, build_app
-from ciam_shared.topics import IDENTITY_EVENTS, PROFILE_EVENTS
+from ciam_shared.topics import (
+    CONSENT_APPLIED,
+    CONSENT_PURPOSES,
+    CONSENT_STATE,
+    IDENTITY_EVENTS,
+    PROFILE_EVENTS,
+)
 
 SPEC = ServiceSpec(
     name="profile",
     title="CIAM profile service",
     metadata=Base.metadata,
     migrations_package="ciam_profile.migrations",
-    publishes=(ProfileCreated,),
-    topics=(IDENTITY_EVENTS, PROFILE_EVENTS),
+    publishes=(
+        ProfileCreated,
+        ProfileUpdated,
+        IdentifierLinked,
+        ProfilesMerged,
+        ProfileMergeUndone,
+        ProfileErased,
+    ),
+    topics=(IDENTITY_EVENTS, PROFILE_EVENTS, CONSENT_STATE, CONSENT_PURPOSES, CONSENT_APPLIED),
 )
 
 
 def create_app(settings: ProfileSettings | None = None) -> FastAPI:
-    runtime = ServiceRuntime.build(SPEC, settings or ProfileSettings())
-    register_subscribers(runtime)
-    return build_app(runtime, routers=[router])
+    settings = settings or ProfileSettings()
+    runtime = ServiceRuntime.build(SPEC, settings)
+    cache = ProfileCache(
+        runtime.redis, prefix=settings.topic_prefix, ttl_seconds=settings.cache_ttl_seconds
+    )
+    # Consents from the compacted state topic (the SDK a brand app uses), acknowledged on
+    # ciam.consent.applied as subscriber "profile"; the catalogue from the purposes topic.
+    view = ConsentView(
+        settings.kafka_bootstrap_servers,
+        topic_prefix=settings.topic_prefix,
+        subscriber=settings.consent_subscriber,
+        client_id="profile-consents",
+    )
+    catalogue = PurposeCatalogue(
+        settings.kafka_bootstrap_servers, topic_prefix=settings.topic_prefix
+    )
+    gate = ConsentGate(view, catalogue, tracking_purpose=settings.tracking_purpose)
+    # INTERIM: declared purposes from the profile-side registration (service/apps.py); the
+    # SDK's BrandAppView over the auth service's apps topic has the same purposes_of().
+    apps = RegisteredPurposes(runtime.sessions, refresh_seconds=settings.app_refresh_seconds)
+    runtime.extras[PARTS] = Parts(settings, cache, gate, apps)
+    register_subscribers(runtime, cache)
+
+    async def on_start(rt: ServiceRuntime) -> None:
+        # Both return once everything already on their topics is applied: no read is
+        # answered from an empty view.
+        await catalogue.start()
+        await view.start()
+        await apps.load()
+        rt.spawn("app-registrations", apps.refresh_forever())
+
+    async def on_stop(rt: ServiceRuntime) -> None:
+        await view.stop()
+        await catalogue.stop()
+        await cache.drain()
+
+    app = build_app(runtime, routers=routers, on_startup=[on_start], on_shutdown=[on_stop])
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -14,6 +14,7 @@ from ciam_shared.events.consent import (
     ConsentStateItem,
     ConsentStatus,
     ConsentWithdrawn,
+    PurposeDefined,
     SubjectConsentsErased,
 )
 from ciam_shared.events.envelope import (
@@ -26,7 +27,14 @@ from ciam_shared.events.envelope import (
 )
 from ciam_shared.events.identity import UserDeleted, UserRegistered
 from ciam_shared.events.notifier import WebhookDeadLettered
-from ciam_shared.events.profile import ProfileCreated
+from ciam_shared.events.profile import (
+    IdentifierLinked,
+    ProfileCreated,
+    ProfileErased,
+    ProfileMergeUndone,
+    ProfilesMerged,
+    ProfileUpdated,
+)
 
 __all__ = [
     "CHANGE_EVENTS",
@@ -45,7 +53,13 @@ __all__ = [
     "ConsentStatus",
     "ConsentWithdrawn",
     "EventData",
+    "IdentifierLinked",
     "ProfileCreated",
+    "ProfileErased",
+    "ProfileMergeUndone",
+    "ProfileUpdated",
+    "ProfilesMerged",
+    "PurposeDefined",
     "SubjectConsentsErased",
     "UnknownEventType",
     "UserDeleted",

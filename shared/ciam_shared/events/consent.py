@@ -5,7 +5,9 @@ Two topics carry them (see topics.py):
   required, subject erased), kept forever for audit and replay;
 - CONSENT_STATE (compacted): `ConsentState`, the whole current consent set of a subject after
   each change, keyed by subject id; an erased subject gets a tombstone (a record with no value).
-Subscribers acknowledge what they applied with `ConsentApplied` on CONSENT_APPLIED.
+The purpose catalogue travels on CONSENT_PURPOSES (compacted): one `PurposeDefined` per
+purpose, keyed by the purpose id (reference data, not a customer's: the one topic not keyed by
+a subject). Subscribers acknowledge what they applied with `ConsentApplied` on CONSENT_APPLIED.
 
 `version` is the subject's consent version: it increases by one with every change, so any
 consumer drops a stale or duplicate record by comparing versions.
@@ -21,7 +23,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from ciam_shared.events.envelope import EventData
-from ciam_shared.topics import CONSENT_APPLIED, CONSENT_CHANGES, CONSENT_STATE
+from ciam_shared.topics import CONSENT_APPLIED, CONSENT_CHANGES, CONSENT_PURPOSES, CONSENT_STATE
 
 
 class ConsentStatus(StrEnum):
@@ -150,3 +152,24 @@ class ConsentApplied(EventData):
     version: int = Field(ge=1)
     event_id: uuid.UUID
     applied_at: datetime
+
+
+class PurposeDefined(EventData):
+    """A purpose of the catalogue as it now stands: its data categories (identity,
+    descriptive, attitudinal, behavioural) and legal basis. Keyed by the purpose id on a
+    compacted topic, so a reader from the beginning knows the whole catalogue."""
+
+    event_type: ClassVar[str] = "dev.ciam.consent.purpose.defined.v1"
+    topic_base_name: ClassVar[str] = CONSENT_PURPOSES.base_name
+
+    purpose_id: str = Field(min_length=1, max_length=64)
+    legal_basis: str
+    data_categories: list[str]
+    channels: list[str]
+    sale_or_share: bool
+    current_version: int = Field(ge=1)
+    min_valid_version: int = Field(ge=1)
+    defined_at: datetime
+
+    def subject(self) -> str:
+        return self.purpose_id

@@ -49,10 +49,13 @@ async def get_purpose(purpose_id: Slug, session: SessionDep) -> PurposeOut:
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_purpose(
-    body: PurposeIn, session: SessionDep, principal: PrincipalDep
+    body: PurposeIn, session: SessionDep, principal: PrincipalDep, recorder: RecorderDep
 ) -> PurposeOut:
     require_admin(principal)
-    return _out(await catalogue.create_purpose(session, body.model_dump()))
+    view = await catalogue.create_purpose(
+        session, body.model_dump(), topic_prefix=recorder.topic_prefix
+    )
+    return _out(view)
 
 
 @router.post("/{purpose_id}/versions", status_code=status.HTTP_201_CREATED)

@@ -1,4 +1,11 @@
-"""The purpose catalogue: seed, read, add purposes, publish notice versions."""
+"""The purpose catalogue: seed, read, add purposes, publish notice versions.
+
+Every purpose is also published as `PurposeDefined` on the compacted purposes topic, so other
+services (the profile service maps purposes to data kinds) learn the catalogue without reading
+this database: a new purpose or version is staged in the outbox with its change; at start the
+whole catalogue is announced again (`announce_catalogue`), which covers the seeded defaults and
+databases created before the topic existed.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +23,16 @@ from ciam_consent.errors import PurposeExists, PurposeNotFound
 from ciam_consent.integrity import notice_hash
 from ciam_consent.models import Purpose, PurposeVersion
 from ciam_consent.service.changes import locked_subject
-from ciam_consent.service.recording import SYSTEM, Recorder, record_change, stage_state
+from ciam_consent.service.recording import (
+    SOURCE,
+    SYSTEM,
+    Recorder,
+    record_change,
+    stage_state,
+)
 from ciam_shared.db import utcnow
-from ciam_shared.events import ConsentStatus
+from ciam_shared.events import CloudEvent, ConsentStatus, PurposeDefined
+from ciam_shared.outbox import stage
 
 
 @dataclass(frozen=True)
@@ -34,7 +48,8 @@ def default_catalogue() -> list[dict[str, Any]]:
 
 
 async def seed(session: AsyncSession) -> int:
-    """Load the default catalogue into an empty one; returns how many purposes were added."""
+    """Load the default catalogue into an empty one; returns how many purposes were added.
+    Not staged in the outbox: `announce_catalogue` publishes it at every start."""
     if await repository.count_purposes(session):
         return 0
     for spec in default_catalogue():
@@ -42,7 +57,28 @@ async def seed(session: AsyncSession) -> int:
     return len(default_catalogue())
 
 
-async def create_purpose(session: AsyncSession, spec: dict[str, Any]) -> PurposeView:
+def purpose_defined(purpose: Purpose) -> CloudEvent[PurposeDefined]:
+    data = PurposeDefined(
+        purpose_id=purpose.id,
+        legal_basis=purpose.legal_basis,
+        data_categories=list(purpose.data_categories),
+        channels=list(purpose.channels),
+        sale_or_share=purpose.sale_or_share,
+        current_version=purpose.current_version,
+        min_valid_version=purpose.min_valid_version,
+        defined_at=utcnow(),
+    )
+    return CloudEvent.wrap(data, source=SOURCE)
+
+
+async def catalogue_events(session: AsyncSession) -> list[CloudEvent[PurposeDefined]]:
+    return [purpose_defined(p) for p in await repository.purposes(session)]
+
+
+async def create_purpose(
+    session: AsyncSession, spec: dict[str, Any], *, topic_prefix: str | None = None
+) -> PurposeView:
+    """Add a purpose; with a `topic_prefix`, also stage its `PurposeDefined`."""
     spec = dict(spec)
     notice = spec.pop("notice")
     now = utcnow()
@@ -62,6 +98,8 @@ async def create_purpose(session: AsyncSession, spec: dict[str, Any]) -> Purpose
             await repository.add(session, version)
     except IntegrityError:
         raise PurposeExists(f"`{purpose.id}` exists; publish a new version instead.") from None
+    if topic_prefix is not None:
+        await stage(session, purpose_defined(purpose), topic_prefix=topic_prefix)
     return PurposeView(purpose, [version])
 
 
@@ -108,6 +146,7 @@ async def publish_version(
     if requires_reconsent:
         purpose.min_valid_version = purpose.current_version
         moved = await _require_reconsent(session, recorder, purpose)
+    await stage(session, purpose_defined(purpose), topic_prefix=recorder.topic_prefix)
     return await get_purpose(session, purpose_id), moved
 
 

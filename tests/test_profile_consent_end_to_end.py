@@ -1,0 +1,176 @@
+"""Profile and consent end to end, each a separate process over the real broker: the consent
+service announces its purpose catalogue, the profile service learns data kinds from it; a
+grant at the consent service shows an app the fields, a withdrawal hides them and stops
+tracking; the account's deletion erases the profile and tombstones the consent state."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from joserfc.jwk import ECKey
+
+from ciam_shared.events import CloudEvent, UserDeleted, UserRegistered
+from ciam_shared.testing.issuer import TokenIssuer
+from ciam_shared.testing.plugin import ServiceProcess, eventually, publish_event
+
+pytestmark = pytest.mark.e2e
+
+
+class System:
+    def __init__(self, issuer: TokenIssuer) -> None:
+        self.issuer = issuer
+        self.consent: ServiceProcess | None = None
+        self.profile: ServiceProcess | None = None
+        self.http = httpx.AsyncClient(timeout=10)
+
+    def token(
+        self, sub: str, *scopes: str, app: bool = False, brand: str | None = None
+    ) -> dict[str, str]:
+        token = self.issuer.mint(
+            sub, scopes=scopes, client_id=sub if app else "shop-web", brand=brand
+        )
+        return {"authorization": f"Bearer {token}"}
+
+    def at(self, service: ServiceProcess | None, path: str) -> str:
+        assert service is not None
+        return service.url + path
+
+
+@pytest.fixture
+async def system(
+    fresh_database,
+    kafka_bootstrap: str,
+    redis_url: str,
+    topic_prefix: str,
+    tmp_path: Path,
+    token_issuer: TokenIssuer,
+) -> AsyncIterator[System]:
+    shared = {
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "REDIS_URL": redis_url,
+        "KAFKA_TOPIC_PREFIX": topic_prefix,
+        "CIAM_ENVIRONMENT": "test",
+        "TOKEN_ISSUER": token_issuer.url,
+    }
+    consent_env = shared | {
+        "CONSENT_DATABASE_URL": await fresh_database("ciam_consent.migrations"),
+        "CONSENT_MIGRATE_ON_START": "false",
+        "CONSENT_RECEIPT_SIGNING_KEY": ECKey.generate_key("P-256").as_pem(private=True).decode(),
+    }
+    profile_env = shared | {
+        "PROFILE_DATABASE_URL": await fresh_database("ciam_profile.migrations"),
+        "PROFILE_MIGRATE_ON_START": "false",
+    }
+    system = System(token_issuer)
+    try:
+        # Consent first: it announces the catalogue the profile service reads at start.
+        system.consent = ServiceProcess("consent", consent_env, tmp_path).start()
+        system.profile = ServiceProcess("profile", profile_env, tmp_path).start()
+        yield system
+    finally:
+        await system.http.aclose()
+        for process in (system.profile, system.consent):
+            if process is not None:
+                process.stop()
+
+
+async def test_a_withdrawal_at_the_consent_service_hides_fields_and_stops_tracking(
+    system: System, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    s, http = system, system.http
+    subject = uuid.uuid4()
+    registered = UserRegistered(subject_id=subject, registered_at=datetime.now(UTC))
+    await publish_event(
+        kafka_bootstrap, CloudEvent.wrap(registered, source="/tests"), prefix=topic_prefix
+    )
+    admin = s.token("ops", "profile:admin")
+    me = s.token(str(subject))
+
+    async def profile_exists() -> bool:
+        return (
+            await http.get(s.at(s.profile, f"/v1/profiles/{subject}"), headers=me)
+        ).status_code == 200
+
+    await eventually(profile_exists, timeout=30)
+    declared = await http.put(
+        s.at(s.profile, "/v1/apps/shop-web"),
+        json={"purposes": ["personalisation", "analytics"]},
+        headers=admin,
+    )
+    assert declared.status_code == 200, declared.text  # the catalogue came over Kafka
+    await http.patch(
+        s.at(s.profile, f"/v1/profiles/{subject}"),
+        json={"fields": {"name": "Ada", "job": {"title": "analyst"}}},
+        headers=me,
+    )
+    shop = s.token("shop-web", "profile:read", "profile:track", app=True, brand="acme")
+    page_view = {
+        "type": "page_view",
+        "channel": "web",
+        "subject_id": str(subject),
+        "occurred_at": datetime.now(UTC).isoformat(),
+    }
+    for purpose in ("personalisation", "analytics"):
+        granted = await http.post(
+            s.at(s.consent, f"/v1/subjects/{subject}/consents/{purpose}/grant"), json={}, headers=me
+        )
+        assert granted.status_code == 200, granted.text
+
+    async def shows_job() -> bool:
+        r = await http.get(s.at(s.profile, f"/v1/profiles/{subject}"), headers=shop)
+        return "job" in r.json()["fields"]
+
+    await eventually(shows_job)
+    tracked = await http.post(
+        s.at(s.profile, "/v1/events"), json={"events": [page_view]}, headers=shop
+    )
+    assert tracked.json()["stored"] == 1
+    assert (
+        "name"
+        not in (await http.get(s.at(s.profile, f"/v1/profiles/{subject}"), headers=shop)).json()[
+            "fields"
+        ]
+    )
+
+    for purpose in ("analytics", "personalisation"):
+        withdrawn = await http.post(
+            s.at(s.consent, f"/v1/subjects/{subject}/consents/{purpose}/withdraw"),
+            json={},
+            headers=me,
+        )
+        assert withdrawn.status_code == 200
+
+    async def hidden() -> bool:
+        r = await http.get(s.at(s.profile, f"/v1/profiles/{subject}"), headers=shop)
+        return r.json()["fields"] == {}
+
+    await eventually(hidden)
+    refused = await http.post(
+        s.at(s.profile, "/v1/events"), json={"events": [page_view]}, headers=shop
+    )
+    assert refused.json()["results"][0]["reason"] == "no_consent"
+
+    # The consent service shows the profile service applied the withdrawal (propagation).
+    async def acknowledged() -> bool:
+        r = await http.get(s.at(s.consent, f"/v1/subjects/{subject}/propagation"), headers=me)
+        return "profile" in r.json()["changes"][-1]["applied"]
+
+    await eventually(acknowledged)
+
+    deleted = UserDeleted(subject_id=subject, deleted_at=datetime.now(UTC))
+    await publish_event(
+        kafka_bootstrap, CloudEvent.wrap(deleted, source="/tests"), prefix=topic_prefix
+    )
+
+    async def erased() -> bool:
+        r = await http.get(s.at(s.profile, f"/v1/profiles/{subject}"), headers=admin)
+        return r.status_code == 404
+
+    await eventually(erased)
+    export = await http.get(s.at(s.profile, f"/v1/profiles/{subject}/export"), headers=me)
+    assert export.status_code == 404
