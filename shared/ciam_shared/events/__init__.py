@@ -24,7 +24,13 @@ from ciam_shared.events.envelope import (
     encode,
     event_type_registry,
 )
-from ciam_shared.events.identity import UserDeleted, UserRegistered
+from ciam_shared.events.identity import (
+    IdentityLinked,
+    IdentityUnlinked,
+    SocialImportWithdrawn,
+    UserDeleted,
+    UserRegistered,
+)
 from ciam_shared.events.notifier import WebhookDeadLettered
 from ciam_shared.events.profile import ProfileCreated
 
@@ -45,7 +51,10 @@ __all__ = [
     "ConsentStatus",
     "ConsentWithdrawn",
     "EventData",
+    "IdentityLinked",
+    "IdentityUnlinked",
     "ProfileCreated",
+    "SocialImportWithdrawn",
     "SubjectConsentsErased",
     "UnknownEventType",
     "UserDeleted",
