@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import secrets
 import shutil
 import uuid
@@ -31,7 +32,7 @@ from .evil import EvilProvider
 ISSUER = "http://auth.test"
 IDP_DIR = Path(__file__).parents[4] / "tests" / "idp"
 GOOGLE_CLIENT = "shop-google-client"
-GOOGLE_SECRET = "google-secret-0123456789abcdef0123456789"  # noqa: S105 - a test value
+GOOGLE_SECRET = "google-secret-0123456789abcdef0123456789"
 GOOGLE_USER = {
     "email": "ada@example.com",
     "email_verified": True,
@@ -78,7 +79,39 @@ class SocialAuth:
 
     async def count(self, table: str) -> int:
         async with self.engine.connect() as connection:
-            return int(await connection.scalar(text(f"SELECT count(*) FROM {table}")) or 0)  # noqa: S608
+            return int(await connection.scalar(text(f"SELECT count(*) FROM {table}")) or 0)
+
+    async def outbox_types(self) -> list[str]:
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(text("SELECT event_type FROM outbox ORDER BY seq"))
+            return [str(r[0]) for r in rows]
+
+    async def sign_up(
+        self, sub: str, *, provider: str = "evil", fields: tuple[str, ...] = (), **claims: Any
+    ) -> httpx.Response:
+        """A full first social sign-in through the pages: returns the final redirect."""
+        upstream = self.other if provider == "other" else self.evil
+        request = await self.start(provider, return_to="/welcome")
+        token = upstream.sign(upstream.claims(request["nonce"], sub=sub, **claims))
+        response = await self.callback(request, token, provider=provider, upstream=upstream)
+        if response.headers.get("location") != "/login/social/continue":
+            return response
+        page = await self.http.get("/login/social/continue")
+        if "csrf_token" not in page.text:  # a page that asks something else first
+            return page
+        return await self.answer(fields)
+
+    async def answer(
+        self, fields: tuple[str, ...] = (), decision: str = "accept"
+    ) -> httpx.Response:
+        page = await self.http.get("/login/social/continue")
+        assert page.status_code == 200, page.text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert csrf, page.text
+        return await self.http.post(
+            "/login/social/continue",
+            data={"csrf_token": csrf.group(1), "decision": decision, "fields": list(fields)},
+        )
 
     async def password_account(self, email: str) -> uuid.UUID:
         account_id = uuid.uuid4()

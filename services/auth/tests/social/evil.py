@@ -20,7 +20,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 CLIENT_ID = "evil-client"
-CLIENT_SECRET = "evil-secret-0123456789abcdef0123456789"  # noqa: S105 - a test value
+CLIENT_SECRET = "evil-secret-0123456789abcdef0123456789"
 
 
 def _b64(data: bytes) -> str:

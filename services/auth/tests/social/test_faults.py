@@ -31,7 +31,7 @@ FAULTS: dict[str, tuple[Forge, str]] = {
     "expired": (
         lambda e, n: e.sign(e.claims(n, iat=int(time.time()) - 400, exp=int(time.time()) - 120)),
         "expired",
-    ),  # fmt: skip
+    ),
     "missing nonce": (lambda e, n: e.sign(e.claims(n, nonce=None)), "nonce missing"),
     "wrong nonce": (lambda e, n: e.sign(e.claims(n, nonce="not-the-one")), "wrong nonce"),
     "iat far in the future": (
@@ -39,7 +39,7 @@ FAULTS: dict[str, tuple[Forge, str]] = {
             e.claims(n, iat=int(time.time()) + 86400, exp=int(time.time()) + 90000)
         ),
         "iat in the future",
-    ),  # fmt: skip
+    ),
     "alg none": (lambda e, n: e.unsigned(e.claims(n)), "algorithm not allowed: 'none'"),
     "HS256 keyed with the public key": (
         lambda e, n: e.hs256_with_public_key(e.claims(n)),
