@@ -8,8 +8,10 @@ import json
 import re
 import secrets
 import shutil
+import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+import uvicorn
+from joserfc.jwk import ECKey
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -24,6 +28,8 @@ from ciam_auth.main import create_app
 from ciam_auth.passwords import hash_password
 from ciam_auth.sessions import COOKIE, store_of
 from ciam_auth.settings import AuthSettings
+from ciam_consent.main import create_app as create_consent_app
+from ciam_consent.settings import ConsentSettings
 from ciam_shared.db import create_engine
 from ciam_shared.testing.plugin import running, settings_kwargs
 
@@ -59,6 +65,13 @@ class SocialAuth:
     evil: EvilProvider
     other: EvilProvider
     runtime: Any
+    consent_url: str = ""
+
+    def app_token(self, *scopes: str) -> dict[str, str]:
+        """A platform app's bearer token, signed by this auth service."""
+        issuer = self.runtime.extras["oidc_provider"].issuer
+        token, _ = issuer.access_token(sub="ops", client_id="ops", scope=" ".join(scopes))
+        return {"authorization": f"Bearer {token}"}
 
     async def start(self, provider: str = "evil", **params: str) -> dict[str, str]:
         """The customer clicks "Sign in with ...": returns the authorization request sent."""
@@ -173,6 +186,78 @@ async def google() -> AsyncIterator[Google | None]:
         await process.wait()
 
 
+@asynccontextmanager
+async def served(app: Any, sock: socket.socket) -> AsyncIterator[None]:
+    """Serve an ASGI app on a bound loopback socket (for what must reach it over HTTP: the
+    consent service calls the auth's JWKS, the auth service calls the consent API)."""
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_config=None, access_log=False))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task
+
+
+def loopback_socket() -> tuple[socket.socket, str]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    return sock, f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def google_config(google: Google) -> dict[str, Any]:
+    return {
+        "id": "google", "label": "Google", "issuer": google.issuer,
+        "client_id": GOOGLE_CLIENT, "client_secret": GOOGLE_SECRET,
+        "scopes": ["openid", "email", "profile"],
+    }  # fmt: skip
+
+
+@pytest.fixture
+async def social_with_consent(
+    fresh_database: Any,
+    kafka_bootstrap: str,
+    redis_url: str,
+    topic_prefix: str,
+    evil_providers: tuple[EvilProvider, EvilProvider],
+    google: Google | None,
+) -> AsyncIterator[SocialAuth]:
+    """The auth service with a real consent service: the one recording import choices over
+    HTTP, the other verifying the auth's tokens against its JWKS and publishing changes."""
+    if google is None:
+        pytest.skip("Node.js or tests/idp/node_modules missing (make node-deps)")
+    evil, other = evil_providers
+    auth_sock, auth_url = loopback_socket()
+    consent_sock, consent_url = loopback_socket()
+    common = {"kafka": kafka_bootstrap, "redis": redis_url, "topic_prefix": topic_prefix}
+    settings = AuthSettings(
+        issuer=ISSUER,
+        key_encryption_secret=secrets.token_urlsafe(32),
+        social_providers=[evil.config("evil"), google_config(google)],
+        social_timeout_s=5.0,
+        consent_url=consent_url,
+        **settings_kwargs(await fresh_database("ciam_auth.migrations"), **common),
+    )
+    consent_settings = ConsentSettings(
+        **settings_kwargs(await fresh_database("ciam_consent.migrations"), **common),
+        token_issuer=ISSUER,
+        token_jwks_url=f"{auth_url}/.well-known/jwks.json",
+        receipt_signing_key=ECKey.generate_key("P-256").as_pem(private=True).decode(),
+    )
+    auth_app, consent_app = create_app(settings), create_consent_app(consent_settings)
+    engine = create_engine(settings.database_url)
+    async with served(auth_app, auth_sock), served(consent_app, consent_sock):
+        transport = httpx.ASGITransport(app=auth_app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield SocialAuth(http, engine, settings, evil, other, auth_app.state.runtime,
+                             consent_url=consent_url)  # fmt: skip
+    await engine.dispose()
+
+
 @pytest.fixture
 async def social(
     fresh_database: Any,
@@ -187,11 +272,7 @@ async def social(
         provider.mode, provider.issuer_in_discovery = "ok", None
     providers = [evil.config("evil"), other.config("other")]
     if google is not None:
-        providers.append({
-            "id": "google", "label": "Google", "issuer": google.issuer,
-            "client_id": GOOGLE_CLIENT, "client_secret": GOOGLE_SECRET,
-            "scopes": ["openid", "email", "profile"],
-        })  # fmt: skip
+        providers.append(google_config(google))
     url = await fresh_database("ciam_auth.migrations")
     settings = AuthSettings(
         issuer=ISSUER,
