@@ -21,6 +21,7 @@ from ciam_shared.events import (
     BrandAppRegistered,
     IdentityLinked,
     IdentityUnlinked,
+    SocialImportRefreshed,
     SocialImportWithdrawn,
     UserRegistered,
 )
@@ -38,6 +39,7 @@ SPEC = ServiceSpec(
         BrandAppDeleted,
         IdentityLinked,
         IdentityUnlinked,
+        SocialImportRefreshed,
         SocialImportWithdrawn,
     ),
     topics=(IDENTITY_EVENTS, BRAND_APPS, CONSENT_CHANGES),

@@ -27,6 +27,7 @@ from ciam_shared.events.envelope import (
 from ciam_shared.events.identity import (
     IdentityLinked,
     IdentityUnlinked,
+    SocialImportRefreshed,
     SocialImportWithdrawn,
     UserDeleted,
     UserRegistered,
@@ -54,6 +55,7 @@ __all__ = [
     "IdentityLinked",
     "IdentityUnlinked",
     "ProfileCreated",
+    "SocialImportRefreshed",
     "SocialImportWithdrawn",
     "SubjectConsentsErased",
     "UnknownEventType",

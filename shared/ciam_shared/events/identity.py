@@ -73,3 +73,17 @@ class SocialImportWithdrawn(EventData):
     provider: str
     remove_fields: list[str]
     withdrawn_at: datetime
+
+
+class SocialImportRefreshed(EventData):
+    """A returning customer signed in with a linked identity and the provider sent new values
+    for fields the customer still allows: the profile reads them again (internal import API)."""
+
+    event_type: ClassVar[str] = "dev.ciam.identity.social-import.refreshed.v1"
+    topic_base_name: ClassVar[str] = IDENTITY_EVENTS.base_name
+
+    subject_id: uuid.UUID
+    identity_id: uuid.UUID
+    provider: str
+    updated_fields: list[str]
+    refreshed_at: datetime

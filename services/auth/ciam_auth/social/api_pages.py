@@ -133,8 +133,14 @@ async def _decide(
     lang: str,
 ) -> Response:
     name = upstream.config.name
+    offered = fields.offered(identity)
+    if not identity.email_verified:
+        offered.pop("email", None)  # an address nobody vouched for is not imported
     async with unit_of_work(runtime.sessions) as db:
-        known = await service.returning(db, identity.issuer, identity.subject)
+        known = await service.returning(
+            db, identity.issuer, identity.subject, offered=offered,
+            topic_prefix=runtime.topic_prefix,
+        )  # fmt: skip
         existing = (
             await repository.account_by_email(db, identity.email)
             if identity.email and known is None and flow.mode == "signin"
@@ -147,9 +153,6 @@ async def _decide(
                                   status=409)  # fmt: skip
             return _see_other(flow.return_to)
         return await _signed_in(request, runtime, social, known.account_id, flow.return_to)
-    offered = fields.offered(identity)
-    if not identity.email_verified:
-        offered.pop("email", None)  # an address nobody vouched for is not imported
     pending = Pending(
         provider=flow.provider,
         issuer=identity.issuer,

@@ -7,6 +7,7 @@ here, one by one. A refusal names its reason (logged, never the token).
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import logging
 import time
@@ -160,7 +161,7 @@ def _check_claims(claims: dict[str, Any], *, issuer: str, client_id: str, nonce:
         raise TokenRefused("not yet valid (nbf)")
     if "nonce" not in claims:
         raise TokenRefused("nonce missing")
-    if not isinstance(claims["nonce"], str) or claims["nonce"] != nonce:
+    if not isinstance(claims["nonce"], str) or not hmac.compare_digest(claims["nonce"], nonce):
         raise TokenRefused("wrong nonce")
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub or len(sub) > 255:

@@ -25,6 +25,7 @@ from ciam_shared.events import (
     EventData,
     IdentityLinked,
     IdentityUnlinked,
+    SocialImportRefreshed,
     SocialImportWithdrawn,
     UserRegistered,
 )
@@ -37,11 +38,33 @@ async def _stage(session: AsyncSession, event: EventData, topic_prefix: str) -> 
     await stage(session, CloudEvent.wrap(event, source=SOURCE), topic_prefix=topic_prefix)
 
 
-async def returning(session: AsyncSession, issuer: str, subject: str) -> LinkedIdentity | None:
-    """A returning customer: the identity is already linked. One click, no question."""
+async def returning(
+    session: AsyncSession,
+    issuer: str,
+    subject: str,
+    *,
+    offered: dict[str, Any],
+    topic_prefix: str,
+) -> LinkedIdentity | None:
+    """A returning customer: the identity is already linked. One click, no question. Fields
+    the customer still allows are refreshed from the provider's new values; a withdrawn field
+    is no longer in `import_fields`, so it is never imported again."""
     identity = await repository.identity_by_subject(session, issuer, subject)
-    if identity is not None:
-        identity.last_used_at = utcnow()
+    if identity is None:
+        return None
+    identity.last_used_at = utcnow()
+    fresh = {f: offered[f] for f in identity.import_fields if f in offered}
+    updated = sorted(f for f, value in fresh.items() if identity.imported.get(f) != value)
+    if updated:
+        identity.imported = identity.imported | fresh
+        event = SocialImportRefreshed(
+            subject_id=identity.account_id,
+            identity_id=identity.id,
+            provider=identity.provider,
+            updated_fields=updated,
+            refreshed_at=utcnow(),
+        )
+        await _stage(session, event, topic_prefix)
     return identity
 
 

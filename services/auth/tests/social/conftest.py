@@ -270,7 +270,11 @@ async def social(
     evil, other = evil_providers
     for provider in (evil, other):
         provider.mode, provider.issuer_in_discovery = "ok", None
-    providers = [evil.config("evil"), other.config("other")]
+    providers = [
+        evil.config("evil"),
+        other.config("other"),
+        evil.config("evilpost") | {"response_mode": "form_post"},
+    ]
     if google is not None:
         providers.append(google_config(google))
     url = await fresh_database("ciam_auth.migrations")

@@ -83,8 +83,15 @@ class EvilProvider:
         claims |= overrides
         return {k: v for k, v in claims.items() if v is not None}
 
-    def sign(self, claims: dict[str, Any], *, key: RSAKey | None = None, kid: str = "k1") -> str:
-        return jwt.encode({"alg": "RS256", "kid": kid}, claims, key or self.key)
+    def sign(
+        self,
+        claims: dict[str, Any],
+        *,
+        key: RSAKey | None = None,
+        kid: str = "k1",
+        typ: str = "JWT",
+    ) -> str:
+        return jwt.encode({"alg": "RS256", "kid": kid, "typ": typ}, claims, key or self.key)
 
     def unsigned(self, claims: dict[str, Any]) -> str:
         header = _b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())

@@ -48,6 +48,18 @@ FAULTS: dict[str, tuple[Forge, str]] = {
     "unknown kid": (lambda e, n: e.sign(e.claims(n), kid="k-unknown"), "unknown kid"),
     "missing sub": (lambda e, n: e.sign(e.claims(n, sub=None)), "sub missing"),
     "missing exp": (lambda e, n: e.sign(e.claims(n, exp=None)), "exp missing"),
+    "iat too old (a replay)": (
+        lambda e, n: e.sign(e.claims(n, iat=int(time.time()) - 3600)),
+        "iat too old",
+    ),
+    "nbf in the future": (
+        lambda e, n: e.sign(e.claims(n, nbf=int(time.time()) + 3600)),
+        "not yet valid (nbf)",
+    ),
+    "an access token (typ at+jwt)": (
+        lambda e, n: e.sign(e.claims(n), typ="at+jwt"),
+        "typ is not JWT",
+    ),
     "not a JWT": (lambda e, n: "garbage", "not a compact JWS"),
 }
 
@@ -171,3 +183,23 @@ async def test_a_cancelled_sign_in_says_so(social: SocialAuth) -> None:
     )
     assert response.status_code == 400 and 'data-error="cancelled"' in response.text
     await assert_nothing_created(social)
+
+
+async def test_a_form_post_callback_is_refused_from_another_browser_and_accepted_from_this_one(
+    social: SocialAuth,
+) -> None:
+    """Apple answers with a form POST (response_mode=form_post) to the same callback."""
+    request = await social.start("evilpost")
+    assert request["response_mode"] == "form_post"
+    token = social.evil.sign(social.evil.claims(request["nonce"], sub="post-1"))
+    form = {"code": social.evil.issue(token, request["code_challenge"]),
+            "state": request["state"], "iss": social.evil.issuer}  # fmt: skip
+    social.http.cookies.clear()  # another browser posts this browser's answer
+    stranger = await social.http.post("/login/social/evilpost/callback", data=form)
+    assert stranger.status_code == 400 and 'data-error="expired"' in stranger.text
+    request = await social.start("evilpost")
+    token = social.evil.sign(social.evil.claims(request["nonce"], sub="post-1"))
+    form = {"code": social.evil.issue(token, request["code_challenge"]),
+            "state": request["state"], "iss": social.evil.issuer}  # fmt: skip
+    response = await social.http.post("/login/social/evilpost/callback", data=form)
+    assert response.status_code == 303 and response.headers["location"] == "/login/social/continue"

@@ -131,3 +131,18 @@ async def test_without_a_choice_nothing_is_imported_and_the_refusal_is_on_record
     listing = (await social.http.get("/v1/me/identities")).json()
     assert [i["provider"] for i in listing["identities"]] == ["google"]
     assert listing["identities"][0]["imported_fields"] == []
+
+
+async def test_a_returning_sign_in_refreshes_only_the_fields_still_allowed(
+    social_with_consent: SocialAuth,
+) -> None:
+    social = social_with_consent
+    await social.sign_up("refresh-1", fields=("name",), name="Eve Example")
+    account = await social.signed_in_account()
+    assert account is not None
+    assert await imported(social, account) == {"name": {"name": "Eve Example"}}
+    social.http.cookies.clear()
+    await social.sign_up("refresh-1", name="Eve Renamed", picture="https://example.com/e.png")
+    assert await social.signed_in_account() == account
+    assert await imported(social, account) == {"name": {"name": "Eve Renamed"}}
+    assert "dev.ciam.identity.social-import.refreshed.v1" in await social.outbox_types()

@@ -30,6 +30,12 @@ def upgrade() -> None:
         sa.Column("imported", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["accounts.id"],
+            name=op.f("fk_linked_identities_account_id_accounts"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_linked_identities")),
         sa.UniqueConstraint("issuer", "subject", name=op.f("uq_linked_identities_issuer")),
     )
