@@ -3,6 +3,7 @@ where the customer chooses what to import or confirms a link."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -174,7 +175,7 @@ async def _decide(
                 "social sign-in refused", extra={"provider": flow.provider, "reason": reason}
             )
             return error_page(request, "unverified", lang=lang, provider=name, status=409)
-        pending = Pending(**(pending.__dict__ | {"kind": "link", "account_id": str(existing.id)}))
+        pending = dataclasses.replace(pending, kind="link", account_id=str(existing.id))
     pending_id = await social.flows.park(pending)
     response = _see_other(CONTINUE)
     response.set_cookie(PENDING_COOKIE, pending_id, max_age=PENDING_TTL_S, path="/login/social",

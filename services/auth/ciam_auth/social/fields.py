@@ -14,7 +14,8 @@ FIELD_CLAIMS: dict[str, tuple[str, ...]] = {
     "locale": ("locale",),
     "birthday": ("birthdate",),
 }
-FIELDS = tuple(FIELD_CLAIMS)
+# A claim longer than this is garbage, not a name or a picture URL: it is not offered.
+MAX_VALUE = 2048
 
 
 def offered(identity: Identity) -> dict[str, Any]:
@@ -24,7 +25,7 @@ def offered(identity: Identity) -> dict[str, Any]:
         values = {
             c: identity.claims[c]
             for c in claims
-            if isinstance(identity.claims.get(c), str) and identity.claims[c]
+            if isinstance(identity.claims.get(c), str) and 0 < len(identity.claims[c]) <= MAX_VALUE
         }
         if name == "email" and not identity.email:
             continue

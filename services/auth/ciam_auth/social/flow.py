@@ -10,7 +10,7 @@ import base64
 import hashlib
 import json
 import secrets
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import redis.asyncio as aioredis
@@ -66,7 +66,6 @@ class Pending:
     # email matches (the customer must prove it by signing in to it).
     account_id: str | None = None
     kind: Literal["new", "link"] = "new"
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 class FlowStore:
