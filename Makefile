@@ -19,9 +19,10 @@ bootstrap:
 venv:
 	@$(UV) sync --frozen --quiet
 
-node-deps: ## the Node relying party of the OIDC tests (openid-client), pinned by package-lock.json
+node-deps: ## Node test parties pinned by package-lock.json: the relying party (openid-client) and the social provider (oidc-provider)
 	@if command -v npm >/dev/null 2>&1; then npm ci --prefix tests/rp --no-audit --no-fund --silent; \
-	else echo "node-deps: npm not found; the openid-client test will be skipped"; fi
+	npm ci --prefix tests/idp --no-audit --no-fund --silent; \
+	else echo "node-deps: npm not found; the openid-client and oidc-provider tests will be skipped"; fi
 
 kafka-jars: venv
 	@$(PY) -c "from ciam_shared.devstack.kafka import kafka_jars; print('kafka jars:', kafka_jars())"

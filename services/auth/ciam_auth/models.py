@@ -26,8 +26,11 @@ class Account(Base):
     __tablename__ = "accounts"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
+    # None: a social-only account whose provider did not vouch for an address (an unverified
+    # address is never stored as the account's, so it cannot block its real owner).
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    # None: a social-only account (signs in through a linked identity, has no password).
+    password_hash: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(TimestampTZ(), default=utcnow)
 
 

@@ -1,8 +1,9 @@
 from typing import ClassVar
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from ciam_auth.social.config import UpstreamConfig
 from ciam_shared.settings import BaseServiceSettings
 
 MINUTE = 60
@@ -32,6 +33,12 @@ class AuthSettings(BaseServiceSettings):
     # How long the token endpoint trusts a client it read; a change on another replica (a
     # deleted app, a rotated secret) takes effect here within this time.
     client_cache_s: float = 5.0
+
+    # Social sign-in: upstream providers (a JSON list, see docs/services/auth-social.md), how
+    # long to wait for one, and the consent service that records `social-import` choices.
+    social_providers: list[UpstreamConfig] = Field(default_factory=list)
+    social_timeout_s: float = 5.0
+    consent_url: str = ""
 
     @property
     def issuer_url(self) -> str:

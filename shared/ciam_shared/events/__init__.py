@@ -25,7 +25,14 @@ from ciam_shared.events.envelope import (
     encode,
     event_type_registry,
 )
-from ciam_shared.events.identity import UserDeleted, UserRegistered
+from ciam_shared.events.identity import (
+    IdentityLinked,
+    IdentityUnlinked,
+    SocialImportRefreshed,
+    SocialImportWithdrawn,
+    UserDeleted,
+    UserRegistered,
+)
 from ciam_shared.events.notifier import WebhookDeadLettered
 from ciam_shared.events.profile import (
     IdentifierLinked,
@@ -54,12 +61,16 @@ __all__ = [
     "ConsentWithdrawn",
     "EventData",
     "IdentifierLinked",
+    "IdentityLinked",
+    "IdentityUnlinked",
     "ProfileCreated",
     "ProfileErased",
     "ProfileMergeUndone",
     "ProfileUpdated",
     "ProfilesMerged",
     "PurposeDefined",
+    "SocialImportRefreshed",
+    "SocialImportWithdrawn",
     "SubjectConsentsErased",
     "UnknownEventType",
     "UserDeleted",

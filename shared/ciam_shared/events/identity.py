@@ -29,3 +29,61 @@ class UserDeleted(EventData):
 
     subject_id: uuid.UUID
     deleted_at: datetime
+
+
+class IdentityLinked(EventData):
+    """A social identity was linked to the subject's account (at a first social sign-in or from
+    the account page). `imported_fields` names the profile fields the customer allowed the
+    brand to import (consent `social-import`); their values are not in the log (it cannot be
+    edited): the profile reads them from the auth service's internal import API."""
+
+    event_type: ClassVar[str] = "dev.ciam.identity.identity.linked.v1"
+    topic_base_name: ClassVar[str] = IDENTITY_EVENTS.base_name
+
+    subject_id: uuid.UUID
+    identity_id: uuid.UUID
+    provider: str
+    imported_fields: list[str]
+    linked_at: datetime
+
+
+class IdentityUnlinked(EventData):
+    """A social identity was unlinked. `remove_fields`: profile fields imported through it that
+    the profile must now remove."""
+
+    event_type: ClassVar[str] = "dev.ciam.identity.identity.unlinked.v1"
+    topic_base_name: ClassVar[str] = IDENTITY_EVENTS.base_name
+
+    subject_id: uuid.UUID
+    identity_id: uuid.UUID
+    provider: str
+    remove_fields: list[str]
+    unlinked_at: datetime
+
+
+class SocialImportWithdrawn(EventData):
+    """The customer withdrew (part of) the `social-import` consent: no further import of
+    `remove_fields`, and the profile removes the values it imported for them."""
+
+    event_type: ClassVar[str] = "dev.ciam.identity.social-import.withdrawn.v1"
+    topic_base_name: ClassVar[str] = IDENTITY_EVENTS.base_name
+
+    subject_id: uuid.UUID
+    identity_id: uuid.UUID
+    provider: str
+    remove_fields: list[str]
+    withdrawn_at: datetime
+
+
+class SocialImportRefreshed(EventData):
+    """A returning customer signed in with a linked identity and the provider sent new values
+    for fields the customer still allows: the profile reads them again (internal import API)."""
+
+    event_type: ClassVar[str] = "dev.ciam.identity.social-import.refreshed.v1"
+    topic_base_name: ClassVar[str] = IDENTITY_EVENTS.base_name
+
+    subject_id: uuid.UUID
+    identity_id: uuid.UUID
+    provider: str
+    updated_fields: list[str]
+    refreshed_at: datetime

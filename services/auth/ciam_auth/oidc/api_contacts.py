@@ -50,6 +50,8 @@ async def contact(
     account = await db.get(Account, subject_id)
     if account is None:
         raise AccountNotFound("No account with this subject id (it may have been deleted).")
+    if account.email is None:  # a social-only account whose provider vouched for no address
+        raise AccountNotFound("This account has no email address.")
     return ContactOut(
         subject_id=account.id,
         email=account.email,

@@ -1,0 +1,105 @@
+"""The customer's linked identities (`/v1/me/identities`), and the import values the profile
+service reads (`/v1/internal/social-imports/{subject_id}`).
+
+The /v1/me routes authenticate with the browser session; a change also needs the
+`X-CSRF-Token` header the list returns (a cross-site form cannot set a header)."""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request, Response, status
+from pydantic import BaseModel
+
+from ciam_auth.models import Account
+from ciam_auth.oidc.api_authorize import csrf_token
+from ciam_auth.oidc.api_contacts import AccountNotFound, contacts_reader
+from ciam_auth.sessions import Session, current_session
+from ciam_auth.social import service
+from ciam_auth.social.errors import CsrfRefused, NotSignedIn
+from ciam_shared.service import RuntimeDep, SessionDep
+
+router = APIRouter(tags=["social"])
+CSRF_PURPOSE = "identities"
+
+
+async def signed_in(request: Request) -> Session:
+    session = await current_session(request)
+    if session is None:
+        raise NotSignedIn("This needs a signed-in customer.")
+    return session
+
+
+SignedIn = Annotated[Session, Depends(signed_in)]
+
+
+class IdentityOut(BaseModel):
+    id: uuid.UUID
+    provider: str
+    linked_at: datetime
+    last_used_at: datetime
+    imported_fields: list[str]
+
+
+class IdentitiesOut(BaseModel):
+    identities: list[IdentityOut]
+    has_password: bool
+    csrf_token: str
+
+
+@router.get("/v1/me/identities")
+async def my_identities(session: SignedIn, db: SessionDep) -> IdentitiesOut:
+    account = await db.get(Account, session.account_id)
+    identities = await service.list_identities(db, session.account_id)
+    return IdentitiesOut(
+        identities=[
+            IdentityOut(
+                id=i.id,
+                provider=i.provider,
+                linked_at=i.created_at,
+                last_used_at=i.last_used_at,
+                imported_fields=i.import_fields,
+            )
+            for i in identities
+        ],
+        has_password=account is not None and account.password_hash is not None,
+        csrf_token=csrf_token(session, CSRF_PURPOSE),
+    )
+
+
+@router.delete("/v1/me/identities/{identity_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def unlink(
+    identity_id: uuid.UUID,
+    session: SignedIn,
+    db: SessionDep,
+    runtime: RuntimeDep,
+    x_csrf_token: Annotated[str, Header()] = "",
+) -> Response:
+    if not hmac.compare_digest(x_csrf_token, csrf_token(session, CSRF_PURPOSE)):
+        raise CsrfRefused("Send the csrf_token of GET /v1/me/identities as X-CSRF-Token.")
+    await service.unlink(db, session.account_id, identity_id, topic_prefix=runtime.topic_prefix)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+class ImportOut(BaseModel):
+    subject_id: uuid.UUID
+    # field -> {claim: value}; only fields the customer allows today
+    fields: dict[str, Any]
+
+
+@router.get("/v1/internal/social-imports/{subject_id}", tags=["internal"])
+async def social_import(
+    subject_id: uuid.UUID, db: SessionDep, _: Annotated[str, Depends(contacts_reader)]
+) -> ImportOut:
+    """What the profile may import for this subject, read when an IdentityLinked event
+    arrives; after a withdrawal the withdrawn fields are gone from here too."""
+    if await db.get(Account, subject_id) is None:
+        raise AccountNotFound("No account with this subject id (it may have been deleted).")
+    merged: dict[str, Any] = {}
+    for identity in await service.list_identities(db, subject_id):
+        for name, value in identity.imported.items():
+            merged.setdefault(name, value)
+    return ImportOut(subject_id=subject_id, fields=merged)

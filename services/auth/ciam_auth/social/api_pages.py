@@ -1,0 +1,363 @@
+"""The browser-facing routes: start a social sign-in, the provider's callback, and the page
+where the customer chooses what to import or confirms a link."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+import logging
+import secrets
+import uuid
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+
+from ciam_auth.sessions import COOKIE, Session, current_session, store_of
+from ciam_auth.social import fields, repository, service
+from ciam_auth.social.errors import IdentityLinkedElsewhere
+from ciam_auth.social.flow import (
+    BINDING_COOKIE,
+    FLOW_TTL_S,
+    PENDING_TTL_S,
+    FlowState,
+    Pending,
+    binding_hash,
+    binding_matches,
+    new_binding,
+    pkce_pair,
+    safe_return_to,
+)
+from ciam_auth.social.idtoken import Identity, TokenRefused, validate
+from ciam_auth.social.pages import MESSAGES, error_page, locale, render
+from ciam_auth.social.runtime import Social, get_social
+from ciam_auth.social.upstream import ProviderUnavailable, Upstream
+from ciam_shared.db import new_id, unit_of_work
+from ciam_shared.service import RuntimeDep, ServiceRuntime
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["social"])
+SocialDep = Annotated[Social, Depends(get_social)]
+CurrentSession = Annotated[Session | None, Depends(current_session)]
+PENDING_COOKIE = "ciam_social_pending"
+CONTINUE = "/login/social/continue"
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+async def _params(request: Request) -> dict[str, str]:
+    if request.method == "POST":
+        form = await request.form()
+        return {k: v for k, v in form.items() if isinstance(v, str)}
+    return dict(request.query_params)
+
+
+@router.api_route("/login/social/{provider_id}/callback", methods=["GET", "POST"],
+                  response_model=None)  # fmt: skip
+async def callback(
+    provider_id: str,
+    request: Request,
+    social: SocialDep,
+    runtime: RuntimeDep,
+    session: CurrentSession,
+) -> Response:
+    params = await _params(request)
+    lang = locale(request)
+    upstream = social.upstreams.get(provider_id)
+    if upstream is None:
+        return error_page(request, "unknown_provider", lang=lang, status=404)
+    name = upstream.config.name
+    state = params.get("state")
+    flow = await social.flows.take(state) if state else None
+    if (
+        flow is None
+        or flow.provider != provider_id
+        or not binding_matches(request.cookies.get(BINDING_COOKIE), flow.binding)
+    ):
+        log.info("social callback refused", extra={"provider": provider_id, "reason": "state"})
+        return error_page(request, "expired", lang=lang, provider=name)
+    try:
+        identity = await _identity(upstream, params, flow, social)
+    except ProviderUnavailable as exc:
+        log.warning("provider unavailable", extra={"provider": provider_id, "reason": str(exc)})
+        return error_page(request, "unavailable", lang=lang, provider=name, status=502)
+    except TokenRefused:  # logged with its reason by the validation
+        return error_page(request, "refused", lang=lang, provider=name)
+    except _Cancelled:
+        return error_page(request, "cancelled", lang=lang, provider=name)
+    return await _decide(request, runtime, social, upstream, flow, identity, session, lang)
+
+
+class _Cancelled(Exception):
+    pass
+
+
+async def _identity(
+    upstream: Upstream, params: dict[str, str], flow: FlowState, social: Social
+) -> Identity:
+    metadata = await upstream.metadata()
+    # RFC 9207 (mix-up defence): the response names its issuer; it must be the provider we
+    # sent the customer to, and a provider that promises `iss` must send it.
+    iss = params.get("iss")
+    if (iss is not None and iss != metadata.issuer) or (
+        iss is None and metadata.iss_parameter_supported
+    ):
+        reason = "authorization response iss " + ("missing" if iss is None else "mismatch")
+        log.warning("id token refused", extra={"provider": flow.provider, "reason": reason})
+        raise TokenRefused(reason)
+    if "error" in params:
+        log.info("social sign-in cancelled", extra={"provider": flow.provider,
+                                                     "error": params["error"][:64]})  # fmt: skip
+        raise _Cancelled
+    code = params.get("code")
+    if not code:
+        log.warning("id token refused", extra={"provider": flow.provider, "reason": "no code"})
+        raise TokenRefused("no code")
+    tokens = await upstream.exchange(
+        code, verifier=flow.verifier, redirect_uri=social.callback_url(flow.provider)
+    )
+    return await validate(tokens["id_token"], upstream, nonce=flow.nonce)
+
+
+async def _decide(
+    request: Request,
+    runtime: ServiceRuntime,
+    social: Social,
+    upstream: Upstream,
+    flow: FlowState,
+    identity: Identity,
+    session: Session | None,
+    lang: str,
+) -> Response:
+    name = upstream.config.name
+    offered = fields.offered(identity)
+    if not identity.email_verified:
+        offered.pop("email", None)  # an address nobody vouched for is not imported
+    async with unit_of_work(runtime.sessions) as db:
+        known = await service.returning(
+            db, identity.issuer, identity.subject, offered=offered,
+            topic_prefix=runtime.topic_prefix,
+        )  # fmt: skip
+        existing = (
+            await repository.account_by_email(db, identity.email)
+            if identity.email and known is None and flow.mode == "signin"
+            else None
+        )
+    if known is not None:
+        if flow.mode == "link":
+            if str(known.account_id) != flow.account_id:
+                return error_page(request, "linked_elsewhere", lang=lang, provider=name,
+                                  status=409)  # fmt: skip
+            return _see_other(flow.return_to)
+        return await _signed_in(request, runtime, social, known.account_id, flow.return_to)
+    pending = Pending(
+        provider=flow.provider,
+        issuer=identity.issuer,
+        subject=identity.subject,
+        email=identity.email,
+        email_verified=identity.email_verified,
+        offered=offered,
+        return_to=flow.return_to,
+        mode=flow.mode,
+        binding=flow.binding,
+        account_id=flow.account_id,
+        kind="link" if flow.mode == "link" else "new",
+    )
+    if existing is not None:
+        if not identity.email_verified:
+            # Pre-account hijacking: an unverified address never reaches an existing account.
+            reason = "unverified email of an existing account"
+            log.warning(
+                "social sign-in refused", extra={"provider": flow.provider, "reason": reason}
+            )
+            return error_page(request, "unverified", lang=lang, provider=name, status=409)
+        pending = dataclasses.replace(pending, kind="link", account_id=str(existing.id))
+    pending_id = await social.flows.park(pending)
+    response = _see_other(CONTINUE)
+    response.set_cookie(PENDING_COOKIE, pending_id, max_age=PENDING_TTL_S, path="/login/social",
+                        httponly=True, secure=social.secure_cookies, samesite="lax")  # fmt: skip
+    return response
+
+
+async def _signed_in(
+    request: Request,
+    runtime: ServiceRuntime,
+    social: Social,
+    account_id: uuid.UUID,
+    return_to: str,
+) -> Response:
+    device = request.headers.get("user-agent", "")[:200]
+    # RFC 8176 has no value for a federated sign-in; "fed" is the common one.
+    created = await store_of(runtime).create(account_id, device=device, channel="web",
+                                             amr=["fed"])  # fmt: skip
+    response = _see_other(return_to)
+    response.set_cookie(COOKIE, created.id, httponly=True, secure=social.secure_cookies,
+                        samesite="lax", path="/")  # fmt: skip
+    response.delete_cookie(PENDING_COOKIE, path="/login/social")
+    return response
+
+
+def _csrf(request: Request, pending_id: str) -> str:
+    binding = request.cookies.get(BINDING_COOKIE, "")
+    return hmac.new(binding.encode(), pending_id.encode(), hashlib.sha256).hexdigest()
+
+
+async def _current(request: Request, social: Social) -> tuple[str, Pending] | None:
+    pending_id = request.cookies.get(PENDING_COOKIE)
+    pending = await social.flows.pending(pending_id) if pending_id else None
+    if pending_id is None or pending is None:
+        return None
+    if not binding_matches(request.cookies.get(BINDING_COOKIE), pending.binding):
+        return None
+    return pending_id, pending
+
+
+@router.get(CONTINUE, response_model=None)
+async def continue_page(request: Request, social: SocialDep, session: CurrentSession) -> Response:
+    lang = locale(request)
+    found = await _current(request, social)
+    if found is None:
+        return error_page(request, "expired", lang=lang)
+    pending_id, pending = found
+    upstream = social.upstreams.get(pending.provider)
+    name = upstream.config.name if upstream else pending.provider
+    t = MESSAGES[lang]
+    common: dict[str, Any] = {"provider": name, "fields": list(pending.offered),
+              "csrf_token": _csrf(request, pending_id)}  # fmt: skip
+    if pending.kind == "new":
+        return render(request, "social_continue.html", lang=lang, title=t["import_title"],
+                      intro=t["import_intro"].replace("{provider}", name), button=t["continue"],
+                      **common)  # fmt: skip
+    if session is None or str(session.account_id) != pending.account_id:
+        if session is not None:
+            message, sign_in = t["link_other_account"], None
+        else:
+            message = (
+                t["link_prove"].replace("{provider}", name).replace("{email}", pending.email or "")
+            )
+            sign_in = "/login?" + urlencode({"return_to": CONTINUE})
+        return render(request, "social_prove.html", lang=lang, provider=name,
+                      message=message, sign_in_url=sign_in)  # fmt: skip
+    return render(request, "social_continue.html", lang=lang,
+                  title=t["link_title"].replace("{provider}", name),
+                  intro=t["link_intro"].replace("{provider}", name), button=t["link_button"],
+                  **common)  # fmt: skip
+
+
+@router.post(CONTINUE, response_model=None)
+async def continue_answer(
+    request: Request, social: SocialDep, runtime: RuntimeDep, session: CurrentSession
+) -> Response:
+    lang = locale(request)
+    form = await request.form()
+    found = await _current(request, social)
+    if found is None:
+        return error_page(request, "expired", lang=lang)
+    pending_id, pending = found
+    if not hmac.compare_digest(str(form.get("csrf_token", "")), _csrf(request, pending_id)):
+        return error_page(request, "csrf", lang=lang, status=403)
+    if form.get("decision") != "accept":
+        await social.flows.done(pending_id)
+        return _see_other("/login")
+    if pending.kind == "link" and (
+        session is None or str(session.account_id) != pending.account_id
+    ):
+        return _see_other(CONTINUE)  # proof first: the page asks to sign in to the account
+    chosen = [
+        f for f in dict.fromkeys(str(v) for v in form.getlist("fields")) if f in pending.offered
+    ]
+    denied = [f for f in pending.offered if f not in chosen]
+    account_id = uuid.UUID(pending.account_id) if pending.kind == "link" else new_id()
+    device = request.headers.get("user-agent", "")
+    recorded = await social.consents.record(account_id, granted=chosen, denied=denied,
+                                            device=device)  # fmt: skip
+    if chosen and not recorded:
+        log.warning("import skipped: consent not recorded", extra={"provider": pending.provider})
+    imported = fields.allowed(pending.offered, chosen) if recorded else {}
+    if not await social.flows.done(pending_id):  # a second submit of the same page
+        return error_page(request, "expired", lang=lang)
+    try:
+        async with unit_of_work(runtime.sessions) as db:
+            if pending.kind == "new":
+                await service.create_account(db, pending, account_id=account_id,
+                                             imported=imported, channel="web",
+                                             topic_prefix=runtime.topic_prefix)  # fmt: skip
+            else:
+                await service.link(db, pending, account_id=account_id, imported=imported,
+                                   topic_prefix=runtime.topic_prefix)  # fmt: skip
+    except IdentityLinkedElsewhere:
+        return error_page(request, "linked_elsewhere", lang=lang, status=409)
+    if pending.kind == "new":
+        return await _signed_in(request, runtime, social, account_id, pending.return_to)
+    response = _see_other(pending.return_to)
+    response.delete_cookie(PENDING_COOKIE, path="/login/social")
+    return response
+
+
+# Last: `/login/social/continue` above must not be taken for a provider called "continue".
+@router.get("/login/social/{provider_id}", response_model=None)
+async def start(
+    provider_id: str,
+    request: Request,
+    social: SocialDep,
+    session: CurrentSession,
+    return_to: str | None = None,
+    intent: str = "signin",
+    ui_locales: str | None = None,
+) -> Response:
+    lang = locale(request, ui_locales)
+    upstream = social.upstreams.get(provider_id)
+    if upstream is None:
+        return error_page(request, "unknown_provider", lang=lang, status=404)
+    linking = intent == "link"
+    if linking and session is None:
+        here = f"/login/social/{provider_id}?" + urlencode({"intent": "link"} | (
+            {"return_to": return_to} if return_to else {}))  # fmt: skip
+        return _see_other("/login?" + urlencode({"return_to": here}))
+    try:
+        metadata = await upstream.metadata()
+    except ProviderUnavailable as exc:
+        log.warning("provider unavailable", extra={"provider": provider_id, "reason": str(exc)})
+        return error_page(request, "unavailable", lang=lang, provider=upstream.config.name,
+                          status=502)  # fmt: skip
+    binding = request.cookies.get(BINDING_COOKIE) or new_binding()
+    verifier, challenge = pkce_pair()
+    nonce = secrets.token_urlsafe(24)
+    flow = FlowState(
+        provider=provider_id,
+        nonce=nonce,
+        verifier=verifier,
+        return_to=safe_return_to(return_to),
+        mode="link" if linking else "signin",
+        binding=binding_hash(binding),
+        account_id=str(session.account_id) if linking and session else None,
+    )
+    state = await social.flows.start(flow)
+    config = upstream.config
+    query = {
+        "response_type": "code",
+        "client_id": config.client_id,
+        "redirect_uri": social.callback_url(provider_id),
+        "scope": " ".join(config.scopes),
+        "state": state,
+        "nonce": nonce,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    if config.response_mode == "form_post":
+        query["response_mode"] = "form_post"
+    if ui_locales:
+        query["ui_locales"] = ui_locales
+    endpoint = metadata.authorization_endpoint
+    response = _see_other(endpoint + ("&" if "?" in endpoint else "?") + urlencode(query))
+    # A form_post callback is a cross-site POST: only a SameSite=None cookie comes with it.
+    cross_site = config.response_mode == "form_post" and social.secure_cookies
+    response.set_cookie(
+        BINDING_COOKIE, binding, max_age=FLOW_TTL_S, path="/login/social", httponly=True,
+        secure=social.secure_cookies, samesite="none" if cross_site else "lax",
+    )  # fmt: skip
+    return response

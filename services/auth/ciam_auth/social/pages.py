@@ -1,0 +1,124 @@
+"""Social sign-in's pages in Polish and English; they extend the provider's base page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+
+from ciam_auth.oidc import pages as oidc_pages
+
+locale = oidc_pages.locale
+_env = Environment(
+    loader=ChoiceLoader(
+        [
+            FileSystemLoader(Path(__file__).parent / "templates"),
+            FileSystemLoader(Path(oidc_pages.__file__).parent / "templates"),
+        ]
+    ),
+    autoescape=select_autoescape(["html"]),
+)
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "en": {
+        "import_title": "Welcome",
+        "import_intro": "You are signing in with {provider}. Which of your {provider} details "
+        "may we copy to your profile? You can change this later.",
+        "link_title": "Link your {provider} account?",
+        "link_intro": "Your {provider} account will be linked to the account you are signed "
+        "in to: from now on you can sign in with either.",
+        "link_prove": "An account with the address {email} already exists. To link {provider} "
+        "to it, sign in to that account first: we link them only when you prove it is yours.",
+        "link_prove_button": "Sign in to link",
+        "link_other_account": "You are signed in to another account. Sign out, then sign in "
+        "to the account you want to link.",
+        "fields_legend": "Copy from {provider}",
+        "field_name": "Name",
+        "field_email": "Email address",
+        "field_picture": "Profile picture",
+        "field_locale": "Language",
+        "field_birthday": "Date of birth",
+        "continue": "Continue",
+        "link_button": "Link and continue",
+        "cancel": "Cancel",
+        "error_title": "Sign-in with {provider} did not work",
+        "error_unknown_provider": "This sign-in option is not available.",
+        "error_expired": "The sign-in took too long or was already used. Please start again.",
+        "error_cancelled": "The sign-in was cancelled at {provider}.",
+        "error_unavailable": "{provider} is not answering right now. Please try again later "
+        "or use another way to sign in.",
+        "error_refused": "{provider} sent an answer we could not trust, so you are not signed "
+        "in. Please start again.",
+        "error_unverified": "{provider} did not confirm that this email address is yours, and "
+        "an account with it exists. Sign in to that account and link {provider} from your "
+        "account settings.",
+        "error_linked_elsewhere": "This {provider} account is already linked to another account.",
+        "error_csrf": "The form expired. Please start again.",
+        "back": "Back to sign-in",
+    },
+    "pl": {
+        "import_title": "Witamy",
+        "import_intro": "Logujesz się przez {provider}. Które dane z {provider} możemy "
+        "skopiować do Twojego profilu? Możesz to później zmienić.",
+        "link_title": "Połączyć konto {provider}?",
+        "link_intro": "Konto {provider} zostanie połączone z kontem, na które jesteś "
+        "zalogowany: odtąd możesz logować się dowolnym z nich.",
+        "link_prove": "Konto z adresem {email} już istnieje. Aby połączyć z nim {provider}, "
+        "najpierw zaloguj się na to konto: łączymy je tylko, gdy udowodnisz, że należy do Ciebie.",
+        "link_prove_button": "Zaloguj się, aby połączyć",
+        "link_other_account": "Jesteś zalogowany na inne konto. Wyloguj się i zaloguj na "
+        "konto, które chcesz połączyć.",
+        "fields_legend": "Skopiuj z {provider}",
+        "field_name": "Imię i nazwisko",
+        "field_email": "Adres e-mail",
+        "field_picture": "Zdjęcie profilowe",
+        "field_locale": "Język",
+        "field_birthday": "Data urodzenia",
+        "continue": "Dalej",
+        "link_button": "Połącz i przejdź dalej",
+        "cancel": "Anuluj",
+        "error_title": "Logowanie przez {provider} nie powiodło się",
+        "error_unknown_provider": "Ta metoda logowania jest niedostępna.",
+        "error_expired": "Logowanie trwało zbyt długo lub zostało już użyte. Zacznij od nowa.",
+        "error_cancelled": "Logowanie zostało anulowane w {provider}.",
+        "error_unavailable": "{provider} nie odpowiada. Spróbuj później lub zaloguj się "
+        "w inny sposób.",
+        "error_refused": "{provider} przesłał odpowiedź, której nie możemy zaufać, więc nie "
+        "zalogowaliśmy Cię. Zacznij od nowa.",
+        "error_unverified": "{provider} nie potwierdził, że ten adres e-mail należy do Ciebie, "
+        "a konto z tym adresem istnieje. Zaloguj się na to konto i połącz {provider} "
+        "w ustawieniach konta.",
+        "error_linked_elsewhere": "To konto {provider} jest już połączone z innym kontem.",
+        "error_csrf": "Formularz wygasł. Zacznij od nowa.",
+        "back": "Wróć do logowania",
+    },
+}
+
+
+def render(
+    request: Request, template: str, *, lang: str, status: int = 200, **context: Any
+) -> HTMLResponse:
+    provider = context.get("provider", "")
+    messages = {k: v.replace("{provider}", provider) for k, v in MESSAGES[lang].items()}
+    html = _env.get_template(template).render(t=messages, lang=lang, **context)
+    return HTMLResponse(
+        html,
+        status_code=status,
+        headers={
+            "Cache-Control": "no-store",
+            "X-Frame-Options": "DENY",
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+            "img-src https:; form-action 'self'; frame-ancestors 'none'",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
+
+
+def error_page(
+    request: Request, code: str, *, lang: str, provider: str = "", status: int = 400
+) -> HTMLResponse:
+    return render(request, "social_error.html", lang=lang, status=status, code=code,
+                  provider=provider)  # fmt: skip

@@ -1,0 +1,56 @@
+"""Social sign-in's wiring: one object per process, kept in the runtime's extras."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from ciam_auth.oidc.provider import EXTRA as PROVIDER_EXTRA
+from ciam_auth.oidc.provider import Provider
+from ciam_auth.settings import AuthSettings
+from ciam_auth.social.consent import CLIENT_ID, SCOPE, ConsentRecorder
+from ciam_auth.social.flow import FlowStore
+from ciam_auth.social.upstream import Upstreams
+from ciam_shared.service import ServiceRuntime
+
+EXTRA = "social"
+
+
+@dataclass
+class Social:
+    settings: AuthSettings
+    upstreams: Upstreams
+    flows: FlowStore
+    consents: ConsentRecorder
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.settings.issuer_url.startswith("https://")
+
+    def callback_url(self, provider_id: str) -> str:
+        return f"{self.settings.issuer_url}/login/social/{provider_id}/callback"
+
+
+async def start_social(runtime: ServiceRuntime) -> None:
+    settings = runtime.settings
+    assert isinstance(settings, AuthSettings)
+    provider: Provider = runtime.extras[PROVIDER_EXTRA]
+    upstreams = Upstreams(settings.social_providers, timeout_s=settings.social_timeout_s)
+
+    def token() -> str:
+        return provider.issuer.access_token(sub=CLIENT_ID, client_id=CLIENT_ID, scope=SCOPE)[0]
+
+    consents = ConsentRecorder(settings.consent_url, token, upstreams.http)
+    runtime.extras[EXTRA] = Social(settings, upstreams, FlowStore(runtime.redis), consents)
+
+
+async def stop_social(runtime: ServiceRuntime) -> None:
+    social: Social | None = runtime.extras.get(EXTRA)
+    if social is not None:
+        await social.upstreams.aclose()
+
+
+def get_social(request: Request) -> Social:
+    social: Social = request.app.state.runtime.extras[EXTRA]
+    return social

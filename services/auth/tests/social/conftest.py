@@ -1,0 +1,292 @@
+"""An auth service with upstream providers: two evil ones under the test's control and, where
+Node is installed, a certified OpenID provider (oidc-provider) playing Google."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import secrets
+import shutil
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+import uvicorn
+from joserfc.jwk import ECKey
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ciam_auth.main import create_app
+from ciam_auth.passwords import hash_password
+from ciam_auth.sessions import COOKIE, store_of
+from ciam_auth.settings import AuthSettings
+from ciam_consent.main import create_app as create_consent_app
+from ciam_consent.settings import ConsentSettings
+from ciam_shared.db import create_engine
+from ciam_shared.testing.plugin import running, settings_kwargs
+
+from .evil import EvilProvider
+
+ISSUER = "http://auth.test"
+IDP_DIR = Path(__file__).parents[4] / "tests" / "idp"
+GOOGLE_CLIENT = "shop-google-client"
+GOOGLE_SECRET = "google-secret-0123456789abcdef0123456789"
+GOOGLE_USER = {
+    "email": "ada@example.com",
+    "email_verified": True,
+    "name": "Ada Lovelace",
+    "given_name": "Ada",
+    "family_name": "Lovelace",
+    "picture": "https://example.com/ada.png",
+    "locale": "en-GB",
+    "birthdate": "1815-12-10",
+}
+
+
+@dataclass
+class Google:
+    issuer: str
+    process: asyncio.subprocess.Process
+
+
+@dataclass
+class SocialAuth:
+    http: httpx.AsyncClient
+    engine: AsyncEngine
+    settings: AuthSettings
+    evil: EvilProvider
+    other: EvilProvider
+    runtime: Any
+    consent_url: str = ""
+
+    def app_token(self, *scopes: str) -> dict[str, str]:
+        """A platform app's bearer token, signed by this auth service."""
+        issuer = self.runtime.extras["oidc_provider"].issuer
+        token, _ = issuer.access_token(sub="ops", client_id="ops", scope=" ".join(scopes))
+        return {"authorization": f"Bearer {token}"}
+
+    async def start(self, provider: str = "evil", **params: str) -> dict[str, str]:
+        """The customer clicks "Sign in with ...": returns the authorization request sent."""
+        response = await self.http.get(f"/login/social/{provider}", params=params)
+        assert response.status_code == 303, response.text
+        return query_of(response.headers["location"])
+
+    async def callback(
+        self, request: dict[str, str], id_token: str, *, provider: str = "evil",
+        upstream: EvilProvider | None = None, **extra: str,
+    ) -> httpx.Response:  # fmt: skip
+        upstream = upstream or self.evil
+        code = upstream.issue(id_token, request["code_challenge"])
+        params = {"code": code, "state": request["state"], "iss": upstream.issuer} | extra
+        return await self.http.get(
+            f"/login/social/{provider}/callback", params={k: v for k, v in params.items() if v}
+        )
+
+    async def count(self, table: str) -> int:
+        async with self.engine.connect() as connection:
+            return int(await connection.scalar(text(f"SELECT count(*) FROM {table}")) or 0)
+
+    async def outbox_types(self) -> list[str]:
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(text("SELECT event_type FROM outbox ORDER BY seq"))
+            return [str(r[0]) for r in rows]
+
+    async def sign_up(
+        self, sub: str, *, provider: str = "evil", fields: tuple[str, ...] = (), **claims: Any
+    ) -> httpx.Response:
+        """A full first social sign-in through the pages: returns the final redirect."""
+        upstream = self.other if provider == "other" else self.evil
+        request = await self.start(provider, return_to="/welcome")
+        token = upstream.sign(upstream.claims(request["nonce"], sub=sub, **claims))
+        response = await self.callback(request, token, provider=provider, upstream=upstream)
+        if response.headers.get("location") != "/login/social/continue":
+            return response
+        page = await self.http.get("/login/social/continue")
+        if "csrf_token" not in page.text:  # a page that asks something else first
+            return page
+        return await self.answer(fields)
+
+    async def answer(
+        self, fields: tuple[str, ...] = (), decision: str = "accept"
+    ) -> httpx.Response:
+        page = await self.http.get("/login/social/continue")
+        assert page.status_code == 200, page.text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert csrf, page.text
+        return await self.http.post(
+            "/login/social/continue",
+            data={"csrf_token": csrf.group(1), "decision": decision, "fields": list(fields)},
+        )
+
+    async def password_account(self, email: str) -> uuid.UUID:
+        account_id = uuid.uuid4()
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                text("INSERT INTO accounts (id, email, password_hash, created_at) "
+                     "VALUES (:id, :email, :hash, now())"),
+                {"id": account_id, "email": email, "hash": await hash_password("pw 12345678")},
+            )  # fmt: skip
+        return account_id
+
+    async def sign_in(self, account_id: uuid.UUID) -> None:
+        """A password sign-in, as the accounts branch's login page does it."""
+        session = await store_of(self.runtime).create(
+            account_id, device="test", channel="web", amr=["pwd"]
+        )
+        self.http.cookies.set(COOKIE, session.id)
+
+    async def signed_in_account(self) -> uuid.UUID | None:
+        session_id = self.http.cookies.get(COOKIE)
+        if not session_id:
+            return None
+        session = await store_of(self.runtime).get(session_id)
+        return session.account_id if session else None
+
+
+def query_of(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+@pytest.fixture(scope="session")
+def evil_providers() -> Iterator[tuple[EvilProvider, EvilProvider]]:
+    with EvilProvider() as evil, EvilProvider() as other:
+        yield evil, other
+
+
+@pytest.fixture(scope="session")
+async def google() -> AsyncIterator[Google | None]:
+    if shutil.which("node") is None or not (IDP_DIR / "node_modules" / "oidc-provider").exists():
+        yield None
+        return
+    config = {
+        "client_id": GOOGLE_CLIENT,
+        "client_secret": GOOGLE_SECRET,
+        "redirect_uris": [f"{ISSUER}/login/social/google/callback"],
+        "accounts": {"ada": GOOGLE_USER, "bob": GOOGLE_USER | {"email": "bob@example.com"}},
+    }
+    process = await asyncio.create_subprocess_exec(
+        "node", str(IDP_DIR / "idp.mjs"), json.dumps(config),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    assert process.stdout is not None
+    issuer = (await asyncio.wait_for(process.stdout.readline(), 30)).decode().strip()
+    assert issuer.startswith("http://127.0.0.1:"), issuer
+    try:
+        yield Google(issuer, process)
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+@asynccontextmanager
+async def served(app: Any, sock: socket.socket) -> AsyncIterator[None]:
+    """Serve an ASGI app on a bound loopback socket (for what must reach it over HTTP: the
+    consent service calls the auth's JWKS, the auth service calls the consent API)."""
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_config=None, access_log=False))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task
+
+
+def loopback_socket() -> tuple[socket.socket, str]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    return sock, f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def google_config(google: Google) -> dict[str, Any]:
+    return {
+        "id": "google", "label": "Google", "issuer": google.issuer,
+        "client_id": GOOGLE_CLIENT, "client_secret": GOOGLE_SECRET,
+        "scopes": ["openid", "email", "profile"],
+    }  # fmt: skip
+
+
+@pytest.fixture
+async def social_with_consent(
+    fresh_database: Any,
+    kafka_bootstrap: str,
+    redis_url: str,
+    topic_prefix: str,
+    evil_providers: tuple[EvilProvider, EvilProvider],
+    google: Google | None,
+) -> AsyncIterator[SocialAuth]:
+    """The auth service with a real consent service: the one recording import choices over
+    HTTP, the other verifying the auth's tokens against its JWKS and publishing changes."""
+    if google is None:
+        pytest.skip("Node.js or tests/idp/node_modules missing (make node-deps)")
+    evil, other = evil_providers
+    auth_sock, auth_url = loopback_socket()
+    consent_sock, consent_url = loopback_socket()
+    common = {"kafka": kafka_bootstrap, "redis": redis_url, "topic_prefix": topic_prefix}
+    settings = AuthSettings(
+        issuer=ISSUER,
+        key_encryption_secret=secrets.token_urlsafe(32),
+        social_providers=[evil.config("evil"), google_config(google)],
+        social_timeout_s=5.0,
+        consent_url=consent_url,
+        **settings_kwargs(await fresh_database("ciam_auth.migrations"), **common),
+    )
+    consent_settings = ConsentSettings(
+        **settings_kwargs(await fresh_database("ciam_consent.migrations"), **common),
+        token_issuer=ISSUER,
+        token_jwks_url=f"{auth_url}/.well-known/jwks.json",
+        receipt_signing_key=ECKey.generate_key("P-256").as_pem(private=True).decode(),
+    )
+    auth_app, consent_app = create_app(settings), create_consent_app(consent_settings)
+    engine = create_engine(settings.database_url)
+    async with served(auth_app, auth_sock), served(consent_app, consent_sock):
+        transport = httpx.ASGITransport(app=auth_app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield SocialAuth(http, engine, settings, evil, other, auth_app.state.runtime,
+                             consent_url=consent_url)  # fmt: skip
+    await engine.dispose()
+
+
+@pytest.fixture
+async def social(
+    fresh_database: Any,
+    kafka_bootstrap: str,
+    redis_url: str,
+    topic_prefix: str,
+    evil_providers: tuple[EvilProvider, EvilProvider],
+    google: Google | None,
+) -> AsyncIterator[SocialAuth]:
+    evil, other = evil_providers
+    for provider in (evil, other):
+        provider.mode, provider.issuer_in_discovery = "ok", None
+    providers = [
+        evil.config("evil"),
+        other.config("other"),
+        evil.config("evilpost") | {"response_mode": "form_post"},
+    ]
+    if google is not None:
+        providers.append(google_config(google))
+    url = await fresh_database("ciam_auth.migrations")
+    settings = AuthSettings(
+        issuer=ISSUER,
+        key_encryption_secret=secrets.token_urlsafe(32),
+        social_providers=providers,
+        social_timeout_s=1.0,
+        **settings_kwargs(url, kafka=kafka_bootstrap, redis=redis_url, topic_prefix=topic_prefix),
+    )
+    engine = create_engine(url)
+    app = create_app(settings)
+    async with running(app) as http:
+        yield SocialAuth(http, engine, settings, evil, other, app.state.runtime)
+    await engine.dispose()
