@@ -33,6 +33,7 @@ from aiokafka import AIOKafkaProducer
 from common import percentile, run, write_result
 
 from ciam_shared.events import (
+    BrandAppRegistered,
     CloudEvent,
     ConsentState,
     ConsentStateItem,
@@ -127,6 +128,14 @@ async def main(
             defined_at=datetime.now(UTC),
         )
         await send(producer, CloudEvent.wrap(defined, source="/ciam/consent"), prefix)
+    # The brand app, as the auth service registers it, with every purpose declared.
+    now = datetime.now(UTC)
+    app = BrandAppRegistered(
+        client_id="shop-web", name="Shop", brand="acme", purposes=list(CATALOGUE),
+        scopes=["profile:read", "profile:track"], first_party=True, registered_at=now,
+        updated_at=now,
+    )  # fmt: skip
+    await send(producer, CloudEvent.wrap(app, source="/ciam/auth"), prefix)
     await producer.flush()
     db_url = await DatabaseFactory(postgres).create("ciam_profile.migrations")
     issuer = TokenIssuer().start()  # the services' JWKS, as the auth service would serve
@@ -152,11 +161,6 @@ async def main(
         async with httpx.AsyncClient(
             base_url=service.url, headers={"authorization": f"Bearer {app_token}"}, timeout=30
         ) as api:
-            (
-                await api.put(
-                    "/v1/apps/shop-web", json={"purposes": list(CATALOGUE)}, headers=admin
-                )
-            ).raise_for_status()
             for subject in subjects:
                 registered = UserRegistered(subject_id=subject, registered_at=datetime.now(UTC))
                 await send(producer, CloudEvent.wrap(registered, source="/bench"), prefix)

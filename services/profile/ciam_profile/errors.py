@@ -35,15 +35,3 @@ class MergeAlreadyUndone(DomainError):
     status = 409
     type_slug = "merge-already-undone"
     title = "Merge already undone"
-
-
-class UnknownPurpose(DomainError):
-    status = 422
-    type_slug = "unknown-purpose"
-    title = "Unknown purpose"
-
-
-class AppNotFound(DomainError):
-    status = 404
-    type_slug = "app-not-found"
-    title = "App not registered"

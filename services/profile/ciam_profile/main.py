@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from ciam_consent_sdk import ConsentView
+from ciam_consent_sdk import BrandAppView, ConsentView
 from ciam_profile.api import routers
 from ciam_profile.api.deps import PARTS, Parts
 from ciam_profile.cache import ProfileCache
@@ -11,7 +11,6 @@ from ciam_profile.events import register_subscribers
 from ciam_profile.gate import ConsentGate
 from ciam_profile.limits import BodyLimit
 from ciam_profile.models import Base
-from ciam_profile.service.apps import RegisteredPurposes
 from ciam_profile.settings import ProfileSettings
 from ciam_shared.events import (
     IdentifierLinked,
@@ -23,6 +22,7 @@ from ciam_shared.events import (
 )
 from ciam_shared.service import ServiceRuntime, ServiceSpec, build_app
 from ciam_shared.topics import (
+    BRAND_APPS,
     CONSENT_APPLIED,
     CONSENT_PURPOSES,
     CONSENT_STATE,
@@ -43,7 +43,14 @@ SPEC = ServiceSpec(
         ProfileMergeUndone,
         ProfileErased,
     ),
-    topics=(IDENTITY_EVENTS, PROFILE_EVENTS, CONSENT_STATE, CONSENT_PURPOSES, CONSENT_APPLIED),
+    topics=(
+        IDENTITY_EVENTS,
+        PROFILE_EVENTS,
+        CONSENT_STATE,
+        CONSENT_PURPOSES,
+        CONSENT_APPLIED,
+        BRAND_APPS,
+    ),
 )
 
 
@@ -65,9 +72,12 @@ def create_app(settings: ProfileSettings | None = None) -> FastAPI:
         settings.kafka_bootstrap_servers, topic_prefix=settings.topic_prefix
     )
     gate = ConsentGate(view, catalogue, tracking_purpose=settings.tracking_purpose)
-    # INTERIM: declared purposes from the profile-side registration (service/apps.py); the
-    # SDK's BrandAppView over the auth service's apps topic has the same purposes_of().
-    apps = RegisteredPurposes(runtime.sessions, refresh_seconds=settings.app_refresh_seconds)
+    # The purposes each brand app declared, from the auth service's compacted apps topic.
+    apps = BrandAppView(
+        settings.kafka_bootstrap_servers,
+        topic_prefix=settings.topic_prefix,
+        client_id="profile-apps",
+    )
     runtime.extras[PARTS] = Parts(settings, cache, gate, apps)
     register_subscribers(runtime, cache)
 
@@ -76,10 +86,10 @@ def create_app(settings: ProfileSettings | None = None) -> FastAPI:
         # answered from an empty view.
         await catalogue.start()
         await view.start()
-        await apps.load()
-        rt.spawn("app-registrations", apps.refresh_forever())
+        await apps.start()
 
     async def on_stop(rt: ServiceRuntime) -> None:
+        await apps.stop()
         await view.stop()
         await catalogue.stop()
         await cache.drain()

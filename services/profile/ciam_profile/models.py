@@ -6,8 +6,6 @@
 - `identifiers`: (kind, value) -> subject; each identifier resolves to exactly one subject.
 - `tracked_events`: behavioural events stored after the consent check.
 - `merges`: every merge and its undo (merges are applied at read time, so undo is exact).
-- `app_registrations`: the purposes each brand app declared (until the auth service
-  publishes its client registrations, see docs/services/profile.md).
 Plus the shared `outbox` and `processed_events`. Every subject's row cascades to its fields,
 identifiers and events, so an erasure is one delete per table.
 """
@@ -100,11 +98,3 @@ class Merge(Base):
     merged_at: Mapped[datetime] = mapped_column(TimestampTZ())
     undone_at: Mapped[datetime | None] = mapped_column(TimestampTZ(), nullable=True)
     undone_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
-
-
-class AppRegistration(Base):
-    __tablename__ = "app_registrations"
-
-    client_id: Mapped[str] = mapped_column(String(200), primary_key=True)
-    purposes: Mapped[list[str]] = mapped_column(JSON)
-    updated_at: Mapped[datetime] = mapped_column(TimestampTZ())

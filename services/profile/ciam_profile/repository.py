@@ -13,7 +13,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_profile.models import (
-    AppRegistration,
     Identifier,
     Merge,
     Profile,
@@ -192,27 +191,6 @@ async def merges_of(session: AsyncSession, subject_ids: Collection[uuid.UUID]) -
         .order_by(Merge.merged_at)
     )
     return result.all()
-
-
-async def app_purposes(session: AsyncSession, client_id: str) -> list[str] | None:
-    registration = await session.get(AppRegistration, client_id)
-    return None if registration is None else list(registration.purposes)
-
-
-async def all_apps(session: AsyncSession) -> dict[str, list[str]]:
-    rows = await session.execute(select(AppRegistration.client_id, AppRegistration.purposes))
-    return {row.client_id: list(row.purposes) for row in rows}
-
-
-async def save_app(
-    session: AsyncSession, client_id: str, purposes: list[str], at: datetime
-) -> None:
-    registration = await session.get(AppRegistration, client_id, with_for_update=True)
-    if registration is None:
-        session.add(AppRegistration(client_id=client_id, purposes=purposes, updated_at=at))
-    else:
-        registration.purposes, registration.updated_at = purposes, at
-    await session.flush()
 
 
 async def erase(session: AsyncSession, subject_ids: Collection[uuid.UUID]) -> None:

@@ -163,14 +163,3 @@ class MergeOut(BaseModel):
     merged_at: datetime
     undone_at: datetime | None
     undone_by: str | None
-
-
-class AppIn(_In):
-    purposes: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(
-        max_length=50
-    )
-
-
-class AppOut(BaseModel):
-    client_id: str
-    purposes: list[str]

@@ -16,8 +16,6 @@ class ProfileSettings(BaseServiceSettings):
     # Assembled profiles in Redis: invalidated on every change; the TTL only bounds a race
     # between a read that assembles and a write that commits at the same moment.
     cache_ttl_seconds: int = 300
-    # Other replicas' app registrations reach this one within this time (interim registry).
-    app_refresh_seconds: float = 5.0
     max_body_bytes: int = 256 * 1024
     # The name under which the consent view acknowledges what it applied (propagation proof).
     consent_subscriber: str = "profile"

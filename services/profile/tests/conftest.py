@@ -24,6 +24,7 @@ from ciam_profile.models import outbox
 from ciam_profile.settings import ProfileSettings
 from ciam_shared.db import create_engine
 from ciam_shared.events import (
+    BrandAppRegistered,
     CloudEvent,
     ConsentState,
     ConsentStateItem,
@@ -110,10 +111,22 @@ class ProfileApi:
         return subject
 
     async def declare(self, client_id: str, purposes: list[str]) -> None:
-        r = await self.client.put(
-            f"/v1/apps/{client_id}", json={"purposes": purposes}, headers=self.admin()
+        """Register a brand app as the auth service does (its compacted apps topic), and wait
+        until the profile service's app view knows it."""
+        now = datetime.now(UTC)
+        registered = BrandAppRegistered(
+            client_id=client_id, name=client_id, brand="acme", purposes=purposes,
+            scopes=[READ, WRITE, TRACK], first_party=True, registered_at=now, updated_at=now,
+        )  # fmt: skip
+        await publish_event(
+            self.kafka, CloudEvent.wrap(registered, source="/ciam/auth"), prefix=self.prefix
         )
-        assert r.status_code == 200, r.text
+        apps = self.app_under_test.state.runtime.extras[PARTS].apps
+
+        async def known() -> bool:
+            return bool(apps.purposes_of(client_id) == frozenset(purposes))
+
+        await eventually(known)
 
     async def consents(self, subject: uuid.UUID, **statuses: ConsentStatus) -> None:
         """Publish the subject's whole consent state, as the consent service does after a

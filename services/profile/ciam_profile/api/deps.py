@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 
 from ciam_profile.cache import ProfileCache
 from ciam_profile.gate import ConsentGate
-from ciam_profile.service.apps import RegisteredPurposes
+from ciam_profile.service.apps import DeclaredPurposes
 from ciam_profile.service.reading import Reader
 from ciam_profile.settings import ProfileSettings
 from ciam_shared.service import RuntimeDep
@@ -24,7 +24,7 @@ class Parts:
     settings: ProfileSettings
     cache: ProfileCache
     gate: ConsentGate
-    apps: RegisteredPurposes
+    apps: DeclaredPurposes
 
     @property
     def reader(self) -> Reader:
