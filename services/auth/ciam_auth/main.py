@@ -1,11 +1,26 @@
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
-from ciam_auth.api import router
+from ciam_auth import api, api_me, pages
+from ciam_auth.context import AuthContext
+from ciam_auth.errors import Throttled
+from ciam_auth.mailer import Mailer
 from ciam_auth.models import Base
+from ciam_auth.passwords import Passwords
+from ciam_auth.sessions import SessionStore
 from ciam_auth.settings import AuthSettings
-from ciam_shared.events import UserRegistered
+from ciam_auth.throttle import Throttle, ThrottlePolicy
+from ciam_shared.events import (
+    EmailVerified,
+    PasswordChanged,
+    SecondFactorChanged,
+    UserDeleted,
+    UserRegistered,
+    UserSignedIn,
+)
+from ciam_shared.http.problems import problem
 from ciam_shared.service import ServiceRuntime, ServiceSpec, build_app
 from ciam_shared.topics import IDENTITY_EVENTS
 
@@ -14,11 +29,75 @@ SPEC = ServiceSpec(
     title="CIAM auth service",
     metadata=Base.metadata,
     migrations_package="ciam_auth.migrations",
-    publishes=(UserRegistered,),
+    publishes=(
+        UserRegistered,
+        EmailVerified,
+        UserSignedIn,
+        PasswordChanged,
+        SecondFactorChanged,
+        UserDeleted,
+    ),
     topics=(IDENTITY_EVENTS,),
 )
 
 
+def build_context(runtime: ServiceRuntime, settings: AuthSettings) -> AuthContext:
+    # Redis keys carry the topic prefix too: it isolates test runs sharing one Redis.
+    prefix = f"auth:{settings.topic_prefix}"
+    policy = ThrottlePolicy(
+        window_seconds=settings.throttle_window_seconds,
+        pair_free=settings.throttle_pair_free,
+        pair_max_delay=settings.throttle_pair_max_delay,
+        account_free=settings.throttle_account_free,
+        account_max_delay=settings.throttle_account_max_delay,
+        client_limit=settings.throttle_client_limit,
+    )
+    return AuthContext(
+        settings=settings,
+        passwords=Passwords(settings),
+        sessions=SessionStore(
+            runtime.redis,
+            idle_seconds=settings.session_idle_seconds,
+            absolute_seconds=settings.session_absolute_seconds,
+            prefix=prefix,
+        ),
+        throttle=Throttle(runtime.redis, policy, prefix=prefix),
+        mailer=Mailer(settings.smtp_host, settings.smtp_port, settings.mail_from),
+        redis=runtime.redis,
+        db=runtime.sessions,
+        redis_prefix=prefix,
+    )
+
+
 def create_app(settings: AuthSettings | None = None) -> FastAPI:
-    runtime = ServiceRuntime.build(SPEC, settings or AuthSettings())
-    return build_app(runtime, routers=[router])
+    settings = settings or AuthSettings()
+    runtime = ServiceRuntime.build(SPEC, settings)
+    context = build_context(runtime, settings)
+    runtime.extras["auth"] = context
+    runtime.extras["sessions"] = context.sessions
+
+    async def start(runtime: ServiceRuntime) -> None:
+        await context.passwords.load()
+        runtime.spawn("mailer", context.mailer.run())
+
+    app = build_app(
+        runtime,
+        routers=[api.router, api_me.router, pages.router],
+        on_startup=[start],
+        on_shutdown=[lambda _: context.passwords.close()],
+    )
+
+    @app.exception_handler(Throttled)
+    async def _throttled(request: Request, exc: Throttled) -> JSONResponse:
+        response = problem(
+            exc.status,
+            title=exc.title,
+            detail=exc.detail,
+            type_slug=exc.type_slug,
+            instance=request.url.path,
+            **exc.extensions,
+        )
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
+    return app

@@ -23,7 +23,14 @@ from ciam_shared.events.envelope import (
     encode,
     event_type_registry,
 )
-from ciam_shared.events.identity import UserDeleted, UserRegistered
+from ciam_shared.events.identity import (
+    EmailVerified,
+    PasswordChanged,
+    SecondFactorChanged,
+    UserDeleted,
+    UserRegistered,
+    UserSignedIn,
+)
 from ciam_shared.events.notifier import WebhookDeadLettered
 from ciam_shared.events.profile import ProfileCreated
 
@@ -41,12 +48,16 @@ __all__ = [
     "ConsentStateItem",
     "ConsentStatus",
     "ConsentWithdrawn",
+    "EmailVerified",
     "EventData",
+    "PasswordChanged",
     "ProfileCreated",
+    "SecondFactorChanged",
     "SubjectConsentsErased",
     "UnknownEventType",
     "UserDeleted",
     "UserRegistered",
+    "UserSignedIn",
     "WebhookDeadLettered",
     "decode",
     "encode",

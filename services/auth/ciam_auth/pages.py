@@ -1,0 +1,460 @@
+"""The customer's pages: sign in (with the TOTP step), account and sessions, register, verify
+the address, reset the password. Plain HTML forms, no JavaScript, Polish and English.
+
+Every form carries the double-submit CSRF token (web.py). A failed sign-in re-renders the form
+with one generic message, whatever went wrong.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, Response, status
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from ciam_auth import repository
+from ciam_auth.context import AuthContext, AuthDep
+from ciam_auth.errors import (
+    CsrfFailed,
+    EmailNotVerified,
+    InvalidCredentials,
+    InvalidToken,
+    PasswordRefused,
+    Throttled,
+)
+from ciam_auth.i18n import text
+from ciam_auth.service import accounts, signin
+from ciam_auth.sessions import (
+    CurrentSessionDep,
+    Session,
+    clear_session_cookie,
+    set_session_cookie,
+)
+from ciam_auth.web import check_csrf, client_of, csrf_token, locale_of, safe_return_to
+from ciam_shared.service import SessionDep
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+TEMPLATES = Environment(
+    loader=PackageLoader("ciam_auth", "templates"),
+    autoescape=select_autoescape(["html"]),
+    auto_reload=False,
+)
+
+FormStr = Annotated[str, Form(max_length=1024)]
+OptionalForm = Annotated[str | None, Form(max_length=1024)]
+
+
+def render(
+    request: Request,
+    ctx: AuthContext,
+    template: str,
+    *,
+    locale: str,
+    title_key: str,
+    status_code: int = 200,
+    **values: Any,
+) -> HTMLResponse:
+    response = HTMLResponse("", status_code=status_code)
+    token = csrf_token(request, response, secure=ctx.settings.secure_cookies)
+
+    def t(key: str, **kw: object) -> str:
+        return text(locale, key, **kw)
+
+    body = TEMPLATES.get_template(template).render(
+        t=t, locale=locale, title=t(title_key), csrf=token, **values
+    )
+    response.body = response.render(body)
+    response.headers["content-length"] = str(len(response.body))
+    response.headers["cache-control"] = "no-store"
+    response.headers["content-security-policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+    )
+    return response
+
+
+def failure_message(locale: str, exc: Exception) -> tuple[str, int]:
+    if isinstance(exc, Throttled):
+        return text(locale, "throttled", seconds=exc.retry_after), 429
+    if isinstance(exc, CsrfFailed):
+        return text(locale, "form_expired"), 403
+    if isinstance(exc, EmailNotVerified):
+        return text(locale, "not_verified"), 403
+    if isinstance(exc, PasswordRefused):
+        key = "password_common" if exc.extensions.get("reason") == "common" else "password_length"
+        return text(locale, key), 422
+    if isinstance(exc, InvalidToken):
+        return text(locale, "token_invalid"), 400
+    return text(locale, "login_failed"), 401
+
+
+# --- sign in ---------------------------------------------------------------------------------
+
+
+@router.get("/login")
+async def login_page(
+    request: Request, ctx: AuthDep, current: CurrentSessionDep, return_to: str | None = None
+) -> Response:
+    target = safe_return_to(return_to)
+    if current is not None:
+        return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
+    return render(
+        request,
+        ctx,
+        "login.html",
+        locale=locale_of(request),
+        title_key="login_title",
+        return_to=target,
+    )
+
+
+@router.post("/login")
+async def login(
+    request: Request,
+    session: SessionDep,
+    ctx: AuthDep,
+    email: FormStr = "",
+    password: FormStr = "",
+    csrf: OptionalForm = None,
+    return_to: OptionalForm = None,
+    ui_locales: OptionalForm = None,
+) -> Response:
+    locale, target = locale_of(request, ui_locales), safe_return_to(return_to)
+    try:
+        check_csrf(request, csrf)
+        result = await signin.sign_in(
+            session, ctx, email=email, password=password, client=client_of(request, "web")
+        )
+    except (InvalidCredentials, Throttled, CsrfFailed, EmailNotVerified) as exc:
+        message, code = failure_message(locale, exc)
+        return render(
+            request,
+            ctx,
+            "login.html",
+            locale=locale,
+            title_key="login_title",
+            status_code=code,
+            error=message,
+            email=email,
+            return_to=target,
+        )
+    if result.session is None:
+        return render(
+            request,
+            ctx,
+            "login_totp.html",
+            locale=locale,
+            title_key="totp_title",
+            mfa_token=result.mfa_token,
+            return_to=target,
+        )
+    return _signed_in(ctx, result.session, target)
+
+
+@router.post("/login/totp")
+async def login_totp(
+    request: Request,
+    session: SessionDep,
+    ctx: AuthDep,
+    mfa_token: FormStr = "",
+    code: OptionalForm = None,
+    recovery_code: OptionalForm = None,
+    csrf: OptionalForm = None,
+    return_to: OptionalForm = None,
+    ui_locales: OptionalForm = None,
+) -> Response:
+    locale, target = locale_of(request, ui_locales), safe_return_to(return_to)
+    try:
+        check_csrf(request, csrf)
+        signed_in = await signin.complete_second_step(
+            session,
+            ctx,
+            mfa_token=mfa_token,
+            code=code or None,
+            recovery_code=recovery_code or None,
+            client=client_of(request, "web"),
+        )
+    except InvalidToken:  # the pending sign-in expired or was ended: start again
+        return render(
+            request,
+            ctx,
+            "login.html",
+            locale=locale,
+            title_key="login_title",
+            status_code=401,
+            error=text(locale, "login_failed"),
+            return_to=target,
+        )
+    except (InvalidCredentials, Throttled, CsrfFailed) as exc:
+        message, status_code = failure_message(locale, exc)
+        if isinstance(exc, InvalidCredentials):
+            message = text(locale, "totp_failed")
+        return render(
+            request,
+            ctx,
+            "login_totp.html",
+            locale=locale,
+            title_key="totp_title",
+            status_code=status_code,
+            error=message,
+            mfa_token=mfa_token,
+            return_to=target,
+        )
+    return _signed_in(ctx, signed_in, target)
+
+
+def _signed_in(ctx: AuthContext, session: Session, target: str) -> Response:
+    response = RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
+    set_session_cookie(
+        response,
+        session,
+        secure=ctx.settings.secure_cookies,
+        max_age=ctx.settings.session_absolute_seconds,
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout(
+    request: Request, ctx: AuthDep, current: CurrentSessionDep, csrf: OptionalForm = None
+) -> Response:
+    check_csrf(request, csrf)
+    if current is not None:
+        await ctx.sessions.revoke(current.account_id, current.id)
+    response = RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
+    clear_session_cookie(response, secure=ctx.settings.secure_cookies)
+    return response
+
+
+# --- account ---------------------------------------------------------------------------------
+
+
+@router.get("/account")
+async def account_page(
+    request: Request, session: SessionDep, ctx: AuthDep, current: CurrentSessionDep
+) -> Response:
+    if current is None:
+        return RedirectResponse("/login?return_to=/account", status_code=status.HTTP_303_SEE_OTHER)
+    account = await repository.account_by_id(session, current.account_id)
+    if account is None:
+        return RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
+    return render(
+        request,
+        ctx,
+        "account.html",
+        locale=locale_of(request),
+        title_key="account_title",
+        main_class="wide",
+        email=account.email,
+        sessions=await ctx.sessions.list_for(current.account_id),
+        current_id=current.id,
+    )
+
+
+@router.post("/account/sessions/{session_id}/end")
+async def end_session(
+    session_id: str,
+    request: Request,
+    ctx: AuthDep,
+    current: CurrentSessionDep,
+    csrf: OptionalForm = None,
+) -> Response:
+    check_csrf(request, csrf)
+    if current is None:
+        return RedirectResponse("/login?return_to=/account", status_code=status.HTTP_303_SEE_OTHER)
+    await ctx.sessions.revoke(current.account_id, session_id)
+    target = "/login" if session_id == current.id else "/account"
+    return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
+
+
+# --- register, verify, reset -------------------------------------------------------------------
+
+
+@router.get("/register")
+async def register_page(request: Request, ctx: AuthDep) -> Response:
+    return render(
+        request, ctx, "register.html", locale=locale_of(request), title_key="register_title"
+    )
+
+
+@router.post("/register")
+async def register(
+    request: Request,
+    session: SessionDep,
+    ctx: AuthDep,
+    email: FormStr = "",
+    password: FormStr = "",
+    csrf: OptionalForm = None,
+    ui_locales: OptionalForm = None,
+) -> Response:
+    locale = locale_of(request, ui_locales)
+    try:
+        check_csrf(request, csrf)
+        await accounts.register(session, ctx, email=email, password=password, locale=locale)
+    except (PasswordRefused, CsrfFailed) as exc:
+        message, code = failure_message(locale, exc)
+        return render(
+            request,
+            ctx,
+            "register.html",
+            locale=locale,
+            title_key="register_title",
+            status_code=code,
+            error=message,
+            email=email,
+        )
+    return render(
+        request,
+        ctx,
+        "register.html",
+        locale=locale,
+        title_key="register_title",
+        notice=text(locale, "check_mail"),
+        done=True,
+    )
+
+
+@router.get("/verify-email")
+async def verify_page(request: Request, ctx: AuthDep, token: str | None = None) -> Response:
+    # A GET never redeems the link: mail scanners open links; the customer presses the button.
+    return render(
+        request,
+        ctx,
+        "verify.html",
+        locale=locale_of(request),
+        title_key="verify_title",
+        token=token,
+    )
+
+
+@router.post("/verify-email")
+async def verify(
+    request: Request,
+    session: SessionDep,
+    ctx: AuthDep,
+    token: OptionalForm = None,
+    email: OptionalForm = None,
+    code: OptionalForm = None,
+    csrf: OptionalForm = None,
+    ui_locales: OptionalForm = None,
+) -> Response:
+    locale = locale_of(request, ui_locales)
+    try:
+        check_csrf(request, csrf)
+        await accounts.verify_email(session, ctx, token=token, email=email, code=code)
+    except (InvalidToken, CsrfFailed) as exc:
+        message, status_code = failure_message(locale, exc)
+        return render(
+            request,
+            ctx,
+            "verify.html",
+            locale=locale,
+            title_key="verify_title",
+            status_code=status_code,
+            error=message,
+            token=None,
+        )
+    return render(
+        request,
+        ctx,
+        "verify.html",
+        locale=locale,
+        title_key="verify_title",
+        notice=text(locale, "verified"),
+        done=True,
+    )
+
+
+@router.get("/reset-password")
+async def reset_page(
+    request: Request, ctx: AuthDep, token: str | None = None, code: bool = False
+) -> Response:
+    stage = "confirm" if token or code else "request"
+    return render(
+        request,
+        ctx,
+        "reset.html",
+        locale=locale_of(request),
+        title_key="reset_title",
+        stage=stage,
+        token=token,
+    )
+
+
+@router.post("/reset-password")
+async def request_reset(
+    request: Request,
+    session: SessionDep,
+    ctx: AuthDep,
+    email: FormStr = "",
+    csrf: OptionalForm = None,
+    ui_locales: OptionalForm = None,
+) -> Response:
+    locale = locale_of(request, ui_locales)
+    try:
+        check_csrf(request, csrf)
+    except CsrfFailed as exc:
+        message, status_code = failure_message(locale, exc)
+        return render(
+            request,
+            ctx,
+            "reset.html",
+            locale=locale,
+            title_key="reset_title",
+            status_code=status_code,
+            error=message,
+            stage="request",
+        )
+    await accounts.request_reset(session, ctx, email=email, locale=locale)
+    return render(
+        request,
+        ctx,
+        "reset.html",
+        locale=locale,
+        title_key="reset_title",
+        notice=text(locale, "reset_sent"),
+        stage="confirm",
+        token=None,
+    )
+
+
+@router.post("/reset-password/confirm")
+async def confirm_reset(
+    request: Request,
+    session: SessionDep,
+    ctx: AuthDep,
+    new_password: FormStr = "",
+    token: OptionalForm = None,
+    email: OptionalForm = None,
+    code: OptionalForm = None,
+    csrf: OptionalForm = None,
+    ui_locales: OptionalForm = None,
+) -> Response:
+    locale = locale_of(request, ui_locales)
+    try:
+        check_csrf(request, csrf)
+        await accounts.confirm_reset(
+            session, ctx, new_password=new_password, token=token, email=email, code=code
+        )
+    except (InvalidToken, PasswordRefused, CsrfFailed) as exc:
+        message, status_code = failure_message(locale, exc)
+        return render(
+            request,
+            ctx,
+            "reset.html",
+            locale=locale,
+            title_key="reset_title",
+            status_code=status_code,
+            error=message,
+            stage="confirm",
+            token=token,
+        )
+    return render(
+        request,
+        ctx,
+        "reset.html",
+        locale=locale,
+        title_key="reset_title",
+        notice=text(locale, "reset_done"),
+        stage="done",
+    )

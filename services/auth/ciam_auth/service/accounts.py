@@ -1,0 +1,249 @@
+"""Account use cases: register, verify the address, reset and change the password, change the
+address, delete. They stage events and queue mails (sent after the commit); the edge commits.
+
+Registration and reset answer the same whether or not the address has an account, and do the
+same costly work (registration hashes the password either way; reset queues its mail after the
+commit); only the mail that goes out differs, and it leaves outside the response path.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ciam_auth import repository
+from ciam_auth.context import SOURCE, AuthContext
+from ciam_auth.errors import InvalidToken
+from ciam_auth.i18n import LOCALES
+from ciam_auth.models import Account
+from ciam_auth.service import email_tokens, mails
+from ciam_auth.service.signin import Client, normal_email, reauthenticate
+from ciam_auth.sessions import Session
+from ciam_auth.throttle import account_key, client_key
+from ciam_shared.db import new_id, utcnow
+from ciam_shared.events import (
+    CloudEvent,
+    EmailVerified,
+    EventData,
+    PasswordChanged,
+    UserDeleted,
+    UserRegistered,
+)
+from ciam_shared.outbox import stage
+
+RESET_MAILS_PER_HOUR = 5
+
+
+async def _stage(session: AsyncSession, ctx: AuthContext, event: EventData) -> None:
+    await stage(session, CloudEvent.wrap(event, source=SOURCE), topic_prefix=ctx.topic_prefix)
+
+
+async def register(
+    session: AsyncSession,
+    ctx: AuthContext,
+    *,
+    email: str,
+    password: str,
+    locale: str,
+    channel: str = "web",
+) -> None:
+    email = normal_email(email)
+    ctx.passwords.check_policy(password)  # the same refusal for known and unknown addresses
+    password_hash = await ctx.passwords.hash(password)
+    now = utcnow()
+    account = Account(
+        id=new_id(),
+        email=email,
+        password_hash=password_hash,
+        created_at=now,
+        locale=locale if locale in LOCALES else "en",
+    )
+    existing = await repository.account_by_email(session, email)
+    if existing is not None or not await repository.add_account(session, account):
+        owner = existing or await repository.account_by_email(session, email)
+        ctx.mailer.send_after_commit(
+            session, mails.already_registered(ctx, email, owner.locale if owner else locale)
+        )
+        return
+    await _stage(
+        session, ctx, UserRegistered(subject_id=account.id, registered_at=now, channel=channel)
+    )
+    issued = await email_tokens.issue(
+        session,
+        ctx,
+        account_id=account.id,
+        purpose=email_tokens.VERIFY,
+        email=email,
+        ttl_seconds=ctx.settings.verification_ttl_seconds,
+    )
+    ctx.mailer.send_after_commit(
+        session, mails.verification(ctx, email, account.locale, issued, change=False)
+    )
+
+
+async def verify_email(
+    session: AsyncSession,
+    ctx: AuthContext,
+    *,
+    token: str | None = None,
+    email: str | None = None,
+    code: str | None = None,
+) -> Account:
+    """Redeem a verification (or address-change) link or code; the address is proven."""
+    redeemed = await email_tokens.redeem(
+        session,
+        ctx,
+        email_tokens.PROVES_ADDRESS,
+        token=token,
+        email=normal_email(email) if email else None,
+        code=code,
+    )
+    account = await repository.account_by_id(session, redeemed.account_id, for_update=True)
+    if account is None:
+        raise InvalidToken("This link or code is not valid (any more).")
+    if redeemed.purpose == email_tokens.CHANGE_EMAIL and redeemed.email != account.email:
+        if await repository.email_taken(session, redeemed.email):
+            raise InvalidToken("This link or code is not valid (any more).")
+        account.email = redeemed.email
+    now = utcnow()
+    account.email_verified_at = now
+    await _stage(session, ctx, EmailVerified(subject_id=account.id, verified_at=now))
+    return account
+
+
+async def request_reset(
+    session: AsyncSession, ctx: AuthContext, *, email: str, locale: str
+) -> None:
+    email = normal_email(email)
+    account = await repository.account_by_email(session, email)
+    under_limit = await ctx.throttle.limit(
+        "reset-mail", account_key(email), limit=RESET_MAILS_PER_HOUR, window=3600
+    )
+    if account is None or not under_limit:
+        return
+    issued = await email_tokens.issue(
+        session,
+        ctx,
+        account_id=account.id,
+        purpose=email_tokens.RESET,
+        email=email,
+        ttl_seconds=ctx.settings.reset_ttl_seconds,
+    )
+    ctx.mailer.send_after_commit(session, mails.reset(ctx, email, account.locale, issued))
+
+
+async def confirm_reset(
+    session: AsyncSession,
+    ctx: AuthContext,
+    *,
+    new_password: str,
+    token: str | None = None,
+    email: str | None = None,
+    code: str | None = None,
+) -> None:
+    """Set a new password from a reset link or code: every session ends, the counters clear."""
+    ctx.passwords.check_policy(new_password)
+    redeemed = await email_tokens.redeem(
+        session,
+        ctx,
+        (email_tokens.RESET,),
+        token=token,
+        email=normal_email(email) if email else None,
+        code=code,
+    )
+    account = await repository.account_by_id(session, redeemed.account_id, for_update=True)
+    if account is None or account.email != redeemed.email:
+        raise InvalidToken("This link or code is not valid (any more).")
+    now = utcnow()
+    account.password_hash = await ctx.passwords.hash(new_password)
+    account.password_changed_at = now
+    if account.email_verified_at is None:  # the reset mail reached the address: it is proven
+        account.email_verified_at = now
+        await _stage(session, ctx, EmailVerified(subject_id=account.id, verified_at=now))
+    await _stage(
+        session, ctx, PasswordChanged(subject_id=account.id, changed_at=now, through_reset=True)
+    )
+    await ctx.throttle.forget_account(account_key(account.email))
+    await ctx.sessions.revoke_all(account.id)
+
+
+async def change_password(
+    session: AsyncSession,
+    ctx: AuthContext,
+    signed_in: Session,
+    *,
+    current_password: str,
+    new_password: str,
+    client: Client,
+) -> list[str]:
+    """Re-authenticate, set the new password, end every other session (their refresh tokens
+    go through the sessions-revoked hook). Returns the ended session ids."""
+    account = await _account_of(session, signed_in)
+    await reauthenticate(session, ctx, account, current_password, client)
+    ctx.passwords.check_policy(new_password)
+    now = utcnow()
+    account.password_hash = await ctx.passwords.hash(new_password)
+    account.password_changed_at = now
+    await _stage(session, ctx, PasswordChanged(subject_id=account.id, changed_at=now))
+    ctx.mailer.send_after_commit(
+        session, mails.password_changed(ctx, account.email, account.locale)
+    )
+    return await ctx.sessions.revoke_all(account.id, except_session_id=signed_in.id)
+
+
+async def request_email_change(
+    session: AsyncSession,
+    ctx: AuthContext,
+    signed_in: Session,
+    *,
+    password: str,
+    new_email: str,
+    client: Client,
+) -> None:
+    """Mail a link and a code to the new address; the change happens when it is redeemed. An
+    address that already has an account gets the "you already have an account" mail instead,
+    so the answer never tells whether it is taken."""
+    account = await _account_of(session, signed_in)
+    await reauthenticate(session, ctx, account, password, client)
+    new_email = normal_email(new_email)
+    if new_email == account.email:
+        return
+    owner = await repository.account_by_email(session, new_email)
+    if owner is not None:
+        ctx.mailer.send_after_commit(
+            session, mails.already_registered(ctx, new_email, owner.locale)
+        )
+        return
+    issued = await email_tokens.issue(
+        session,
+        ctx,
+        account_id=account.id,
+        purpose=email_tokens.CHANGE_EMAIL,
+        email=new_email,
+        ttl_seconds=ctx.settings.verification_ttl_seconds,
+    )
+    ctx.mailer.send_after_commit(
+        session, mails.verification(ctx, new_email, account.locale, issued, change=True)
+    )
+    ctx.mailer.send_after_commit(
+        session, mails.email_change_requested(ctx, account.email, account.locale)
+    )
+
+
+async def delete_account(
+    session: AsyncSession, ctx: AuthContext, signed_in: Session, *, password: str, client: Client
+) -> None:
+    """Re-authenticate, delete the account and what hangs on it, stage UserDeleted for the other
+    services, end every session."""
+    account = await _account_of(session, signed_in)
+    await reauthenticate(session, ctx, account, password, client)
+    await repository.delete_account(session, account.id)
+    await _stage(session, ctx, UserDeleted(subject_id=account.id, deleted_at=utcnow()))
+    await ctx.sessions.revoke_all(account.id)
+    await ctx.throttle.succeeded(account_key(account.email), client_key(client.address))
+
+
+async def _account_of(session: AsyncSession, signed_in: Session) -> Account:
+    account = await repository.account_by_id(session, signed_in.account_id, for_update=True)
+    if account is None:  # deleted in another session a moment ago
+        raise InvalidToken("The account no longer exists.")
+    return account
