@@ -46,6 +46,7 @@ def build_context(runtime: ServiceRuntime, settings: AuthSettings) -> AuthContex
     prefix = f"auth:{settings.topic_prefix}"
     policy = ThrottlePolicy(
         window_seconds=settings.throttle_window_seconds,
+        base_delay=settings.throttle_base_delay,
         pair_free=settings.throttle_pair_free,
         pair_max_delay=settings.throttle_pair_max_delay,
         account_free=settings.throttle_account_free,

@@ -18,11 +18,16 @@ from importlib import resources
 
 from argon2 import PasswordHasher, Type, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError
+from prometheus_client import Counter
 
 from ciam_auth.errors import PasswordRefused
 from ciam_auth.settings import AuthSettings
 
 COMMON_PASSWORDS_FILE = "common-passwords.txt.gz"
+# Also what shows that an unknown account costs a real verification (no enumeration by time).
+ARGON2_OPERATIONS = Counter(
+    "ciam_auth_argon2_operations_total", "argon2id hashes and verifications", ["operation"]
+)
 
 
 def normalise(password: str) -> str:
@@ -91,12 +96,14 @@ class Passwords:
 
     async def hash(self, password: str) -> str:
         loop = asyncio.get_running_loop()
+        ARGON2_OPERATIONS.labels("hash").inc()
         return await loop.run_in_executor(self._pool, self.hasher.hash, normalise(password))
 
     async def verify(self, stored_hash: str | None, password: str) -> Verification:
         """Check `password`; with no stored hash (unknown account) spend the same work and fail."""
         loop = asyncio.get_running_loop()
         target = stored_hash or self._dummy_hash
+        ARGON2_OPERATIONS.labels("verify").inc()
         ok = await loop.run_in_executor(self._pool, self._verify, target, normalise(password))
         if not ok or stored_hash is None:
             return Verification(ok=False)

@@ -38,12 +38,14 @@ class AuthSettings(BaseServiceSettings):
     smtp_port: int = 25
     mail_from: str = "no-reply@example.com"
 
-    # Throttling (see docs/services/auth.md): per (account, client) a delay doubling from
+    # Throttling (see docs/services/auth.md): per (account, client) a delay doubling (from
+    # `throttle_base_delay`) from
     # `throttle_pair_free` failures up to `throttle_pair_max_delay`; per account a softer delay
     # from `throttle_account_free` failures, capped at `throttle_account_max_delay` so the real
     # customer always gets through; per client address at most `throttle_client_limit`
     # attempts in `throttle_window_seconds`.
     throttle_window_seconds: int = 3600
+    throttle_base_delay: float = 1.0
     throttle_pair_free: int = 5
     throttle_pair_max_delay: float = 900.0
     throttle_account_free: int = 20

@@ -37,6 +37,7 @@ def client_key(address: str) -> str:
 @dataclass(frozen=True)
 class ThrottlePolicy:
     window_seconds: int
+    base_delay: float
     pair_free: int
     pair_max_delay: float
     account_free: int
@@ -44,10 +45,11 @@ class ThrottlePolicy:
     client_limit: int
 
 
-def delay_after(failures: int, free: int, cap: float) -> float:
+def delay_after(failures: int, free: int, cap: float, base: float = 1.0) -> float:
+    """0 for the first `free` failures, then base, 2 base, 4 base, ... up to `cap`."""
     if failures < free:
         return 0.0
-    return float(min(cap, 2 ** min(failures - free, 30)))
+    return float(min(cap, base * 2 ** min(failures - free, 30)))
 
 
 class Throttle:
@@ -75,8 +77,15 @@ class Throttle:
         if int(attempts) > policy.client_limit:
             raise Throttled(max(1, int(client_ttl)))
         waits = [
-            _wait(pair_f, pair_t, policy.pair_free, policy.pair_max_delay, now),
-            _wait(acct_f, acct_t, policy.account_free, policy.account_max_delay, now),
+            _wait(pair_f, pair_t, policy.pair_free, policy.pair_max_delay, policy.base_delay, now),
+            _wait(
+                acct_f,
+                acct_t,
+                policy.account_free,
+                policy.account_max_delay,
+                policy.base_delay,
+                now,
+            ),
         ]
         if (longest := max(waits)) > 0:
             raise Throttled(longest)
@@ -109,8 +118,10 @@ class Throttle:
         return int(count) <= limit
 
 
-def _wait(failures: bytes | None, last: bytes | None, free: int, cap: float, now: float) -> float:
+def _wait(
+    failures: bytes | None, last: bytes | None, free: int, cap: float, base: float, now: float
+) -> float:
     if failures is None or last is None:
         return 0.0
-    delay = delay_after(int(failures), free, cap)
+    delay = delay_after(int(failures), free, cap, base)
     return max(0.0, float(last) + delay - now)
