@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import redis.asyncio as aioredis
 from fastapi import Depends, Request, Response
@@ -121,7 +121,7 @@ class SessionStore:
             secret=secret,
         )
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self._key(session.id), mapping=_to_hash(session))
+            pipe.hset(self._key(session.id), mapping=cast(dict[Any, Any], _to_hash(session)))
             pipe.expire(self._key(session.id), self._ttl(now, now))
             pipe.sadd(self._index(account_id), session.id)
             pipe.expire(self._index(account_id), self.absolute_seconds)
@@ -130,7 +130,7 @@ class SessionStore:
 
     async def get(self, session_id: str) -> Session | None:
         """The live session with this id, its last_seen moved to now; None if ended or expired."""
-        raw = await self.redis.hgetall(self._key(session_id))  # type: ignore[misc]
+        raw = await self.redis.hgetall(self._key(session_id))
         if not raw:
             return None
         session = _from_hash(session_id, raw)
@@ -149,7 +149,7 @@ class SessionStore:
         return await self.get(session_id_of(secret))
 
     async def list_for(self, account_id: uuid.UUID) -> list[Session]:
-        ids = sorted(m.decode() for m in await self.redis.smembers(self._index(account_id)))  # type: ignore[misc]
+        ids = sorted(_text(m) for m in await self.redis.smembers(self._index(account_id)))
         if not ids:
             return []
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -163,12 +163,12 @@ class SessionStore:
             else:
                 gone.append(session_id)
         if gone:  # expired: their keys are gone, drop them from the index too
-            await self.redis.srem(self._index(account_id), *gone)  # type: ignore[misc]
+            await self.redis.srem(self._index(account_id), *gone)
         return sorted(found, key=lambda s: s.last_seen, reverse=True)
 
     async def revoke(self, account_id: uuid.UUID, session_id: str) -> bool:
         """End one of the account's sessions; False if it has no such session."""
-        if not await self.redis.sismember(self._index(account_id), session_id):  # type: ignore[misc]
+        if not await self.redis.sismember(self._index(account_id), session_id):
             return False
         await self._delete(account_id, [session_id])
         await self._notify(account_id, [session_id])
@@ -178,7 +178,7 @@ class SessionStore:
         self, account_id: uuid.UUID, except_session_id: str | None = None
     ) -> list[str]:
         """End every session of the account but `except_session_id`; returns the ended ids."""
-        ids = [m.decode() for m in await self.redis.smembers(self._index(account_id))]  # type: ignore[misc]
+        ids = [_text(m) for m in await self.redis.smembers(self._index(account_id))]
         ended = [i for i in ids if i != except_session_id]
         await self._delete(account_id, ended)
         await self._notify(account_id, None if except_session_id is None else ended)
@@ -212,6 +212,10 @@ redis.call('HSET', KEYS[1], 'last_seen', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return 1
 """
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _to_hash(session: Session) -> dict[str, str]:

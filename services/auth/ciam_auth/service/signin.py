@@ -153,20 +153,20 @@ def _mfa_key(ctx: AuthContext, token: str) -> str:
 async def _pending_mfa(ctx: AuthContext, account_id: uuid.UUID) -> str:
     token = secrets.token_urlsafe(32)
     key = _mfa_key(ctx, token)
-    await ctx.redis.hset(key, mapping={"account_id": str(account_id), "failures": 0})  # type: ignore[misc]
+    await ctx.redis.hset(key, mapping={"account_id": str(account_id), "failures": 0})
     await ctx.redis.expire(key, ctx.settings.mfa_step_seconds)
     return token
 
 
 async def _mfa_account(ctx: AuthContext, token: str) -> uuid.UUID:
-    raw = await ctx.redis.hget(_mfa_key(ctx, token), "account_id") if token else None  # type: ignore[misc]
+    raw = await ctx.redis.hget(_mfa_key(ctx, token), "account_id") if token else None
     if raw is None:
         raise InvalidToken("The sign-in expired. Start again.")
-    return uuid.UUID(raw.decode())
+    return uuid.UUID(raw.decode() if isinstance(raw, bytes) else raw)
 
 
 async def _count_mfa_failure(ctx: AuthContext, token: str) -> None:
     """After a few wrong codes the pending sign-in ends: the password must be given again."""
     key = _mfa_key(ctx, token)
-    if int(await ctx.redis.hincrby(key, "failures", 1)) >= MFA_ATTEMPTS:  # type: ignore[misc]
+    if int(await ctx.redis.hincrby(key, "failures", 1)) >= MFA_ATTEMPTS:
         await ctx.redis.delete(key)
