@@ -30,11 +30,8 @@ RESET_ACCEPTED = "If an account uses this address, a link and a code are on thei
 
 
 @router.post("/accounts", status_code=status.HTTP_202_ACCEPTED)
-async def register(
-    body: RegistrationIn, request: Request, session: SessionDep, ctx: AuthDep
-) -> Accepted:
+async def register(body: RegistrationIn, request: Request, ctx: AuthDep) -> Accepted:
     await accounts.register(
-        session,
         ctx,
         email=body.email,
         password=body.password,
@@ -52,12 +49,8 @@ async def verify_email(body: VerificationIn, session: SessionDep, ctx: AuthDep) 
 
 
 @router.post("/password-resets", status_code=status.HTTP_202_ACCEPTED)
-async def request_reset(
-    body: ResetRequestIn, request: Request, session: SessionDep, ctx: AuthDep
-) -> Accepted:
-    await accounts.request_reset(
-        session, ctx, email=body.email, locale=locale_of(request, body.locale)
-    )
+async def request_reset(body: ResetRequestIn, ctx: AuthDep) -> Accepted:
+    accounts.request_reset(ctx, email=body.email)
     return Accepted(detail=RESET_ACCEPTED)
 
 

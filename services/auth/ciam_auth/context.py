@@ -9,6 +9,7 @@ import redis.asyncio as aioredis
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ciam_auth.jobs import Jobs
 from ciam_auth.mailer import Mailer
 from ciam_auth.passwords import Passwords
 from ciam_auth.sessions import SessionStore
@@ -25,6 +26,7 @@ class AuthContext:
     sessions: SessionStore
     throttle: Throttle
     mailer: Mailer
+    jobs: Jobs
     redis: aioredis.Redis
     # For the few writes that must commit even when the request fails (a wrong code's count).
     db: async_sessionmaker[AsyncSession]

@@ -6,6 +6,7 @@ from fastapi.responses import JSONResponse
 from ciam_auth import api, api_me, pages
 from ciam_auth.context import AuthContext
 from ciam_auth.errors import Throttled
+from ciam_auth.jobs import Jobs
 from ciam_auth.mailer import Mailer
 from ciam_auth.models import Base
 from ciam_auth.passwords import Passwords
@@ -64,6 +65,7 @@ def build_context(runtime: ServiceRuntime, settings: AuthSettings) -> AuthContex
         ),
         throttle=Throttle(runtime.redis, policy, prefix=prefix),
         mailer=Mailer(settings.smtp_host, settings.smtp_port, settings.mail_from),
+        jobs=Jobs(),
         redis=runtime.redis,
         db=runtime.sessions,
         redis_prefix=prefix,
@@ -80,6 +82,7 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
     async def start(runtime: ServiceRuntime) -> None:
         await context.passwords.load()
         runtime.spawn("mailer", context.mailer.run())
+        runtime.spawn("jobs", context.jobs.run())
 
     app = build_app(
         runtime,

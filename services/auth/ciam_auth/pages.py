@@ -280,7 +280,6 @@ async def register_page(request: Request, ctx: AuthDep) -> Response:
 @router.post("/register")
 async def register(
     request: Request,
-    session: SessionDep,
     ctx: AuthDep,
     email: FormStr = "",
     password: FormStr = "",
@@ -290,7 +289,7 @@ async def register(
     locale = locale_of(request, ui_locales)
     try:
         check_csrf(request, csrf)
-        await accounts.register(session, ctx, email=email, password=password, locale=locale)
+        await accounts.register(ctx, email=email, password=password, locale=locale)
     except (PasswordRefused, CsrfFailed) as exc:
         message, code = failure_message(locale, exc)
         return render(
@@ -384,7 +383,6 @@ async def reset_page(
 @router.post("/reset-password")
 async def request_reset(
     request: Request,
-    session: SessionDep,
     ctx: AuthDep,
     email: FormStr = "",
     csrf: OptionalForm = None,
@@ -405,7 +403,7 @@ async def request_reset(
             error=message,
             stage="request",
         )
-    await accounts.request_reset(session, ctx, email=email, locale=locale)
+    accounts.request_reset(ctx, email=email)
     return render(
         request,
         ctx,

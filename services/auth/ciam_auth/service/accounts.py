@@ -1,9 +1,10 @@
 """Account use cases: register, verify the address, reset and change the password, change the
 address, delete. They stage events and queue mails (sent after the commit); the edge commits.
 
-Registration and reset answer the same whether or not the address has an account, and do the
-same costly work (registration hashes the password either way; reset queues its mail after the
-commit); only the mail that goes out differs, and it leaves outside the response path.
+Registration and reset answer the same whether or not the address has an account, in the same
+time: in the response path they do only what is the same for every address (registration
+checks and hashes the password); what differs (the lookup, the writes, the mail) runs in a job
+after the answer left (jobs.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ciam_auth.service import email_tokens, mails
 from ciam_auth.service.signin import Client, normal_email, reauthenticate
 from ciam_auth.sessions import Session
 from ciam_auth.throttle import account_key, client_key
-from ciam_shared.db import new_id, utcnow
+from ciam_shared.db import new_id, unit_of_work, utcnow
 from ciam_shared.events import (
     CloudEvent,
     EmailVerified,
@@ -38,7 +39,6 @@ async def _stage(session: AsyncSession, ctx: AuthContext, event: EventData) -> N
 
 
 async def register(
-    session: AsyncSession,
     ctx: AuthContext,
     *,
     email: str,
@@ -46,16 +46,31 @@ async def register(
     locale: str,
     channel: str = "web",
 ) -> None:
+    """Check and hash the password (the same for every address), then hand the rest to a job:
+    whether the address is new decides what is written and mailed, after the answer left."""
     email = normal_email(email)
-    ctx.passwords.check_policy(password)  # the same refusal for known and unknown addresses
+    ctx.passwords.check_policy(password)
     password_hash = await ctx.passwords.hash(password)
+    locale = locale if locale in LOCALES else "en"
+
+    async def create_or_notify() -> None:
+        async with unit_of_work(ctx.db) as session:
+            await _create_or_notify(session, ctx, email, password_hash, locale, channel)
+
+    ctx.jobs.submit(create_or_notify)
+
+
+async def _create_or_notify(
+    session: AsyncSession,
+    ctx: AuthContext,
+    email: str,
+    password_hash: str,
+    locale: str,
+    channel: str,
+) -> None:
     now = utcnow()
     account = Account(
-        id=new_id(),
-        email=email,
-        password_hash=password_hash,
-        created_at=now,
-        locale=locale if locale in LOCALES else "en",
+        id=new_id(), email=email, password_hash=password_hash, created_at=now, locale=locale
     )
     existing = await repository.account_by_email(session, email)
     if existing is not None or not await repository.add_account(session, account):
@@ -110,10 +125,19 @@ async def verify_email(
     return account
 
 
-async def request_reset(
-    session: AsyncSession, ctx: AuthContext, *, email: str, locale: str
-) -> None:
+def request_reset(ctx: AuthContext, *, email: str) -> None:
+    """Answered at once; a job looks the address up and mails a link and a code if it has an
+    account (at most RESET_MAILS_PER_HOUR an hour)."""
     email = normal_email(email)
+
+    async def issue_and_mail() -> None:
+        async with unit_of_work(ctx.db) as session:
+            await _reset_mail(session, ctx, email)
+
+    ctx.jobs.submit(issue_and_mail)
+
+
+async def _reset_mail(session: AsyncSession, ctx: AuthContext, email: str) -> None:
     account = await repository.account_by_email(session, email)
     under_limit = await ctx.throttle.limit(
         "reset-mail", account_key(email), limit=RESET_MAILS_PER_HOUR, window=3600
