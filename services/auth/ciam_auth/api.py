@@ -18,7 +18,7 @@ from ciam_auth.schemas import (
 )
 from ciam_auth.service import accounts, signin
 from ciam_auth.sessions import CurrentSessionDep, Session, clear_session_cookie, set_session_cookie
-from ciam_auth.web import client_of, locale_of
+from ciam_auth.web import client_of, locale_of, set_device_cookie
 from ciam_shared.service import SessionDep
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
@@ -82,14 +82,14 @@ async def sign_in(
     )
     if result.session is None:
         return SignInOut(mfa_required=True, mfa_token=result.mfa_token)
-    return _signed_in(ctx, response, result.session)
+    return _signed_in(ctx, response, result)
 
 
 @router.post("/sessions/mfa")
 async def second_step(
     body: SecondStepIn, request: Request, response: Response, session: SessionDep, ctx: AuthDep
 ) -> SignInOut:
-    signed_in = await signin.complete_second_step(
+    result = await signin.complete_second_step(
         session,
         ctx,
         mfa_token=body.mfa_token,
@@ -97,7 +97,7 @@ async def second_step(
         recovery_code=body.recovery_code,
         client=client_of(request, body.channel),
     )
-    return _signed_in(ctx, response, signed_in)
+    return _signed_in(ctx, response, result)
 
 
 @router.delete("/sessions/current", status_code=status.HTTP_204_NO_CONTENT)
@@ -120,11 +120,12 @@ def session_out(session: Session, current: Session | None = None) -> SessionOut:
     )
 
 
-def _signed_in(ctx: AuthDep, response: Response, session: Session) -> SignInOut:
+def _signed_in(ctx: AuthDep, response: Response, result: signin.SignInResult) -> SignInOut:
+    session = result.session
+    assert session is not None
+    secure = ctx.settings.secure_cookies
     set_session_cookie(
-        response,
-        session,
-        secure=ctx.settings.secure_cookies,
-        max_age=ctx.settings.session_absolute_seconds,
+        response, session, secure=secure, max_age=ctx.settings.session_absolute_seconds
     )
+    set_device_cookie(response, result.device_token, secure=secure)
     return SignInOut(session=session_out(session, session), subject_id=session.account_id)

@@ -27,11 +27,17 @@ from ciam_auth.i18n import text
 from ciam_auth.service import accounts, signin
 from ciam_auth.sessions import (
     CurrentSessionDep,
-    Session,
     clear_session_cookie,
     set_session_cookie,
 )
-from ciam_auth.web import check_csrf, client_of, csrf_token, locale_of, safe_return_to
+from ciam_auth.web import (
+    check_csrf,
+    client_of,
+    csrf_token,
+    locale_of,
+    safe_return_to,
+    set_device_cookie,
+)
 from ciam_shared.service import SessionDep
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -148,7 +154,7 @@ async def login(
             mfa_token=result.mfa_token,
             return_to=target,
         )
-    return _signed_in(ctx, result.session, target)
+    return _signed_in(ctx, result, target)
 
 
 @router.post("/login/totp")
@@ -166,7 +172,7 @@ async def login_totp(
     locale, target = locale_of(request, ui_locales), safe_return_to(return_to)
     try:
         check_csrf(request, csrf)
-        signed_in = await signin.complete_second_step(
+        result = await signin.complete_second_step(
             session,
             ctx,
             mfa_token=mfa_token,
@@ -200,17 +206,17 @@ async def login_totp(
             mfa_token=mfa_token,
             return_to=target,
         )
-    return _signed_in(ctx, signed_in, target)
+    return _signed_in(ctx, result, target)
 
 
-def _signed_in(ctx: AuthContext, session: Session, target: str) -> Response:
+def _signed_in(ctx: AuthContext, result: signin.SignInResult, target: str) -> Response:
+    assert result.session is not None
+    secure = ctx.settings.secure_cookies
     response = RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
     set_session_cookie(
-        response,
-        session,
-        secure=ctx.settings.secure_cookies,
-        max_age=ctx.settings.session_absolute_seconds,
+        response, result.session, secure=secure, max_age=ctx.settings.session_absolute_seconds
     )
+    set_device_cookie(response, result.device_token, secure=secure)
     return response
 
 

@@ -9,6 +9,10 @@ Three counters, all keyed by hashes (no address or email in clear in Redis):
   the real customer out, who gets through from a fresh client once the short delay passes;
 - per client address: at most `client_limit` attempts in a window, whatever the account.
 
+A client that signed in to the account before carries a device cookie (`ciam_device`, OWASP's
+"device cookies"); it is exempt from the account-wide delay, so an attack from elsewhere does
+not even slow the customer's own devices.
+
 The account key is derived from the normalised email, so an unknown address is throttled
 exactly like a known one: the answers tell nothing about which accounts exist. An attempt
 refused by the throttle checks no password and counts as no failure, so waiting customers
@@ -18,6 +22,7 @@ never push their own delay further out.
 from __future__ import annotations
 
 import hashlib
+import secrets
 import time
 from dataclasses import dataclass
 
@@ -53,17 +58,29 @@ def delay_after(failures: int, free: int, cap: float, base: float = 1.0) -> floa
 
 
 class Throttle:
-    def __init__(self, redis: aioredis.Redis, policy: ThrottlePolicy, *, prefix: str = "") -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        policy: ThrottlePolicy,
+        *,
+        prefix: str = "",
+        device_seconds: int = 90 * 24 * 3600,
+    ) -> None:
         self.redis = redis
         self.policy = policy
         self.prefix = prefix
+        self.device_seconds = device_seconds
 
     def _keys(self, account: str, client: str) -> tuple[str, str, str]:
         p = f"{self.prefix}throttle:"
         return f"{p}pair:{account}:{client}", f"{p}account:{account}", f"{p}client:{client}"
 
-    async def check(self, account: str, client: str) -> None:
-        """Raise Throttled if this attempt must wait; counts the attempt for the client."""
+    async def check(self, account: str, client: str, *, trusted: bool = False) -> None:
+        """Raise Throttled if this attempt must wait; counts the attempt for the client.
+
+        A `trusted` device (it signed in to this account before) is exempt from the
+        account-wide delay: an attack from elsewhere cannot slow the customer's own devices.
+        """
         pair, acct, per_client = self._keys(account, client)
         policy = self.policy
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -77,16 +94,19 @@ class Throttle:
         if int(attempts) > policy.client_limit:
             raise Throttled(max(1, int(client_ttl)))
         waits = [
-            _wait(pair_f, pair_t, policy.pair_free, policy.pair_max_delay, policy.base_delay, now),
-            _wait(
-                acct_f,
-                acct_t,
-                policy.account_free,
-                policy.account_max_delay,
-                policy.base_delay,
-                now,
-            ),
+            _wait(pair_f, pair_t, policy.pair_free, policy.pair_max_delay, policy.base_delay, now)
         ]
+        if not trusted:
+            waits.append(
+                _wait(
+                    acct_f,
+                    acct_t,
+                    policy.account_free,
+                    policy.account_max_delay,
+                    policy.base_delay,
+                    now,
+                )
+            )
         if (longest := max(waits)) > 0:
             raise Throttled(longest)
 
@@ -103,6 +123,22 @@ class Throttle:
     async def succeeded(self, account: str, client: str) -> None:
         pair, acct, _ = self._keys(account, client)
         await self.redis.delete(pair, acct)
+
+    def _device(self, account: str, token: str) -> str:
+        digest = hashlib.sha256(token.encode()).hexdigest()[:32]
+        return f"{self.prefix}throttle:device:{account}:{digest}"
+
+    async def trust(self, account: str) -> str:
+        """A new device token for a client that just signed in to `account` (OWASP's device
+        cookies); it stays valid `device_seconds`."""
+        token = secrets.token_urlsafe(32)
+        await self.redis.set(self._device(account, token), b"1", ex=self.device_seconds)
+        return token
+
+    async def trusted(self, account: str, token: str | None) -> bool:
+        if not token or len(token) > 100:
+            return False
+        return bool(await self.redis.exists(self._device(account, token)))
 
     async def forget_account(self, account: str) -> None:
         """After a reset proved the mailbox: the account-wide delay ends (per-client ones stay)."""

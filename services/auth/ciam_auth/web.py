@@ -15,6 +15,8 @@ from ciam_auth.service.signin import Client
 from ciam_auth.sessions import Session, current_session
 
 CSRF_COOKIE = "ciam_csrf"
+DEVICE_COOKIE = "ciam_device"
+DEVICE_COOKIE_SECONDS = 90 * 24 * 3600
 _BROWSERS = (
     ("Edg/", "Edge"),
     ("OPR/", "Opera"),
@@ -54,7 +56,22 @@ def client_of(request: Request, channel: str) -> Client:
         address=address,
         device=device_label(request.headers.get("user-agent")),
         channel=channel if CHANNEL.match(channel) else "web",
+        device_token=request.cookies.get(DEVICE_COOKIE),
     )
+
+
+def set_device_cookie(response: Response, token: str | None, *, secure: bool) -> None:
+    """The device cookie exempts this client from the account-wide sign-in delay (throttle.py)."""
+    if token:
+        response.set_cookie(
+            DEVICE_COOKIE,
+            token,
+            max_age=DEVICE_COOKIE_SECONDS,
+            path="/",
+            httponly=True,
+            samesite="lax",
+            secure=secure,
+        )
 
 
 def locale_of(request: Request, ui_locales: str | None = None) -> str:

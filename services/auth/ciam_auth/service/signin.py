@@ -39,12 +39,15 @@ class Client:
     address: str
     device: str
     channel: str
+    # The device cookie of an earlier successful sign-in, if the client sent one.
+    device_token: str | None = None
 
 
 @dataclass(frozen=True)
 class SignInResult:
     session: Session | None = None
     mfa_token: str | None = None  # the password was right; the second step is due
+    device_token: str | None = None  # a new device cookie: this client signed in successfully
 
 
 def normal_email(email: str) -> str:
@@ -57,7 +60,7 @@ async def check_password(
     """The account whose password this is, or InvalidCredentials; throttled; upgrades the hash."""
     email = normal_email(email)
     key, who = account_key(email), client_key(client.address)
-    await ctx.throttle.check(key, who)
+    await ctx.throttle.check(key, who, trusted=await ctx.throttle.trusted(key, client.device_token))
     account = await repository.account_by_email(session, email)
     verdict = await ctx.passwords.verify(account.password_hash if account else None, password)
     if account is None or not verdict.ok:
@@ -76,8 +79,12 @@ async def sign_in(
         raise EmailNotVerified("Confirm your email address first: use the link or the code.")
     if account.totp_enabled:
         return SignInResult(mfa_token=await _pending_mfa(ctx, account.id))
-    await ctx.throttle.succeeded(account_key(account.email), client_key(client.address))
-    return SignInResult(session=await start_session(session, ctx, account, client, ["pwd"]))
+    key = account_key(account.email)
+    await ctx.throttle.succeeded(key, client_key(client.address))
+    return SignInResult(
+        session=await start_session(session, ctx, account, client, ["pwd"]),
+        device_token=await ctx.throttle.trust(key),
+    )
 
 
 async def complete_second_step(
@@ -88,14 +95,14 @@ async def complete_second_step(
     client: Client,
     code: str | None = None,
     recovery_code: str | None = None,
-) -> Session:
+) -> SignInResult:
     """The TOTP code (or a recovery code, once) after the password; throttled like passwords."""
     account_id = await _mfa_account(ctx, mfa_token)
     account = await repository.account_by_id(session, account_id, for_update=True)
     if account is None or account.totp_secret is None:
         raise InvalidToken("The sign-in expired. Start again.")
     key, who = account_key(account.email), client_key(client.address)
-    await ctx.throttle.check(key, who)
+    await ctx.throttle.check(key, who, trusted=await ctx.throttle.trusted(key, client.device_token))
     ok = False
     if code:
         step = totp.matching_step(
@@ -113,7 +120,10 @@ async def complete_second_step(
         raise InvalidCredentials()
     await ctx.redis.delete(_mfa_key(ctx, mfa_token))
     await ctx.throttle.succeeded(key, who)
-    return await start_session(session, ctx, account, client, ["pwd", "otp", "mfa"])
+    return SignInResult(
+        session=await start_session(session, ctx, account, client, ["pwd", "otp", "mfa"]),
+        device_token=await ctx.throttle.trust(key),
+    )
 
 
 async def start_session(
