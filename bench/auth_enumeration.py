@@ -70,6 +70,7 @@ async def main(args: argparse.Namespace, kafka: str, redis: str, postgres: str) 
         throttle_pair_free=10**6,
         throttle_account_free=10**6,
         throttle_client_limit=10**9,
+        throttle_requests_per_client=10**9,
     )
     try:
         async with running(create_app(settings)) as client:

@@ -36,6 +36,7 @@ async def register(body: RegistrationIn, request: Request, ctx: AuthDep) -> Acce
         email=body.email,
         password=body.password,
         locale=locale_of(request, body.locale),
+        client=client_of(request, "api"),
     )
     return Accepted(detail=REGISTRATION_ACCEPTED)
 
@@ -49,8 +50,8 @@ async def verify_email(body: VerificationIn, session: SessionDep, ctx: AuthDep) 
 
 
 @router.post("/password-resets", status_code=status.HTTP_202_ACCEPTED)
-async def request_reset(body: ResetRequestIn, ctx: AuthDep) -> Accepted:
-    accounts.request_reset(ctx, email=body.email)
+async def request_reset(body: ResetRequestIn, request: Request, ctx: AuthDep) -> Accepted:
+    await accounts.request_reset(ctx, email=body.email, client=client_of(request, "api"))
     return Accepted(detail=RESET_ACCEPTED)
 
 

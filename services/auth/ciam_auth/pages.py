@@ -67,8 +67,20 @@ def render(
     def t(key: str, **kw: object) -> str:
         return text(locale, key, **kw)
 
+    # The other language, keeping the query (return_to...); only on pages a GET can show again.
+    other = "en" if locale == "pl" else "pl"
+    switch_url: str | None = None
+    if request.method == "GET":
+        url = request.url.include_query_params(ui_locales=other)
+        switch_url = f"{url.path}?{url.query}"
     body = TEMPLATES.get_template(template).render(
-        t=t, locale=locale, title=t(title_key), csrf=token, **values
+        t=t,
+        locale=locale,
+        title=t(title_key),
+        csrf=token,
+        other_locale=other,
+        switch_url=switch_url,
+        **values,
     )
     response.body = response.render(body)
     response.headers["content-length"] = str(len(response.body))
@@ -295,8 +307,10 @@ async def register(
     locale = locale_of(request, ui_locales)
     try:
         check_csrf(request, csrf)
-        await accounts.register(ctx, email=email, password=password, locale=locale)
-    except (PasswordRefused, CsrfFailed) as exc:
+        await accounts.register(
+            ctx, email=email, password=password, locale=locale, client=client_of(request, "web")
+        )
+    except (PasswordRefused, CsrfFailed, Throttled) as exc:
         message, code = failure_message(locale, exc)
         return render(
             request,
@@ -397,7 +411,8 @@ async def request_reset(
     locale = locale_of(request, ui_locales)
     try:
         check_csrf(request, csrf)
-    except CsrfFailed as exc:
+        await accounts.request_reset(ctx, email=email, client=client_of(request, "web"))
+    except (CsrfFailed, Throttled) as exc:
         message, status_code = failure_message(locale, exc)
         return render(
             request,
@@ -409,7 +424,6 @@ async def request_reset(
             error=message,
             stage="request",
         )
-    accounts.request_reset(ctx, email=email)
     return render(
         request,
         ctx,

@@ -51,6 +51,8 @@ class AuthSettings(BaseServiceSettings):
     throttle_account_free: int = 20
     throttle_account_max_delay: float = 30.0
     throttle_client_limit: int = 300
+    # Registrations, and reset requests, per client address and window.
+    throttle_requests_per_client: int = 30
 
     totp_issuer: str = "CIAM"
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_auth import repository
 from ciam_auth.context import SOURCE, AuthContext
-from ciam_auth.errors import InvalidToken
+from ciam_auth.errors import InvalidToken, Throttled
 from ciam_auth.i18n import LOCALES
 from ciam_auth.models import Account
 from ciam_auth.service import email_tokens, mails
@@ -44,11 +44,13 @@ async def register(
     email: str,
     password: str,
     locale: str,
+    client: Client,
     channel: str = "web",
 ) -> None:
     """Check and hash the password (the same for every address), then hand the rest to a job:
     whether the address is new decides what is written and mailed, after the answer left."""
     email = normal_email(email)
+    await _per_client_limit(ctx, "register", client)
     ctx.passwords.check_policy(password)
     password_hash = await ctx.passwords.hash(password)
     locale = locale if locale in LOCALES else "en"
@@ -125,10 +127,11 @@ async def verify_email(
     return account
 
 
-def request_reset(ctx: AuthContext, *, email: str) -> None:
+async def request_reset(ctx: AuthContext, *, email: str, client: Client) -> None:
     """Answered at once; a job looks the address up and mails a link and a code if it has an
     account (at most RESET_MAILS_PER_HOUR an hour)."""
     email = normal_email(email)
+    await _per_client_limit(ctx, "reset", client)
 
     async def issue_and_mail() -> None:
         async with unit_of_work(ctx.db) as session:
@@ -264,6 +267,14 @@ async def delete_account(
     await _stage(session, ctx, UserDeleted(subject_id=account.id, deleted_at=utcnow()))
     await ctx.sessions.revoke_all(account.id)
     await ctx.throttle.succeeded(account_key(account.email), client_key(client.address))
+
+
+async def _per_client_limit(ctx: AuthContext, action: str, client: Client) -> None:
+    """Registrations (each costs a hash and a mail) and reset requests per client address."""
+    window = ctx.settings.throttle_window_seconds
+    limit = ctx.settings.throttle_requests_per_client
+    if not await ctx.throttle.limit(action, client_key(client.address), limit=limit, window=window):
+        raise Throttled(window)
 
 
 async def _account_of(session: AsyncSession, signed_in: Session) -> Account:

@@ -52,6 +52,10 @@ async def test_registration_stores_an_argon2id_hash_and_stages_the_event(auth: A
 
 async def test_register_verify_by_link_sign_in_list_and_end_a_session(auth: Auth) -> None:
     mail = await auth.register("grace@example.com")
+    page = await auth.client.get("/login", params={"return_to": "/authorize?x=1"})
+    assert 'href="/login?return_to=%2Fauthorize%3Fx%3D1&amp;ui_locales=pl"' in page.text
+    polish = await auth.client.get("/login", params={"ui_locales": "pl"})
+    assert '<html lang="pl">' in polish.text and "Zaloguj się" in polish.text
     assert (await html_login(auth.client, "grace@example.com", PASSWORD)).status_code == 403
     verify_page = await auth.client.get("/verify-email", params={"token": token_in(mail)})
     assert verify_page.status_code == 200 and 'name="token"' in verify_page.text

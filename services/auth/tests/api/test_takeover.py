@@ -116,3 +116,18 @@ async def test_a_storm_locks_the_attacking_client_but_the_customer_still_gets_in
         ghost = {"email": "ghost@example.com", "password": "guess guess guess"}
         probe = [(await prober.post("/v1/sessions", json=ghost)).status_code for _ in range(5)]
         assert probe == [401, 401, 401, 429, 429]
+
+
+async def test_registrations_and_reset_requests_are_limited_per_client_address(
+    auth: Auth,
+) -> None:
+    limit = auth.ctx.settings.throttle_requests_per_client
+    async with auth.other_client("203.0.113.200") as flood:
+        for i in range(limit):
+            response = await flood.post("/v1/password-resets", json={"email": f"x{i}@example.com"})
+            assert response.status_code == 202
+        over = await flood.post("/v1/password-resets", json={"email": "known@example.com"})
+        assert over.status_code == 429 and "retry-after" in over.headers
+    # Another address is not affected.
+    fine = await auth.client.post("/v1/password-resets", json={"email": "x@example.com"})
+    assert fine.status_code == 202
