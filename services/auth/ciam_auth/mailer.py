@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import smtplib
+import uuid
 from dataclasses import dataclass
 from email.message import EmailMessage
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,8 +33,11 @@ class Mail:
 
 
 class Mailer:
-    def __init__(self, host: str, port: int, sender: str, timeout: float = 10.0) -> None:
+    def __init__(
+        self, host: str, port: int, sender: str, timeout: float = 10.0, directory: str = ""
+    ) -> None:
         self.host, self.port, self.sender, self.timeout = host, port, sender, timeout
+        self.directory = Path(directory) if directory else None
         self._queue: asyncio.Queue[Mail] = asyncio.Queue(maxsize=10_000)
 
     def send_after_commit(self, session: AsyncSession, mail: Mail) -> None:
@@ -65,5 +70,9 @@ class Mailer:
         await asyncio.to_thread(self._send_blocking, message)
 
     def _send_blocking(self, message: EmailMessage) -> None:
+        if self.directory is not None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            (self.directory / f"{uuid.uuid4().hex}.eml").write_bytes(message.as_bytes())
+            return
         with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
             smtp.send_message(message)

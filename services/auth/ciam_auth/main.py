@@ -64,7 +64,9 @@ def build_context(runtime: ServiceRuntime, settings: AuthSettings) -> AuthContex
             prefix=prefix,
         ),
         throttle=Throttle(runtime.redis, policy, prefix=prefix),
-        mailer=Mailer(settings.smtp_host, settings.smtp_port, settings.mail_from),
+        mailer=Mailer(
+            settings.smtp_host, settings.smtp_port, settings.mail_from, directory=settings.mail_dir
+        ),
         jobs=Jobs(),
         redis=runtime.redis,
         db=runtime.sessions,

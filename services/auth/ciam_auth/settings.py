@@ -37,6 +37,9 @@ class AuthSettings(BaseServiceSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     mail_from: str = "no-reply@example.com"
+    # Set: mails are written as .eml files into this directory instead of going over SMTP (the
+    # local runner does this unless AUTH_SMTP_HOST/PORT are set: no mail server needed).
+    mail_dir: str = ""
 
     # Throttling (see docs/services/auth.md): per (account, client) a delay doubling (from
     # `throttle_base_delay`) from

@@ -84,6 +84,13 @@ def _interim_token_secret(var: Path) -> dict[str, str]:
     return {n: os.environ.get(n) or secret for n in names}
 
 
+def _mail_env(service: str, var: Path) -> dict[str, str]:
+    """Without a mail server named in the environment, auth writes its mails to var/mail."""
+    if service != "auth" or {"AUTH_SMTP_HOST", "AUTH_SMTP_PORT"} & set(os.environ):
+        return {}
+    return {"AUTH_MAIL_DIR": str(var / "mail")}
+
+
 @contextmanager
 def system(args: argparse.Namespace) -> Iterator[dict[str, str]]:
     root = repo_root()
@@ -118,6 +125,7 @@ def system(args: argparse.Namespace) -> Iterator[dict[str, str]]:
                     "KAFKA_TOPIC_PREFIX": args.topic_prefix,
                 }
                 | token_env
+                | _mail_env(service, var)
             )
             proc = ManagedProcess(
                 service,
