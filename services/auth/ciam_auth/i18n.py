@@ -56,6 +56,34 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "password_common": "This password is among the most common ones. Choose another.",
         "password_length": "A password has 8 to 128 characters.",
         "language": "Język polski",
+        "security": "Security",
+        "change_password": "Change password",
+        "current_password": "Current password",
+        "password_changed": "Your password is changed. Your other sessions were signed out.",
+        "reauth_failed": "The password is not correct.",
+        "totp_section": "Two-step verification",
+        "totp_is_on": "On: signing in asks for a code from your authenticator app.",
+        "totp_is_off": "Off: signing in asks only for your password.",
+        "totp_set_up": "Set up two-step verification",
+        "totp_setup_intro": (
+            "Add this key to your authenticator app (or open the link on your phone), then "
+            "enter the 6-digit code it shows."
+        ),
+        "totp_key": "Key",
+        "totp_link": "Link for authenticator apps",
+        "recovery_title": "Your recovery codes",
+        "recovery_save": (
+            "Keep these codes somewhere safe. Each one signs you in once if you lose your "
+            "phone. They are shown only now."
+        ),
+        "totp_disable": "Turn off two-step verification",
+        "totp_disabled": "Two-step verification is off.",
+        "delete_title": "Delete account",
+        "delete_warning": (
+            "This deletes your account and signs you out everywhere. It cannot be undone."
+        ),
+        "delete_button": "Delete my account",
+        "back_to_account": "Back to your account",
         # Emails
         "mail_verify_subject": "Confirm your email address",
         "mail_verify_body": (
@@ -136,6 +164,32 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "password_common": "To hasło jest jednym z najczęściej używanych. Wybierz inne.",
         "password_length": "Hasło ma od 8 do 128 znaków.",
         "language": "English",
+        "security": "Bezpieczeństwo",
+        "change_password": "Zmień hasło",
+        "current_password": "Obecne hasło",
+        "password_changed": "Hasło zostało zmienione. Pozostałe sesje zostały wylogowane.",
+        "reauth_failed": "Hasło jest nieprawidłowe.",
+        "totp_section": "Weryfikacja dwuetapowa",
+        "totp_is_on": "Włączona: logowanie wymaga kodu z aplikacji uwierzytelniającej.",
+        "totp_is_off": "Wyłączona: logowanie wymaga tylko hasła.",
+        "totp_set_up": "Włącz weryfikację dwuetapową",
+        "totp_setup_intro": (
+            "Dodaj ten klucz do aplikacji uwierzytelniającej (albo otwórz link w telefonie), "
+            "a potem wpisz 6-cyfrowy kod, który pokaże."
+        ),
+        "totp_key": "Klucz",
+        "totp_link": "Link dla aplikacji uwierzytelniających",
+        "recovery_title": "Twoje kody odzyskiwania",
+        "recovery_save": (
+            "Zachowaj te kody w bezpiecznym miejscu. Każdy z nich pozwala zalogować się raz, "
+            "gdy zgubisz telefon. Pokazujemy je tylko teraz."
+        ),
+        "totp_disable": "Wyłącz weryfikację dwuetapową",
+        "totp_disabled": "Weryfikacja dwuetapowa jest wyłączona.",
+        "delete_title": "Usuń konto",
+        "delete_warning": ("To usunie Twoje konto i wyloguje Cię wszędzie. Tego nie można cofnąć."),
+        "delete_button": "Usuń moje konto",
+        "back_to_account": "Wróć do konta",
         "mail_verify_subject": "Potwierdź adres e-mail",
         "mail_verify_body": (
             "Dzień dobry,\n\npotwierdź swój adres e-mail, otwierając ten link:\n{link}\n\n"

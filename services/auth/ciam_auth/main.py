@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from ciam_auth import api, api_me, pages, pages_accounts
+from ciam_auth import api, api_me, pages, pages_accounts, pages_security
 from ciam_auth.context import AuthContext
 from ciam_auth.errors import Throttled
 from ciam_auth.jobs import Jobs
@@ -88,7 +88,13 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
 
     app = build_app(
         runtime,
-        routers=[api.router, api_me.router, pages.router, pages_accounts.router],
+        routers=[
+            api.router,
+            api_me.router,
+            pages.router,
+            pages_accounts.router,
+            pages_security.router,
+        ],
         on_startup=[start],
         on_shutdown=[lambda _: context.passwords.close()],
     )

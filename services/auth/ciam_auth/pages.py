@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_auth import repository
 from ciam_auth.context import AuthContext, AuthDep
@@ -27,6 +28,7 @@ from ciam_auth.i18n import text
 from ciam_auth.service import signin
 from ciam_auth.sessions import (
     CurrentSessionDep,
+    Session,
     clear_session_cookie,
     set_session_cookie,
 )
@@ -249,12 +251,36 @@ async def logout(
 # --- account ---------------------------------------------------------------------------------
 
 
+NOTICES = {"password": "password_changed", "totp-off": "totp_disabled"}
+
+
 @router.get("/account")
 async def account_page(
-    request: Request, session: SessionDep, ctx: AuthDep, current: CurrentSessionDep
+    request: Request,
+    session: SessionDep,
+    ctx: AuthDep,
+    current: CurrentSessionDep,
+    done: str | None = None,
 ) -> Response:
     if current is None:
         return RedirectResponse("/login?return_to=/account", status_code=status.HTTP_303_SEE_OTHER)
+    locale = locale_of(request)
+    notice = text(locale, NOTICES[done]) if done in NOTICES else None
+    return await account_view(request, session, ctx, current, notice=notice)
+
+
+async def account_view(
+    request: Request,
+    session: AsyncSession,
+    ctx: AuthContext,
+    current: Session,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+    notice: str | None = None,
+    locale: str | None = None,
+) -> Response:
+    """The account page: sessions, password, second factor, deletion."""
     account = await repository.account_by_id(session, current.account_id)
     if account is None:
         return RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
@@ -262,12 +288,16 @@ async def account_page(
         request,
         ctx,
         "account.html",
-        locale=locale_of(request),
+        locale=locale or locale_of(request),
         title_key="account_title",
+        status_code=status_code,
         main_class="wide",
         email=account.email,
+        totp_enabled=account.totp_enabled,
         sessions=await ctx.sessions.list_for(current.account_id),
         current_id=current.id,
+        error=error,
+        notice=notice,
     )
 
 
