@@ -70,7 +70,12 @@ async def confirm_reset(body: ResetConfirmIn, session: SessionDep, ctx: AuthDep)
 
 @router.post("/sessions")
 async def sign_in(
-    body: SignInIn, request: Request, response: Response, session: SessionDep, ctx: AuthDep
+    body: SignInIn,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    ctx: AuthDep,
+    current: CurrentSessionDep,
 ) -> SignInOut:
     """Sign in with the password; the session cookie is set on success. With TOTP enabled the
     answer is `mfa_required` with a token for POST /v1/sessions/mfa."""
@@ -80,6 +85,7 @@ async def sign_in(
         email=body.email,
         password=body.password,
         client=client_of(request, body.channel),
+        current=current,
     )
     if result.session is None:
         return SignInOut(mfa_required=True, mfa_token=result.mfa_token)
@@ -88,7 +94,12 @@ async def sign_in(
 
 @router.post("/sessions/mfa")
 async def second_step(
-    body: SecondStepIn, request: Request, response: Response, session: SessionDep, ctx: AuthDep
+    body: SecondStepIn,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    ctx: AuthDep,
+    current: CurrentSessionDep,
 ) -> SignInOut:
     result = await signin.complete_second_step(
         session,
@@ -97,6 +108,7 @@ async def second_step(
         code=body.code,
         recovery_code=body.recovery_code,
         client=client_of(request, body.channel),
+        current=current,
     )
     return _signed_in(ctx, response, result)
 
@@ -125,8 +137,9 @@ def _signed_in(ctx: AuthDep, response: Response, result: signin.SignInResult) ->
     session = result.session
     assert session is not None
     secure = ctx.settings.secure_cookies
-    set_session_cookie(
-        response, session, secure=secure, max_age=ctx.settings.session_absolute_seconds
-    )
+    if session.secret:  # a new session; a re-authenticated one keeps its cookie
+        set_session_cookie(
+            response, session, secure=secure, max_age=ctx.settings.session_absolute_seconds
+        )
     set_device_cookie(response, result.device_token, secure=secure)
     return SignInOut(session=session_out(session, session), subject_id=session.account_id)

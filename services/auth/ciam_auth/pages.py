@@ -115,10 +115,15 @@ def failure_message(locale: str, exc: Exception) -> tuple[str, int]:
 
 @router.get("/login")
 async def login_page(
-    request: Request, ctx: AuthDep, current: CurrentSessionDep, return_to: str | None = None
+    request: Request,
+    ctx: AuthDep,
+    current: CurrentSessionDep,
+    return_to: str | None = None,
+    prompt: str | None = None,
 ) -> Response:
+    """`prompt=login` (OIDC) shows the form even to a signed-in customer: re-authentication."""
     target = safe_return_to(return_to)
-    if current is not None:
+    if current is not None and prompt != "login":
         return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
     return render(
         request,
@@ -135,6 +140,7 @@ async def login(
     request: Request,
     session: SessionDep,
     ctx: AuthDep,
+    current: CurrentSessionDep,
     email: FormStr = "",
     password: FormStr = "",
     csrf: OptionalForm = None,
@@ -145,7 +151,12 @@ async def login(
     try:
         check_csrf(request, csrf)
         result = await signin.sign_in(
-            session, ctx, email=email, password=password, client=client_of(request, "web")
+            session,
+            ctx,
+            email=email,
+            password=password,
+            client=client_of(request, "web"),
+            current=current,
         )
     except (InvalidCredentials, Throttled, CsrfFailed, EmailNotVerified) as exc:
         message, code = failure_message(locale, exc)
@@ -178,6 +189,7 @@ async def login_totp(
     request: Request,
     session: SessionDep,
     ctx: AuthDep,
+    current: CurrentSessionDep,
     mfa_token: FormStr = "",
     code: OptionalForm = None,
     recovery_code: OptionalForm = None,
@@ -195,6 +207,7 @@ async def login_totp(
             code=code or None,
             recovery_code=recovery_code or None,
             client=client_of(request, "web"),
+            current=current,
         )
     except InvalidToken:  # the pending sign-in expired or was ended: start again
         return render(
@@ -229,9 +242,10 @@ def _signed_in(ctx: AuthContext, result: signin.SignInResult, target: str) -> Re
     assert result.session is not None
     secure = ctx.settings.secure_cookies
     response = RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
-    set_session_cookie(
-        response, result.session, secure=secure, max_age=ctx.settings.session_absolute_seconds
-    )
+    if result.session.secret:  # a new session; a re-authenticated one keeps its cookie
+        set_session_cookie(
+            response, result.session, secure=secure, max_age=ctx.settings.session_absolute_seconds
+        )
     set_device_cookie(response, result.device_token, secure=secure)
     return response
 

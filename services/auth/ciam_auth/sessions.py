@@ -88,6 +88,7 @@ class SessionStore:
         self.prefix = prefix
         self._callbacks: list[RevokedCallback] = []
         self._touch = redis.register_script(_TOUCH)
+        self._reauth = redis.register_script(_REAUTH)
 
     def on_sessions_revoked(self, callback: RevokedCallback) -> Callable[[], None]:
         """Like the module-level function, for this store's app only."""
@@ -144,6 +145,20 @@ class SessionStore:
         if not touched:
             return None
         return Session(**{**session.__dict__, "last_seen": now})
+
+    async def reauthenticated(self, session_id: str, amr: list[str]) -> Session | None:
+        """The customer proved themselves again in this session (OIDC prompt=login, max_age):
+        auth_time moves to now and amr is replaced; the id, and so tokens bound to it, stay."""
+        session = await self.get(session_id)
+        if session is None:
+            return None
+        now = _now()
+        done = await self._reauth(
+            keys=[self._key(session_id)], args=[now.isoformat(), json.dumps(list(amr))]
+        )
+        if not done:
+            return None
+        return Session(**{**session.__dict__, "auth_time": now, "last_seen": now, "amr": list(amr)})
 
     async def get_by_secret(self, secret: str) -> Session | None:
         return await self.get(session_id_of(secret))
@@ -210,6 +225,13 @@ _TOUCH = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'last_seen', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
+
+_REAUTH = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'auth_time', ARGV[1], 'last_seen', ARGV[1], 'amr', ARGV[2])
 return 1
 """
 

@@ -72,8 +72,15 @@ async def check_password(
 
 
 async def sign_in(
-    session: AsyncSession, ctx: AuthContext, *, email: str, password: str, client: Client
+    session: AsyncSession,
+    ctx: AuthContext,
+    *,
+    email: str,
+    password: str,
+    client: Client,
+    current: Session | None = None,
 ) -> SignInResult:
+    """`current`: the session the client already has, if any (re-authentication keeps it)."""
     account = await check_password(session, ctx, email, password, client)
     if account.email_verified_at is None:
         raise EmailNotVerified("Confirm your email address first: use the link or the code.")
@@ -82,7 +89,7 @@ async def sign_in(
     key = account_key(account.email)
     await ctx.throttle.succeeded(key, client_key(client.address))
     return SignInResult(
-        session=await start_session(session, ctx, account, client, ["pwd"]),
+        session=await start_session(session, ctx, account, client, ["pwd"], current),
         device_token=await ctx.throttle.trust(key),
     )
 
@@ -95,6 +102,7 @@ async def complete_second_step(
     client: Client,
     code: str | None = None,
     recovery_code: str | None = None,
+    current: Session | None = None,
 ) -> SignInResult:
     """The TOTP code (or a recovery code, once) after the password; throttled like passwords."""
     account_id = await _mfa_account(ctx, mfa_token)
@@ -121,20 +129,34 @@ async def complete_second_step(
     await ctx.redis.delete(_mfa_key(ctx, mfa_token))
     await ctx.throttle.succeeded(key, who)
     return SignInResult(
-        session=await start_session(session, ctx, account, client, ["pwd", "otp", "mfa"]),
+        session=await start_session(session, ctx, account, client, ["pwd", "otp", "mfa"], current),
         device_token=await ctx.throttle.trust(key),
     )
 
 
 async def start_session(
-    session: AsyncSession, ctx: AuthContext, account: Account, client: Client, amr: list[str]
+    session: AsyncSession,
+    ctx: AuthContext,
+    account: Account,
+    client: Client,
+    amr: list[str],
+    current: Session | None = None,
 ) -> Session:
-    signed_in = await ctx.sessions.create(
-        account.id, device=client.device, channel=client.channel, amr=amr
-    )
+    """A new session; or, when the client is already signed in to this account, the same one
+    with a fresh auth_time (tokens bound to its id stay valid). Signing in as another account
+    ends the client's previous session."""
+    signed_in = None
+    if current is not None and current.account_id == account.id:
+        signed_in = await ctx.sessions.reauthenticated(current.id, amr)
+    elif current is not None:
+        await ctx.sessions.revoke(current.account_id, current.id)
+    if signed_in is None:
+        signed_in = await ctx.sessions.create(
+            account.id, device=client.device, channel=client.channel, amr=amr
+        )
     event = UserSignedIn(
         subject_id=account.id,
-        signed_in_at=signed_in.created_at,
+        signed_in_at=signed_in.auth_time,
         channel=signed_in.channel,
         device=signed_in.device,
         methods=amr,

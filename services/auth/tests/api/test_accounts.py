@@ -23,7 +23,7 @@ async def count(engine: AsyncEngine, what: object) -> int:
 
 
 async def html_login(client, email: str, password: str, return_to: str = "/account"):  # type: ignore[no-untyped-def]
-    page = await client.get("/login", params={"return_to": return_to})
+    page = await client.get("/login", params={"return_to": return_to, "prompt": "login"})
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
     return await client.post(
         "/login",
@@ -217,3 +217,27 @@ async def test_the_service_is_ready_and_documents_its_topics(auth: Auth) -> None
     spec = (await auth.client.get("/asyncapi")).json()
     assert spec["asyncapi"].startswith("3.")
     assert any(ch["address"].endswith("ciam.identity.events") for ch in spec["channels"].values())
+
+
+async def test_signing_in_again_reauthenticates_the_same_session(auth: Auth) -> None:
+    await auth.verified_account("again@example.com")
+    await auth.verified_account("other@example.com")
+    await html_login(auth.client, "again@example.com", PASSWORD)
+    (before,) = (await auth.client.get("/v1/me/sessions")).json()
+    shown = await auth.client.get("/login", params={"return_to": "/x"})
+    assert shown.status_code == 303  # already signed in: straight on
+    forced = await auth.client.get("/login", params={"return_to": "/x", "prompt": "login"})
+    assert forced.status_code == 200 and 'name="password"' in forced.text
+    again = await html_login(auth.client, "again@example.com", PASSWORD, "/x")
+    assert again.status_code == 303
+    assert not any(c.startswith(f"{COOKIE}=") for c in again.headers.get_list("set-cookie"))
+    (after,) = (await auth.client.get("/v1/me/sessions")).json()
+    assert after["id"] == before["id"]  # the same session: tokens bound to it stay valid
+    store = auth.ctx.sessions
+    session = await store.get(after["id"])
+    assert session is not None and session.auth_time > session.created_at
+
+    switched = await html_login(auth.client, "other@example.com", PASSWORD)
+    assert switched.status_code == 303
+    assert await store.get(before["id"]) is None  # another account: the old session ended
+    assert (await auth.client.get("/v1/me")).json()["email"] == "other@example.com"
