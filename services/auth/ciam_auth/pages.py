@@ -265,7 +265,11 @@ async def logout(
 # --- account ---------------------------------------------------------------------------------
 
 
-NOTICES = {"password": "password_changed", "totp-off": "totp_disabled"}
+NOTICES = {
+    "password": "password_changed",
+    "totp-off": "totp_disabled",
+    "email": "email_change_sent",
+}
 
 
 @router.get("/account")

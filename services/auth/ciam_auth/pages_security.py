@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import RedirectResponse
+from pydantic import EmailStr, TypeAdapter, ValidationError
 
 from ciam_auth import repository, totp
 from ciam_auth.context import AuthDep
@@ -24,6 +25,7 @@ from ciam_auth.web import check_csrf, client_of, locale_of
 from ciam_shared.service import SessionDep
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
+EMAIL: TypeAdapter[str] = TypeAdapter(EmailStr)
 FAILURES = (CsrfFailed, PasswordRefused, ReauthenticationFailed, Throttled, TotpStateError)
 
 
@@ -66,6 +68,40 @@ async def change_password(
         message, code = _message(locale, exc)
         return await account_view(request, session, ctx, current, status_code=code, error=message)
     return RedirectResponse("/account?done=password", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/account/email")
+async def change_email(
+    request: Request,
+    session: SessionDep,
+    ctx: AuthDep,
+    current: CurrentSessionDep,
+    new_email: FormStr = "",
+    password: FormStr = "",
+    csrf: OptionalForm = None,
+) -> Response:
+    """The new address confirms with the link or code mailed to it (/verify-email)."""
+    if current is None:
+        return _to_login()
+    locale = locale_of(request)
+    try:
+        check_csrf(request, csrf)
+        address = EMAIL.validate_python(new_email)
+        await accounts.request_email_change(
+            session,
+            ctx,
+            current,
+            password=password,
+            new_email=address,
+            client=client_of(request, current.channel),
+        )
+    except ValidationError:
+        message = text(locale, "invalid_email")
+        return await account_view(request, session, ctx, current, status_code=422, error=message)
+    except FAILURES as exc:
+        message, code = _message(locale, exc)
+        return await account_view(request, session, ctx, current, status_code=code, error=message)
+    return RedirectResponse("/account?done=email", status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.post("/account/totp")

@@ -44,6 +44,18 @@ async def test_the_security_forms_of_the_account_page(auth: Auth) -> None:
     assert changed.status_code == 303 and changed.headers["location"] == "/account?done=password"
     assert "Your password is changed." in (await auth.client.get("/account?done=password")).text
 
+    bad_email = await auth.client.post(
+        "/account/email",
+        data={"new_email": "not-an-address", "password": NEW_PASSWORD, "csrf": csrf},
+    )
+    assert bad_email.status_code == 422 and "not a valid email address" in bad_email.text
+    moved = await auth.client.post(
+        "/account/email",
+        data={"new_email": "moved@example.com", "password": NEW_PASSWORD, "csrf": csrf},
+    )
+    assert moved.status_code == 303 and moved.headers["location"] == "/account?done=email"
+    await auth.mailbox.wait_for("moved@example.com")
+
     setup = await auth.client.post("/account/totp", data={"csrf": csrf})
     assert setup.status_code == 200 and "otpauth://totp/" in setup.text
     secret = re.search(r"<code>([A-Z2-7]+)</code>", setup.text).group(1)  # type: ignore[union-attr]
