@@ -152,5 +152,11 @@ async def auth(
         # Cookies are Secure outside development: the client must speak https to get them back.
         client.base_url = httpx.URL("https://testserver")
         client.headers["user-agent"] = "Mozilla/5.0 (Windows NT 10.0) Chrome/141.0 Safari/537.36"
-        yield Auth(client, app, engine, mailbox, topic_prefix)
+        harness = Auth(client, app, engine, mailbox, topic_prefix)
+        yield harness
+
+        async def jobs_done() -> bool:
+            return harness.ctx.jobs.idle()
+
+        await eventually(jobs_done)  # no job left writing while the app stops
     await engine.dispose()
