@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: run test setup bootstrap venv kafka-jars node-deps lint typecheck check schemas clean bench-broker bench-propagation bench-notifier bench-auth bench-profile token
+.PHONY: run test setup bootstrap venv kafka-jars node-deps lint typecheck check schemas clean bench-broker bench-propagation bench-notifier bench-auth bench-auth-enumeration bench-profile token
 
 run: setup ## start Kafka, Redis and the four services; Ctrl-C stops everything
 	$(PY) -m ciam_shared.devstack.run
@@ -61,3 +61,6 @@ bench-profile: setup ## profile reads (cache, database), tracking throughput, wi
 
 bench-broker: setup ## start-up time of the local Kafka, PostgreSQL and Redis
 	$(PY) bench/broker_start.py 5
+
+bench-auth-enumeration: setup ## login/registration/reset medians for known vs unknown addresses
+	$(PY) bench/auth_enumeration.py

@@ -178,9 +178,13 @@ async def refreshes(
         for _ in range(args.concurrency):
             # A signed-in browser, as the login page leaves it (sessions are the login's job).
             account = await _account(http, env["AUTH_DATABASE_URL"])
-            session = await SessionStore(store_redis).create(
-                account, device="bench", channel="web", amr=["pwd"]
+            store = SessionStore(
+                store_redis,
+                idle_seconds=3600,
+                absolute_seconds=3600,
+                prefix=f"auth:{env['KAFKA_TOPIC_PREFIX']}",
             )
+            session = await store.create(account, device="bench", channel="web", amr=["pwd"])
             verifier = secrets.token_urlsafe(48)
             challenge = (
                 base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
@@ -192,7 +196,7 @@ async def refreshes(
                 params={"client_id": app["client_id"], "redirect_uri": "https://rp.example/cb",
                         "response_type": "code", "scope": "openid offline_access",
                         "code_challenge": challenge, "code_challenge_method": "S256"},
-                cookies={COOKIE: session.id},
+                cookies={COOKIE: session.secret},
             )  # fmt: skip
             code = parse_qs(urlsplit(response.headers["location"]).query)["code"][0]
             tokens = await http.post(

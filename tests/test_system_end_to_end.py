@@ -1,12 +1,14 @@
 """The whole system as separate processes, started by the runner `make run` uses.
 
-An account registered at the auth service leaves through its outbox onto Kafka and is seen
-applied by the profile and consent services; Ctrl-C (SIGINT) then stops every process.
+An account registered at the auth service (confirmed with the code it mails to a real SMTP
+server) leaves through its outbox onto Kafka and is seen applied by the profile and consent
+services; Ctrl-C (SIGINT) then stops every process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email
 import json
 import os
 import random
@@ -17,11 +19,14 @@ import socket
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
 from joserfc.jwk import ECKey
 
+from ciam_shared.devstack import free_port
 from ciam_shared.devstack.process import port_in_use
 from ciam_shared.testing.plugin import eventually
 
@@ -57,6 +62,17 @@ def alive(pid: int) -> bool:
     return True
 
 
+class Mailbox:
+    def __init__(self) -> None:
+        self.bodies: list[str] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content)
+        payload = message.get_payload(decode=True)
+        self.bodies.append(payload.decode() if isinstance(payload, bytes) else "")
+        return "250 OK"
+
+
 async def read_until_ready(stream: asyncio.StreamReader, lines: list[str]) -> None:
     while True:
         raw = await stream.readline()
@@ -75,7 +91,11 @@ async def test_an_event_crosses_services_started_by_the_runner_and_all_stop_clea
     tmp_path: Path,
 ) -> None:
     base = four_free_ports()
+    mailbox, smtp_port = Mailbox(), free_port()
+    smtp = Controller(mailbox, hostname="127.0.0.1", port=smtp_port)
+    smtp.start()
     env = os.environ | {
+        "AUTH_SMTP_PORT": str(smtp_port),
         "CONSENT_RECEIPT_SIGNING_KEY": ECKey.generate_key("P-256").as_pem(private=True).decode(),
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "REDIS_URL": redis_url,
@@ -108,12 +128,25 @@ async def test_an_event_crosses_services_started_by_the_runner_and_all_stop_clea
         assert all(alive(pid) for pid in pids)
 
         async with httpx.AsyncClient(timeout=10) as client:
+            address = f"{uuid.uuid4().hex[:8]}@example.com"
             created = await client.post(
                 f"http://127.0.0.1:{base}/v1/accounts",
-                json={"email": f"{uuid.uuid4().hex[:8]}@example.com", "password": "long enough!"},
+                json={"email": address, "password": "a long enough passphrase"},
             )
-            assert created.status_code == 201, created.text
-            subject = created.json()["subject_id"]
+            assert created.status_code == 202, created.text
+
+            async def mailed() -> bool:
+                return bool(mailbox.bodies)
+
+            await eventually(mailed)
+            code = re.search(r"\b(\d{6})\b", mailbox.bodies[0])
+            assert code, mailbox.bodies[0]
+            verified = await client.post(
+                f"http://127.0.0.1:{base}/v1/email-verifications",
+                json={"email": address, "code": code.group(1)},
+            )
+            assert verified.status_code == 200, verified.text
+            subject = verified.json()["subject_id"]
 
             # The runner registered a development client; its token comes from auth's token
             # endpoint, and profile and consent verify it against auth's JWKS.
@@ -150,6 +183,7 @@ async def test_an_event_crosses_services_started_by_the_runner_and_all_stop_clea
         assert not [pid for pid in pids if alive(pid)], "service processes left behind"
         assert not any(port_in_use(port) for port in range(base, base + 4))
     finally:
+        smtp.stop()
         if runner.returncode is None:
             runner.kill()
             await runner.wait()

@@ -1,7 +1,75 @@
 from ciam_shared.http.problems import DomainError
 
 
-class EmailAlreadyRegistered(DomainError):
+class PasswordRefused(DomainError):
+    status = 422
+    type_slug = "password-refused"
+    title = "Password refused"
+
+
+class InvalidCredentials(DomainError):
+    """One answer for an unknown address, a wrong password and a wrong code: no enumeration."""
+
+    status = 401
+    type_slug = "invalid-credentials"
+    title = "Invalid credentials"
+
+    def __init__(self) -> None:
+        super().__init__("The email address or password is not correct.")
+
+
+class Throttled(DomainError):
+    status = 429
+    type_slug = "throttled"
+    title = "Too many attempts"
+
+    def __init__(self, retry_after: float) -> None:
+        self.retry_after = max(1, int(retry_after + 0.999))
+        super().__init__(
+            f"Too many attempts. Try again in {self.retry_after} seconds.",
+            retry_after=self.retry_after,
+        )
+
+
+class EmailNotVerified(DomainError):
+    """Only told to someone who gave the right password: it reveals nothing to others."""
+
+    status = 403
+    type_slug = "email-not-verified"
+    title = "Email address not verified"
+
+
+class InvalidToken(DomainError):
+    status = 400
+    type_slug = "invalid-token"
+    title = "Invalid or expired link or code"
+
+
+class NotSignedIn(DomainError):
+    status = 401
+    type_slug = "not-signed-in"
+    title = "Not signed in"
+
+
+class ReauthenticationFailed(DomainError):
+    status = 403
+    type_slug = "reauthentication-failed"
+    title = "Password not confirmed"
+
+
+class SessionNotFound(DomainError):
+    status = 404
+    type_slug = "session-not-found"
+    title = "Session not found"
+
+
+class TotpStateError(DomainError):
     status = 409
-    type_slug = "email-taken"
-    title = "Email already registered"
+    type_slug = "totp-state"
+    title = "Second factor not in the expected state"
+
+
+class CsrfFailed(DomainError):
+    status = 403
+    type_slug = "csrf"
+    title = "Form expired"

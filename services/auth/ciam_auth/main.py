@@ -1,8 +1,13 @@
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
-from ciam_auth.api import router
+from ciam_auth import api, api_me, pages, pages_accounts, pages_security
+from ciam_auth.context import AuthContext
+from ciam_auth.errors import Throttled
+from ciam_auth.jobs import Jobs
+from ciam_auth.mailer import Mailer
 from ciam_auth.models import Base
 from ciam_auth.oidc.api_admin import router as admin_router
 from ciam_auth.oidc.api_authorize import router as authorize_router
@@ -11,20 +16,29 @@ from ciam_auth.oidc.api_discovery import router as discovery_router
 from ciam_auth.oidc.api_token import router as token_router
 from ciam_auth.oidc.errors import install_oauth_error_handler
 from ciam_auth.oidc.provider import start_provider
+from ciam_auth.passwords import Passwords
+from ciam_auth.sessions import SessionStore
 from ciam_auth.settings import AuthSettings
 from ciam_auth.social.api_identities import router as identities_router
 from ciam_auth.social.api_pages import router as social_router
 from ciam_auth.social.events import register_subscribers as register_social_subscribers
 from ciam_auth.social.runtime import start_social, stop_social
+from ciam_auth.throttle import Throttle, ThrottlePolicy
 from ciam_shared.events import (
     BrandAppDeleted,
     BrandAppRegistered,
+    EmailVerified,
     IdentityLinked,
     IdentityUnlinked,
+    PasswordChanged,
+    SecondFactorChanged,
     SocialImportRefreshed,
     SocialImportWithdrawn,
+    UserDeleted,
     UserRegistered,
+    UserSignedIn,
 )
+from ciam_shared.http.problems import problem
 from ciam_shared.service import ServiceRuntime, ServiceSpec, build_app
 from ciam_shared.topics import BRAND_APPS, CONSENT_CHANGES, IDENTITY_EVENTS
 
@@ -35,6 +49,11 @@ SPEC = ServiceSpec(
     migrations_package="ciam_auth.migrations",
     publishes=(
         UserRegistered,
+        EmailVerified,
+        UserSignedIn,
+        PasswordChanged,
+        SecondFactorChanged,
+        UserDeleted,
         BrandAppRegistered,
         BrandAppDeleted,
         IdentityLinked,
@@ -46,13 +65,59 @@ SPEC = ServiceSpec(
 )
 
 
+def build_context(runtime: ServiceRuntime, settings: AuthSettings) -> AuthContext:
+    # Redis keys carry the topic prefix too: it isolates test runs sharing one Redis.
+    prefix = f"auth:{settings.topic_prefix}"
+    policy = ThrottlePolicy(
+        window_seconds=settings.throttle_window_seconds,
+        base_delay=settings.throttle_base_delay,
+        pair_free=settings.throttle_pair_free,
+        pair_max_delay=settings.throttle_pair_max_delay,
+        account_free=settings.throttle_account_free,
+        account_max_delay=settings.throttle_account_max_delay,
+        client_limit=settings.throttle_client_limit,
+    )
+    return AuthContext(
+        settings=settings,
+        passwords=Passwords(settings),
+        sessions=SessionStore(
+            runtime.redis,
+            idle_seconds=settings.session_idle_seconds,
+            absolute_seconds=settings.session_absolute_seconds,
+            prefix=prefix,
+        ),
+        throttle=Throttle(runtime.redis, policy, prefix=prefix),
+        mailer=Mailer(
+            settings.smtp_host, settings.smtp_port, settings.mail_from, directory=settings.mail_dir
+        ),
+        jobs=Jobs(),
+        redis=runtime.redis,
+        db=runtime.sessions,
+        redis_prefix=prefix,
+    )
+
+
 def create_app(settings: AuthSettings | None = None) -> FastAPI:
-    runtime = ServiceRuntime.build(SPEC, settings or AuthSettings())
+    settings = settings or AuthSettings()
+    runtime = ServiceRuntime.build(SPEC, settings)
+    context = build_context(runtime, settings)
+    runtime.extras["auth"] = context
+    runtime.extras["sessions"] = context.sessions
     register_social_subscribers(runtime)
+
+    async def start(runtime: ServiceRuntime) -> None:
+        await context.passwords.load()
+        runtime.spawn("mailer", context.mailer.run())
+        runtime.spawn("jobs", context.jobs.run())
+
     app = build_app(
         runtime,
         routers=[
-            router,
+            api.router,
+            api_me.router,
+            pages.router,
+            pages_accounts.router,
+            pages_security.router,
             discovery_router,
             authorize_router,
             token_router,
@@ -61,8 +126,22 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
             social_router,
             identities_router,
         ],
-        on_startup=[start_provider, start_social],
-        on_shutdown=[stop_social],
+        on_startup=[start, start_provider, start_social],
+        on_shutdown=[lambda _: context.passwords.close(), stop_social],
     )
     install_oauth_error_handler(app)
+
+    @app.exception_handler(Throttled)
+    async def _throttled(request: Request, exc: Throttled) -> JSONResponse:
+        response = problem(
+            exc.status,
+            title=exc.title,
+            detail=exc.detail,
+            type_slug=exc.type_slug,
+            instance=request.url.path,
+            **exc.extensions,
+        )
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
     return app

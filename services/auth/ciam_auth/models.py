@@ -1,11 +1,12 @@
-"""The auth service's schema: accounts, plus the shared outbox and processed-events tables."""
+"""The auth service's schema: accounts, their email tokens and recovery codes, plus the shared
+outbox and processed-events tables. Sessions and throttling counters live in Redis."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, String, Text, Uuid
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ciam_shared.db import ServiceBase, TimestampTZ, new_id, new_metadata, utcnow
@@ -32,6 +33,56 @@ class Account(Base):
     # None: a social-only account (signs in through a linked identity, has no password).
     password_hash: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(TimestampTZ(), default=utcnow)
+    email_verified_at: Mapped[datetime | None] = mapped_column(TimestampTZ(), nullable=True)
+    password_changed_at: Mapped[datetime | None] = mapped_column(TimestampTZ(), nullable=True)
+    # The language of the customer's emails (pl or en), from the page they registered on.
+    locale: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
+    # TOTP: the confirmed secret, the one awaiting confirmation, and the last accepted time step
+    # (a code is never accepted twice).
+    totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    totp_pending_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(TimestampTZ(), nullable=True)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+    @property
+    def totp_enabled(self) -> bool:
+        return self.totp_secret is not None
+
+
+class EmailToken(Base):
+    """A link (random token) and a 6-digit code mailed to an address: verify it, or reset.
+
+    Only hashes are kept. `email` is the address the token proves (for an email change, the
+    new one). A token is used once; a code is burnt after a few wrong tries.
+    """
+
+    __tablename__ = "email_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(String(20))
+    email: Mapped[str] = mapped_column(String(320))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(TimestampTZ(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(TimestampTZ())
+    used_at: Mapped[datetime | None] = mapped_column(TimestampTZ(), nullable=True)
+
+    __table_args__ = (Index("ix_email_tokens_email_purpose", "email", "purpose"),)
+
+
+class RecoveryCode(Base):
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(TimestampTZ(), nullable=True)
 
 
 class OAuthClient(Base):

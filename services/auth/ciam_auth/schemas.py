@@ -1,16 +1,118 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+
+# Length limits here only stop absurd bodies; the password policy (8 to 128 characters after
+# NFKC, not a common password) is the use case's, with its own problem type.
+Password = Field(min_length=1, max_length=1024)
+Code = Field(min_length=6, max_length=32)
+OptionalCode = Field(default=None, min_length=6, max_length=32)
 
 
-class RegistrationIn(BaseModel):
+class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+
+class RegistrationIn(Strict):
     email: EmailStr
-    password: str = Field(min_length=8, max_length=128)
+    password: str = Password
+    locale: str | None = Field(default=None, max_length=35)
 
 
-class AccountOut(BaseModel):
+class Accepted(BaseModel):
+    """The same answer whether or not the address has an account."""
+
+    status: str = "accepted"
+    detail: str
+
+
+class VerificationIn(Strict):
+    """Either the link's token, or the address and the code from the email."""
+
+    token: str | None = Field(default=None, max_length=200)
+    email: EmailStr | None = None
+    code: str | None = OptionalCode
+
+    @model_validator(mode="after")
+    def _token_or_code(self) -> VerificationIn:
+        if not self.token and not (self.email and self.code):
+            raise ValueError("give either token, or email and code")
+        return self
+
+
+class ResetRequestIn(Strict):
+    email: EmailStr
+    locale: str | None = Field(default=None, max_length=35)
+
+
+class ResetConfirmIn(VerificationIn):
+    new_password: str = Password
+
+
+class SignInIn(Strict):
+    email: EmailStr
+    password: str = Password
+    channel: str = Field(default="api", max_length=30)
+
+
+class SecondStepIn(Strict):
+    mfa_token: str = Field(max_length=200)
+    code: str | None = OptionalCode
+    recovery_code: str | None = Field(default=None, max_length=40)
+    channel: str = Field(default="api", max_length=30)
+
+
+class SessionOut(BaseModel):
+    id: str
+    device: str
+    channel: str
+    created_at: datetime
+    last_seen: datetime
+    current: bool = False
+
+
+class SignInOut(BaseModel):
+    """`session` when signed in; `mfa_required` and `mfa_token` when the TOTP step is due."""
+
+    mfa_required: bool = False
+    mfa_token: str | None = None
+    session: SessionOut | None = None
+    subject_id: uuid.UUID | None = None
+
+
+class MeOut(BaseModel):
     subject_id: uuid.UUID
+    email: str
+    email_verified: bool
+    totp_enabled: bool
+    recovery_codes_left: int
+
+
+class PasswordChangeIn(Strict):
+    current_password: str = Password
+    new_password: str = Password
+
+
+class EmailChangeIn(Strict):
+    password: str = Password
+    new_email: EmailStr
+
+
+class PasswordConfirmIn(Strict):
+    password: str = Password
+
+
+class TotpEnrollmentOut(BaseModel):
+    secret: str
+    otpauth_uri: str
+
+
+class TotpConfirmIn(Strict):
+    code: str = Code
+
+
+class RecoveryCodesOut(BaseModel):
+    recovery_codes: list[str]

@@ -1,41 +1,53 @@
-"""Customer sessions in Redis behind an opaque cookie.
+"""Sign-in sessions in Redis behind an opaque cookie.
 
-PROVISIONAL: the minimal contract the OIDC provider is written against (create, get, revoke,
-the revocation hook). The accounts work (login page, throttling, session listing, lifetimes)
-replaces this module with the full implementation of the same interface.
+The cookie (`ciam_session`) holds a random secret. A session's id (`Session.id`, the `sid` the
+OIDC half puts in tokens and the id the customer sees in their list) is the SHA-256 of that
+secret, base64url: Redis is keyed by the id, so a dump of Redis gives no usable cookie, and the
+id can be shown and passed around without letting anyone sign in with it. The secret is known
+only once, on the `Session` that `create` returns (`Session.secret`).
+
+Keys (under the store's prefix): `session:<id>` a hash with the session's fields, expiring after
+the idle lifetime (pushed back on every `get`) and never after the absolute one;
+`account-sessions:<account id>` the set of the account's session ids.
+
+Nothing here is the only copy of anything: losing Redis signs everyone out, nothing more.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import hashlib
 import json
+import logging
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Annotated, Any, cast
 
 import redis.asyncio as aioredis
-from fastapi import Request
+from fastapi import Depends, Request, Response
 
-from ciam_shared.db import utcnow
-from ciam_shared.service import ServiceRuntime
+log = logging.getLogger(__name__)
 
 COOKIE = "ciam_session"
-IDLE_S = 8 * 3600
 
-RevokedHook = Callable[[uuid.UUID, list[str] | None], Awaitable[None]]
-HOOKS = "sessions_revoked_hooks"
-
-
-def on_sessions_revoked(runtime: ServiceRuntime, callback: RevokedHook) -> None:
-    """Call `callback` after sessions of this service end (the OIDC provider revokes their
-    refresh tokens). Kept per runtime, never in a module global."""
-    runtime.extras.setdefault(HOOKS, []).append(callback)
+RevokedCallback = Callable[[uuid.UUID, list[str] | None], Awaitable[None]]
+_PROCESS_CALLBACKS: list[RevokedCallback] = []
 
 
-def store_of(runtime: ServiceRuntime) -> SessionStore:
-    return SessionStore(runtime.redis, runtime.extras.get(HOOKS, []))
+def on_sessions_revoked(callback: RevokedCallback) -> Callable[[], None]:
+    """Call `callback(account_id, session_ids)` after sessions are ended, in this process.
+
+    `session_ids` is None when every session of the account ended (deletion, "sign out
+    everywhere"). Returns a function that unregisters the callback. A callback that must reach
+    one app's resources (its database) is better registered on that app's store,
+    `SessionStore.on_sessions_revoked`, so that several apps in one process (tests) stay apart.
+    """
+    _PROCESS_CALLBACKS.append(callback)
+    return lambda: _PROCESS_CALLBACKS.remove(callback)
 
 
 @dataclass(frozen=True)
@@ -48,54 +60,251 @@ class Session:
     channel: str
     amr: list[str]
     auth_time: datetime
+    # The cookie's value; set only on the Session returned by `create`.
+    secret: str = field(default="", repr=False, compare=False)
 
 
-def _key(session_id: str) -> str:
-    return "session:" + hashlib.sha256(session_id.encode()).hexdigest()
+def session_id_of(secret: str) -> str:
+    digest = hashlib.sha256(secret.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 class SessionStore:
-    def __init__(self, redis: aioredis.Redis, hooks: list[RevokedHook] | None = None) -> None:
-        self._redis = redis
-        self._hooks = hooks or []
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        idle_seconds: int,
+        absolute_seconds: int,
+        prefix: str = "",
+    ) -> None:
+        self.redis = redis
+        self.idle_seconds = idle_seconds
+        self.absolute_seconds = absolute_seconds
+        self.prefix = prefix
+        self._callbacks: list[RevokedCallback] = []
+        self._touch = redis.register_script(_TOUCH)
+        self._reauth = redis.register_script(_REAUTH)
+
+    def on_sessions_revoked(self, callback: RevokedCallback) -> Callable[[], None]:
+        """Like the module-level function, for this store's app only."""
+        self._callbacks.append(callback)
+        return lambda: self._callbacks.remove(callback)
+
+    def _key(self, session_id: str) -> str:
+        return f"{self.prefix}session:{session_id}"
+
+    def _index(self, account_id: uuid.UUID) -> str:
+        return f"{self.prefix}account-sessions:{account_id}"
+
+    def _ttl(self, created_at: datetime, now: datetime) -> int:
+        left = self.absolute_seconds - (now - created_at).total_seconds()
+        return max(0, int(min(self.idle_seconds, left)))
 
     async def create(
         self, account_id: uuid.UUID, *, device: str, channel: str, amr: list[str]
     ) -> Session:
-        now = utcnow()
+        secret = secrets.token_urlsafe(32)
+        now = _now()
         session = Session(
-            secrets.token_urlsafe(32), account_id, now, now, device, channel, amr, now
+            id=session_id_of(secret),
+            account_id=account_id,
+            created_at=now,
+            last_seen=now,
+            device=device[:200],
+            channel=channel[:50],
+            amr=list(amr),
+            auth_time=now,
+            secret=secret,
         )
-        record = asdict(session) | {"account_id": str(account_id)}
-        for name in ("created_at", "last_seen", "auth_time"):
-            record[name] = record[name].isoformat()
-        await self._redis.set(_key(session.id), json.dumps(record), ex=IDLE_S)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self._key(session.id), mapping=cast(dict[Any, Any], _to_hash(session)))
+            pipe.expire(self._key(session.id), self._ttl(now, now))
+            pipe.sadd(self._index(account_id), session.id)
+            pipe.expire(self._index(account_id), self.absolute_seconds)
+            await pipe.execute()
         return session
 
     async def get(self, session_id: str) -> Session | None:
-        raw = await self._redis.get(_key(session_id))
-        if raw is None:
+        """The live session with this id, its last_seen moved to now; None if ended or expired."""
+        raw = await self.redis.hgetall(self._key(session_id))
+        if not raw:
             return None
-        record = json.loads(raw)
-        return Session(
-            id=session_id,
-            account_id=uuid.UUID(record["account_id"]),
-            created_at=datetime.fromisoformat(record["created_at"]),
-            last_seen=datetime.fromisoformat(record["last_seen"]),
-            device=record["device"],
-            channel=record["channel"],
-            amr=record["amr"],
-            auth_time=datetime.fromisoformat(record["auth_time"]),
-        )
+        session = _from_hash(session_id, raw)
+        now = _now()
+        ttl = self._ttl(session.created_at, now)
+        if ttl <= 0 or (now - session.last_seen).total_seconds() > self.idle_seconds:
+            await self._delete(session.account_id, [session_id])
+            return None
+        # Only if still there: a revocation between the read and this write must not be undone.
+        touched = await self._touch(keys=[self._key(session_id)], args=[now.isoformat(), ttl])
+        if not touched:
+            return None
+        return Session(**{**session.__dict__, "last_seen": now})
 
-    async def revoke(self, account_id: uuid.UUID, session_id: str) -> None:
-        await self._redis.delete(_key(session_id))
-        for hook in self._hooks:
-            await hook(account_id, [session_id])
+    async def reauthenticated(self, session_id: str, amr: list[str]) -> Session | None:
+        """The customer proved themselves again in this session (OIDC prompt=login, max_age):
+        auth_time moves to now and amr is replaced; the id, and so tokens bound to it, stay."""
+        session = await self.get(session_id)
+        if session is None:
+            return None
+        now = _now()
+        done = await self._reauth(
+            keys=[self._key(session_id)], args=[now.isoformat(), json.dumps(list(amr))]
+        )
+        if not done:
+            return None
+        return Session(**{**session.__dict__, "auth_time": now, "last_seen": now, "amr": list(amr)})
+
+    async def get_by_secret(self, secret: str) -> Session | None:
+        return await self.get(session_id_of(secret))
+
+    async def list_for(self, account_id: uuid.UUID) -> list[Session]:
+        ids = sorted(_text(m) for m in await self.redis.smembers(self._index(account_id)))
+        if not ids:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for session_id in ids:
+                pipe.hgetall(self._key(session_id))
+            rows = await pipe.execute()
+        found, gone = [], []
+        for session_id, raw in zip(ids, rows, strict=True):
+            if raw:
+                found.append(_from_hash(session_id, raw))
+            else:
+                gone.append(session_id)
+        if gone:  # expired: their keys are gone, drop them from the index too
+            await self.redis.srem(self._index(account_id), *gone)
+        return sorted(found, key=lambda s: s.last_seen, reverse=True)
+
+    async def revoke(self, account_id: uuid.UUID, session_id: str) -> bool:
+        """End one of the account's sessions; False if it has no such session."""
+        if not await self.redis.sismember(self._index(account_id), session_id):
+            return False
+        await self._delete(account_id, [session_id])
+        await self._notify(account_id, [session_id])
+        return True
+
+    async def revoke_all(
+        self, account_id: uuid.UUID, except_session_id: str | None = None
+    ) -> list[str]:
+        """End every session of the account but `except_session_id`; returns the ended ids."""
+        ids = [_text(m) for m in await self.redis.smembers(self._index(account_id))]
+        ended = [i for i in ids if i != except_session_id]
+        await self._delete(account_id, ended)
+        await self._notify(account_id, None if except_session_id is None else ended)
+        return ended
+
+    async def _delete(self, account_id: uuid.UUID, session_ids: list[str]) -> None:
+        if not session_ids:
+            return
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(*(self._key(i) for i in session_ids))
+            pipe.srem(self._index(account_id), *session_ids)
+            await pipe.execute()
+
+    async def _notify(self, account_id: uuid.UUID, session_ids: list[str] | None) -> None:
+        """Every callback runs; the first failure is raised after all have run, so a failing
+        refresh-token revocation is never silent."""
+        callbacks = [*self._callbacks, *_PROCESS_CALLBACKS]
+        results = await asyncio.gather(
+            *(cb(account_id, session_ids) for cb in callbacks), return_exceptions=True
+        )
+        errors = [r for r in results if isinstance(r, BaseException)]
+        for error in errors:
+            log.error("a sessions-revoked callback failed: %r", error)
+        if errors:
+            raise errors[0]
+
+
+_TOUCH = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'last_seen', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
+
+_REAUTH = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'auth_time', ARGV[1], 'last_seen', ARGV[1], 'amr', ARGV[2])
+return 1
+"""
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _to_hash(session: Session) -> dict[str, str]:
+    return {
+        "account_id": str(session.account_id),
+        "created_at": session.created_at.isoformat(),
+        "last_seen": session.last_seen.isoformat(),
+        "device": session.device,
+        "channel": session.channel,
+        "amr": json.dumps(session.amr),
+        "auth_time": session.auth_time.isoformat(),
+    }
+
+
+def _from_hash(session_id: str, raw: dict[Any, Any]) -> Session:
+    h = {(k.decode() if isinstance(k, bytes) else k): v.decode() for k, v in raw.items()}
+    return Session(
+        id=session_id,
+        account_id=uuid.UUID(h["account_id"]),
+        created_at=datetime.fromisoformat(h["created_at"]),
+        last_seen=datetime.fromisoformat(h["last_seen"]),
+        device=h["device"],
+        channel=h["channel"],
+        amr=json.loads(h["amr"]),
+        auth_time=datetime.fromisoformat(h["auth_time"]),
+    )
+
+
+# --- FastAPI edge ---------------------------------------------------------------------------
+
+
+def session_store(request: Request) -> SessionStore:
+    store: SessionStore = request.app.state.runtime.extras["sessions"]
+    return store
+
+
+SessionStoreDep = Annotated[SessionStore, Depends(session_store)]
 
 
 async def current_session(request: Request) -> Session | None:
-    session_id = request.cookies.get(COOKIE)
-    if not session_id:
+    """The session named by the request's cookie, if it is live."""
+    secret = request.cookies.get(COOKIE)
+    if not secret or len(secret) > 100:
         return None
-    return await store_of(request.app.state.runtime).get(session_id)
+    return await session_store(request).get_by_secret(secret)
+
+
+CurrentSessionDep = Annotated[Session | None, Depends(current_session)]
+
+
+def set_session_cookie(response: Response, session: Session, *, secure: bool, max_age: int) -> None:
+    response.set_cookie(
+        COOKIE,
+        session.secret,
+        max_age=max_age,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+    )
+
+
+def clear_session_cookie(response: Response, *, secure: bool) -> None:
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=secure)
+
+
+def store_of(runtime: Any) -> SessionStore:
+    """The service's session store (built by create_app), for code holding the runtime."""
+    store: SessionStore = runtime.extras["sessions"]
+    return store

@@ -70,6 +70,13 @@ def _database_urls(var: Path, db_prefix: str) -> dict[str, str]:
     return {s: f"{base}/{name}" for s, name in names.items()}
 
 
+def _mail_env(service: str, var: Path) -> dict[str, str]:
+    """Without a mail server named in the environment, auth writes its mails to var/mail."""
+    if service != "auth" or {"AUTH_SMTP_HOST", "AUTH_SMTP_PORT"} & set(os.environ):
+        return {}
+    return {"AUTH_MAIL_DIR": str(var / "mail")}
+
+
 @contextmanager
 def system(args: argparse.Namespace) -> Iterator[dict[str, str]]:
     root = repo_root()
@@ -95,14 +102,18 @@ def system(args: argparse.Namespace) -> Iterator[dict[str, str]]:
             port = args.base_port + offset
             require_free(port, f"the {service} service", "--base-port")
             prefix = service.upper()
-            env = os.environ | {
-                "KAFKA_BOOTSTRAP_SERVERS": kafka,
-                "REDIS_URL": redis,
-                f"{prefix}_DATABASE_URL": databases[service],
-                f"{prefix}_PORT": str(port),
-                "KAFKA_TOPIC_PREFIX": args.topic_prefix,
-                "TOKEN_ISSUER": token_issuer,
-            }
+            env = (
+                os.environ
+                | {
+                    "KAFKA_BOOTSTRAP_SERVERS": kafka,
+                    "REDIS_URL": redis,
+                    f"{prefix}_DATABASE_URL": databases[service],
+                    f"{prefix}_PORT": str(port),
+                    "KAFKA_TOPIC_PREFIX": args.topic_prefix,
+                    "TOKEN_ISSUER": token_issuer,
+                }
+                | _mail_env(service, var)
+            )
             proc = ManagedProcess(
                 service,
                 [

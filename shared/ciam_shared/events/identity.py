@@ -87,3 +87,50 @@ class SocialImportRefreshed(EventData):
     provider: str
     updated_fields: list[str]
     refreshed_at: datetime
+
+
+class EmailVerified(EventData):
+    """The customer proved they receive mail at their (new) address. The address stays in auth."""
+
+    event_type: ClassVar[str] = "dev.ciam.identity.email.verified.v1"
+    topic_base_name: ClassVar[str] = IDENTITY_EVENTS.base_name
+
+    subject_id: uuid.UUID
+    verified_at: datetime
+
+
+class UserSignedIn(EventData):
+    """A session started. `device` is a coarse label ("Firefox on Linux"), never the raw
+    user agent or the address; `methods` are the authentication methods (RFC 8176 amr)."""
+
+    event_type: ClassVar[str] = "dev.ciam.identity.user.signed-in.v1"
+    topic_base_name: ClassVar[str] = IDENTITY_EVENTS.base_name
+
+    subject_id: uuid.UUID
+    signed_in_at: datetime
+    channel: str
+    device: str
+    methods: list[str]
+
+
+class PasswordChanged(EventData):
+    """The password changed (by the customer, or through a reset); other sessions ended."""
+
+    event_type: ClassVar[str] = "dev.ciam.identity.password.changed.v1"
+    topic_base_name: ClassVar[str] = IDENTITY_EVENTS.base_name
+
+    subject_id: uuid.UUID
+    changed_at: datetime
+    through_reset: bool = False
+
+
+class SecondFactorChanged(EventData):
+    """A second factor was enabled or disabled, or recovery codes were used up or renewed."""
+
+    event_type: ClassVar[str] = "dev.ciam.identity.second-factor.changed.v1"
+    topic_base_name: ClassVar[str] = IDENTITY_EVENTS.base_name
+
+    subject_id: uuid.UUID
+    changed_at: datetime
+    method: str = "totp"
+    enabled: bool

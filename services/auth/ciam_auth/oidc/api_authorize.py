@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 from datetime import datetime
@@ -42,10 +41,6 @@ AUTHORIZE_PARAMS = (
     "ui_locales",
     "response_mode",
 )
-
-
-def csrf_token(session: Session, purpose: str) -> str:
-    return hmac.new(session.id.encode(), purpose.encode(), hashlib.sha256).hexdigest()
 
 
 def _see_other(url: str) -> RedirectResponse:
@@ -95,7 +90,7 @@ async def authorize(
             client_name=req.client.name,
             scope_labels=[scope_label(lang, s) for s in req.scopes],
             params=shown,
-            csrf_token=csrf_token(session, "consent"),
+            csrf_token=provider.csrf_token(session.id, "consent"),
         )
     return await _issue_code(req, provider, session)
 
@@ -107,7 +102,7 @@ async def consent(
     params = await _params(request)
     lang = locale(request, params.get("ui_locales"))
     if session is None or not hmac.compare_digest(
-        params.get("csrf_token", ""), csrf_token(session, "consent")
+        params.get("csrf_token", ""), provider.csrf_token(session.id, "consent")
     ):
         return error_page(request, "csrf", lang=lang, status=403)
     try:

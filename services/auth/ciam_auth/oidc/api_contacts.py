@@ -55,6 +55,6 @@ async def contact(
     return ContactOut(
         subject_id=account.id,
         email=account.email,
-        email_verified=bool(getattr(account, "email_verified", False)),
-        locale=str(getattr(account, "locale", None) or "en"),
+        email_verified=account.email_verified_at is not None,
+        locale=account.locale,
     )

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from ciam_auth.models import OAuthClient
-from ciam_auth.oidc.api_authorize import CurrentSession, csrf_token
+from ciam_auth.oidc.api_authorize import CurrentSession
 from ciam_auth.oidc.keys import ALG
 from ciam_auth.oidc.pages import error_page, locale, render
 from ciam_auth.oidc.provider import Provider, get_provider
@@ -109,7 +109,7 @@ async def logout(
         confirmed = hint is not None and hint.get("sub") == str(session.account_id)
         if not confirmed and request.method == "POST":
             confirmed = hmac.compare_digest(
-                params.get("csrf_token", ""), csrf_token(session, "logout")
+                params.get("csrf_token", ""), provider.csrf_token(session.id, "logout")
             )
         if not confirmed:  # a bare GET could come from any site: ask first
             shown = {k: v for k, v in params.items() if k in LOGOUT_PARAMS}
@@ -118,7 +118,7 @@ async def logout(
                 "logout.html",
                 lang=lang,
                 params=shown,
-                csrf_token=csrf_token(session, "logout"),
+                csrf_token=provider.csrf_token(session.id, "logout"),
             )
         await store_of(provider.runtime).revoke(session.account_id, session.id)
     response: Response

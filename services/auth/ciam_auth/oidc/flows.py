@@ -201,9 +201,9 @@ async def _issue_for_account(
 
 def user_claims(account: Account, scopes: list[str]) -> dict[str, Any]:
     claims: dict[str, Any] = {}
-    if "email" in scopes:
+    if "email" in scopes and account.email is not None:
         claims["email"] = account.email
-        claims["email_verified"] = bool(getattr(account, "email_verified", False))
+        claims["email_verified"] = account.email_verified_at is not None
     return claims
 
 

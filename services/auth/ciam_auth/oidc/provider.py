@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import logging
 import uuid
 from dataclasses import dataclass
@@ -14,7 +16,7 @@ from fastapi import Request
 from ciam_auth import sessions
 from ciam_auth.oidc.clients import ClientCache
 from ciam_auth.oidc.grants import GrantStore
-from ciam_auth.oidc.keys import KeyEncryption, KeyRing
+from ciam_auth.oidc.keys import DEVELOPMENT_KEK, KeyEncryption, KeyRing
 from ciam_auth.oidc.tokens import TokenIssuer, revoke_for_sessions
 from ciam_auth.settings import AuthSettings
 from ciam_shared.service import ServiceRuntime
@@ -31,6 +33,7 @@ class Provider:
     issuer: TokenIssuer
     grants: GrantStore
     clients: ClientCache
+    csrf_key: bytes
 
     @classmethod
     def build(cls, runtime: ServiceRuntime) -> Provider:
@@ -48,7 +51,17 @@ class Provider:
             id_ttl_s=settings.id_token_ttl_s,
         )
         grants = GrantStore(runtime.redis, code_ttl_s=settings.authorization_code_ttl_s)
-        return cls(runtime, settings, ring, issuer, grants, ClientCache(settings.client_cache_s))
+        # Forms of the provider's pages carry an HMAC of the session id under this key; the
+        # session id alone is not secret (it is the `sid` of ID tokens).
+        kek = settings.key_encryption_secret.get_secret_value() or DEVELOPMENT_KEK
+        csrf_key = hashlib.sha256(b"ciam-oidc-csrf:" + kek.encode()).digest()
+        return cls(
+            runtime, settings, ring, issuer, grants, ClientCache(settings.client_cache_s), csrf_key
+        )
+
+    def csrf_token(self, session_id: str, purpose: str) -> str:
+        message = f"{purpose}:{session_id}".encode()
+        return hmac.new(self.csrf_key, message, hashlib.sha256).hexdigest()
 
     async def reload_keys(self) -> None:
         async with self.runtime.sessions() as session, session.begin():
@@ -75,7 +88,7 @@ async def start_provider(runtime: ServiceRuntime) -> None:
     provider = Provider.build(runtime)
     await provider.reload_keys()
     runtime.extras[EXTRA] = provider
-    sessions.on_sessions_revoked(runtime, provider.on_sessions_revoked)
+    sessions.store_of(runtime).on_sessions_revoked(provider.on_sessions_revoked)
     runtime.spawn("oidc-key-refresh", provider.refresh_keys_forever())
 
 

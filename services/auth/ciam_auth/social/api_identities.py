@@ -15,8 +15,8 @@ from fastapi import APIRouter, Depends, Header, Request, Response, status
 from pydantic import BaseModel
 
 from ciam_auth.models import Account
-from ciam_auth.oidc.api_authorize import csrf_token
 from ciam_auth.oidc.api_contacts import AccountNotFound, contacts_reader
+from ciam_auth.oidc.provider import get_provider
 from ciam_auth.sessions import Session, current_session
 from ciam_auth.social import service
 from ciam_auth.social.errors import CsrfRefused, NotSignedIn
@@ -51,7 +51,7 @@ class IdentitiesOut(BaseModel):
 
 
 @router.get("/v1/me/identities")
-async def my_identities(session: SignedIn, db: SessionDep) -> IdentitiesOut:
+async def my_identities(request: Request, session: SignedIn, db: SessionDep) -> IdentitiesOut:
     account = await db.get(Account, session.account_id)
     identities = await service.list_identities(db, session.account_id)
     return IdentitiesOut(
@@ -66,19 +66,21 @@ async def my_identities(session: SignedIn, db: SessionDep) -> IdentitiesOut:
             for i in identities
         ],
         has_password=account is not None and account.password_hash is not None,
-        csrf_token=csrf_token(session, CSRF_PURPOSE),
+        csrf_token=get_provider(request).csrf_token(session.id, CSRF_PURPOSE),
     )
 
 
 @router.delete("/v1/me/identities/{identity_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def unlink(
     identity_id: uuid.UUID,
+    request: Request,
     session: SignedIn,
     db: SessionDep,
     runtime: RuntimeDep,
     x_csrf_token: Annotated[str, Header()] = "",
 ) -> Response:
-    if not hmac.compare_digest(x_csrf_token, csrf_token(session, CSRF_PURPOSE)):
+    expected = get_provider(request).csrf_token(session.id, CSRF_PURPOSE)
+    if not hmac.compare_digest(x_csrf_token, expected):
         raise CsrfRefused("Send the csrf_token of GET /v1/me/identities as X-CSRF-Token.")
     await service.unlink(db, session.account_id, identity_id, topic_prefix=runtime.topic_prefix)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

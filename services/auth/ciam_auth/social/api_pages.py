@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from ciam_auth.sessions import COOKIE, Session, current_session, store_of
+from ciam_auth.sessions import Session, current_session, set_session_cookie, store_of
 from ciam_auth.social import fields, repository, service
 from ciam_auth.social.errors import IdentityLinkedElsewhere
 from ciam_auth.social.flow import (
@@ -195,8 +195,12 @@ async def _signed_in(
     created = await store_of(runtime).create(account_id, device=device, channel="web",
                                              amr=["fed"])  # fmt: skip
     response = _see_other(return_to)
-    response.set_cookie(COOKIE, created.id, httponly=True, secure=social.secure_cookies,
-                        samesite="lax", path="/")  # fmt: skip
+    set_session_cookie(
+        response,
+        created,
+        secure=social.secure_cookies,
+        max_age=store_of(runtime).absolute_seconds,
+    )
     response.delete_cookie(PENDING_COOKIE, path="/login/social")
     return response
 

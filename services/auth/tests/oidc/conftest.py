@@ -59,6 +59,7 @@ class AuthService:
     settings: AuthSettings
     store: SessionStore
     sessions: async_sessionmaker[AsyncSession]
+    passwords: Any
 
     async def client(self, **overrides: Any) -> RegisteredClient:
         values: dict[str, Any] = {
@@ -89,23 +90,30 @@ class AuthService:
         return str(response.json()["access_token"])
 
     async def account(self, email: str | None = None) -> uuid.UUID:
-        email = email or f"{secrets.token_hex(4)}@example.com"
-        response = await self.http.post(
-            "/v1/accounts", json={"email": email, "password": "correct horse battery"}
-        )
-        assert response.status_code in (201, 202), response.text
-        async with self.engine.connect() as connection:
-            from sqlalchemy import text
+        """A registered customer with a confirmed address (the accounts flow is tested in
+        tests/api; here it is the starting point)."""
+        from sqlalchemy import text
 
-            found = await connection.scalar(
-                text("SELECT id FROM accounts WHERE email = :e"), {"e": email}
+        email = email or f"{secrets.token_hex(4)}@example.com"
+        account_id = uuid.uuid4()
+        async with self.engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO accounts (id, email, password_hash, created_at, email_verified_at)"
+                    " VALUES (:id, :email, :hash, now(), now())"
+                ),
+                {
+                    "id": account_id,
+                    "email": email,
+                    "hash": await self.passwords.hash("a long pass 1"),
+                },
             )
-        return uuid.UUID(str(found))
+        return account_id
 
     async def sign_in(self, account_id: uuid.UUID) -> str:
         """A browser session, as the login page would create it."""
         session = await self.store.create(account_id, device="test", channel="web", amr=["pwd"])
-        self.http.cookies.set(COOKIE, session.id)
+        self.http.cookies.set(COOKIE, session.secret)
         return session.id
 
     async def authorize(self, client: RegisteredClient, flow: Flow, **extra: str) -> httpx.Response:
@@ -179,5 +187,12 @@ async def auth(
     app = create_app(settings)
     async with running(app) as http:
         runtime = app.state.runtime
-        yield AuthService(http, engine, settings, store_of(runtime), runtime.sessions)
+        yield AuthService(
+            http,
+            engine,
+            settings,
+            store_of(runtime),
+            runtime.sessions,
+            runtime.extras["auth"].passwords,
+        )
     await engine.dispose()

@@ -25,7 +25,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ciam_auth.main import create_app
-from ciam_auth.passwords import hash_password
 from ciam_auth.sessions import COOKIE, store_of
 from ciam_auth.settings import AuthSettings
 from ciam_consent.main import create_app as create_consent_app
@@ -126,13 +125,16 @@ class SocialAuth:
             data={"csrf_token": csrf.group(1), "decision": decision, "fields": list(fields)},
         )
 
+    async def hash(self, password: str) -> str:
+        return str(await self.runtime.extras["auth"].passwords.hash(password))
+
     async def password_account(self, email: str) -> uuid.UUID:
         account_id = uuid.uuid4()
         async with self.engine.begin() as connection:
             await connection.execute(
-                text("INSERT INTO accounts (id, email, password_hash, created_at) "
-                     "VALUES (:id, :email, :hash, now())"),
-                {"id": account_id, "email": email, "hash": await hash_password("pw 12345678")},
+                text("INSERT INTO accounts (id, email, password_hash, created_at, "
+                     "email_verified_at) VALUES (:id, :email, :hash, now(), now())"),
+                {"id": account_id, "email": email, "hash": await self.hash("pw 12345678")},
             )  # fmt: skip
         return account_id
 
@@ -141,13 +143,13 @@ class SocialAuth:
         session = await store_of(self.runtime).create(
             account_id, device="test", channel="web", amr=["pwd"]
         )
-        self.http.cookies.set(COOKIE, session.id)
+        self.http.cookies.set(COOKIE, session.secret)
 
     async def signed_in_account(self) -> uuid.UUID | None:
-        session_id = self.http.cookies.get(COOKIE)
-        if not session_id:
+        secret = self.http.cookies.get(COOKIE)
+        if not secret:
             return None
-        session = await store_of(self.runtime).get(session_id)
+        session = await store_of(self.runtime).get_by_secret(secret)
         return session.account_id if session else None
 
 

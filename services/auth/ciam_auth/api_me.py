@@ -1,0 +1,133 @@
+"""JSON API of the signed-in customer, authenticated by the session cookie.
+
+Cross-site forgery: the cookie is SameSite=Lax, so a cross-site POST or DELETE never carries
+it; and these endpoints take JSON, which a cross-site form cannot send without a CORS preflight.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response, status
+
+from ciam_auth import repository
+from ciam_auth.api import session_out
+from ciam_auth.context import AuthDep
+from ciam_auth.errors import NotSignedIn, SessionNotFound
+from ciam_auth.schemas import (
+    Accepted,
+    EmailChangeIn,
+    MeOut,
+    PasswordChangeIn,
+    PasswordConfirmIn,
+    RecoveryCodesOut,
+    SessionOut,
+    TotpConfirmIn,
+    TotpEnrollmentOut,
+)
+from ciam_auth.service import accounts, second_factor
+from ciam_auth.sessions import clear_session_cookie
+from ciam_auth.web import SignedInDep, client_of
+from ciam_shared.service import SessionDep
+
+router = APIRouter(prefix="/v1/me", tags=["me"])
+
+
+@router.get("")
+async def me(current: SignedInDep, session: SessionDep) -> MeOut:
+    account = await repository.account_by_id(session, current.account_id)
+    if account is None:
+        raise NotSignedIn("The account no longer exists.")
+    return MeOut(
+        subject_id=account.id,
+        email=account.email,
+        email_verified=account.email_verified_at is not None,
+        totp_enabled=account.totp_enabled,
+        recovery_codes_left=await repository.recovery_codes_left(session, account.id),
+    )
+
+
+@router.get("/sessions")
+async def list_sessions(current: SignedInDep, ctx: AuthDep) -> list[SessionOut]:
+    return [session_out(s, current) for s in await ctx.sessions.list_for(current.account_id)]
+
+
+@router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def end_session(session_id: str, current: SignedInDep, ctx: AuthDep) -> None:
+    if not await ctx.sessions.revoke(current.account_id, session_id):
+        raise SessionNotFound("You have no session with this id.")
+
+
+@router.post("/password")
+async def change_password(
+    body: PasswordChangeIn,
+    request: Request,
+    current: SignedInDep,
+    session: SessionDep,
+    ctx: AuthDep,
+) -> dict[str, int]:
+    ended = await accounts.change_password(
+        session,
+        ctx,
+        current,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        client=client_of(request, current.channel),
+    )
+    return {"ended_sessions": len(ended)}
+
+
+@router.post("/email", status_code=status.HTTP_202_ACCEPTED)
+async def change_email(
+    body: EmailChangeIn, request: Request, current: SignedInDep, session: SessionDep, ctx: AuthDep
+) -> Accepted:
+    await accounts.request_email_change(
+        session,
+        ctx,
+        current,
+        password=body.password,
+        new_email=body.new_email,
+        client=client_of(request, current.channel),
+    )
+    return Accepted(detail="A link and a code to confirm the new address are on their way.")
+
+
+@router.delete("", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_account(
+    body: PasswordConfirmIn,
+    request: Request,
+    current: SignedInDep,
+    session: SessionDep,
+    ctx: AuthDep,
+) -> Response:
+    await accounts.delete_account(
+        session, ctx, current, password=body.password, client=client_of(request, current.channel)
+    )
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    clear_session_cookie(response, secure=ctx.settings.secure_cookies)
+    return response
+
+
+@router.post("/totp")
+async def begin_totp(current: SignedInDep, session: SessionDep, ctx: AuthDep) -> TotpEnrollmentOut:
+    enrollment = await second_factor.begin(session, ctx, current)
+    return TotpEnrollmentOut(secret=enrollment.secret, otpauth_uri=enrollment.otpauth_uri)
+
+
+@router.post("/totp/confirm")
+async def confirm_totp(
+    body: TotpConfirmIn, current: SignedInDep, session: SessionDep, ctx: AuthDep
+) -> RecoveryCodesOut:
+    codes = await second_factor.confirm(session, ctx, current, code=body.code)
+    return RecoveryCodesOut(recovery_codes=codes)
+
+
+@router.delete("/totp", status_code=status.HTTP_204_NO_CONTENT)
+async def disable_totp(
+    body: PasswordConfirmIn,
+    request: Request,
+    current: SignedInDep,
+    session: SessionDep,
+    ctx: AuthDep,
+) -> None:
+    await second_factor.disable(
+        session, ctx, current, password=body.password, client=client_of(request, current.channel)
+    )

@@ -1,0 +1,48 @@
+"""What the use cases need besides a database session, wired once per app by `main.py`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+import redis.asyncio as aioredis
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ciam_auth.jobs import Jobs
+from ciam_auth.mailer import Mailer
+from ciam_auth.passwords import Passwords
+from ciam_auth.sessions import SessionStore
+from ciam_auth.settings import AuthSettings
+from ciam_auth.throttle import Throttle
+
+SOURCE = "/ciam/auth"
+
+
+@dataclass(frozen=True)
+class AuthContext:
+    settings: AuthSettings
+    passwords: Passwords
+    sessions: SessionStore
+    throttle: Throttle
+    mailer: Mailer
+    jobs: Jobs
+    redis: aioredis.Redis
+    # For the few writes that must commit even when the request fails (a wrong code's count).
+    db: async_sessionmaker[AsyncSession]
+    redis_prefix: str
+
+    @property
+    def topic_prefix(self) -> str:
+        return self.settings.topic_prefix
+
+    def link(self, path: str) -> str:
+        return self.settings.public_url.rstrip("/") + path
+
+
+def auth_context(request: Request) -> AuthContext:
+    context: AuthContext = request.app.state.runtime.extras["auth"]
+    return context
+
+
+AuthDep = Annotated[AuthContext, Depends(auth_context)]

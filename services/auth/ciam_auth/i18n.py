@@ -1,0 +1,259 @@
+"""The customer-facing text in Polish and English, and the choice of language per request."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+LOCALES = ("en", "pl")
+DEFAULT_LOCALE = "en"
+
+MESSAGES: Mapping[str, Mapping[str, str]] = {
+    "en": {
+        "service": "Your account",
+        "login_title": "Sign in",
+        "email": "Email address",
+        "password": "Password",
+        "sign_in": "Sign in",
+        "sign_in_with": "Sign in with {provider}",
+        "login_failed": "The email address or password is not correct.",
+        "not_verified": "Confirm your email address first: we have sent you a link and a code.",
+        "throttled": "Too many attempts. Try again in {seconds} seconds.",
+        "form_expired": "The form expired. Please try again.",
+        "forgot": "Forgot your password?",
+        "no_account": "Create an account",
+        "totp_title": "Second step",
+        "totp_intro": "Enter the 6-digit code from your authenticator app.",
+        "totp_code": "Code",
+        "recovery_intro": "No access to the app? Use one of your recovery codes instead.",
+        "recovery_code": "Recovery code",
+        "totp_failed": "The code is not correct.",
+        "continue": "Continue",
+        "account_title": "Your account",
+        "signed_in_as": "Signed in as {email}",
+        "sessions": "Where you are signed in",
+        "device": "Device",
+        "channel": "Channel",
+        "last_seen": "Last active",
+        "signed_in_at": "Signed in",
+        "this_session": "this device",
+        "end_session": "Sign out there",
+        "sign_out": "Sign out",
+        "session_ended": "The session has ended.",
+        "register_title": "Create an account",
+        "register": "Create account",
+        "password_hint": "At least 8 characters. Long passphrases are welcome.",
+        "check_mail": "Check your inbox: we have sent a link and a code to confirm the address.",
+        "verify_title": "Confirm your email address",
+        "verify_button": "Confirm",
+        "code": "Code from the email",
+        "verified": "Your email address is confirmed. You can sign in now.",
+        "token_invalid": "This link or code is not valid any more. Request a new one.",
+        "reset_title": "Reset your password",
+        "reset_request": "Send me a link",
+        "reset_sent": "If an account uses this address, we have sent it a link and a code.",
+        "new_password": "New password",
+        "set_password": "Set password",
+        "reset_done": "Your password is changed. Every session was signed out.",
+        "password_common": "This password is among the most common ones. Choose another.",
+        "password_length": "A password has 8 to 128 characters.",
+        "language": "Język polski",
+        "security": "Security",
+        "change_email": "Change email address",
+        "invalid_email": "This is not a valid email address.",
+        "new_email": "New email address",
+        "email_change_sent": "We have sent a link and a code to the new address to confirm it.",
+        "change_password": "Change password",
+        "current_password": "Current password",
+        "password_changed": "Your password is changed. Your other sessions were signed out.",
+        "reauth_failed": "The password is not correct.",
+        "totp_section": "Two-step verification",
+        "totp_is_on": "On: signing in asks for a code from your authenticator app.",
+        "totp_is_off": "Off: signing in asks only for your password.",
+        "totp_set_up": "Set up two-step verification",
+        "totp_setup_intro": (
+            "Add this key to your authenticator app (or open the link on your phone), then "
+            "enter the 6-digit code it shows."
+        ),
+        "totp_key": "Key",
+        "totp_link": "Link for authenticator apps",
+        "recovery_title": "Your recovery codes",
+        "recovery_save": (
+            "Keep these codes somewhere safe. Each one signs you in once if you lose your "
+            "phone. They are shown only now."
+        ),
+        "totp_disable": "Turn off two-step verification",
+        "totp_disabled": "Two-step verification is off.",
+        "delete_title": "Delete account",
+        "delete_warning": (
+            "This deletes your account and signs you out everywhere. It cannot be undone."
+        ),
+        "delete_button": "Delete my account",
+        "back_to_account": "Back to your account",
+        # Emails
+        "mail_verify_subject": "Confirm your email address",
+        "mail_verify_body": (
+            "Hello,\n\nplease confirm your email address by opening this link:\n{link}\n\n"
+            "or by entering this code: {code}\n\nBoth are valid for {hours} hours. "
+            "If you did not create an account, ignore this message.\n"
+        ),
+        "mail_reset_subject": "Reset your password",
+        "mail_reset_body": (
+            "Hello,\n\nsomeone (hopefully you) asked to reset the password of your account.\n"
+            "Open this link to choose a new one:\n{link}\n\nor enter this code: {code}\n\n"
+            "Both are valid for {minutes} minutes. If it was not you, ignore this message: "
+            "your password stays as it is.\n"
+        ),
+        "mail_exists_subject": "Someone tried to create an account with your address",
+        "mail_exists_body": (
+            "Hello,\n\nsomeone (maybe you) tried to create an account with this address, but "
+            "you already have one. Sign in here:\n{login}\n\nForgot your password? Reset it "
+            "here:\n{reset}\n\nIf it was not you, you can ignore this message.\n"
+        ),
+        "mail_password_subject": "Your password was changed",
+        "mail_password_body": (
+            "Hello,\n\nthe password of your account was changed and your other sessions were "
+            "signed out. If it was not you, reset your password now:\n{reset}\n"
+        ),
+        "mail_change_subject": "Confirm your new email address",
+        "mail_email_changed_subject": "Your email address is being changed",
+        "mail_email_changed_body": (
+            "Hello,\n\nsomeone signed in to your account asked to change its email address. "
+            "If it was not you, reset your password now:\n{reset}\n"
+        ),
+    },
+    "pl": {
+        "service": "Twoje konto",
+        "login_title": "Logowanie",
+        "email": "Adres e-mail",
+        "password": "Hasło",
+        "sign_in": "Zaloguj się",
+        "sign_in_with": "Zaloguj przez {provider}",
+        "login_failed": "Adres e-mail lub hasło są nieprawidłowe.",
+        "not_verified": "Najpierw potwierdź adres e-mail: wysłaliśmy Ci link i kod.",
+        "throttled": "Zbyt wiele prób. Spróbuj ponownie za {seconds} s.",
+        "form_expired": "Formularz wygasł. Spróbuj ponownie.",
+        "forgot": "Nie pamiętasz hasła?",
+        "no_account": "Załóż konto",
+        "totp_title": "Drugi krok",
+        "totp_intro": "Wpisz 6-cyfrowy kod z aplikacji uwierzytelniającej.",
+        "totp_code": "Kod",
+        "recovery_intro": "Nie masz dostępu do aplikacji? Użyj jednego z kodów odzyskiwania.",
+        "recovery_code": "Kod odzyskiwania",
+        "totp_failed": "Kod jest nieprawidłowy.",
+        "continue": "Dalej",
+        "account_title": "Twoje konto",
+        "signed_in_as": "Zalogowano jako {email}",
+        "sessions": "Gdzie jesteś zalogowany",
+        "device": "Urządzenie",
+        "channel": "Kanał",
+        "last_seen": "Ostatnia aktywność",
+        "signed_in_at": "Zalogowano",
+        "this_session": "to urządzenie",
+        "end_session": "Wyloguj tam",
+        "sign_out": "Wyloguj się",
+        "session_ended": "Sesja została zakończona.",
+        "register_title": "Załóż konto",
+        "register": "Utwórz konto",
+        "password_hint": "Co najmniej 8 znaków. Długie hasła-zdania są mile widziane.",
+        "check_mail": "Sprawdź skrzynkę: wysłaliśmy link i kod do potwierdzenia adresu.",
+        "verify_title": "Potwierdź adres e-mail",
+        "verify_button": "Potwierdź",
+        "code": "Kod z wiadomości",
+        "verified": "Adres e-mail jest potwierdzony. Możesz się zalogować.",
+        "token_invalid": "Ten link lub kod jest już nieważny. Poproś o nowy.",
+        "reset_title": "Zmiana hasła",
+        "reset_request": "Wyślij mi link",
+        "reset_sent": "Jeśli ten adres należy do konta, wysłaliśmy na niego link i kod.",
+        "new_password": "Nowe hasło",
+        "set_password": "Ustaw hasło",
+        "reset_done": "Hasło zostało zmienione. Wszystkie sesje zostały wylogowane.",
+        "password_common": "To hasło jest jednym z najczęściej używanych. Wybierz inne.",
+        "password_length": "Hasło ma od 8 do 128 znaków.",
+        "language": "English",
+        "security": "Bezpieczeństwo",
+        "change_email": "Zmień adres e-mail",
+        "invalid_email": "To nie jest prawidłowy adres e-mail.",
+        "new_email": "Nowy adres e-mail",
+        "email_change_sent": "Wysłaliśmy link i kod na nowy adres, aby go potwierdzić.",
+        "change_password": "Zmień hasło",
+        "current_password": "Obecne hasło",
+        "password_changed": "Hasło zostało zmienione. Pozostałe sesje zostały wylogowane.",
+        "reauth_failed": "Hasło jest nieprawidłowe.",
+        "totp_section": "Weryfikacja dwuetapowa",
+        "totp_is_on": "Włączona: logowanie wymaga kodu z aplikacji uwierzytelniającej.",
+        "totp_is_off": "Wyłączona: logowanie wymaga tylko hasła.",
+        "totp_set_up": "Włącz weryfikację dwuetapową",
+        "totp_setup_intro": (
+            "Dodaj ten klucz do aplikacji uwierzytelniającej (albo otwórz link w telefonie), "
+            "a potem wpisz 6-cyfrowy kod, który pokaże."
+        ),
+        "totp_key": "Klucz",
+        "totp_link": "Link dla aplikacji uwierzytelniających",
+        "recovery_title": "Twoje kody odzyskiwania",
+        "recovery_save": (
+            "Zachowaj te kody w bezpiecznym miejscu. Każdy z nich pozwala zalogować się raz, "
+            "gdy zgubisz telefon. Pokazujemy je tylko teraz."
+        ),
+        "totp_disable": "Wyłącz weryfikację dwuetapową",
+        "totp_disabled": "Weryfikacja dwuetapowa jest wyłączona.",
+        "delete_title": "Usuń konto",
+        "delete_warning": ("To usunie Twoje konto i wyloguje Cię wszędzie. Tego nie można cofnąć."),
+        "delete_button": "Usuń moje konto",
+        "back_to_account": "Wróć do konta",
+        "mail_verify_subject": "Potwierdź adres e-mail",
+        "mail_verify_body": (
+            "Dzień dobry,\n\npotwierdź swój adres e-mail, otwierając ten link:\n{link}\n\n"
+            "lub wpisując kod: {code}\n\nLink i kod są ważne przez {hours} godz. Jeśli nie "
+            "zakładałeś konta, zignoruj tę wiadomość.\n"
+        ),
+        "mail_reset_subject": "Zmiana hasła",
+        "mail_reset_body": (
+            "Dzień dobry,\n\nktoś (mamy nadzieję, że Ty) poprosił o zmianę hasła do Twojego "
+            "konta. Otwórz ten link, aby ustawić nowe:\n{link}\n\nlub wpisz kod: {code}\n\n"
+            "Link i kod są ważne przez {minutes} min. Jeśli to nie Ty, zignoruj tę wiadomość: "
+            "hasło się nie zmieni.\n"
+        ),
+        "mail_exists_subject": "Ktoś próbował założyć konto na Twój adres",
+        "mail_exists_body": (
+            "Dzień dobry,\n\nktoś (może Ty) próbował założyć konto z tym adresem, ale masz już "
+            "konto. Zaloguj się tutaj:\n{login}\n\nNie pamiętasz hasła? Zmień je tutaj:\n"
+            "{reset}\n\nJeśli to nie Ty, możesz zignorować tę wiadomość.\n"
+        ),
+        "mail_password_subject": "Hasło zostało zmienione",
+        "mail_password_body": (
+            "Dzień dobry,\n\nhasło do Twojego konta zostało zmienione, a pozostałe sesje "
+            "wylogowane. Jeśli to nie Ty, zmień hasło teraz:\n{reset}\n"
+        ),
+        "mail_change_subject": "Potwierdź nowy adres e-mail",
+        "mail_email_changed_subject": "Adres e-mail Twojego konta jest zmieniany",
+        "mail_email_changed_body": (
+            "Dzień dobry,\n\nktoś zalogowany na Twoje konto poprosił o zmianę adresu e-mail. "
+            "Jeśli to nie Ty, zmień hasło teraz:\n{reset}\n"
+        ),
+    },
+}
+
+
+def text(locale: str, key: str, **values: object) -> str:
+    catalogue = MESSAGES.get(locale, MESSAGES[DEFAULT_LOCALE])
+    message = catalogue.get(key) or MESSAGES[DEFAULT_LOCALE][key]
+    return message.format(**values) if values else message
+
+
+def choose_locale(ui_locales: str | None, accept_language: str | None) -> str:
+    """`ui_locales` (OIDC: space-separated, in order of preference) wins over Accept-Language."""
+    for tag in (ui_locales or "").split():
+        if (base := tag.split("-")[0].lower()) in LOCALES:
+            return base
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        if (base := tag.split("-")[0].lower()) in LOCALES and quality > 0:
+            ranked.append((-quality, position, base))
+    return sorted(ranked)[0][2] if ranked else DEFAULT_LOCALE

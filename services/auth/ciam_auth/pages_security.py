@@ -1,0 +1,229 @@
+"""The account page's security forms: change the password, set up or turn off TOTP, delete the
+account. Each needs the signed-in session and the CSRF token; the sensitive ones the password."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response, status
+from fastapi.responses import RedirectResponse
+from pydantic import EmailStr, TypeAdapter, ValidationError
+
+from ciam_auth import repository, totp
+from ciam_auth.context import AuthDep
+from ciam_auth.errors import (
+    CsrfFailed,
+    InvalidCredentials,
+    PasswordRefused,
+    ReauthenticationFailed,
+    Throttled,
+    TotpStateError,
+)
+from ciam_auth.i18n import text
+from ciam_auth.pages import FormStr, OptionalForm, account_view, failure_message, render
+from ciam_auth.service import accounts, second_factor
+from ciam_auth.sessions import CurrentSessionDep, clear_session_cookie
+from ciam_auth.web import check_csrf, client_of, locale_of
+from ciam_shared.service import SessionDep
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+EMAIL: TypeAdapter[str] = TypeAdapter(EmailStr)
+FAILURES = (CsrfFailed, PasswordRefused, ReauthenticationFailed, Throttled, TotpStateError)
+
+
+def _message(locale: str, exc: Exception) -> tuple[str, int]:
+    if isinstance(exc, ReauthenticationFailed):
+        return text(locale, "reauth_failed"), 403
+    if isinstance(exc, TotpStateError):
+        return text(locale, "form_expired"), 409
+    return failure_message(locale, exc)
+
+
+def _to_login() -> Response:
+    return RedirectResponse("/login?return_to=/account", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/account/password")
+async def change_password(
+    request: Request,
+    session: SessionDep,
+    ctx: AuthDep,
+    current: CurrentSessionDep,
+    current_password: FormStr = "",
+    new_password: FormStr = "",
+    csrf: OptionalForm = None,
+) -> Response:
+    if current is None:
+        return _to_login()
+    locale = locale_of(request)
+    try:
+        check_csrf(request, csrf)
+        await accounts.change_password(
+            session,
+            ctx,
+            current,
+            current_password=current_password,
+            new_password=new_password,
+            client=client_of(request, current.channel),
+        )
+    except FAILURES as exc:
+        message, code = _message(locale, exc)
+        return await account_view(request, session, ctx, current, status_code=code, error=message)
+    return RedirectResponse("/account?done=password", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/account/email")
+async def change_email(
+    request: Request,
+    session: SessionDep,
+    ctx: AuthDep,
+    current: CurrentSessionDep,
+    new_email: FormStr = "",
+    password: FormStr = "",
+    csrf: OptionalForm = None,
+) -> Response:
+    """The new address confirms with the link or code mailed to it (/verify-email)."""
+    if current is None:
+        return _to_login()
+    locale = locale_of(request)
+    try:
+        check_csrf(request, csrf)
+        address = EMAIL.validate_python(new_email)
+        await accounts.request_email_change(
+            session,
+            ctx,
+            current,
+            password=password,
+            new_email=address,
+            client=client_of(request, current.channel),
+        )
+    except ValidationError:
+        message = text(locale, "invalid_email")
+        return await account_view(request, session, ctx, current, status_code=422, error=message)
+    except FAILURES as exc:
+        message, code = _message(locale, exc)
+        return await account_view(request, session, ctx, current, status_code=code, error=message)
+    return RedirectResponse("/account?done=email", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/account/totp")
+async def begin_totp(
+    request: Request,
+    session: SessionDep,
+    ctx: AuthDep,
+    current: CurrentSessionDep,
+    csrf: OptionalForm = None,
+) -> Response:
+    if current is None:
+        return _to_login()
+    locale = locale_of(request)
+    try:
+        check_csrf(request, csrf)
+        enrollment = await second_factor.begin(session, ctx, current)
+    except FAILURES as exc:
+        message, code = _message(locale, exc)
+        return await account_view(request, session, ctx, current, status_code=code, error=message)
+    return render(
+        request,
+        ctx,
+        "totp_setup.html",
+        locale=locale,
+        title_key="totp_set_up",
+        secret=enrollment.secret,
+        otpauth_uri=enrollment.otpauth_uri,
+    )
+
+
+@router.post("/account/totp/confirm")
+async def confirm_totp(
+    request: Request,
+    session: SessionDep,
+    ctx: AuthDep,
+    current: CurrentSessionDep,
+    code: FormStr = "",
+    csrf: OptionalForm = None,
+) -> Response:
+    if current is None:
+        return _to_login()
+    locale = locale_of(request)
+    try:
+        check_csrf(request, csrf)
+        codes = await second_factor.confirm(session, ctx, current, code=code)
+    except InvalidCredentials:
+        account = await repository.account_by_id(session, current.account_id)
+        secret = account.totp_pending_secret if account else None
+        if account is None or secret is None:
+            return RedirectResponse("/account", status_code=status.HTTP_303_SEE_OTHER)
+        uri = totp.otpauth_uri(
+            secret, account=account.email or str(account.id), issuer=ctx.settings.totp_issuer
+        )
+        return render(
+            request,
+            ctx,
+            "totp_setup.html",
+            locale=locale,
+            title_key="totp_set_up",
+            status_code=401,
+            error=text(locale, "totp_failed"),
+            secret=secret,
+            otpauth_uri=uri,
+        )
+    except FAILURES as exc:
+        message, status_code = _message(locale, exc)
+        return await account_view(
+            request, session, ctx, current, status_code=status_code, error=message
+        )
+    return render(
+        request,
+        ctx,
+        "totp_setup.html",
+        locale=locale,
+        title_key="recovery_title",
+        recovery_codes=codes,
+    )
+
+
+@router.post("/account/totp/disable")
+async def disable_totp(
+    request: Request,
+    session: SessionDep,
+    ctx: AuthDep,
+    current: CurrentSessionDep,
+    password: FormStr = "",
+    csrf: OptionalForm = None,
+) -> Response:
+    if current is None:
+        return _to_login()
+    locale = locale_of(request)
+    try:
+        check_csrf(request, csrf)
+        await second_factor.disable(
+            session, ctx, current, password=password, client=client_of(request, current.channel)
+        )
+    except FAILURES as exc:
+        message, code = _message(locale, exc)
+        return await account_view(request, session, ctx, current, status_code=code, error=message)
+    return RedirectResponse("/account?done=totp-off", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/account/delete")
+async def delete_account(
+    request: Request,
+    session: SessionDep,
+    ctx: AuthDep,
+    current: CurrentSessionDep,
+    password: FormStr = "",
+    csrf: OptionalForm = None,
+) -> Response:
+    if current is None:
+        return _to_login()
+    locale = locale_of(request)
+    try:
+        check_csrf(request, csrf)
+        await accounts.delete_account(
+            session, ctx, current, password=password, client=client_of(request, current.channel)
+        )
+    except FAILURES as exc:
+        message, code = _message(locale, exc)
+        return await account_view(request, session, ctx, current, status_code=code, error=message)
+    response: Response = RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
+    clear_session_cookie(response, secure=ctx.settings.secure_cookies)
+    return response

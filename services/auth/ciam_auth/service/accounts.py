@@ -1,0 +1,287 @@
+"""Account use cases: register, verify the address, reset and change the password, change the
+address, delete. They stage events and queue mails (sent after the commit); the edge commits.
+
+Registration and reset answer the same whether or not the address has an account, in the same
+time: in the response path they do only what is the same for every address (registration
+checks and hashes the password); what differs (the lookup, the writes, the mail) runs in a job
+after the answer left (jobs.py).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ciam_auth import repository
+from ciam_auth.context import SOURCE, AuthContext
+from ciam_auth.errors import InvalidToken, Throttled
+from ciam_auth.i18n import LOCALES
+from ciam_auth.models import Account
+from ciam_auth.service import email_tokens, mails
+from ciam_auth.service.signin import Client, normal_email, reauthenticate
+from ciam_auth.sessions import Session
+from ciam_auth.throttle import account_key, client_key
+from ciam_shared.db import new_id, unit_of_work, utcnow
+from ciam_shared.events import (
+    CloudEvent,
+    EmailVerified,
+    EventData,
+    PasswordChanged,
+    UserDeleted,
+    UserRegistered,
+)
+from ciam_shared.outbox import stage
+
+RESET_MAILS_PER_HOUR = 5
+
+
+async def _stage(session: AsyncSession, ctx: AuthContext, event: EventData) -> None:
+    await stage(session, CloudEvent.wrap(event, source=SOURCE), topic_prefix=ctx.topic_prefix)
+
+
+async def register(
+    ctx: AuthContext,
+    *,
+    email: str,
+    password: str,
+    locale: str,
+    client: Client,
+    channel: str = "web",
+) -> None:
+    """Check and hash the password (the same for every address), then hand the rest to a job:
+    whether the address is new decides what is written and mailed, after the answer left."""
+    email = normal_email(email)
+    await _per_client_limit(ctx, "register", client)
+    ctx.passwords.check_policy(password)
+    password_hash = await ctx.passwords.hash(password)
+    locale = locale if locale in LOCALES else "en"
+
+    async def create_or_notify() -> None:
+        async with unit_of_work(ctx.db) as session:
+            await _create_or_notify(session, ctx, email, password_hash, locale, channel)
+
+    ctx.jobs.submit(create_or_notify)
+
+
+async def _create_or_notify(
+    session: AsyncSession,
+    ctx: AuthContext,
+    email: str,
+    password_hash: str,
+    locale: str,
+    channel: str,
+) -> None:
+    now = utcnow()
+    account = Account(
+        id=new_id(), email=email, password_hash=password_hash, created_at=now, locale=locale
+    )
+    existing = await repository.account_by_email(session, email)
+    if existing is not None or not await repository.add_account(session, account):
+        owner = existing or await repository.account_by_email(session, email)
+        ctx.mailer.send_after_commit(
+            session, mails.already_registered(ctx, email, owner.locale if owner else locale)
+        )
+        return
+    await _stage(
+        session, ctx, UserRegistered(subject_id=account.id, registered_at=now, channel=channel)
+    )
+    issued = await email_tokens.issue(
+        session,
+        ctx,
+        account_id=account.id,
+        purpose=email_tokens.VERIFY,
+        email=email,
+        ttl_seconds=ctx.settings.verification_ttl_seconds,
+    )
+    ctx.mailer.send_after_commit(
+        session, mails.verification(ctx, email, account.locale, issued, change=False)
+    )
+
+
+async def verify_email(
+    session: AsyncSession,
+    ctx: AuthContext,
+    *,
+    token: str | None = None,
+    email: str | None = None,
+    code: str | None = None,
+) -> Account:
+    """Redeem a verification (or address-change) link or code; the address is proven."""
+    redeemed = await email_tokens.redeem(
+        session,
+        ctx,
+        email_tokens.PROVES_ADDRESS,
+        token=token,
+        email=normal_email(email) if email else None,
+        code=code,
+    )
+    account = await repository.account_by_id(session, redeemed.account_id, for_update=True)
+    if account is None:
+        raise InvalidToken("This link or code is not valid (any more).")
+    if redeemed.purpose == email_tokens.CHANGE_EMAIL and redeemed.email != account.email:
+        if await repository.email_taken(session, redeemed.email):
+            raise InvalidToken("This link or code is not valid (any more).")
+        account.email = redeemed.email
+    now = utcnow()
+    account.email_verified_at = now
+    await _stage(session, ctx, EmailVerified(subject_id=account.id, verified_at=now))
+    return account
+
+
+async def request_reset(ctx: AuthContext, *, email: str, client: Client) -> None:
+    """Answered at once; a job looks the address up and mails a link and a code if it has an
+    account (at most RESET_MAILS_PER_HOUR an hour)."""
+    email = normal_email(email)
+    await _per_client_limit(ctx, "reset", client)
+
+    async def issue_and_mail() -> None:
+        async with unit_of_work(ctx.db) as session:
+            await _reset_mail(session, ctx, email)
+
+    ctx.jobs.submit(issue_and_mail)
+
+
+async def _reset_mail(session: AsyncSession, ctx: AuthContext, email: str) -> None:
+    account = await repository.account_by_email(session, email)
+    under_limit = await ctx.throttle.limit(
+        "reset-mail", account_key(email), limit=RESET_MAILS_PER_HOUR, window=3600
+    )
+    if account is None or not under_limit:
+        return
+    issued = await email_tokens.issue(
+        session,
+        ctx,
+        account_id=account.id,
+        purpose=email_tokens.RESET,
+        email=email,
+        ttl_seconds=ctx.settings.reset_ttl_seconds,
+    )
+    ctx.mailer.send_after_commit(session, mails.reset(ctx, email, account.locale, issued))
+
+
+async def confirm_reset(
+    session: AsyncSession,
+    ctx: AuthContext,
+    *,
+    new_password: str,
+    token: str | None = None,
+    email: str | None = None,
+    code: str | None = None,
+) -> None:
+    """Set a new password from a reset link or code: every session ends, the counters clear."""
+    ctx.passwords.check_policy(new_password)
+    redeemed = await email_tokens.redeem(
+        session,
+        ctx,
+        (email_tokens.RESET,),
+        token=token,
+        email=normal_email(email) if email else None,
+        code=code,
+    )
+    account = await repository.account_by_id(session, redeemed.account_id, for_update=True)
+    if account is None or account.email != redeemed.email:
+        raise InvalidToken("This link or code is not valid (any more).")
+    now = utcnow()
+    account.password_hash = await ctx.passwords.hash(new_password)
+    account.password_changed_at = now
+    if account.email_verified_at is None:  # the reset mail reached the address: it is proven
+        account.email_verified_at = now
+        await _stage(session, ctx, EmailVerified(subject_id=account.id, verified_at=now))
+    await _stage(
+        session, ctx, PasswordChanged(subject_id=account.id, changed_at=now, through_reset=True)
+    )
+    await ctx.throttle.forget_account(account_key(account.email))
+    await ctx.sessions.revoke_all(account.id)
+
+
+async def change_password(
+    session: AsyncSession,
+    ctx: AuthContext,
+    signed_in: Session,
+    *,
+    current_password: str,
+    new_password: str,
+    client: Client,
+) -> list[str]:
+    """Re-authenticate, set the new password, end every other session (their refresh tokens
+    go through the sessions-revoked hook). Returns the ended session ids."""
+    account = await _account_of(session, signed_in)
+    await reauthenticate(session, ctx, account, current_password, client)
+    ctx.passwords.check_policy(new_password)
+    now = utcnow()
+    account.password_hash = await ctx.passwords.hash(new_password)
+    account.password_changed_at = now
+    await _stage(session, ctx, PasswordChanged(subject_id=account.id, changed_at=now))
+    if account.email is not None:
+        ctx.mailer.send_after_commit(
+            session, mails.password_changed(ctx, account.email, account.locale)
+        )
+    return await ctx.sessions.revoke_all(account.id, except_session_id=signed_in.id)
+
+
+async def request_email_change(
+    session: AsyncSession,
+    ctx: AuthContext,
+    signed_in: Session,
+    *,
+    password: str,
+    new_email: str,
+    client: Client,
+) -> None:
+    """Mail a link and a code to the new address; the change happens when it is redeemed. An
+    address that already has an account gets the "you already have an account" mail instead,
+    so the answer never tells whether it is taken."""
+    account = await _account_of(session, signed_in)
+    await reauthenticate(session, ctx, account, password, client)
+    new_email = normal_email(new_email)
+    if new_email == account.email:
+        return
+    owner = await repository.account_by_email(session, new_email)
+    if owner is not None:
+        ctx.mailer.send_after_commit(
+            session, mails.already_registered(ctx, new_email, owner.locale)
+        )
+        return
+    issued = await email_tokens.issue(
+        session,
+        ctx,
+        account_id=account.id,
+        purpose=email_tokens.CHANGE_EMAIL,
+        email=new_email,
+        ttl_seconds=ctx.settings.verification_ttl_seconds,
+    )
+    ctx.mailer.send_after_commit(
+        session, mails.verification(ctx, new_email, account.locale, issued, change=True)
+    )
+    if account.email is not None:
+        ctx.mailer.send_after_commit(
+            session, mails.email_change_requested(ctx, account.email, account.locale)
+        )
+
+
+async def delete_account(
+    session: AsyncSession, ctx: AuthContext, signed_in: Session, *, password: str, client: Client
+) -> None:
+    """Re-authenticate, delete the account and what hangs on it, stage UserDeleted for the other
+    services, end every session."""
+    account = await _account_of(session, signed_in)
+    await reauthenticate(session, ctx, account, password, client)
+    await repository.delete_account(session, account.id)
+    await _stage(session, ctx, UserDeleted(subject_id=account.id, deleted_at=utcnow()))
+    await ctx.sessions.revoke_all(account.id)
+    if account.email is not None:
+        await ctx.throttle.succeeded(account_key(account.email), client_key(client.address))
+
+
+async def _per_client_limit(ctx: AuthContext, action: str, client: Client) -> None:
+    """Registrations (each costs a hash and a mail) and reset requests per client address."""
+    window = ctx.settings.throttle_window_seconds
+    limit = ctx.settings.throttle_requests_per_client
+    if not await ctx.throttle.limit(action, client_key(client.address), limit=limit, window=window):
+        raise Throttled(window)
+
+
+async def _account_of(session: AsyncSession, signed_in: Session) -> Account:
+    account = await repository.account_by_id(session, signed_in.account_id, for_update=True)
+    if account is None:  # deleted in another session a moment ago
+        raise InvalidToken("The account no longer exists.")
+    return account

@@ -1,0 +1,84 @@
+"""TOTP enrollment: a pending secret, confirmed by a first code (which returns the recovery
+codes, shown once and kept only as hashes); disabling needs the password."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ciam_auth import repository, totp
+from ciam_auth.context import SOURCE, AuthContext
+from ciam_auth.errors import InvalidCredentials, TotpStateError
+from ciam_auth.models import Account
+from ciam_auth.service.signin import Client, reauthenticate
+from ciam_auth.sessions import Session
+from ciam_shared.db import utcnow
+from ciam_shared.events import CloudEvent, SecondFactorChanged
+from ciam_shared.outbox import stage
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    secret: str
+    otpauth_uri: str
+
+
+async def begin(session: AsyncSession, ctx: AuthContext, signed_in: Session) -> Enrollment:
+    account = await _account(session, signed_in)
+    if account.totp_enabled:
+        raise TotpStateError("TOTP is already enabled; disable it first to enroll again.")
+    secret = totp.new_secret()
+    account.totp_pending_secret = secret
+    uri = totp.otpauth_uri(
+        secret, account=account.email or str(account.id), issuer=ctx.settings.totp_issuer
+    )
+    return Enrollment(secret=secret, otpauth_uri=uri)
+
+
+async def confirm(
+    session: AsyncSession, ctx: AuthContext, signed_in: Session, *, code: str
+) -> list[str]:
+    """Enable TOTP with the first code from the app; returns the new recovery codes."""
+    account = await _account(session, signed_in)
+    if account.totp_pending_secret is None:
+        raise TotpStateError("No TOTP enrollment is pending.")
+    step = totp.matching_step(account.totp_pending_secret, code)
+    if step is None:
+        raise InvalidCredentials()
+    now = utcnow()
+    account.totp_secret, account.totp_pending_secret = account.totp_pending_secret, None
+    account.totp_enabled_at, account.totp_last_step = now, step
+    codes = totp.new_recovery_codes()
+    await repository.replace_recovery_codes(
+        session, account.id, [totp.recovery_code_hash(c) for c in codes]
+    )
+    await _changed(session, ctx, account, enabled=True)
+    return codes
+
+
+async def disable(
+    session: AsyncSession, ctx: AuthContext, signed_in: Session, *, password: str, client: Client
+) -> None:
+    account = await _account(session, signed_in)
+    await reauthenticate(session, ctx, account, password, client)
+    if not account.totp_enabled:
+        raise TotpStateError("TOTP is not enabled.")
+    account.totp_secret = account.totp_pending_secret = None
+    account.totp_enabled_at = account.totp_last_step = None
+    await repository.replace_recovery_codes(session, account.id, [])
+    await _changed(session, ctx, account, enabled=False)
+
+
+async def _changed(
+    session: AsyncSession, ctx: AuthContext, account: Account, *, enabled: bool
+) -> None:
+    event = SecondFactorChanged(subject_id=account.id, changed_at=utcnow(), enabled=enabled)
+    await stage(session, CloudEvent.wrap(event, source=SOURCE), topic_prefix=ctx.topic_prefix)
+
+
+async def _account(session: AsyncSession, signed_in: Session) -> Account:
+    account = await repository.account_by_id(session, signed_in.account_id, for_update=True)
+    if account is None:
+        raise TotpStateError("The account no longer exists.")
+    return account
