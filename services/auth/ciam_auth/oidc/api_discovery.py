@@ -34,7 +34,7 @@ async def discovery(provider: ProviderDep) -> JSONResponse:
         "jwks_uri": f"{base}/.well-known/jwks.json",
         "introspection_endpoint": f"{base}/introspect",
         "revocation_endpoint": f"{base}/revoke",
-        "end_session_endpoint": f"{base}/logout",
+        "end_session_endpoint": f"{base}/end-session",
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
@@ -81,7 +81,7 @@ async def jwks(provider: ProviderDep) -> JSONResponse:
     return JSONResponse(provider.ring.jwks(), headers={"Cache-Control": "public, max-age=300"})
 
 
-@router.api_route("/logout", methods=["GET", "POST"], response_model=None)
+@router.api_route("/end-session", methods=["GET", "POST"], response_model=None)
 async def logout(
     request: Request, db: SessionDep, provider: ProviderDep, session: CurrentSession
 ) -> Response:

@@ -159,7 +159,7 @@ async def test_logout_ends_the_session_and_its_refresh_tokens(auth: AuthService)
     offline = await auth.tokens(client)  # offline_access: outlives the browser session
     issued = await auth.tokens(client, scope="openid email")
     response = await auth.http.get(
-        "/logout",
+        "/end-session",
         params={
             "id_token_hint": issued["id_token"],
             "post_logout_redirect_uri": "https://shop.example.com/bye",
@@ -180,12 +180,26 @@ async def test_logout_without_a_hint_asks_first_and_refuses_unregistered_targets
 ) -> None:
     client = await auth.client()
     await auth.sign_in(await auth.account())
-    page = await auth.http.get("/logout")
-    assert page.status_code == 200 and 'action="/logout"' in page.text
+    page = await auth.http.get("/end-session")
+    assert page.status_code == 200 and 'action="/end-session"' in page.text
     evil = await auth.http.get(
-        "/logout",
+        "/end-session",
         params={"client_id": client.client_id, "post_logout_redirect_uri": "https://evil.example"},
     )
     assert evil.status_code == 400 and "location" not in evil.headers
     still = await auth.authorize(client, Flow(*pkce()))
     assert "code" in redirect_query(still)
+
+
+async def test_the_confirmed_end_session_form_signs_the_customer_out(auth: AuthService) -> None:
+    client = await auth.client()
+    await auth.sign_in(await auth.account())
+    page = await auth.http.get("/end-session")
+    form = dict(__import__("re").findall(r'name="([^"]+)" value="([^"]*)"', page.text))
+    forged = await auth.http.post("/end-session", data=form | {"csrf_token": "forged"})
+    assert forged.status_code == 200 and 'action="/end-session"' in forged.text  # asks again
+    assert "code" in redirect_query(await auth.authorize(client, Flow(*pkce())))
+    done = await auth.http.post("/end-session", data=form)
+    assert done.status_code == 200
+    after = await auth.authorize(client, Flow(*pkce()))
+    assert after.headers["location"].startswith("/login?")
