@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ciam_notifier.service import fanout, suppression
+from ciam_notifier.service import confirmations, fanout, suppression
 from ciam_shared.broker import subscribe_idempotent
 from ciam_shared.db import after_commit
 from ciam_shared.events import CHANGE_EVENTS, CloudEvent, ConsentChange, EventData
@@ -18,12 +18,19 @@ CONSENT_GROUP = "notifier.consent-changes"
 
 
 def register_subscribers(
-    runtime: ServiceRuntime, wake_deliveries: Callable[[], None], wake_streams: Callable[[], None]
+    runtime: ServiceRuntime,
+    wake_deliveries: Callable[[], None],
+    wake_streams: Callable[[], None],
+    wake_messages: Callable[[], None] | None,
 ) -> None:
+    """`wake_messages` None: confirmation emails are off (no auth client configured)."""
+
     async def on_consent_change(session: AsyncSession, event: CloudEvent[ConsentChange]) -> None:
         await suppression.follow_change(session, event)
         if await fanout.fan_out(session, event):
             after_commit(session, wake_deliveries)
+        if wake_messages is not None and await confirmations.queue_confirmation(session, event):
+            after_commit(session, wake_messages)
         after_commit(session, wake_streams)
 
     handlers: dict[type[EventData], Any] = {

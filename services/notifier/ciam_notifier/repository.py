@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased
 from ciam_notifier.models import Delivery, Message, StreamEvent, Subscription, Suppression
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+CLAIMED, HANDED_OVER = "claimed", "handed_over"
 
 
 async def add(session: AsyncSession, row: object) -> None:
@@ -188,6 +189,66 @@ async def due_messages(session: AsyncSession, now: datetime, limit: int) -> Sequ
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return (await session.scalars(query)).all()
+
+
+async def add_message_once(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Insert unless its idempotency key is queued already; True when new."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    result = await session.execute(
+        insert(Message).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def hand_over(session: AsyncSession, message_id: uuid.UUID, token: uuid.UUID) -> bool:
+    """claimed -> handed_over, only while this claim holds (fencing); True when it did."""
+    result = await session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.claim_token == token, Message.status == CLAIMED)
+        .values(status=HANDED_OVER)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def settle_claim(
+    session: AsyncSession, message_id: uuid.UUID, token: uuid.UUID, values: dict[str, Any]
+) -> bool:
+    """Record a claimed message's outcome, only while this claim holds."""
+    result = await session.execute(
+        update(Message)
+        .where(
+            Message.id == message_id,
+            Message.claim_token == token,
+            Message.status.in_((CLAIMED, HANDED_OVER)),
+        )
+        .values(**values)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def recover_claims(
+    session: AsyncSession, now: datetime, expired: datetime
+) -> tuple[int, int]:
+    """Claims older than `expired` belong to a worker that stopped. Claimed: nothing left (an
+    SMTP server drops a transaction without its final dot; the SMS gateway dedupes the key),
+    so queue it again. Handed over: the dot may have reached the server, so it must not be
+    sent again: count it sent, unconfirmed. Returns (requeued, assumed sent)."""
+    requeued = await session.execute(
+        update(Message)
+        .where(Message.status == CLAIMED, Message.claimed_at < expired)
+        .values(status="queued", claim_token=None, not_before=now, reason="claim expired")
+    )
+    assumed = await session.execute(
+        update(Message)
+        .where(Message.status == HANDED_OVER, Message.claimed_at < expired)
+        .values(
+            status="sent",
+            claim_token=None,
+            sent_at=now,
+            reason="unconfirmed: the sender stopped after handing it to the SMTP server",
+        )
+    )
+    return int(requeued.rowcount), int(assumed.rowcount)  # type: ignore[attr-defined]
 
 
 async def message(session: AsyncSession, message_id: uuid.UUID) -> Message | None:
