@@ -19,7 +19,8 @@ CONSENT_GROUP = "notifier.consent-changes"
 
 def register_subscribers(
     runtime: ServiceRuntime,
-    wake_deliveries: Callable[[], None],
+    deliver_now: Callable[[list[fanout.Immediate]], None],  # also wakes the worker's round
+    fast_path: Callable[[], bool],
     wake_streams: Callable[[], None],
     wake_messages: Callable[[], None] | None,
 ) -> None:
@@ -27,8 +28,9 @@ def register_subscribers(
 
     async def on_consent_change(session: AsyncSession, event: CloudEvent[ConsentChange]) -> None:
         await suppression.follow_change(session, event)
-        if await fanout.fan_out(session, event):
-            after_commit(session, wake_deliveries)
+        new, immediate = await fanout.fan_out(session, event, fast=fast_path())
+        if new:
+            after_commit(session, lambda: deliver_now(immediate))
         if wake_messages is not None and await confirmations.queue_confirmation(session, event):
             after_commit(session, wake_messages)
         after_commit(session, wake_streams)

@@ -101,7 +101,8 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     runtime.extras["message_worker"] = message_worker
     register_subscribers(
         runtime,
-        worker.wake,
+        worker.deliver_now,
+        worker.has_capacity,
         broadcaster.notify,
         message_worker.wake if contacts is not None else None,
     )

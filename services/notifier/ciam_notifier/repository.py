@@ -52,13 +52,51 @@ async def delete_subscription(session: AsyncSession, row: Subscription) -> None:
     await session.flush()
 
 
-async def add_deliveries_once(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
-    """Insert the deliveries not queued yet, in one statement; returns how many were new."""
+async def add_deliveries_once(
+    session: AsyncSession, rows: list[dict[str, Any]]
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """Insert the deliveries not queued yet, in one statement; returns the new ones' (id,
+    subscription id)."""
     if not rows:
-        return 0
+        return []
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    result = await session.execute(insert(Delivery).values(rows).on_conflict_do_nothing())
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    result = await session.execute(
+        insert(Delivery)
+        .values(rows)
+        .on_conflict_do_nothing()
+        .returning(Delivery.id, Delivery.subscription_id)
+    )
+    return [(row[0], row[1]) for row in result.all()]
+
+
+async def with_pending_deliveries(
+    session: AsyncSession, subject_id: uuid.UUID, subscription_ids: list[uuid.UUID]
+) -> set[uuid.UUID]:
+    """The subscriptions that still owe this subject an earlier delivery."""
+    found = await session.scalars(
+        select(Delivery.subscription_id)
+        .where(
+            Delivery.subject_id == subject_id,
+            Delivery.status == PENDING,
+            Delivery.subscription_id.in_(subscription_ids),
+        )
+        .distinct()
+    )
+    return set(found)
+
+
+async def leased_deliveries(
+    session: AsyncSession, ids: list[uuid.UUID], lease_until: datetime
+) -> Sequence[Delivery]:
+    """The fast path's deliveries still under its lease (not replayed or taken over), locked."""
+    query = select(Delivery).where(
+        Delivery.id.in_(ids),
+        Delivery.status == PENDING,
+        Delivery.next_attempt_at == lease_until,
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return (await session.scalars(query)).all()
 
 
 async def due_deliveries(session: AsyncSession, now: datetime, limit: int) -> Sequence[Delivery]:
