@@ -181,30 +181,40 @@ async def stream_events_after(
 
 async def suppress(
     session: AsyncSession,
-    channel: str,
+    channels: Sequence[str],
     subject_id: uuid.UUID,
     purpose: str,
     reason: str,
     now: datetime,
 ) -> None:
+    """Suppress the purpose on every one of `channels`, in one statement."""
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = insert(Suppression).values(
-        channel=channel, subject_id=subject_id, purpose=purpose, reason=reason, since=now
+        [
+            {
+                "channel": channel,
+                "subject_id": subject_id,
+                "purpose": purpose,
+                "reason": reason,
+                "since": now,
+            }
+            for channel in channels
+        ]
     )
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=["channel", "subject_id", "purpose"],
-            set_={"reason": reason, "since": now},
+            set_={"reason": statement.excluded.reason, "since": statement.excluded.since},
         )
     )
 
 
 async def lift_suppression(
-    session: AsyncSession, channel: str, subject_id: uuid.UUID, purpose: str
+    session: AsyncSession, channels: Sequence[str], subject_id: uuid.UUID, purpose: str
 ) -> None:
     await session.execute(
         delete(Suppression).where(
-            Suppression.channel == channel,
+            Suppression.channel.in_(channels),
             Suppression.subject_id == subject_id,
             Suppression.purpose == purpose,
         )
