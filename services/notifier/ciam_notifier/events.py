@@ -46,4 +46,7 @@ def register_subscribers(
         sessions=runtime.sessions,
         handlers=handlers,
         description="Consent changes, fanned out to webhook subscriptions.",
+        # Webhook latency: a change must not wait out a fetch already in flight (see
+        # subscribe_idempotent); 50 ms costs an idle consumer 20 small fetches a second.
+        fetch_max_wait_ms=50,
     )
