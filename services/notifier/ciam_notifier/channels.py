@@ -55,13 +55,18 @@ class EmailChannel:
     async def send(
         self, *, key: str, to: str, title: str | None, body: str, commit_point: CommitPoint
     ) -> None:
+        if any(c in to for c in "\r\n<>"):  # would inject SMTP commands or headers
+            raise ChannelError("SMTP: the address is malformed", permanent=True)
         message = EmailMessage(policy=SMTP)
-        message["From"] = self.sender
-        message["To"] = to
-        message["Subject"] = title or ""
-        message["Message-ID"] = message_id(key)
-        message["X-Ciam-Message-Key"] = key
-        message.set_content(body, cte="quoted-printable")
+        try:
+            message["From"] = self.sender
+            message["To"] = to
+            message["Subject"] = title or ""
+            message["Message-ID"] = message_id(key)
+            message["X-Ciam-Message-Key"] = key
+            message.set_content(body, cte="quoted-printable")
+        except ValueError as exc:  # e.g. a line break in the title
+            raise ChannelError(f"SMTP: cannot build the message: {exc}", permanent=True) from exc
         try:
             await smtp.send(
                 self.host,

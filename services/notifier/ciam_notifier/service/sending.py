@@ -157,8 +157,17 @@ class MessageWorker:
                         message.status, message.reason = "refused", reason
                         MESSAGES.labels(MARKETING, "refused").inc()
                         continue
+                if self._exhausted(message, now):  # e.g. a send that crashes every time
+                    message.status, message.reason = "failed", message.reason or "out of attempts"
+                    MESSAGES.labels(message.kind, "failed").inc()
+                    continue
                 claims.append(_claim(message, now))
             return claims
+
+    def _exhausted(self, message: Message, now: datetime) -> bool:
+        if message.kind == MARKETING:
+            return message.attempts >= MAX_MARKETING_ATTEMPTS
+        return now - message.requested_at >= self.tuning.confirmation_retry_period
 
     async def _deliver(self, claim: Claim, *, auth_down: bool) -> bool:
         """Send one claimed message; returns whether the auth service is unreachable."""

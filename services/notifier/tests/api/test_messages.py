@@ -269,3 +269,29 @@ async def test_while_the_consent_view_lags_a_send_is_held_not_sent(harness: Harn
     await asyncio.sleep(0.5)
     assert await harness.status(message_id) == "held"
     assert harness.mailbox.messages == []
+
+
+async def test_an_address_that_would_inject_smtp_commands_fails_and_sends_nothing(
+    harness: Harness,
+) -> None:
+    subject = uuid.uuid4()
+    await harness.state(subject, 1, ConsentStatus.GRANTED)
+    await eventually(lambda: _allowed(harness, subject))
+    response = await harness.client.post(
+        "/v1/messages",
+        json={
+            "subject_id": str(subject),
+            "purpose": "email-marketing",
+            "channel": "email",
+            "to": "ada@example.com>\r\nRCPT TO:<eve@example.com",
+            "body": "50% off",
+        },
+        headers=harness.headers(),
+    )
+    assert response.status_code == 202, response.text
+
+    async def failed() -> bool:
+        return await harness.status(response.json()["id"]) == "failed"
+
+    await eventually(failed)
+    assert harness.mailbox.messages == []
