@@ -227,7 +227,7 @@ async def main(
                         },
                     )
                     if response.status_code == 202:
-                        ids.append(response.json()["id"])
+                        ids.append(f"message-{response.json()['id']}")  # its key
                         break
                     await asyncio.sleep(0.05)
             with contextlib.suppress(TimeoutError):

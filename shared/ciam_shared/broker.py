@@ -51,12 +51,18 @@ def subscribe_idempotent(
     sessions: async_sessionmaker[AsyncSession],
     handlers: dict[type[EventData], Handler],
     description: str = "",
+    fetch_max_wait_ms: int = 500,
 ) -> None:
     """Subscribe `handlers` (one per event type) to `topic`, each record applied at most once.
 
     The handler runs in one transaction with the record of the processed event id, so a
     redelivered record (after a crash, or a duplicate publish) changes nothing the second time.
     Records of types without a handler are acknowledged and skipped.
+
+    `fetch_max_wait_ms` (aiokafka's, default 500): a latency-sensitive consumer lowers it. A
+    record can wait up to this long when it lands on a partition left out of the fetch request
+    already in flight (aiokafka leaves out partitions whose fetched records are not consumed
+    yet, and waits for that request before sending the next).
     """
     by_type = {model.event_type: handler for model, handler in handlers.items()}
 
@@ -84,6 +90,7 @@ def subscribe_idempotent(
         group_id=group_id,
         ack_policy=SAFE_ACK_POLICY,
         auto_offset_reset="earliest",
+        fetch_max_wait_ms=fetch_max_wait_ms,
         title=f"{topic.name(prefix)}:{group_id}",
         description=description or topic.description,
     )(on_record)

@@ -14,7 +14,7 @@ from ciam_notifier.api import AppDep
 from ciam_notifier.errors import MessageNotFound
 from ciam_notifier.models import Message
 from ciam_notifier.service import messages
-from ciam_notifier.service.messages import MessageWorker
+from ciam_notifier.service.sending import MessageWorker
 from ciam_shared.service import SessionDep
 
 router = APIRouter(prefix="/v1/messages", tags=["messages"])

@@ -10,10 +10,11 @@ from ciam_notifier.api import router
 from ciam_notifier.api_messages import router as messages_router
 from ciam_notifier.api_streams import router as streams_router
 from ciam_notifier.channels import Channel, EmailChannel, SmsChannel
+from ciam_notifier.contacts import AuthContacts
 from ciam_notifier.events import register_subscribers
 from ciam_notifier.models import Base
 from ciam_notifier.service.delivery import DeliveryWorker, Policy
-from ciam_notifier.service.messages import MessageWorker
+from ciam_notifier.service.sending import MessageWorker, Tuning
 from ciam_notifier.service.streams import Broadcaster, prune_forever
 from ciam_notifier.settings import NotifierSettings
 from ciam_notifier.ssrf import networks
@@ -27,10 +28,9 @@ from ciam_shared.topics import (
     NOTIFIER_DELIVERIES,
 )
 
-# Built so far: webhook subscriptions and signed deliveries with retries, dead letters, replay
-# and proof on consent.applied; live streams (SSE); marketing over email and SMS, failing
-# closed, with suppression lists. Not yet (issue #7): confirmation emails of consent changes,
-# and exactly-once email across a crash between sending and recording it.
+# Webhook subscriptions and signed deliveries with retries, dead letters, replay and proof on
+# consent.applied; live streams (SSE); marketing over email and SMS, failing closed, with
+# suppression lists; confirmation emails of consent changes; email and SMS effectively once.
 SPEC = ServiceSpec(
     name="notifier",
     title="CIAM notifier service",
@@ -70,7 +70,6 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     runtime.extras |= {"allowlist": allowlist, "worker": worker}
     broadcaster = Broadcaster()
     runtime.extras["broadcaster"] = broadcaster
-    register_subscribers(runtime, worker.wake, broadcaster.notify)
 
     view = ConsentView(
         settings.kafka_bootstrap_servers, topic_prefix=settings.topic_prefix, subscriber="notifier"
@@ -80,14 +79,33 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     }
     if settings.sms_gateway_url:
         channels["sms"] = SmsChannel(settings.sms_gateway_url, http)
-    message_worker = MessageWorker(
-        runtime.sessions,
-        view,
-        channels,
-        settings.message_poll_seconds,
-        timedelta(seconds=settings.settle_seconds),
+    auth_http = httpx.AsyncClient(timeout=settings.auth_timeout_seconds)
+    contacts = (
+        AuthContacts(
+            auth_http,
+            settings.auth_url or settings.token_issuer,
+            settings.auth_client_id,
+            settings.auth_client_secret,
+        )
+        if settings.confirmations_enabled
+        else None
     )
+    tuning = Tuning(
+        poll_seconds=settings.message_poll_seconds,
+        settle=timedelta(seconds=settings.settle_seconds),
+        lease=timedelta(seconds=settings.claim_lease_seconds),
+        confirmation_retry_period=timedelta(seconds=settings.confirmation_retry_period_seconds),
+        confirm_unverified=settings.confirm_unverified,
+    )
+    message_worker = MessageWorker(runtime.sessions, view, channels, tuning, contacts)
     runtime.extras["message_worker"] = message_worker
+    register_subscribers(
+        runtime,
+        worker.deliver_now,
+        worker.has_capacity,
+        broadcaster.notify,
+        message_worker.wake if contacts is not None else None,
+    )
 
     async def on_start(rt: ServiceRuntime) -> None:
         await view.start()
@@ -101,6 +119,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     async def on_stop(rt: ServiceRuntime) -> None:
         await view.stop()
         await http.aclose()
+        await auth_http.aclose()
 
     return build_app(
         runtime,

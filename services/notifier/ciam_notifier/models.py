@@ -118,24 +118,40 @@ class Suppression(Base):
 
 
 class Message(Base):
-    """A marketing message an app asked to send. Its id is the idempotency key downstream
-    (the email's Message-ID, the SMS gateway's Idempotency-Key)."""
+    """A message to a customer: marketing an app asked for, or the notifier's own confirmation
+    of a consent change. `idempotency_key` is unique, so one (event, channel, subject) is
+    queued once; it is the email's Message-ID and the SMS gateway's Idempotency-Key.
+
+    Status: queued | held -> claimed (committed before anything leaves) -> handed_over (email:
+    committed right before the final dot of DATA) -> sent; or refused | failed | cancelled.
+    `claim_token` fences a claim: a worker whose lease was taken over can no longer finish.
+    """
 
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_due", "status", "not_before"),)
+    __table_args__ = (
+        Index("ix_messages_due", "status", "not_before"),
+        Index("ix_messages_claims", "status", "claimed_at"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), server_default="marketing")
     app: Mapped[str] = mapped_column(String(200))
     subject_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     purpose: Mapped[str] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(20))
     brand: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    recipient: Mapped[str] = mapped_column(String(320))
+    # A confirmation's address is asked of the auth service when it is sent and never stored.
+    recipient: Mapped[str | None] = mapped_column(String(320), nullable=True)
     title: Mapped[str | None] = mapped_column(String(300), nullable=True)
     body: Mapped[str] = mapped_column(Text)
+    # A confirmation's consent change (status, purpose, channel, brand): no personal data.
+    change: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     status: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     requested_at: Mapped[datetime] = mapped_column(TimestampTZ(), default=utcnow)
     not_before: Mapped[datetime] = mapped_column(TimestampTZ())
+    claim_token: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(TimestampTZ(), nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(TimestampTZ(), nullable=True)

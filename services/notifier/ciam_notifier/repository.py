@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased
 from ciam_notifier.models import Delivery, Message, StreamEvent, Subscription, Suppression
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+CLAIMED, HANDED_OVER = "claimed", "handed_over"
 
 
 async def add(session: AsyncSession, row: object) -> None:
@@ -51,13 +52,51 @@ async def delete_subscription(session: AsyncSession, row: Subscription) -> None:
     await session.flush()
 
 
-async def add_deliveries_once(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
-    """Insert the deliveries not queued yet, in one statement; returns how many were new."""
+async def add_deliveries_once(
+    session: AsyncSession, rows: list[dict[str, Any]]
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """Insert the deliveries not queued yet, in one statement; returns the new ones' (id,
+    subscription id)."""
     if not rows:
-        return 0
+        return []
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    result = await session.execute(insert(Delivery).values(rows).on_conflict_do_nothing())
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    result = await session.execute(
+        insert(Delivery)
+        .values(rows)
+        .on_conflict_do_nothing()
+        .returning(Delivery.id, Delivery.subscription_id)
+    )
+    return [(row[0], row[1]) for row in result.all()]
+
+
+async def with_pending_deliveries(
+    session: AsyncSession, subject_id: uuid.UUID, subscription_ids: list[uuid.UUID]
+) -> set[uuid.UUID]:
+    """The subscriptions that still owe this subject an earlier delivery."""
+    found = await session.scalars(
+        select(Delivery.subscription_id)
+        .where(
+            Delivery.subject_id == subject_id,
+            Delivery.status == PENDING,
+            Delivery.subscription_id.in_(subscription_ids),
+        )
+        .distinct()
+    )
+    return set(found)
+
+
+async def leased_deliveries(
+    session: AsyncSession, ids: list[uuid.UUID], lease_until: datetime
+) -> Sequence[Delivery]:
+    """The fast path's deliveries still under its lease (not replayed or taken over), locked."""
+    query = select(Delivery).where(
+        Delivery.id.in_(ids),
+        Delivery.status == PENDING,
+        Delivery.next_attempt_at == lease_until,
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return (await session.scalars(query)).all()
 
 
 async def due_deliveries(session: AsyncSession, now: datetime, limit: int) -> Sequence[Delivery]:
@@ -142,30 +181,40 @@ async def stream_events_after(
 
 async def suppress(
     session: AsyncSession,
-    channel: str,
+    channels: Sequence[str],
     subject_id: uuid.UUID,
     purpose: str,
     reason: str,
     now: datetime,
 ) -> None:
+    """Suppress the purpose on every one of `channels`, in one statement."""
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = insert(Suppression).values(
-        channel=channel, subject_id=subject_id, purpose=purpose, reason=reason, since=now
+        [
+            {
+                "channel": channel,
+                "subject_id": subject_id,
+                "purpose": purpose,
+                "reason": reason,
+                "since": now,
+            }
+            for channel in channels
+        ]
     )
     await session.execute(
         statement.on_conflict_do_update(
             index_elements=["channel", "subject_id", "purpose"],
-            set_={"reason": reason, "since": now},
+            set_={"reason": statement.excluded.reason, "since": statement.excluded.since},
         )
     )
 
 
 async def lift_suppression(
-    session: AsyncSession, channel: str, subject_id: uuid.UUID, purpose: str
+    session: AsyncSession, channels: Sequence[str], subject_id: uuid.UUID, purpose: str
 ) -> None:
     await session.execute(
         delete(Suppression).where(
-            Suppression.channel == channel,
+            Suppression.channel.in_(channels),
             Suppression.subject_id == subject_id,
             Suppression.purpose == purpose,
         )
@@ -188,6 +237,66 @@ async def due_messages(session: AsyncSession, now: datetime, limit: int) -> Sequ
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return (await session.scalars(query)).all()
+
+
+async def add_message_once(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Insert unless its idempotency key is queued already; True when new."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    result = await session.execute(
+        insert(Message).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def hand_over(session: AsyncSession, message_id: uuid.UUID, token: uuid.UUID) -> bool:
+    """claimed -> handed_over, only while this claim holds (fencing); True when it did."""
+    result = await session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.claim_token == token, Message.status == CLAIMED)
+        .values(status=HANDED_OVER)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def settle_claim(
+    session: AsyncSession, message_id: uuid.UUID, token: uuid.UUID, values: dict[str, Any]
+) -> bool:
+    """Record a claimed message's outcome, only while this claim holds."""
+    result = await session.execute(
+        update(Message)
+        .where(
+            Message.id == message_id,
+            Message.claim_token == token,
+            Message.status.in_((CLAIMED, HANDED_OVER)),
+        )
+        .values(**values)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def recover_claims(
+    session: AsyncSession, now: datetime, expired: datetime
+) -> tuple[int, int]:
+    """Claims older than `expired` belong to a worker that stopped. Claimed: nothing left (an
+    SMTP server drops a transaction without its final dot; the SMS gateway dedupes the key),
+    so queue it again. Handed over: the dot may have reached the server, so it must not be
+    sent again: count it sent, unconfirmed. Returns (requeued, assumed sent)."""
+    requeued = await session.execute(
+        update(Message)
+        .where(Message.status == CLAIMED, Message.claimed_at < expired)
+        .values(status="queued", claim_token=None, not_before=now, reason="claim expired")
+    )
+    assumed = await session.execute(
+        update(Message)
+        .where(Message.status == HANDED_OVER, Message.claimed_at < expired)
+        .values(
+            status="sent",
+            claim_token=None,
+            sent_at=now,
+            reason="unconfirmed: the sender stopped after handing it to the SMTP server",
+        )
+    )
+    return int(requeued.rowcount), int(assumed.rowcount)  # type: ignore[attr-defined]
 
 
 async def message(session: AsyncSession, message_id: uuid.UUID) -> Message | None:

@@ -1,5 +1,6 @@
 from typing import ClassVar
 
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from ciam_shared.settings import BaseServiceSettings
@@ -29,3 +30,21 @@ class NotifierSettings(BaseServiceSettings):
     settle_seconds: float = 2.0
     message_poll_seconds: float = 0.5
     stream_retention_seconds: float = 7 * 24 * 3600
+    # A claim older than this belongs to a stopped worker and is recovered (see
+    # ciam_notifier.service.sending): longer than the slowest send (SMTP timeout 10 s).
+    claim_lease_seconds: float = 60.0
+    # Confirmation emails of consent changes: the address is asked of the auth service
+    # (`auth_url`, default the token issuer) with this client's credentials (client
+    # credentials grant, scope auth:contacts). No client id: no confirmations.
+    auth_url: str = ""
+    auth_client_id: str = ""
+    auth_client_secret: SecretStr = SecretStr("")
+    auth_timeout_seconds: float = 3.0
+    confirmation_retry_period_seconds: float = 24 * 3600
+    # Off: a confirmation goes only to an address the customer proved is theirs (see
+    # docs/services/notifier.md).
+    confirm_unverified: bool = False
+
+    @property
+    def confirmations_enabled(self) -> bool:
+        return bool(self.auth_client_id and self.auth_client_secret.get_secret_value())

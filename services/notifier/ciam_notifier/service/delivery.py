@@ -13,6 +13,7 @@ import json
 import logging
 import random
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ciam_notifier import repository, signing
 from ciam_notifier.errors import UnsafeWebhookUrl
 from ciam_notifier.models import Delivery, Subscription
+from ciam_notifier.service.fanout import Immediate
 from ciam_notifier.ssrf import IPNetwork, check_url
 from ciam_shared.db import unit_of_work, utcnow
 from ciam_shared.events import CloudEvent, ConsentApplied, WebhookDeadLettered
@@ -70,9 +72,54 @@ class DeliveryWorker:
         self.http = http
         self.policy = policy
         self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._in_flight = 0
 
     def wake(self) -> None:
         self._wake.set()
+
+    def has_capacity(self) -> bool:
+        """Room for the fast path: at most `concurrency` immediate deliveries in flight."""
+        return self._in_flight < self.policy.concurrency
+
+    def deliver_now(self, immediate: list[Immediate]) -> None:
+        """After a fan-out commits: POST its fast-path deliveries at once, and wake the round
+        for the others."""
+        if immediate:
+            self._in_flight += len(immediate)
+            task = asyncio.create_task(self._deliver_immediate(immediate))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        else:
+            self.wake()
+
+    async def _deliver_immediate(self, immediate: list[Immediate]) -> None:
+        try:
+            outcomes = await asyncio.gather(
+                *(self._send(i.event_id, i.payload, i.subscription) for i in immediate)
+            )
+            by_id = {i.delivery_id: (i, o) for i, o in zip(immediate, outcomes, strict=True)}
+            async with unit_of_work(self.sessions) as session:
+                leased = await repository.leased_deliveries(
+                    session, list(by_id), immediate[0].lease_until
+                )
+                found = await repository.subscriptions_by_id(
+                    session, {d.subscription_id for d in leased}
+                )
+                staged = [
+                    self._record(d, found.get(d.subscription_id), by_id[d.id][1]) for d in leased
+                ]
+                await stage_many(
+                    session,
+                    [e for e in staged if e is not None],
+                    topic_prefix=self.policy.topic_prefix,
+                )
+        except Exception:
+            # The lease runs out and the round delivers them: at least once, never lost.
+            log.exception("immediate delivery failed; the worker's round will retry")
+        finally:
+            self._in_flight -= len(immediate)
+        self.wake()  # a subject's next change may be waiting for these
 
     async def run_forever(self) -> None:
         while True:
@@ -95,7 +142,7 @@ class DeliveryWorker:
             found = await repository.subscriptions_by_id(session, {d.subscription_id for d in due})
             subscriptions = {d.subscription_id: found.get(d.subscription_id) for d in due}
             outcomes = await asyncio.gather(
-                *(self._send(d, subscriptions[d.subscription_id]) for d in due)
+                *(self._send(d.event_id, d.payload, subscriptions[d.subscription_id]) for d in due)
             )
             staged = [
                 self._record(delivery, subscriptions[delivery.subscription_id], outcome)
@@ -106,19 +153,21 @@ class DeliveryWorker:
             )
             return len(due)
 
-    async def _send(self, delivery: Delivery, subscription: Subscription | None) -> Outcome:
+    async def _send(
+        self, event_id: uuid.UUID, payload: dict[str, Any], subscription: Subscription | None
+    ) -> Outcome:
         if subscription is None or subscription.status != "active":
             return Outcome(False, error="subscription paused or deleted")
         try:
             await check_url(subscription.url, self.policy.allowlist)
         except UnsafeWebhookUrl as exc:
             return Outcome(False, error=exc.detail)
-        body = json.dumps(delivery.payload, separators=(",", ":")).encode()
+        body = json.dumps(payload, separators=(",", ":")).encode()
         keys = [
             subscription.secret,
             *([subscription.previous_secret] if subscription.previous_secret else []),
         ]
-        headers = signing.headers(keys, str(delivery.event_id), int(time.time()), body)
+        headers = signing.headers(keys, str(event_id), int(time.time()), body)
         try:
             response = await self.http.post(subscription.url, content=body, headers=headers)
         except httpx.HTTPError as exc:

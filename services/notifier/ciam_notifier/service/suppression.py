@@ -14,10 +14,11 @@ CHANNELS = ("email", "sms")
 async def follow_change(session: AsyncSession, event: CloudEvent[ConsentChange]) -> None:
     data = event.data
     channels = [data.channel] if data.channel in CHANNELS else ([] if data.channel else CHANNELS)
-    for channel in channels:
-        if data.status is ConsentStatus.GRANTED:
-            await repository.lift_suppression(session, channel, data.subject_id, data.purpose)
-        else:
-            await repository.suppress(
-                session, channel, data.subject_id, data.purpose, data.status.value, utcnow()
-            )
+    if not channels:
+        return
+    if data.status is ConsentStatus.GRANTED:
+        await repository.lift_suppression(session, channels, data.subject_id, data.purpose)
+    else:
+        await repository.suppress(
+            session, channels, data.subject_id, data.purpose, data.status.value, utcnow()
+        )

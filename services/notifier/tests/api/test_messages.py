@@ -44,17 +44,22 @@ class Mailbox:
 
 @dataclass
 class SmsGateway:
-    """A local SMS gateway: records each request's idempotency key and body."""
+    """A local SMS gateway that honours Idempotency-Key as real gateways do: a repeated key
+    is answered again, not sent again. `received` is what was sent (key, body)."""
 
     port: int = field(default_factory=free_port)
     received: list[tuple[str, bytes]] = field(default_factory=list)
+    requests: int = 0
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
         message = await receive()
         headers = dict(scope["headers"])
-        self.received.append((headers.get(b"idempotency-key", b"").decode(), message["body"]))
+        key = headers.get(b"idempotency-key", b"").decode()
+        self.requests += 1
+        if key not in {k for k, _ in self.received}:
+            self.received.append((key, message["body"]))
         await send({"type": "http.response.start", "status": 202, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
@@ -245,7 +250,7 @@ async def test_unknown_subjects_and_suppressed_channels_are_refused(harness: Har
         return len(harness.sms.received) == 1
 
     await eventually(texted)
-    assert harness.sms.received[0][0] == sms.json()["id"]  # the idempotency key
+    assert harness.sms.received[0][0] == f"message-{sms.json()['id']}"  # the idempotency key
 
 
 async def test_while_the_consent_view_lags_a_send_is_held_not_sent(harness: Harness) -> None:
@@ -263,4 +268,30 @@ async def test_while_the_consent_view_lags_a_send_is_held_not_sent(harness: Harn
     await eventually(held)
     await asyncio.sleep(0.5)
     assert await harness.status(message_id) == "held"
+    assert harness.mailbox.messages == []
+
+
+async def test_an_address_that_would_inject_smtp_commands_fails_and_sends_nothing(
+    harness: Harness,
+) -> None:
+    subject = uuid.uuid4()
+    await harness.state(subject, 1, ConsentStatus.GRANTED)
+    await eventually(lambda: _allowed(harness, subject))
+    response = await harness.client.post(
+        "/v1/messages",
+        json={
+            "subject_id": str(subject),
+            "purpose": "email-marketing",
+            "channel": "email",
+            "to": "ada@example.com>\r\nRCPT TO:<eve@example.com",
+            "body": "50% off",
+        },
+        headers=harness.headers(),
+    )
+    assert response.status_code == 202, response.text
+
+    async def failed() -> bool:
+        return await harness.status(response.json()["id"]) == "failed"
+
+    await eventually(failed)
     assert harness.mailbox.messages == []

@@ -19,6 +19,8 @@ from standardwebhooks import Webhook
 
 from ciam_notifier.main import create_app
 from ciam_notifier.models import outbox
+from ciam_notifier.service import fanout
+from ciam_notifier.service.delivery import DeliveryWorker
 from ciam_notifier.settings import NotifierSettings
 from ciam_shared.db import create_engine
 from ciam_shared.devstack import free_port
@@ -356,3 +358,32 @@ async def test_unsafe_urls_and_strangers_are_refused(notifier: Notifier) -> None
         f"/v1/subscriptions/{mine['id']}", headers=notifier.app()
     )
     assert deleted.status_code == 204
+
+
+async def test_a_fast_delivery_the_process_never_sent_goes_out_after_its_lease(
+    notifier: Notifier, kafka_bootstrap: str, topic_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast path's deliveries are leased; if the process stops between the fan-out's
+    commit and the POST, a worker round delivers them once the lease has run out."""
+    monkeypatch.setattr(fanout, "FAST_LEASE", timedelta(seconds=1))
+
+    async def stopped_before_posting(self: DeliveryWorker, immediate: Any) -> None:
+        return None
+
+    monkeypatch.setattr(DeliveryWorker, "_deliver_immediate", stopped_before_posting)
+    receiver = Receiver()
+    servers = await serve([receiver])
+    try:
+        subscription = await notifier.subscribe(receiver.url)
+        event = change(ConsentWithdrawn, uuid.uuid4(), 2)
+        await publish_event(kafka_bootstrap, event, prefix=topic_prefix)
+
+        async def delivered() -> bool:
+            rows = await notifier.deliveries(subscription["id"])
+            return [r["status"] for r in rows] == ["delivered"]
+
+        await eventually(delivered)
+    finally:
+        await shutdown(servers)
+    assert len(receiver.received) == 1
+    assert receiver.received[0][0]["webhook-id"] == str(event.id)

@@ -1,0 +1,305 @@
+"""Confirmation emails of consent changes: the address comes from the real auth service
+(its code, a fresh database, served on a loopback port), asked with the notifier's own
+client credentials; a real SMTP server (aiosmtpd) receives the emails; real Kafka and
+PostgreSQL underneath."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.policy import default as default_policy
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from aiosmtpd.controller import Controller
+from sqlalchemy import delete, select
+
+from ciam_auth.main import create_app as create_auth
+from ciam_auth.models import Account
+from ciam_auth.oidc import clients
+from ciam_auth.settings import AuthSettings
+from ciam_notifier.main import create_app
+from ciam_notifier.models import Message
+from ciam_notifier.settings import NotifierSettings
+from ciam_shared.db import unit_of_work
+from ciam_shared.devstack import free_port
+from ciam_shared.events import (
+    CHANGE_EVENTS,
+    CloudEvent,
+    CollectionMethod,
+    ConsentStatus,
+)
+from ciam_shared.testing.issuer import TokenIssuer
+from ciam_shared.testing.plugin import eventually, publish_event, running, settings_kwargs
+from ciam_shared.topics import ALL_TOPICS, ensure_topics
+
+
+@dataclass
+class Mailbox:
+    messages: list[email.message.EmailMessage] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = email.message_from_bytes(envelope.content, policy=default_policy)
+        self.messages.append(parsed)  # type: ignore[arg-type]
+        return "250 OK"
+
+    def to(self, address: str) -> list[email.message.EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+
+class AuthServer:
+    """The auth service's own app on a loopback port; stop and start it again at will."""
+
+    def __init__(self, settings: AuthSettings, port: int) -> None:
+        self.settings, self.port = settings, port
+        self.url = f"http://127.0.0.1:{port}"
+        self.app: Any = None
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.app = create_auth(self.settings)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="error")
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self._server.serve())
+        server = self._server
+
+        async def started() -> bool:
+            return server.started
+
+        await eventually(started, timeout=60)
+
+    async def stop(self) -> None:
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            await self._task
+            self._server = self._task = None
+
+    async def notifier_client(self) -> tuple[str, str]:
+        spec = clients.ClientSpec(
+            name="notifier",
+            brand=None,
+            redirect_uris=[],
+            post_logout_redirect_uris=[],
+            scopes=["auth:contacts"],
+            purposes=[],
+            grant_types=["client_credentials"],
+            auth_method="client_secret_basic",
+            first_party=True,
+        )
+        async with unit_of_work(self.app.state.runtime.sessions) as session:
+            client, secret = await clients.register(
+                session, spec, topic_prefix=self.settings.topic_prefix
+            )
+        assert secret is not None
+        return client.client_id, secret
+
+    async def account(self) -> tuple[uuid.UUID, str]:
+        address = f"{secrets.token_hex(4)}@example.com"
+        async with httpx.AsyncClient(base_url=self.url) as http:
+            response = await http.post(
+                "/v1/accounts", json={"email": address, "password": "correct horse battery"}
+            )
+        assert response.status_code in (201, 202), response.text
+        async with self.app.state.runtime.sessions() as session:
+            found = await session.scalar(select(Account.id).where(Account.email == address))
+        assert found is not None
+        return found, address
+
+    async def erase(self, subject: uuid.UUID) -> None:
+        """Auth has no account deletion yet: remove the row as erasure will."""
+        async with unit_of_work(self.app.state.runtime.sessions) as session:
+            await session.execute(delete(Account).where(Account.id == subject))
+
+
+@dataclass
+class Rig:
+    auth: AuthServer
+    mailbox: Mailbox
+    bootstrap: str
+    prefix: str
+    notifier: Callable[..., Any]
+    secret: str
+
+    async def change(
+        self, subject: uuid.UUID, status: ConsentStatus, **extra: Any
+    ) -> CloudEvent[Any]:
+        data = CHANGE_EVENTS[status](
+            subject_id=subject,
+            version=extra.pop("version", 2),
+            purpose="email-marketing",
+            purpose_version=1,
+            status=status,
+            collected_via=CollectionMethod.WEB,
+            occurred_at=datetime.now(UTC),
+            entry_hash="0" * 64,
+            **extra,
+        )
+        event = CloudEvent.wrap(data, source="/ciam/consent")
+        await publish_event(self.bootstrap, event, prefix=self.prefix)
+        return event
+
+
+async def confirmations_of(app: Any, subject: uuid.UUID) -> list[Message]:
+    async with app.state.runtime.sessions() as session:
+        rows = await session.scalars(
+            select(Message).where(Message.subject_id == subject, Message.kind == "confirmation")
+        )
+        return list(rows)
+
+
+def status_is(app: Any, subject: uuid.UUID, status: str) -> Callable[[], Awaitable[bool]]:
+    async def probe() -> bool:
+        rows = await confirmations_of(app, subject)
+        return len(rows) == 1 and rows[0].status == status
+
+    return probe
+
+
+@pytest.fixture
+async def rig(
+    fresh_database,
+    kafka_bootstrap: str,
+    redis_url: str,
+    topic_prefix: str,
+    token_issuer: TokenIssuer,
+) -> AsyncIterator[Rig]:
+    await ensure_topics(kafka_bootstrap, ALL_TOPICS, prefix=topic_prefix)
+    mailbox = Mailbox()
+    smtp = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    port = free_port()
+    auth = AuthServer(
+        AuthSettings(
+            issuer=f"http://127.0.0.1:{port}",
+            key_encryption_secret=secrets.token_urlsafe(32),
+            **settings_kwargs(
+                await fresh_database("ciam_auth.migrations"),
+                kafka=kafka_bootstrap,
+                redis=redis_url,
+                topic_prefix=topic_prefix,
+            ),
+        ),
+        port,
+    )
+    await auth.start()
+    client_id, secret = await auth.notifier_client()
+    notifier_db = await fresh_database("ciam_notifier.migrations")
+
+    @asynccontextmanager
+    async def notifier(**overrides: Any) -> AsyncIterator[Any]:
+        settings = NotifierSettings(
+            **settings_kwargs(
+                notifier_db,
+                kafka=kafka_bootstrap,
+                redis=redis_url,
+                topic_prefix=topic_prefix,
+                token_issuer=token_issuer,
+            ),
+            smtp_host="127.0.0.1",
+            smtp_port=smtp.port,
+            message_poll_seconds=0.1,
+            auth_url=auth.url,
+            auth_client_id=client_id,
+            auth_client_secret=secret,
+            **({"confirm_unverified": True} | overrides),
+        )
+        app = create_app(settings)
+        async with running(app):
+            yield app
+
+    try:
+        yield Rig(auth, mailbox, kafka_bootstrap, topic_prefix, notifier, secret)
+    finally:
+        await auth.stop()
+        smtp.stop()
+
+
+async def test_a_withdrawal_is_confirmed_to_the_customer_once(rig: Rig) -> None:
+    subject, address = await rig.auth.account()
+    async with rig.notifier() as app:
+        withdrawal = await rig.change(subject, ConsentStatus.WITHDRAWN, channel="email")
+        await eventually(status_is(app, subject, "sent"))
+        # The same change again (a redelivery after a crash): it is queued once only.
+        await publish_event(rig.bootstrap, withdrawal, prefix=rig.prefix)
+        granted = await rig.change(subject, ConsentStatus.GRANTED, version=3)
+
+        async def two() -> bool:
+            rows = await confirmations_of(app, subject)
+            return len(rows) == 2 and all(r.status == "sent" for r in rows)
+
+        await eventually(two)
+        rows = await confirmations_of(app, subject)
+    received = rig.mailbox.to(address)
+    assert len(received) == 2
+    assert {m["Message-ID"] for m in received} == {
+        f"<confirmation-{withdrawal.id}-email-{subject}@ciam.local>",
+        f"<confirmation-{granted.id}-email-{subject}@ciam.local>",
+    }
+    bodies = sorted(m.get_content() for m in received)  # type: ignore[attr-defined]
+    assert any("You will no longer receive “email-marketing” (email)" in b for b in bodies)
+    assert any("You agreed to “email-marketing”" in b for b in bodies)
+    assert all(r.recipient is None for r in rows)  # the address is never stored
+
+
+async def test_a_confirmation_waits_while_auth_is_down_and_is_sent_once_after(rig: Rig) -> None:
+    subject, address = await rig.auth.account()
+    async with rig.notifier() as app:
+        await rig.auth.stop()
+        await rig.change(subject, ConsentStatus.WITHDRAWN)
+
+        async def retrying() -> bool:
+            rows = await confirmations_of(app, subject)
+            return bool(rows) and rows[0].status == "queued" and rows[0].attempts >= 1
+
+        await eventually(retrying)
+        assert rig.mailbox.to(address) == []
+        await rig.auth.start()
+        await eventually(status_is(app, subject, "sent"), timeout=60)
+    received = rig.mailbox.to(address)
+    assert len(received) == 1
+    body = received[0].get_content()  # type: ignore[attr-defined]
+    assert "You will no longer receive “email-marketing” (any channel)" in body
+
+
+async def test_no_confirmation_for_a_deleted_account(rig: Rig) -> None:
+    subject, address = await rig.auth.account()
+    await rig.auth.erase(subject)
+    async with rig.notifier() as app:
+        await rig.change(subject, ConsentStatus.WITHDRAWN)
+        await eventually(status_is(app, subject, "cancelled"))
+        (row,) = await confirmations_of(app, subject)
+    assert row.reason == "the account no longer exists"
+    assert rig.mailbox.to(address) == []
+
+
+async def test_an_unverified_address_gets_no_confirmation_by_default(rig: Rig) -> None:
+    subject, address = await rig.auth.account()  # auth does not verify addresses yet
+    async with rig.notifier(confirm_unverified=False) as app:
+        await rig.change(subject, ConsentStatus.WITHDRAWN)
+        await eventually(status_is(app, subject, "cancelled"))
+        (row,) = await confirmations_of(app, subject)
+    assert row.reason == "the address is not verified"
+    assert rig.mailbox.to(address) == []
+
+
+async def test_the_notifier_token_for_auth_is_fetched_once_and_reused(rig: Rig) -> None:
+    first, _ = await rig.auth.account()
+    second, _ = await rig.auth.account()
+    async with rig.notifier() as app:
+        contacts = app.state.runtime.extras["message_worker"].contacts
+        await rig.change(first, ConsentStatus.WITHDRAWN)
+        await eventually(status_is(app, first, "sent"))
+        token = contacts._token
+        await rig.change(second, ConsentStatus.WITHDRAWN)
+        await eventually(status_is(app, second, "sent"))
+        assert contacts._token == token
+        assert rig.secret not in repr(contacts)
