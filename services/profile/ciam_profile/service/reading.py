@@ -83,7 +83,8 @@ def merged_fields(rows: Sequence[ProfileField], root: uuid.UUID) -> dict[str, An
 
 def derived_fields(behaviour: dict[str, Any]) -> dict[str, Any]:
     counts: dict[str, int] = behaviour["counts"]
-    if not counts:
+    # No last event: none, or an erasure deleted them between the two queries (read committed).
+    if not counts or behaviour["last_at"] is None:
         return {}
     kind = DataKind.BEHAVIOURAL.value
     fields = {name: {"value": counts.get(t, 0), "kind": kind} for t, name in COUNTED.items()}
