@@ -104,11 +104,12 @@ async def read_profile(
     profile opens no database transaction at all (one Redis round trip)."""
     doc = await reader.cache.read(subject_id)
     if doc is None:
+        generation = await reader.cache.generation(subject_id)
         async with sessions() as session, session.begin():
             doc = await assemble(session, subject_id)
         if doc is None:
             raise ProfileNotFound(f"No profile for subject {subject_id}.")
-        await reader.cache.store([subject_id], doc)
+        await reader.cache.store(subject_id, doc, generation)
     return present(reader, principal, doc)
 
 
