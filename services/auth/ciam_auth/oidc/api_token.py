@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from ciam_auth.models import Account
-from ciam_auth.oidc import clients, flows, tokens
+from ciam_auth.oidc import clients, flows
 from ciam_auth.oidc.errors import NO_STORE, OAuthError, invalid_request
 from ciam_auth.oidc.provider import Provider, get_provider
 
@@ -83,13 +83,8 @@ async def revoke(request: Request, provider: ProviderDep) -> JSONResponse:
 
 @router.api_route("/userinfo", methods=["GET", "POST"])
 async def userinfo(request: Request, provider: ProviderDep) -> JSONResponse:
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
     try:
-        if scheme.lower() != "bearer" or not value:
-            raise ValueError("no bearer token")
-        claims = provider.issuer.verify_own(value.strip(), typ=tokens.ACCESS_TYP)
-        if await provider.grants.access_token_revoked(str(claims.get("jti"))):
-            raise ValueError("revoked")
+        claims = await provider.bearer_claims(request)
         if "openid" not in str(claims.get("scope", "")).split():
             raise ValueError("no openid scope")
         account_id = uuid.UUID(str(claims["sub"]))

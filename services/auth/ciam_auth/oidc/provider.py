@@ -10,6 +10,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from fastapi import Request
 
@@ -17,7 +18,7 @@ from ciam_auth import sessions
 from ciam_auth.oidc.clients import ClientCache
 from ciam_auth.oidc.grants import GrantStore
 from ciam_auth.oidc.keys import DEVELOPMENT_KEK, KeyEncryption, KeyRing
-from ciam_auth.oidc.tokens import TokenIssuer, revoke_for_sessions
+from ciam_auth.oidc.tokens import ACCESS_TYP, TokenIssuer, revoke_for_sessions
 from ciam_auth.settings import AuthSettings
 from ciam_shared.service import ServiceRuntime
 
@@ -58,6 +59,17 @@ class Provider:
         return cls(
             runtime, settings, ring, issuer, grants, ClientCache(settings.client_cache_s), csrf_key
         )
+
+    async def bearer_claims(self, request: Request) -> dict[str, Any]:
+        """The claims of the request's bearer token if it is a live access token of this
+        provider (signature, typ, iss, expiry, not revoked); ValueError otherwise, with why."""
+        scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not value:
+            raise ValueError("no bearer token")
+        claims = self.issuer.verify_own(value.strip(), typ=ACCESS_TYP)
+        if await self.grants.access_token_revoked(str(claims.get("jti"))):
+            raise ValueError("revoked")
+        return claims
 
     def csrf_token(self, session_id: str, purpose: str) -> str:
         message = f"{purpose}:{session_id}".encode()
