@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
@@ -102,6 +103,8 @@ class OAuthClient(Base):
     grant_types: Mapped[list[str]] = mapped_column(JSON)
     auth_method: Mapped[str] = mapped_column(String(32))
     first_party: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Public keys of a private_key_jwt client (it has no secret).
+    jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(TimestampTZ(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(TimestampTZ(), default=utcnow)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request, status
@@ -83,6 +83,8 @@ class ClientIn(BaseModel):
     )
     auth_method: clients.AuthMethod = "client_secret_basic"
     first_party: bool = False
+    # With private_key_jwt: the app's public signing keys (no secret is issued).
+    jwks: dict[str, Any] | None = None
 
     @field_validator("redirect_uris", "post_logout_redirect_uris")
     @classmethod
@@ -113,6 +115,7 @@ class ClientOut(BaseModel):
     grant_types: list[str]
     auth_method: str
     first_party: bool
+    jwks: dict[str, Any] | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -130,6 +133,7 @@ class ClientOut(BaseModel):
             grant_types=client.grant_types,
             auth_method=client.auth_method,
             first_party=client.first_party,
+            jwks=client.jwks,
             created_at=client.created_at,
             updated_at=client.updated_at,
         )

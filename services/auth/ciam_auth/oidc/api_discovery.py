@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from ciam_auth.models import OAuthClient
 from ciam_auth.oidc.api_authorize import CurrentSession
+from ciam_auth.oidc.assertions import ALGORITHMS as ASSERTION_ALGORITHMS
 from ciam_auth.oidc.keys import ALG
 from ciam_auth.oidc.pages import error_page, locale, render
 from ciam_auth.oidc.provider import Provider, get_provider
@@ -20,6 +21,7 @@ from ciam_shared.service import SessionDep
 
 router = APIRouter(tags=["oidc"])
 ProviderDep = Annotated[Provider, Depends(get_provider)]
+CONFIDENTIAL = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
 LOGOUT_PARAMS = ("id_token_hint", "post_logout_redirect_uri", "state", "client_id", "ui_locales")
 
 
@@ -42,16 +44,12 @@ async def discovery(provider: ProviderDep) -> JSONResponse:
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [ALG],
         "userinfo_signing_alg_values_supported": ["none"],
-        "token_endpoint_auth_methods_supported": [
-            "client_secret_basic",
-            "client_secret_post",
-            "none",
-        ],
-        "introspection_endpoint_auth_methods_supported": [
-            "client_secret_basic",
-            "client_secret_post",
-        ],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": [*CONFIDENTIAL, "none"],
+        "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
+        "introspection_endpoint_auth_methods_supported": CONFIDENTIAL,
+        "introspection_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
+        "revocation_endpoint_auth_methods_supported": CONFIDENTIAL,
+        "revocation_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": [
             "sub",

@@ -7,8 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from ciam_auth.models import Account
+from ciam_auth.models import Account, OAuthClient
 from ciam_auth.oidc import clients, flows
 from ciam_auth.oidc.errors import NO_STORE, OAuthError, invalid_request
 from ciam_auth.oidc.provider import Provider, get_provider
@@ -30,13 +31,18 @@ async def _form(request: Request) -> dict[str, str]:
     return dict(pairs)
 
 
+async def _client(
+    db: AsyncSession, request: Request, form: dict[str, str], provider: Provider
+) -> OAuthClient:
+    creds = clients.credentials(request, form)
+    return await clients.authenticate(db, creds, provider.clients, provider.assertions)
+
+
 @router.post("/token")
 async def token(request: Request, provider: ProviderDep) -> JSONResponse:
     form = await _form(request)
     async with provider.runtime.sessions() as db:
-        client = await clients.authenticate(
-            db, clients.credentials(request, form), provider.clients
-        )
+        client = await _client(db, request, form, provider)
         grant_type = form.get("grant_type")
         if grant_type == "authorization_code":
             issued = await flows.authorization_code(db, provider, client, form)
@@ -56,10 +62,8 @@ async def token(request: Request, provider: ProviderDep) -> JSONResponse:
 async def introspect(request: Request, provider: ProviderDep) -> JSONResponse:
     form = await _form(request)
     async with provider.runtime.sessions() as db:
-        client = await clients.authenticate(
-            db, clients.credentials(request, form), provider.clients
-        )
-        if client.secret_hash is None:
+        client = await _client(db, request, form, provider)
+        if client.auth_method == "none":
             raise OAuthError(
                 "unauthorized_client", "Public clients may not introspect.", status=403
             )
@@ -73,9 +77,7 @@ async def revoke(request: Request, provider: ProviderDep) -> JSONResponse:
     if "token" not in form:
         raise invalid_request("token is required.")
     async with provider.runtime.sessions() as db:
-        client = await clients.authenticate(
-            db, clients.credentials(request, form), provider.clients
-        )
+        client = await _client(db, request, form, provider)
         await flows.revoke(db, provider, client, form["token"])
         await db.commit()
     return JSONResponse({}, headers=NO_STORE)

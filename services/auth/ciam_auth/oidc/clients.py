@@ -9,10 +9,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import unquote
 
 from fastapi import Request
@@ -20,6 +21,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_auth.models import ClientGrant, OAuthClient, RefreshToken
+from ciam_auth.oidc import assertions
 from ciam_auth.oidc.errors import InvalidClient, invalid_request
 from ciam_shared.db import utcnow
 from ciam_shared.events import BrandAppDeleted, BrandAppRegistered, CloudEvent
@@ -28,7 +30,8 @@ from ciam_shared.outbox import stage, stage_tombstone
 from ciam_shared.topics import BRAND_APPS
 
 SOURCE = "/ciam/auth"
-AuthMethod = Literal["client_secret_basic", "client_secret_post", "none"]
+AuthMethod = Literal["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 GrantType = Literal["authorization_code", "refresh_token", "client_credentials"]
 
 
@@ -55,6 +58,8 @@ class ClientSpec:
     grant_types: list[GrantType]
     auth_method: AuthMethod
     first_party: bool
+    # The public keys of a `private_key_jwt` client; None for every other method.
+    jwks: dict[str, Any] | None = None
 
 
 def secret_hash(secret: str) -> str:
@@ -62,6 +67,13 @@ def secret_hash(secret: str) -> str:
 
 
 def _check(spec: ClientSpec) -> None:
+    if (spec.auth_method == "private_key_jwt") != (spec.jwks is not None):
+        raise InvalidClientRegistration("jwks is given with private_key_jwt, and only then.")
+    if spec.jwks is not None:
+        try:
+            assertions.public_jwks(spec.jwks)
+        except assertions.InvalidJwks as exc:
+            raise InvalidClientRegistration(str(exc)) from None
     if spec.auth_method == "none" and "client_credentials" in spec.grant_types:
         raise InvalidClientRegistration("A public client cannot use client credentials.")
     if "authorization_code" in spec.grant_types and not spec.redirect_uris:
@@ -75,7 +87,7 @@ async def register(
 ) -> tuple[OAuthClient, str | None]:
     """Create a client; returns it and its secret, which is shown this once only."""
     _check(spec)
-    secret = None if spec.auth_method == "none" else secrets.token_urlsafe(32)
+    secret = secrets.token_urlsafe(32) if spec.auth_method in SECRET_METHODS else None
     now = utcnow()
     client = OAuthClient(
         client_id="app_" + secrets.token_urlsafe(12),
@@ -94,9 +106,13 @@ async def update_client(
     session: AsyncSession, client_id: str, spec: ClientSpec, *, topic_prefix: str
 ) -> OAuthClient:
     client = await get(session, client_id)
-    if (client.secret_hash is None) != (spec.auth_method == "none"):
+    if (client.auth_method == "none") != (spec.auth_method == "none"):
         raise InvalidClientRegistration("A client cannot switch between public and confidential.")
     _check(spec)
+    if spec.auth_method in SECRET_METHODS and client.secret_hash is None:
+        raise InvalidClientRegistration(
+            "This client has no secret: keep private_key_jwt, or register a new client."
+        )
     for name, value in _columns(spec).items():
         setattr(client, name, value)
     client.updated_at = utcnow()
@@ -107,8 +123,8 @@ async def update_client(
 
 async def rotate_secret(session: AsyncSession, client_id: str) -> str:
     client = await get(session, client_id)
-    if client.secret_hash is None:
-        raise InvalidClientRegistration("A public client has no secret.")
+    if client.auth_method not in SECRET_METHODS:
+        raise InvalidClientRegistration(f"A {client.auth_method} client has no secret.")
     secret = secrets.token_urlsafe(32)
     client.secret_hash = secret_hash(secret)
     client.updated_at = utcnow()
@@ -161,6 +177,7 @@ def _columns(spec: ClientSpec) -> dict[str, object]:
         "grant_types": sorted(set(spec.grant_types)),
         "auth_method": spec.auth_method,
         "first_party": spec.first_party,
+        "jwks": assertions.public_jwks(spec.jwks) if spec.jwks is not None else None,
     }
 
 
@@ -184,6 +201,7 @@ async def _publish(session: AsyncSession, client: OAuthClient, topic_prefix: str
 @dataclass(frozen=True)
 class Credentials:
     client_id: str
+    # The client secret, or the client assertion with private_key_jwt.
     secret: str | None
     method: AuthMethod
 
@@ -206,12 +224,38 @@ def credentials(request: Request, form: dict[str, str]) -> Credentials:
         if form.get("client_id") not in (None, client_id):
             raise invalid_request("client_id differs from the authenticated client.")
         return Credentials(client_id, unquote(raw_secret.replace("+", " ")), "client_secret_basic")
+    if "client_assertion" in form or "client_assertion_type" in form:
+        return _assertion(form)
     posted_id = form.get("client_id")
     if not posted_id:
         raise InvalidClient("Client authentication is required.", basic=True)
     if "client_secret" in form:
         return Credentials(posted_id, form["client_secret"], "client_secret_post")
     return Credentials(posted_id, None, "none")
+
+
+def _assertion(form: dict[str, str]) -> Credentials:
+    if "client_secret" in form:
+        raise invalid_request("Use one client authentication method, not two.")
+    if form.get("client_assertion_type") != assertions.ASSERTION_TYPE:
+        raise InvalidClient(f"client_assertion_type must be {assertions.ASSERTION_TYPE}.")
+    assertion = form.get("client_assertion", "")
+    # The client id may be left out (RFC 7523 3): it is then the assertion's `sub`, read
+    # unverified here only to find the client whose keys will verify it.
+    client_id = form.get("client_id") or _unverified_sub(assertion)
+    if not client_id:
+        raise InvalidClient("The client_assertion names no client.")
+    return Credentials(client_id, assertion, "private_key_jwt")
+
+
+def _unverified_sub(assertion: str) -> str | None:
+    try:
+        segment = assertion.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, IndexError):
+        return None
+    sub = claims.get("sub") if isinstance(claims, dict) else None
+    return sub if isinstance(sub, str) and 0 < len(sub) <= 64 else None
 
 
 class ClientCache:
@@ -242,7 +286,10 @@ class ClientCache:
 
 
 async def authenticate(
-    session: AsyncSession, creds: Credentials, cache: ClientCache | None = None
+    session: AsyncSession,
+    creds: Credentials,
+    cache: ClientCache | None = None,
+    checker: assertions.AssertionChecker | None = None,
 ) -> OAuthClient:
     if cache is not None:
         client = await cache.get(session, creds.client_id)
@@ -255,6 +302,11 @@ async def authenticate(
         raise InvalidClient(basic=basic)
     if client.auth_method != creds.method:
         raise InvalidClient(f"This client authenticates with {client.auth_method}.", basic=basic)
+    if creds.method == "private_key_jwt":
+        if checker is None or client.jwks is None:
+            raise InvalidClient("private_key_jwt is not accepted here.")
+        await checker.verify(client.client_id, client.jwks, creds.secret or "")
+        return client
     if client.secret_hash is not None and not hmac.compare_digest(
         secret_hash(creds.secret or ""), client.secret_hash
     ):

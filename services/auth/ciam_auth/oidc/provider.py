@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import Request
 
 from ciam_auth import sessions
+from ciam_auth.oidc.assertions import AssertionChecker
 from ciam_auth.oidc.clients import ClientCache
 from ciam_auth.oidc.grants import GrantStore
 from ciam_auth.oidc.keys import DEVELOPMENT_KEK, KeyEncryption, KeyRing
@@ -34,6 +35,7 @@ class Provider:
     issuer: TokenIssuer
     grants: GrantStore
     clients: ClientCache
+    assertions: AssertionChecker
     csrf_key: bytes
 
     @classmethod
@@ -56,8 +58,18 @@ class Provider:
         # session id alone is not secret (it is the `sid` of ID tokens).
         kek = settings.key_encryption_secret.get_secret_value() or DEVELOPMENT_KEK
         csrf_key = hashlib.sha256(b"ciam-oidc-csrf:" + kek.encode()).digest()
+        # A client assertion's `aud` may be the issuer or the endpoint it is sent to.
+        base = settings.issuer_url.rstrip("/")
+        audiences = frozenset({base, *(f"{base}/{e}" for e in ("token", "introspect", "revoke"))})
         return cls(
-            runtime, settings, ring, issuer, grants, ClientCache(settings.client_cache_s), csrf_key
+            runtime,
+            settings,
+            ring,
+            issuer,
+            grants,
+            ClientCache(settings.client_cache_s),
+            AssertionChecker(runtime.redis, audiences),
+            csrf_key,
         )
 
     async def bearer_claims(self, request: Request) -> dict[str, Any]:
