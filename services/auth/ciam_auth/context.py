@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ciam_auth.jobs import Jobs
 from ciam_auth.mailer import Mailer
 from ciam_auth.passwords import Passwords
+from ciam_auth.sealing import KeyEncryption
 from ciam_auth.sessions import SessionStore
 from ciam_auth.settings import AuthSettings
 from ciam_auth.throttle import Throttle
@@ -31,6 +32,8 @@ class AuthContext:
     # For the few writes that must commit even when the request fails (a wrong code's count).
     db: async_sessionmaker[AsyncSession]
     redis_prefix: str
+    # Seals secrets kept at rest (TOTP); the same key protects the signing keys.
+    sealing: KeyEncryption
 
     @property
     def topic_prefix(self) -> str:

@@ -17,6 +17,7 @@ from ciam_auth.oidc.api_token import router as token_router
 from ciam_auth.oidc.errors import install_oauth_error_handler
 from ciam_auth.oidc.provider import start_provider
 from ciam_auth.passwords import Passwords
+from ciam_auth.sealing import KeyEncryption
 from ciam_auth.sessions import SessionStore
 from ciam_auth.settings import AuthSettings
 from ciam_auth.social.api_identities import router as identities_router
@@ -94,6 +95,7 @@ def build_context(runtime: ServiceRuntime, settings: AuthSettings) -> AuthContex
         redis=runtime.redis,
         db=runtime.sessions,
         redis_prefix=prefix,
+        sealing=KeyEncryption(settings.key_encryption_secret.get_secret_value()),
     )
 
 

@@ -40,8 +40,9 @@ class Account(Base):
     locale: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     # TOTP: the confirmed secret, the one awaiting confirmation, and the last accepted time step
     # (a code is never accepted twice).
-    totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    totp_pending_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Sealed (AES-GCM under AUTH_KEY_ENCRYPTION_SECRET, bound to the account): `ciam_auth.sealing`.
+    totp_secret: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    totp_pending_secret: Mapped[str | None] = mapped_column(String(200), nullable=True)
     totp_enabled_at: Mapped[datetime | None] = mapped_column(TimestampTZ(), nullable=True)
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 

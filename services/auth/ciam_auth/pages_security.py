@@ -19,6 +19,7 @@ from ciam_auth.errors import (
 )
 from ciam_auth.i18n import text
 from ciam_auth.pages import FormStr, OptionalForm, account_view, failure_message, render
+from ciam_auth.sealing import open_text, totp_context
 from ciam_auth.service import accounts, second_factor
 from ciam_auth.sessions import CurrentSessionDep, clear_session_cookie
 from ciam_auth.web import check_csrf, client_of, locale_of
@@ -149,9 +150,10 @@ async def confirm_totp(
         codes = await second_factor.confirm(session, ctx, current, code=code)
     except InvalidCredentials:
         account = await repository.account_by_id(session, current.account_id)
-        secret = account.totp_pending_secret if account else None
-        if account is None or secret is None:
+        sealed = account.totp_pending_secret if account else None
+        if account is None or sealed is None:
             return RedirectResponse("/account", status_code=status.HTTP_303_SEE_OTHER)
+        secret = open_text(ctx.sealing, sealed, totp_context(account.id))
         uri = totp.otpauth_uri(
             secret, account=account.email or str(account.id), issuer=ctx.settings.totp_issuer
         )

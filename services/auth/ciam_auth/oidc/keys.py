@@ -7,47 +7,25 @@ with a cached JWKS and verifiers that refetch on an unknown `kid` both keep work
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import logging
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_auth.models import SigningKey
+from ciam_auth.sealing import KeyEncryption
 from ciam_shared.db import utcnow
 
 log = logging.getLogger(__name__)
 
 ALG = "ES256"
-DEVELOPMENT_KEK = "development-only key encryption secret"
-
-
-class KeyEncryption:
-    """AES-256-GCM with a key derived from the operator's secret."""
-
-    def __init__(self, secret: str) -> None:
-        if not secret:
-            log.warning("AUTH_KEY_ENCRYPTION_SECRET is empty: using the development key")
-            secret = DEVELOPMENT_KEK
-        self._aead = AESGCM(hashlib.sha256(secret.encode()).digest())
-
-    def seal(self, plaintext: bytes) -> str:
-        nonce = os.urandom(12)
-        return base64.b64encode(nonce + self._aead.encrypt(nonce, plaintext, b"jwk")).decode()
-
-    def open(self, sealed: str) -> bytes:
-        raw = base64.b64decode(sealed)
-        return self._aead.decrypt(raw[:12], raw[12:], b"jwk")
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,9 @@ from ciam_auth import sessions
 from ciam_auth.oidc.assertions import AssertionChecker
 from ciam_auth.oidc.clients import ClientCache
 from ciam_auth.oidc.grants import GrantStore
-from ciam_auth.oidc.keys import DEVELOPMENT_KEK, KeyEncryption, KeyRing
+from ciam_auth.oidc.keys import KeyRing
 from ciam_auth.oidc.tokens import ACCESS_TYP, TokenIssuer, revoke_for_sessions
+from ciam_auth.sealing import DEVELOPMENT_KEK, KeyEncryption
 from ciam_auth.settings import AuthSettings
 from ciam_shared.service import ServiceRuntime
 
@@ -42,10 +43,9 @@ class Provider:
     def build(cls, runtime: ServiceRuntime) -> Provider:
         settings = runtime.settings
         assert isinstance(settings, AuthSettings)
-        ring = KeyRing(
-            KeyEncryption(settings.key_encryption_secret.get_secret_value()),
-            timedelta(seconds=settings.key_overlap_s),
-        )
+        sealing = runtime.extras["auth"].sealing
+        assert isinstance(sealing, KeyEncryption)
+        ring = KeyRing(sealing, timedelta(seconds=settings.key_overlap_s))
         issuer = TokenIssuer(
             ring,
             issuer=settings.issuer_url,

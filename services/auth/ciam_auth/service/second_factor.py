@@ -11,6 +11,7 @@ from ciam_auth import repository, totp
 from ciam_auth.context import SOURCE, AuthContext
 from ciam_auth.errors import InvalidCredentials, TotpStateError
 from ciam_auth.models import Account
+from ciam_auth.sealing import open_text, seal_text, totp_context
 from ciam_auth.service.signin import Client, reauthenticate
 from ciam_auth.sessions import Session
 from ciam_shared.db import utcnow
@@ -29,7 +30,7 @@ async def begin(session: AsyncSession, ctx: AuthContext, signed_in: Session) -> 
     if account.totp_enabled:
         raise TotpStateError("TOTP is already enabled; disable it first to enroll again.")
     secret = totp.new_secret()
-    account.totp_pending_secret = secret
+    account.totp_pending_secret = seal_text(ctx.sealing, secret, totp_context(account.id))
     uri = totp.otpauth_uri(
         secret, account=account.email or str(account.id), issuer=ctx.settings.totp_issuer
     )
@@ -43,11 +44,13 @@ async def confirm(
     account = await _account(session, signed_in)
     if account.totp_pending_secret is None:
         raise TotpStateError("No TOTP enrollment is pending.")
-    step = totp.matching_step(account.totp_pending_secret, code)
+    secret = open_text(ctx.sealing, account.totp_pending_secret, totp_context(account.id))
+    step = totp.matching_step(secret, code)
     if step is None:
         raise InvalidCredentials()
     now = utcnow()
-    account.totp_secret, account.totp_pending_secret = account.totp_pending_secret, None
+    account.totp_secret = seal_text(ctx.sealing, secret, totp_context(account.id))
+    account.totp_pending_secret = None
     account.totp_enabled_at, account.totp_last_step = now, step
     codes = totp.new_recovery_codes()
     await repository.replace_recovery_codes(

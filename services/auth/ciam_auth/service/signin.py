@@ -23,6 +23,7 @@ from ciam_auth.errors import (
     ReauthenticationFailed,
 )
 from ciam_auth.models import Account
+from ciam_auth.sealing import is_sealed, open_text, seal_text, totp_context
 from ciam_auth.sessions import Session
 from ciam_auth.throttle import account_key, client_key
 from ciam_shared.db import utcnow
@@ -113,11 +114,13 @@ async def complete_second_step(
     await ctx.throttle.check(key, who, trusted=await ctx.throttle.trusted(key, client.device_token))
     ok = False
     if code:
-        step = totp.matching_step(
-            account.totp_secret, code, after_step=account.totp_last_step or -1
-        )
+        context = totp_context(account.id)
+        secret = open_text(ctx.sealing, account.totp_secret, context)
+        step = totp.matching_step(secret, code, after_step=account.totp_last_step or -1)
         if step is not None:
             account.totp_last_step, ok = step, True
+            if not is_sealed(account.totp_secret):  # enrolled before secrets were sealed
+                account.totp_secret = seal_text(ctx.sealing, secret, context)
     elif recovery_code:
         ok = await repository.use_recovery_code(
             session, account.id, totp.recovery_code_hash(recovery_code), utcnow()

@@ -4,9 +4,15 @@ disabling with the password."""
 from __future__ import annotations
 
 import re
+import uuid
 from urllib.parse import parse_qs, urlparse
 
+import pytest
+from cryptography.exceptions import InvalidTag
+from sqlalchemy import text
+
 from ciam_auth import totp
+from ciam_auth.sealing import open_text, totp_context
 
 from ..conftest import PASSWORD, Auth
 
@@ -92,3 +98,63 @@ async def test_disabling_totp_needs_the_password(auth: Auth) -> None:
     assert again.json()["mfa_required"] is False and again.json()["session"]
     types = [r.event_type for r in await auth.staged()]
     assert types.count("dev.ciam.identity.second-factor.changed.v1") == 2
+
+
+async def _totp_columns(auth: Auth, subject: str) -> tuple[str | None, str | None]:
+    async with auth.engine.connect() as connection:
+        row = (
+            await connection.execute(
+                text("SELECT totp_secret, totp_pending_secret FROM accounts WHERE id = :id"),
+                {"id": uuid.UUID(subject)},
+            )
+        ).one()
+    return row[0], row[1]
+
+
+async def _set_totp_secret(auth: Auth, subject: str, value: str) -> None:
+    async with auth.engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE accounts SET totp_secret = :value WHERE id = :id"),
+            {"id": uuid.UUID(subject), "value": value},
+        )
+
+
+async def _mfa_step(auth: Auth, email: str, code: str) -> int:
+    first = await auth.client.post("/v1/sessions", json={"email": email, "password": PASSWORD})
+    assert first.json()["mfa_required"] is True
+    answer = await auth.client.post(
+        "/v1/sessions/mfa", json={"mfa_token": first.json()["mfa_token"], "code": code}
+    )
+    if answer.status_code == 200:
+        await auth.client.delete("/v1/sessions/current")
+    return answer.status_code
+
+
+async def test_totp_secrets_are_sealed_at_rest_and_bound_to_their_account(auth: Auth) -> None:
+    subject = await auth.verified_account(EMAIL)
+    other = await auth.verified_account("other-" + EMAIL)
+    await auth.client.post("/v1/sessions", json={"email": EMAIL, "password": PASSWORD})
+    secret = (await auth.client.post("/v1/me/totp")).json()["secret"]
+    _, pending = await _totp_columns(auth, subject)
+    assert pending is not None and pending.startswith("sealed:") and secret not in pending
+    step = totp.current_step()
+    confirmed = await auth.client.post(
+        "/v1/me/totp/confirm", json={"code": totp.hotp(secret, step)}
+    )
+    assert confirmed.status_code == 200
+    await auth.client.delete("/v1/sessions/current")
+    stored, pending = await _totp_columns(auth, subject)
+    assert stored is not None and stored.startswith("sealed:") and secret not in stored
+    assert pending is None
+
+    # The sealed value copied onto another account's row opens for nobody there.
+    await _set_totp_secret(auth, other, stored)
+    with pytest.raises(InvalidTag):
+        open_text(auth.ctx.sealing, stored, totp_context(uuid.UUID(other)))
+
+    # A secret stored in clear (enrolled before sealing) still works and is sealed at its use.
+    await _set_totp_secret(auth, subject, secret)
+    assert await _mfa_step(auth, EMAIL, totp.hotp(secret, step + 1)) == 200
+    resealed, _ = await _totp_columns(auth, subject)
+    assert resealed is not None and resealed.startswith("sealed:") and secret not in resealed
+    assert open_text(auth.ctx.sealing, resealed, totp_context(uuid.UUID(subject))) == secret
