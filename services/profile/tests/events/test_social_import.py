@@ -8,6 +8,7 @@ itself, with a real OpenID provider, is tested in services/auth and end to end i
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import uuid
 from collections.abc import AsyncIterator
@@ -357,8 +358,29 @@ async def test_a_deleted_account_has_nothing_to_import(rig: Rig) -> None:
     assert await rig.updates() == 0
 
 
-async def test_without_a_client_the_import_is_off_but_removals_apply(profile_api) -> None:
-    api = profile_api
+class Said(logging.Handler):
+    """Records of one logger (the service's logging set-up replaces the root's handlers)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+async def test_without_a_client_the_import_is_off_and_says_so_once(profile_api_with: Any) -> None:
+    said, logger = Said(), logging.getLogger("ciam_profile.main")
+    logger.addHandler(said)
+    try:
+        async with profile_api_with() as api:
+            await _import_is_off(api)
+    finally:
+        logger.removeHandler(said)
+    assert sum("social import off" in m for m in said.messages) == 1
+
+
+async def _import_is_off(api: Any) -> None:
     assert api.app_under_test.state.runtime.extras["social_imports"] is None
     subject = await api.register()
     rows = await api.count(processed_events)
