@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -402,3 +403,28 @@ async def _import_is_off(api: Any) -> None:
     await eventually(processed)
     body = (await api.client.get(f"/v1/profiles/{subject}", headers=api.admin())).json()
     assert body["fields"] == {}
+
+
+async def test_the_token_is_reused_and_a_refused_one_is_replaced_once(rig: Rig) -> None:
+    imports = rig.profile.app_under_test.state.runtime.extras["social_imports"]
+    credentials = imports.credentials
+
+    async def import_name() -> None:
+        subject, identity = await rig.auth.social_account(NAME)
+        await rig.profile.register(subject)
+        linked = await rig.linked(subject, identity, ["name"])
+        await eventually(lambda: rig.processed(linked))
+        assert "name" in await rig.fields(subject)
+
+    await import_name()
+    token = credentials.cached_token
+    assert token is not None
+    await import_name()
+    assert credentials.cached_token == token  # one token for both fetches
+    # A token auth no longer accepts (its keys rotated, say), still fresh in the cache:
+    # the 401 makes the client fetch a new token and try once more.
+    credentials._token = ("not-a-token-auth-issued", time.monotonic() + 3600)
+    await import_name()
+    assert credentials.cached_token not in (None, token, "not-a-token-auth-issued")
+    secret = rig.profile.settings.auth_client_secret.get_secret_value()
+    assert secret not in repr(imports) and secret not in repr(credentials)
