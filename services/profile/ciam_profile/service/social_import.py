@@ -91,12 +91,14 @@ async def import_fields(
     """Write the imported values into the subject's profile (on a merged profile, the
     survivor's row, as a write through the API does), except over a value written through
     the API. Returns the names written; nothing written, nothing announced."""
+    if not values:
+        return []
     cluster = await cluster_of(session, subject_id)
     if cluster is None:
         log.info("no profile to import into (erased?)", extra={"subject_id": str(subject_id)})
         return []
     profile = await repository.profile_for_update(session, cluster.root)
-    if profile is None or not values:
+    if profile is None:  # erased between the two statements
         return []
     now = utcnow()
     written = await repository.upsert_imported(
