@@ -123,6 +123,10 @@ async def test_an_event_crosses_services_started_by_the_runner_and_all_stop_clea
     lines: list[str] = []
     try:
         await asyncio.wait_for(read_until_ready(runner.stdout, lines), READY_TIMEOUT)
+        # The profile and the notifier got their own clients for auth's internal API.
+        for service in ("profile", "notifier"):
+            assert (tmp_path / f"{service}-client.json").stat().st_mode & 0o077 == 0
+        assert "social import off" not in (tmp_path / "logs" / "profile.log").read_text()
         pids = [int(p) for p in re.findall(r"\(pid (\d+),", "".join(lines))]
         assert len(pids) == 4, lines
         assert all(alive(pid) for pid in pids)

@@ -78,6 +78,10 @@ class FieldSpec:
 
 EMAIL = r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{2,}$"
 PHONE = r"^\+[1-9]\d{6,14}$"  # E.164
+# A picture is a link to an image the customer chose (their social profile's, usually).
+PICTURE = r"^https?://[^\s]{1,2040}$"
+# A BCP 47 language tag (OIDC's `locale`): "fr", "fr-CA", "zh-Hant-TW".
+LOCALE = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$"
 
 FIELDS: dict[str, FieldSpec] = {
     spec.name: spec
@@ -93,6 +97,20 @@ FIELDS: dict[str, FieldSpec] = {
             "phone", DataKind.IDENTITY, MergeRule.SURVIVOR, Annotated[str, Field(pattern=PHONE)]
         ),
         FieldSpec("birthday", DataKind.IDENTITY, MergeRule.SURVIVOR, date),
+        # A photo identifies the person: identity data, like the name.
+        FieldSpec(
+            "picture",
+            DataKind.IDENTITY,
+            MergeRule.SURVIVOR,
+            Annotated[str, StringConstraints(pattern=PICTURE, max_length=2048)],
+        ),
+        # The language the customer reads: describes them, identifies no one.
+        FieldSpec(
+            "locale",
+            DataKind.DESCRIPTIVE,
+            MergeRule.LATEST,
+            Annotated[str, StringConstraints(pattern=LOCALE, max_length=35)],
+        ),
         FieldSpec("address", DataKind.DESCRIPTIVE, MergeRule.LATEST, Address),
         FieldSpec("household", DataKind.DESCRIPTIVE, MergeRule.LATEST, Household),
         FieldSpec("job", DataKind.DESCRIPTIVE, MergeRule.LATEST, Job),

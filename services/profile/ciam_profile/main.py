@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import logging
+
+import httpx
 from fastapi import FastAPI
 
 from ciam_consent_sdk import BrandAppView, ConsentView
@@ -12,6 +15,7 @@ from ciam_profile.gate import ConsentGate
 from ciam_profile.limits import BodyLimit
 from ciam_profile.models import Base
 from ciam_profile.settings import ProfileSettings
+from ciam_profile.social import SocialImports
 from ciam_shared.events import (
     IdentifierLinked,
     ProfileCreated,
@@ -29,6 +33,8 @@ from ciam_shared.topics import (
     IDENTITY_EVENTS,
     PROFILE_EVENTS,
 )
+
+log = logging.getLogger(__name__)
 
 SPEC = ServiceSpec(
     name="profile",
@@ -79,9 +85,25 @@ def create_app(settings: ProfileSettings | None = None) -> FastAPI:
         client_id="profile-apps",
     )
     runtime.extras[PARTS] = Parts(settings, cache, gate, apps)
-    register_subscribers(runtime, cache)
+    imports = (
+        SocialImports(
+            httpx.AsyncClient(timeout=settings.auth_timeout_seconds),
+            settings.auth_url or settings.token_issuer,
+            settings.auth_client_id,
+            settings.auth_client_secret,
+        )
+        if settings.social_import_enabled
+        else None
+    )
+    runtime.extras["social_imports"] = imports
+    register_subscribers(runtime, cache, imports)
 
     async def on_start(rt: ServiceRuntime) -> None:
+        if imports is None:
+            log.warning(
+                "social import off: PROFILE_AUTH_CLIENT_ID and PROFILE_AUTH_CLIENT_SECRET are "
+                "not set (identity-linked events import nothing; withdrawals still remove)"
+            )
         # Both return once everything already on their topics is applied: no read is
         # answered from an empty view.
         await catalogue.start()
@@ -93,6 +115,8 @@ def create_app(settings: ProfileSettings | None = None) -> FastAPI:
         await view.stop()
         await catalogue.stop()
         await cache.drain()
+        if imports is not None:
+            await imports.aclose()
 
     app = build_app(runtime, routers=routers, on_startup=[on_start], on_shutdown=[on_stop])
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

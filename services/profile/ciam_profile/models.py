@@ -2,7 +2,9 @@
 
 - `profiles`: one row per subject, known (registered) or anonymous (a device or cookie seen
   before sign-in); `merged_into` points at the survivor when the profile was merged.
-- `profile_fields`: one row per field written, tagged with its data kind.
+- `profile_fields`: one row per field written, tagged with its data kind; `imported_for` marks
+  a value the social import wrote (the subject whose import it was), so a withdrawal removes
+  exactly those and never a value the customer or an app wrote.
 - `identifiers`: (kind, value) -> subject; each identifier resolves to exactly one subject.
 - `tracked_events`: behavioural events stored after the consent check.
 - `merges`: every merge and its undo (merges are applied at read time, so undo is exact).
@@ -57,6 +59,8 @@ class ProfileField(Base):
     value: Mapped[Any] = mapped_column(JSON)
     updated_by: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(TimestampTZ())
+    # The subject whose social import wrote this value; None: written through the API.
+    imported_for: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
 
 
 class Identifier(Base):

@@ -90,9 +90,48 @@ async def upsert_fields(session: AsyncSession, rows: list[dict[str, Any]]) -> No
             "value": statement.excluded.value,
             "updated_by": statement.excluded.updated_by,
             "updated_at": statement.excluded.updated_at,
+            # A write through the API makes the value the customer's (or the app's): None.
+            "imported_for": statement.excluded.imported_for,
         },
     )
     await session.execute(statement)
+
+
+async def upsert_imported(session: AsyncSession, rows: list[dict[str, Any]]) -> list[str]:
+    """Write imported values where the field is empty or holds an imported value; a value
+    written through the API is left alone. Returns the names actually written."""
+    if not rows:
+        return []
+    table = ProfileField.__table__
+    statement = _insert(session)(table).values(rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.subject_id, table.c.name],
+        set_={
+            "kind": statement.excluded.kind,
+            "value": statement.excluded.value,
+            "updated_by": statement.excluded.updated_by,
+            "updated_at": statement.excluded.updated_at,
+            "imported_for": statement.excluded.imported_for,
+        },
+        where=table.c.imported_for.is_not(None),
+    ).returning(table.c.name)
+    return sorted(await session.scalars(statement))
+
+
+async def delete_imported(
+    session: AsyncSession, imported_for: uuid.UUID, names: Collection[str]
+) -> list[str]:
+    """Delete the values the subject's social import wrote for these fields (wherever the
+    identity graph put them); returns the names deleted."""
+    if not names:
+        return []
+    result = await session.scalars(
+        delete(ProfileField)
+        .where(ProfileField.imported_for == imported_for, ProfileField.name.in_(list(names)))
+        .returning(ProfileField.name)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(set(result.all()))
 
 
 async def delete_fields(session: AsyncSession, subject_id: uuid.UUID, names: list[str]) -> None:

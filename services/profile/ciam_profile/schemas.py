@@ -29,6 +29,9 @@ class FieldOut(BaseModel):
     value: Any
     kind: str
     updated_at: datetime | None = None
+    # "social-import": the value came from the customer's social profile (and goes when
+    # they withdraw that consent); absent: written through this API.
+    source: str | None = None
 
 
 class ProfileOut(BaseModel):

@@ -1,5 +1,6 @@
 from typing import ClassVar
 
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from ciam_shared.settings import BaseServiceSettings
@@ -19,3 +20,15 @@ class ProfileSettings(BaseServiceSettings):
     max_body_bytes: int = 256 * 1024
     # The name under which the consent view acknowledges what it applied (propagation proof).
     consent_subscriber: str = "profile"
+    # The social import (docs/services/profile.md): values are asked of the auth service
+    # (`auth_url`, default the token issuer) with this client's credentials (client
+    # credentials grant, scope auth:contacts). No client id or secret: the import is off
+    # (logged once at start); removals on a withdrawal still apply.
+    auth_url: str = ""
+    auth_client_id: str = ""
+    auth_client_secret: SecretStr = SecretStr("")
+    auth_timeout_seconds: float = 3.0
+
+    @property
+    def social_import_enabled(self) -> bool:
+        return bool(self.auth_client_id and self.auth_client_secret.get_secret_value())

@@ -5,7 +5,8 @@ would publish them."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -228,33 +229,45 @@ def profile_settings(
 
 
 @pytest.fixture
-async def profile_api(
+def profile_api_with(
     fresh_database,
     kafka_bootstrap: str,
     redis_url: str,
     topic_prefix: str,
     token_issuer: TokenIssuer,
-) -> AsyncIterator[ProfileApi]:
-    url = await fresh_database("ciam_profile.migrations")
-    settings = profile_settings(url, kafka_bootstrap, redis_url, topic_prefix, token_issuer)
-    await ensure_topics(kafka_bootstrap, ALL_TOPICS, prefix=topic_prefix)
-    for event in purpose_events():
-        await publish_event(kafka_bootstrap, event, prefix=topic_prefix)
-    engine = create_engine(url)
-    redis = aioredis.from_url(redis_url)
-    app = create_app(settings)
-    async with running(app) as client:
-        yield ProfileApi(
-            client,
-            engine,
-            redis,
-            token_issuer,
-            settings,
-            kafka_bootstrap,
-            app,
+) -> Callable[..., AbstractAsyncContextManager[ProfileApi]]:
+    """`async with profile_api_with(**settings) as api`: the service with extra settings."""
+
+    @asynccontextmanager
+    async def start(**extra: Any) -> AsyncIterator[ProfileApi]:
+        url = await fresh_database("ciam_profile.migrations")
+        settings = profile_settings(
+            url, kafka_bootstrap, redis_url, topic_prefix, token_issuer, **extra
         )
-    await redis.aclose()
-    await engine.dispose()
+        await ensure_topics(kafka_bootstrap, ALL_TOPICS, prefix=topic_prefix)
+        for event in purpose_events():
+            await publish_event(kafka_bootstrap, event, prefix=topic_prefix)
+        engine = create_engine(url)
+        redis = aioredis.from_url(redis_url)
+        app = create_app(settings)
+        try:
+            async with running(app) as client:
+                yield ProfileApi(
+                    client, engine, redis, token_issuer, settings, kafka_bootstrap, app
+                )
+        finally:
+            await redis.aclose()
+            await engine.dispose()
+
+    return start
+
+
+@pytest.fixture
+async def profile_api(
+    profile_api_with: Callable[..., AbstractAsyncContextManager[ProfileApi]],
+) -> AsyncIterator[ProfileApi]:
+    async with profile_api_with() as api:
+        yield api
 
 
 @pytest.fixture

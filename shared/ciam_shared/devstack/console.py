@@ -1,8 +1,12 @@
-"""A development client for trying the APIs of `make run` by hand.
+"""A development client for trying the APIs of `make run` by hand, and the clients the
+services themselves use to call the auth service.
 
-The runner registers it once (development only) with the auth service's CLI and keeps its
-credentials in var/dev-client.json; `make token` trades them for an access token with the
-client credentials grant, exactly as a brand app's back end does.
+The runner registers them once (development only) with the auth service's CLI and keeps
+their credentials in var/ (mode 0600): dev-client.json, which `make token` trades for an
+access token with the client credentials grant, exactly as a brand app's back end does; and
+one <service>-client.json per service that reads the auth service's internal API (scope
+`auth:contacts`: the notifier's addresses, the profile's social imports), passed to it as
+<SERVICE>_AUTH_CLIENT_ID / <SERVICE>_AUTH_CLIENT_SECRET.
 """
 
 from __future__ import annotations
@@ -22,13 +26,31 @@ SCOPES = (
 )  # fmt: skip
 
 
+# The services that call the auth service's internal API with their own client.
+SERVICE_CLIENTS = ("profile", "notifier")
+SERVICE_SCOPES = ("auth:contacts",)
+
+
 def ensure_client(var: Path, env: dict[str, str]) -> dict[str, str]:
     """Register the development client unless var/ already holds one."""
-    path = var / CLIENT_FILE
+    return _ensure(var / CLIENT_FILE, env, ["--name", "dev-console", "--brand", "demo"], SCOPES)
+
+
+def ensure_service_client(var: Path, env: dict[str, str], service: str) -> dict[str, str]:
+    """Register the service's own client (scope auth:contacts) unless var/ holds one."""
+    return _ensure(
+        var / f"{service}-client.json", env, ["--name", service, "--first-party"], SERVICE_SCOPES
+    )
+
+
+def _ensure(
+    path: Path, env: dict[str, str], identity: list[str], scopes: tuple[str, ...]
+) -> dict[str, str]:
     if path.exists():
         return dict(json.loads(path.read_text()))
-    args = ["--name", "dev-console", "--brand", "demo", "--grant", "client_credentials"]
-    for scope in SCOPES:
+    var = path.parent
+    args = [*identity, "--grant", "client_credentials"]
+    for scope in scopes:
         args += ["--scope", scope]
     done = subprocess.run(
         [sys.executable, "-m", "ciam_auth.cli", "create-client", *args],
@@ -39,6 +61,7 @@ def ensure_client(var: Path, env: dict[str, str]) -> dict[str, str]:
         check=True,
     )
     client = dict(json.loads(done.stdout.strip().splitlines()[-1]))
+    path.touch(mode=0o600)  # created private: the secret is never readable by others
     path.write_text(json.dumps(client))
     path.chmod(0o600)
     return client

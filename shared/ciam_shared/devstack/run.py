@@ -5,7 +5,9 @@
 Starts Kafka and Redis locally unless KAFKA_BOOTSTRAP_SERVERS / REDIS_URL name running ones;
 the services use SQLite files in var/ unless DATABASE_URL names a PostgreSQL server (then each
 service gets its own database there). The services verify bearer tokens against the auth
-service started here (TOKEN_ISSUER = its URL) unless --token-issuer names another issuer.
+service started here (TOKEN_ISSUER = its URL) unless --token-issuer names another issuer;
+then the auth service starts first, and the profile and notifier get their own clients for
+its internal API (var/<service>-client.json, scope auth:contacts) before they start.
 Waits until every /readyz answers, prints the URLs, and on Ctrl-C or SIGTERM stops everything
 it started.
 """
@@ -23,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from ciam_shared.devstack.console import ensure_client
+from ciam_shared.devstack.console import SERVICE_CLIENTS, ensure_client, ensure_service_client
 from ciam_shared.devstack.errors import DevStackError
 from ciam_shared.devstack.kafka import start_kafka
 from ciam_shared.devstack.process import ManagedProcess, repo_root, require_free
@@ -98,7 +100,8 @@ def system(args: argparse.Namespace) -> Iterator[dict[str, str]]:
         token_issuer = args.token_issuer or f"http://127.0.0.1:{args.base_port}"
         urls: dict[str, str] = {}
         procs: dict[str, ManagedProcess] = {}
-        for offset, service in enumerate(SERVICES):
+
+        def start(offset: int, service: str, extra: dict[str, str]) -> None:
             port = args.base_port + offset
             require_free(port, f"the {service} service", "--base-port")
             prefix = service.upper()
@@ -113,6 +116,7 @@ def system(args: argparse.Namespace) -> Iterator[dict[str, str]]:
                     "TOKEN_ISSUER": token_issuer,
                 }
                 | _mail_env(service, var)
+                | extra
             )
             proc = ManagedProcess(
                 service,
@@ -135,15 +139,22 @@ def system(args: argparse.Namespace) -> Iterator[dict[str, str]]:
             stack.callback(proc.stop)
             procs[service] = proc
             urls[service] = f"http://127.0.0.1:{port}"
-        for service, proc in procs.items():
+
+        def wait(service: str) -> None:
             readyz = f"{urls[service]}/readyz"
-            took = proc.wait_until(
+            took = procs[service].wait_until(
                 lambda url=readyz: _ready(url),  # type: ignore[misc]
                 timeout=READY_TIMEOUT,
                 what="/readyz",
             )
-            print(f"{service:<9} {urls[service]}  (pid {proc.pid}, ready {took:.1f}s)", flush=True)
+            print(f"{service:<9} {urls[service]}  (pid {procs[service].pid}, ready {took:.1f}s)",
+                  flush=True)  # fmt: skip
+
+        extras: dict[str, dict[str, str]] = {s: {} for s in SERVICES}
+        start(0, "auth", {})
         if not args.token_issuer:  # the auth service started here issues the tokens
+            # Ready first: it has migrated its database, where the clients are registered.
+            wait("auth")
             auth_env = os.environ | {
                 "AUTH_DATABASE_URL": databases["auth"],
                 "KAFKA_BOOTSTRAP_SERVERS": kafka,
@@ -151,6 +162,24 @@ def system(args: argparse.Namespace) -> Iterator[dict[str, str]]:
                 "KAFKA_TOPIC_PREFIX": args.topic_prefix,
                 "TOKEN_ISSUER": token_issuer,
             }
+            # The services' own clients for auth's internal API (the notifier's confirmation
+            # addresses, the profile's social import), unless the environment names them.
+            for service in SERVICE_CLIENTS:
+                prefix = service.upper()
+                if f"{prefix}_AUTH_CLIENT_ID" in os.environ:
+                    continue
+                own = ensure_service_client(var, auth_env, service)
+                extras[service] = {
+                    f"{prefix}_AUTH_CLIENT_ID": own["client_id"],
+                    f"{prefix}_AUTH_CLIENT_SECRET": own["client_secret"],
+                }
+        for offset, service in enumerate(SERVICES):
+            if service != "auth":
+                start(offset, service, extras[service])
+        for service in SERVICES:
+            if service != "auth" or args.token_issuer:
+                wait(service)
+        if not args.token_issuer:
             client = ensure_client(var, auth_env)
             print(f"dev client {client['client_id']}  (`make token`: an access token)", flush=True)
         yield urls

@@ -300,8 +300,10 @@ async def test_the_notifier_token_for_auth_is_fetched_once_and_reused(rig: Rig) 
         contacts = app.state.runtime.extras["message_worker"].contacts
         await rig.change(first, ConsentStatus.WITHDRAWN)
         await eventually(status_is(app, first, "sent"))
-        token = contacts._token
+        token = contacts.credentials.cached_token
+        assert token is not None
         await rig.change(second, ConsentStatus.WITHDRAWN)
         await eventually(status_is(app, second, "sent"))
-        assert contacts._token == token
+        assert contacts.credentials.cached_token == token
         assert rig.secret not in repr(contacts)
+        assert rig.secret not in repr(contacts.credentials)

@@ -129,6 +129,7 @@ async def update_fields(
             "value": value,
             "updated_by": principal.id[:200],
             "updated_at": now,
+            "imported_for": None,  # the writer's value now, whatever the import brought
         }
         for name, value in values.items()
         if value is not None

@@ -19,6 +19,7 @@ from ciam_profile.gate import ConsentGate
 from ciam_profile.models import ProfileField
 from ciam_profile.service.apps import DeclaredPurposes
 from ciam_profile.service.graph import cluster_of
+from ciam_profile.service.social_import import IMPORT_SOURCE
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,8 @@ def merged_fields(rows: Sequence[ProfileField], root: uuid.UUID) -> dict[str, An
             "kind": spec.kind.value,
             "updated_at": chosen.updated_at.isoformat(),
         }
+        if chosen.imported_for is not None:
+            fields[name]["source"] = IMPORT_SOURCE
     return fields
 
 
