@@ -115,7 +115,7 @@ class SocialAuth:
         if response.headers.get("location") != "/login/social/continue":
             return response
         page = await self.http.get("/login/social/continue")
-        if "csrf_token" not in page.text:  # a page that asks something else first
+        if 'name="decision"' not in page.text:  # a page that asks something else first
             return page
         return await self.answer(fields)
 

@@ -174,7 +174,9 @@ async def test_a_set_password_lets_the_customer_unlink_the_last_identity(
     password = {"new_password": NEW_PASSWORD}
     refused = await social.http.post("/v1/me/password", json=password)
     assert refused.status_code == 403
-    assert (await reauth_with_evil(social, "carol-1", auth_time=int(time.time()))).status_code == 303
+    assert (
+        await reauth_with_evil(social, "carol-1", auth_time=int(time.time()))
+    ).status_code == 303
     done = await social.http.post("/v1/me/password", json=password)
     assert done.status_code == 200, done.text
     assert (await me(social))["has_password"] is True
