@@ -8,11 +8,13 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from typing import Any
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 
+from ciam_auth import totp
 from ciam_shared.events import decode
 from ciam_shared.testing.plugin import eventually
 from ciam_shared.topics import IDENTITY_EVENTS
@@ -224,3 +226,25 @@ async def test_an_account_without_an_address_cannot_set_a_password(social: Socia
     await reauth_with_evil(social, "noaddr-1", auth_time=int(time.time()))
     refused = await social.http.post("/v1/me/password", json={"new_password": NEW_PASSWORD})
     assert refused.status_code == 409 and refused.json()["type"].endswith("no-email-address")
+
+
+async def test_a_social_only_account_turns_off_totp_and_changes_its_address_after_reauth(
+    social: SocialAuth, mailbox: Any
+) -> None:
+    await social.sign_up("erin-1", email="erin@example.com")
+    secret = (await social.http.post("/v1/me/totp")).json()["secret"]
+    code = totp.hotp(secret, totp.current_step())
+    confirmed = await social.http.post("/v1/me/totp/confirm", json={"code": code})
+    assert confirmed.status_code == 200, confirmed.text
+    off = await social.http.request("DELETE", "/v1/me/totp", json={})
+    assert off.status_code == 403
+    moved = await social.http.post("/v1/me/email", json={"new_email": "erin2@example.com"})
+    assert moved.status_code == 403
+
+    await reauth_with_evil(social, "erin-1", auth_time=int(time.time()))
+    off = await social.http.request("DELETE", "/v1/me/totp", json={})
+    assert off.status_code == 204, off.text
+    assert (await me(social))["totp_enabled"] is False
+    moved = await social.http.post("/v1/me/email", json={"new_email": "erin2@example.com"})
+    assert moved.status_code == 202, moved.text
+    await mailbox.wait_for("erin2@example.com")  # the new address confirms with its link
