@@ -90,11 +90,11 @@ async def send(request: Request, social: SocialDep, runtime: RuntimeDep) -> Resp
 
 @router.get(CONFIRM, response_model=None)
 async def confirm_page(
-    request: Request, social: SocialDep, runtime: RuntimeDep, token: str = ""
+    request: Request, social: SocialDep, token: str = "", ui_locales: str | None = None
 ) -> Response:
     """A GET changes nothing (mail scanners open links): it shows the import choice, whose
-    submit confirms."""
-    lang = locale(request)
+    submit confirms. The link carries the account's language."""
+    lang = locale(request, ui_locales)
     found = await current_pending(request, social)
     if found is None or not await social.flows.mail_link_matches(token, found[0]):
         return error_page(request, "link_invalid", lang=lang)
