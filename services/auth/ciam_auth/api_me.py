@@ -24,7 +24,7 @@ from ciam_auth.schemas import (
     TotpEnrollmentOut,
 )
 from ciam_auth.service import accounts, second_factor
-from ciam_auth.sessions import clear_session_cookie
+from ciam_auth.sessions import clear_session_cookie, reauthenticated_until
 from ciam_auth.web import SignedInDep, client_of
 from ciam_shared.service import SessionDep
 
@@ -32,7 +32,7 @@ router = APIRouter(prefix="/v1/me", tags=["me"])
 
 
 @router.get("")
-async def me(current: SignedInDep, session: SessionDep) -> MeOut:
+async def me(current: SignedInDep, session: SessionDep, ctx: AuthDep) -> MeOut:
     account = await repository.account_by_id(session, current.account_id)
     if account is None:
         raise NotSignedIn("The account no longer exists.")
@@ -42,6 +42,8 @@ async def me(current: SignedInDep, session: SessionDep) -> MeOut:
         email_verified=account.email_verified_at is not None,
         totp_enabled=account.totp_enabled,
         recovery_codes_left=await repository.recovery_codes_left(session, account.id),
+        has_password=account.password_hash is not None,
+        reauthenticated_until=reauthenticated_until(current, ctx.settings.reauth_window_seconds),
     )
 
 

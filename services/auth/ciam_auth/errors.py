@@ -57,6 +57,13 @@ class ReauthenticationFailed(DomainError):
     title = "Password not confirmed"
 
 
+class ReauthenticationRequired(ReauthenticationFailed):
+    """A password-less account: re-authenticate through a linked provider first."""
+
+    type_slug = "reauthentication-required"
+    title = "Sign in again with a linked provider"
+
+
 class SessionNotFound(DomainError):
     status = 404
     type_slug = "session-not-found"
@@ -73,3 +80,12 @@ class CsrfFailed(DomainError):
     status = 403
     type_slug = "csrf"
     title = "Form expired"
+
+
+class NoAddressForPassword(DomainError):
+    """A password-less account without an email address cannot set a password: sign-in by
+    password needs the address."""
+
+    status = 409
+    type_slug = "no-email-address"
+    title = "Add an email address first"

@@ -89,6 +89,29 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         ),
         "delete_button": "Delete my account",
         "back_to_account": "Back to your account",
+        "set_first_password": "Set a password",
+        "set_password_intro": (
+            "Your account signs in only with a linked account ({providers}). With a password "
+            "you can also sign in with your email address, and unlink the last of them."
+        ),
+        "reauth_title": "Confirm it is you",
+        "reauth_intro": (
+            "Your account has no password. Before you set one, change your email address, turn "
+            "off two-step verification or delete your account, sign in again with:"
+        ),
+        "reauth_with": "Sign in again with {provider}",
+        "reauth_done": "Confirmed until {until} UTC.",
+        "reauth_needed": "Sign in again with a linked account first (see above).",
+        "no_address_for_password": (
+            "Add an email address first: you sign in with it and the password."
+        ),
+        "mail_social_link_subject": "Link {provider} to your account?",
+        "mail_social_link_body": (
+            "Hello,\n\nsomeone (hopefully you) signed in with {provider} using this address and "
+            "asked to link it to your account. To link it, open this link in the same browser, "
+            "within {minutes} minutes:\n{link}\n\nIf it was not you, ignore this message: "
+            "nothing is linked.\n"
+        ),
         # Emails
         "mail_verify_subject": "Confirm your email address",
         "mail_verify_body": (
@@ -200,6 +223,27 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "delete_warning": ("To usunie Twoje konto i wyloguje Cię wszędzie. Tego nie można cofnąć."),
         "delete_button": "Usuń moje konto",
         "back_to_account": "Wróć do konta",
+        "set_first_password": "Ustaw hasło",
+        "set_password_intro": (
+            "Logujesz się tylko przez połączone konto ({providers}). Z hasłem możesz logować się "
+            "też adresem e-mail i odłączyć ostatnie z nich."
+        ),
+        "reauth_title": "Potwierdź, że to Ty",
+        "reauth_intro": (
+            "Twoje konto nie ma hasła. Zanim je ustawisz, zmienisz adres e-mail, wyłączysz "
+            "weryfikację dwuetapową lub usuniesz konto, zaloguj się ponownie przez:"
+        ),
+        "reauth_with": "Zaloguj się ponownie przez {provider}",
+        "reauth_done": "Potwierdzone do {until} UTC.",
+        "reauth_needed": "Najpierw zaloguj się ponownie przez połączone konto (powyżej).",
+        "no_address_for_password": "Najpierw dodaj adres e-mail: logujesz się nim i hasłem.",
+        "mail_social_link_subject": "Połączyć {provider} z Twoim kontem?",
+        "mail_social_link_body": (
+            "Dzień dobry,\n\nktoś (mamy nadzieję, że Ty) zalogował się przez {provider} tym "
+            "adresem i poprosił o połączenie go z Twoim kontem. Aby je połączyć, otwórz ten link "
+            "w tej samej przeglądarce w ciągu {minutes} minut:\n{link}\n\nJeśli to nie Ty, "
+            "zignoruj tę wiadomość: nic nie zostanie połączone.\n"
+        ),
         "mail_verify_subject": "Potwierdź adres e-mail",
         "mail_verify_body": (
             "Dzień dobry,\n\npotwierdź swój adres e-mail, otwierając ten link:\n{link}\n\n"

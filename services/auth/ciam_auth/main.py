@@ -21,6 +21,7 @@ from ciam_auth.sealing import KeyEncryption
 from ciam_auth.sessions import SessionStore
 from ciam_auth.settings import AuthSettings
 from ciam_auth.social.api_identities import router as identities_router
+from ciam_auth.social.api_mail_link import router as mail_link_router
 from ciam_auth.social.api_pages import router as social_router
 from ciam_auth.social.events import register_subscribers as register_social_subscribers
 from ciam_auth.social.runtime import start_social, stop_social
@@ -125,6 +126,8 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
             token_router,
             admin_router,
             contacts_router,
+            # Before social_router: its `/login/social/{provider}` would take `/confirm`.
+            mail_link_router,
             social_router,
             identities_router,
         ],

@@ -30,8 +30,10 @@ from ciam_auth.sessions import (
     CurrentSessionDep,
     Session,
     clear_session_cookie,
+    reauthenticated_until,
     set_session_cookie,
 )
+from ciam_auth.social import repository as social_repository
 from ciam_auth.web import (
     check_csrf,
     client_of,
@@ -306,10 +308,15 @@ async def account_view(
     notice: str | None = None,
     locale: str | None = None,
 ) -> Response:
-    """The account page: sessions, password, second factor, deletion."""
+    """The account page: sessions, password, second factor, deletion; for an account without
+    a password, the re-authentication through its linked providers those changes need."""
     account = await repository.account_by_id(session, current.account_id)
     if account is None:
         return RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
+    social = request.app.state.runtime.extras.get("social")
+    linked = [i.provider for i in await social_repository.identities_of(session, account.id)]
+    enabled = social.upstreams.by_id if social is not None else {}
+    providers = [(p, enabled[p].config.name) for p in dict.fromkeys(linked) if p in enabled]
     return render(
         request,
         ctx,
@@ -318,7 +325,10 @@ async def account_view(
         title_key="account_title",
         status_code=status_code,
         main_class="wide",
-        email=account.email,
+        email=account.email or "",
+        has_password=account.password_hash is not None,
+        providers=providers,
+        reauth_until=reauthenticated_until(current, ctx.settings.reauth_window_seconds),
         totp_enabled=account.totp_enabled,
         sessions=await ctx.sessions.list_for(current.account_id),
         current_id=current.id,

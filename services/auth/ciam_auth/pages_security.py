@@ -1,5 +1,7 @@
 """The account page's security forms: change the password, set up or turn off TOTP, delete the
-account. Each needs the signed-in session and the CSRF token; the sensitive ones the password."""
+account. Each needs the signed-in session and the CSRF token; the sensitive ones the password,
+or, for an account without one, a recent re-authentication through a linked provider (the
+password fields are then absent and arrive empty)."""
 
 from __future__ import annotations
 
@@ -12,8 +14,10 @@ from ciam_auth.context import AuthDep
 from ciam_auth.errors import (
     CsrfFailed,
     InvalidCredentials,
+    NoAddressForPassword,
     PasswordRefused,
     ReauthenticationFailed,
+    ReauthenticationRequired,
     Throttled,
     TotpStateError,
 )
@@ -27,10 +31,21 @@ from ciam_shared.service import SessionDep
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 EMAIL: TypeAdapter[str] = TypeAdapter(EmailStr)
-FAILURES = (CsrfFailed, PasswordRefused, ReauthenticationFailed, Throttled, TotpStateError)
+FAILURES = (
+    CsrfFailed,
+    NoAddressForPassword,
+    PasswordRefused,
+    ReauthenticationFailed,
+    Throttled,
+    TotpStateError,
+)
 
 
 def _message(locale: str, exc: Exception) -> tuple[str, int]:
+    if isinstance(exc, ReauthenticationRequired):
+        return text(locale, "reauth_needed"), 403
+    if isinstance(exc, NoAddressForPassword):
+        return text(locale, "no_address_for_password"), 409
     if isinstance(exc, ReauthenticationFailed):
         return text(locale, "reauth_failed"), 403
     if isinstance(exc, TotpStateError):

@@ -8,6 +8,9 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 # Length limits here only stop absurd bodies; the password policy (8 to 128 characters after
 # NFKC, not a common password) is the use case's, with its own problem type.
 Password = Field(min_length=1, max_length=1024)
+# The current password: absent for a password-less account, which re-authenticates through a
+# linked provider instead (docs/services/auth.md, "Re-authentication").
+CurrentPassword = Field(default="", max_length=1024)
 Code = Field(min_length=6, max_length=32)
 OptionalCode = Field(default=None, min_length=6, max_length=32)
 
@@ -85,24 +88,28 @@ class SignInOut(BaseModel):
 
 class MeOut(BaseModel):
     subject_id: uuid.UUID
-    email: str
+    email: str | None  # a social account whose provider vouched for no address has none
     email_verified: bool
     totp_enabled: bool
     recovery_codes_left: int
+    # False: a social-only account; its sensitive changes need a re-authentication through a
+    # linked provider, which counts until `reauthenticated_until`.
+    has_password: bool
+    reauthenticated_until: datetime | None
 
 
 class PasswordChangeIn(Strict):
-    current_password: str = Password
+    current_password: str = CurrentPassword
     new_password: str = Password
 
 
 class EmailChangeIn(Strict):
-    password: str = Password
+    password: str = CurrentPassword
     new_email: EmailStr
 
 
 class PasswordConfirmIn(Strict):
-    password: str = Password
+    password: str = CurrentPassword
 
 
 class TotpEnrollmentOut(BaseModel):

@@ -24,7 +24,7 @@ import secrets
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, cast
 
 import redis.asyncio as aioredis
@@ -60,6 +60,9 @@ class Session:
     channel: str
     amr: list[str]
     auth_time: datetime
+    # When the customer last proved themselves again through a linked provider (a fresh
+    # upstream sign-in, prompt=login): what a password-less account's sensitive changes need.
+    reauth_at: datetime | None = None
     # The cookie's value; set only on the Session returned by `create`.
     secret: str = field(default="", repr=False, compare=False)
 
@@ -146,19 +149,26 @@ class SessionStore:
             return None
         return Session(**{**session.__dict__, "last_seen": now})
 
-    async def reauthenticated(self, session_id: str, amr: list[str]) -> Session | None:
+    async def reauthenticated(
+        self, session_id: str, amr: list[str], *, step_up: bool = False
+    ) -> Session | None:
         """The customer proved themselves again in this session (OIDC prompt=login, max_age):
-        auth_time moves to now and amr is replaced; the id, and so tokens bound to it, stay."""
+        auth_time moves to now and amr is replaced; the id, and so tokens bound to it, stay.
+        `step_up`: the proof was a fresh sign-in at a linked provider; `reauth_at` moves to
+        now too (a plain sign-in never sets it: a provider may sign in without asking)."""
         session = await self.get(session_id)
         if session is None:
             return None
         now = _now()
         done = await self._reauth(
-            keys=[self._key(session_id)], args=[now.isoformat(), json.dumps(list(amr))]
+            keys=[self._key(session_id)],
+            args=[now.isoformat(), json.dumps(list(amr)), "1" if step_up else ""],
         )
         if not done:
             return None
-        return Session(**{**session.__dict__, "auth_time": now, "last_seen": now, "amr": list(amr)})
+        reauth_at = now if step_up else session.reauth_at
+        changes = {"auth_time": now, "last_seen": now, "amr": list(amr), "reauth_at": reauth_at}
+        return Session(**{**session.__dict__, **changes})
 
     async def get_by_secret(self, secret: str) -> Session | None:
         return await self.get(session_id_of(secret))
@@ -232,6 +242,7 @@ return 1
 _REAUTH = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'auth_time', ARGV[1], 'last_seen', ARGV[1], 'amr', ARGV[2])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'reauth_at', ARGV[1]) end
 return 1
 """
 
@@ -263,6 +274,7 @@ def _from_hash(session_id: str, raw: dict[Any, Any]) -> Session:
         channel=h["channel"],
         amr=json.loads(h["amr"]),
         auth_time=datetime.fromisoformat(h["auth_time"]),
+        reauth_at=datetime.fromisoformat(h["reauth_at"]) if h.get("reauth_at") else None,
     )
 
 
@@ -286,6 +298,14 @@ async def current_session(request: Request) -> Session | None:
 
 
 CurrentSessionDep = Annotated[Session | None, Depends(current_session)]
+
+
+def reauthenticated_until(session: Session, window_seconds: int) -> datetime | None:
+    """Until when the session's last re-authentication through a provider counts."""
+    if session.reauth_at is None:
+        return None
+    until = session.reauth_at + timedelta(seconds=window_seconds)
+    return until if until > _now() else None
 
 
 def set_session_cookie(response: Response, session: Session, *, secure: bool, max_age: int) -> None:

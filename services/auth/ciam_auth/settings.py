@@ -60,6 +60,9 @@ class AuthSettings(BaseServiceSettings):
     # Sessions (Redis): ended after this long without a request, and this long after sign-in.
     session_idle_seconds: int = 2 * 3600
     session_absolute_seconds: int = 7 * 24 * 3600
+    # A re-authentication through a linked provider (a fresh upstream sign-in) lets a
+    # password-less account make sensitive changes for this long (docs/services/auth.md).
+    reauth_window_seconds: int = 300
     # The second sign-in step (TOTP) must follow the password within this time.
     mfa_step_seconds: int = 300
 

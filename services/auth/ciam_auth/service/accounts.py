@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_auth import repository
 from ciam_auth.context import SOURCE, AuthContext
-from ciam_auth.errors import InvalidToken, Throttled
+from ciam_auth.errors import InvalidToken, NoAddressForPassword, Throttled
 from ciam_auth.i18n import LOCALES
 from ciam_auth.models import Account
 from ciam_auth.service import email_tokens, mails
@@ -203,13 +203,27 @@ async def change_password(
     client: Client,
 ) -> list[str]:
     """Re-authenticate, set the new password, end every other session (their refresh tokens
-    go through the sessions-revoked hook). Returns the ended session ids."""
+    go through the sessions-revoked hook). Returns the ended session ids.
+
+    A password-less account (social sign-in only) sets its first password here, after a
+    re-authentication through a linked provider; it then signs in with its address and this
+    password too, and may unlink its last identity."""
     account = await _account_of(session, signed_in)
-    await reauthenticate(session, ctx, account, current_password, client)
+    setting = account.password_hash is None
+    await reauthenticate(session, ctx, account, current_password, client, signed_in)
+    if setting and account.email is None:
+        raise NoAddressForPassword(
+            "Add an email address first: a password signs in together with the address."
+        )
     ctx.passwords.check_policy(new_password)
     now = utcnow()
     account.password_hash = await ctx.passwords.hash(new_password)
     account.password_changed_at = now
+    if setting and account.email_verified_at is None:
+        # A social account keeps only an address its provider vouched for (auth-social.md):
+        # it is confirmed here, so that the new password can sign in.
+        account.email_verified_at = now
+        await _stage(session, ctx, EmailVerified(subject_id=account.id, verified_at=now))
     await _stage(session, ctx, PasswordChanged(subject_id=account.id, changed_at=now))
     if account.email is not None:
         ctx.mailer.send_after_commit(
@@ -231,7 +245,7 @@ async def request_email_change(
     address that already has an account gets the "you already have an account" mail instead,
     so the answer never tells whether it is taken."""
     account = await _account_of(session, signed_in)
-    await reauthenticate(session, ctx, account, password, client)
+    await reauthenticate(session, ctx, account, password, client, signed_in)
     new_email = normal_email(new_email)
     if new_email == account.email:
         return
@@ -264,7 +278,7 @@ async def delete_account(
     """Re-authenticate, delete the account and what hangs on it, stage UserDeleted for the other
     services, end every session."""
     account = await _account_of(session, signed_in)
-    await reauthenticate(session, ctx, account, password, client)
+    await reauthenticate(session, ctx, account, password, client, signed_in)
     await repository.delete_account(session, account.id)
     await _stage(session, ctx, UserDeleted(subject_id=account.id, deleted_at=utcnow()))
     await ctx.sessions.revoke_all(account.id)

@@ -64,7 +64,7 @@ async def disable(
     session: AsyncSession, ctx: AuthContext, signed_in: Session, *, password: str, client: Client
 ) -> None:
     account = await _account(session, signed_in)
-    await reauthenticate(session, ctx, account, password, client)
+    await reauthenticate(session, ctx, account, password, client, signed_in)
     if not account.totp_enabled:
         raise TotpStateError("TOTP is not enabled.")
     account.totp_secret = account.totp_pending_secret = None

@@ -21,10 +21,11 @@ from ciam_auth.errors import (
     InvalidCredentials,
     InvalidToken,
     ReauthenticationFailed,
+    ReauthenticationRequired,
 )
 from ciam_auth.models import Account
 from ciam_auth.sealing import is_sealed, open_text, seal_text, totp_context
-from ciam_auth.sessions import Session
+from ciam_auth.sessions import Session, reauthenticated_until
 from ciam_auth.throttle import account_key, client_key
 from ciam_shared.db import utcnow
 from ciam_shared.events import CloudEvent, UserSignedIn
@@ -169,12 +170,30 @@ async def start_session(
 
 
 async def reauthenticate(
-    session: AsyncSession, ctx: AuthContext, account: Account, password: str, client: Client
+    session: AsyncSession,
+    ctx: AuthContext,
+    account: Account,
+    password: str,
+    client: Client,
+    signed_in: Session,
 ) -> None:
-    """Confirm the signed-in customer's password before a sensitive change (throttled)."""
-    if account.email is None or account.password_hash is None:
-        # A social-only account: re-authentication through its provider is not built yet.
-        raise ReauthenticationFailed("This account has no password; it signs in with a provider.")
+    """Confirm it is the customer before a sensitive change.
+
+    An account with a password: the password (throttled like a sign-in), always. A re-sign-in
+    at a linked provider does not replace it: we cannot tell how strong the upstream account
+    is (no acr we could rely on), and the password is the customer's own choice for this
+    account. A password-less account (social sign-in only): a re-authentication through one
+    of its linked identities (`Session.reauth_at`) within `reauth_window_seconds`.
+    """
+    if account.password_hash is None:
+        if reauthenticated_until(signed_in, ctx.settings.reauth_window_seconds) is not None:
+            return
+        raise ReauthenticationRequired(
+            "This account has no password: confirm it is you by signing in again with a "
+            "linked provider (/login/social/{provider}?intent=reauth)."
+        )
+    if account.email is None:  # a password is checked with the address; none: no way to check
+        raise ReauthenticationFailed("The password is not correct.")
     try:
         await check_password(session, ctx, account.email, password, client)
     except InvalidCredentials:

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+import time
 import uuid
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -16,7 +17,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ciam_auth.sessions import Session, current_session, set_session_cookie, store_of
-from ciam_auth.social import fields, repository, service
+from ciam_auth.social import fields, mail_offer, reauth, repository, service
 from ciam_auth.social.errors import IdentityLinkedElsewhere
 from ciam_auth.social.flow import (
     BINDING_COOKIE,
@@ -45,7 +46,7 @@ PENDING_COOKIE = "ciam_social_pending"
 CONTINUE = "/login/social/continue"
 
 
-def _see_other(url: str) -> RedirectResponse:
+def see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
 
 
@@ -89,6 +90,8 @@ async def callback(
         return error_page(request, "refused", lang=lang, provider=name)
     except _Cancelled:
         return error_page(request, "cancelled", lang=lang, provider=name)
+    if flow.mode == "reauth":
+        return await reauth.finish(request, runtime, upstream, flow, identity, session, lang)
     return await _decide(request, runtime, social, upstream, flow, identity, session, lang)
 
 
@@ -152,8 +155,8 @@ async def _decide(
             if str(known.account_id) != flow.account_id:
                 return error_page(request, "linked_elsewhere", lang=lang, provider=name,
                                   status=409)  # fmt: skip
-            return _see_other(flow.return_to)
-        return await _signed_in(request, runtime, social, known.account_id, flow.return_to)
+            return see_other(flow.return_to)
+        return await signed_in_response(request, runtime, social, known.account_id, flow.return_to)
     pending = Pending(
         provider=flow.provider,
         issuer=identity.issuer,
@@ -177,13 +180,13 @@ async def _decide(
             return error_page(request, "unverified", lang=lang, provider=name, status=409)
         pending = dataclasses.replace(pending, kind="link", account_id=str(existing.id))
     pending_id = await social.flows.park(pending)
-    response = _see_other(CONTINUE)
+    response = see_other(CONTINUE)
     response.set_cookie(PENDING_COOKIE, pending_id, max_age=PENDING_TTL_S, path="/login/social",
                         httponly=True, secure=social.secure_cookies, samesite="lax")  # fmt: skip
     return response
 
 
-async def _signed_in(
+async def signed_in_response(
     request: Request,
     runtime: ServiceRuntime,
     social: Social,
@@ -194,7 +197,7 @@ async def _signed_in(
     # RFC 8176 has no value for a federated sign-in; "fed" is the common one.
     created = await store_of(runtime).create(account_id, device=device, channel="web",
                                              amr=["fed"])  # fmt: skip
-    response = _see_other(return_to)
+    response = see_other(return_to)
     set_session_cookie(
         response,
         created,
@@ -205,12 +208,12 @@ async def _signed_in(
     return response
 
 
-def _csrf(request: Request, pending_id: str) -> str:
+def pending_csrf(request: Request, pending_id: str) -> str:
     binding = request.cookies.get(BINDING_COOKIE, "")
     return hmac.new(binding.encode(), pending_id.encode(), hashlib.sha256).hexdigest()
 
 
-async def _current(request: Request, social: Social) -> tuple[str, Pending] | None:
+async def current_pending(request: Request, social: Social) -> tuple[str, Pending] | None:
     pending_id = request.cookies.get(PENDING_COOKIE)
     pending = await social.flows.pending(pending_id) if pending_id else None
     if pending_id is None or pending is None:
@@ -221,9 +224,11 @@ async def _current(request: Request, social: Social) -> tuple[str, Pending] | No
 
 
 @router.get(CONTINUE, response_model=None)
-async def continue_page(request: Request, social: SocialDep, session: CurrentSession) -> Response:
+async def continue_page(
+    request: Request, social: SocialDep, runtime: RuntimeDep, session: CurrentSession
+) -> Response:
     lang = locale(request)
-    found = await _current(request, social)
+    found = await current_pending(request, social)
     if found is None:
         return error_page(request, "expired", lang=lang)
     pending_id, pending = found
@@ -231,7 +236,7 @@ async def continue_page(request: Request, social: SocialDep, session: CurrentSes
     name = upstream.config.name if upstream else pending.provider
     t = MESSAGES[lang]
     common: dict[str, Any] = {"provider": name, "fields": list(pending.offered),
-              "csrf_token": _csrf(request, pending_id)}  # fmt: skip
+              "csrf_token": pending_csrf(request, pending_id)}  # fmt: skip
     if pending.kind == "new":
         return render(request, "social_continue.html", lang=lang, title=t["import_title"],
                       intro=t["import_intro"].replace("{provider}", name), button=t["continue"],
@@ -244,8 +249,12 @@ async def continue_page(request: Request, social: SocialDep, session: CurrentSes
                 t["link_prove"].replace("{provider}", name).replace("{email}", pending.email or "")
             )
             sign_in = "/login?" + urlencode({"return_to": CONTINUE})
+        # Or the proof by a link mailed to the account (mail_link.py), while signed out.
+        offer_mail = session is None and await mail_offer.offered(runtime, pending)
         return render(request, "social_prove.html", lang=lang, provider=name,
-                      message=message, sign_in_url=sign_in)  # fmt: skip
+                      message=message, sign_in_url=sign_in, email=pending.email,
+                      mail_url=mail_offer.SEND if offer_mail else None,
+                      csrf_token=common["csrf_token"])  # fmt: skip
     return render(request, "social_continue.html", lang=lang,
                   title=t["link_title"].replace("{provider}", name),
                   intro=t["link_intro"].replace("{provider}", name), button=t["link_button"],
@@ -258,24 +267,45 @@ async def continue_answer(
 ) -> Response:
     lang = locale(request)
     form = await request.form()
-    found = await _current(request, social)
+    found = await current_pending(request, social)
     if found is None:
         return error_page(request, "expired", lang=lang)
     pending_id, pending = found
-    if not hmac.compare_digest(str(form.get("csrf_token", "")), _csrf(request, pending_id)):
+    if not hmac.compare_digest(str(form.get("csrf_token", "")), pending_csrf(request, pending_id)):
         return error_page(request, "csrf", lang=lang, status=403)
     if form.get("decision") != "accept":
         await social.flows.done(pending_id)
-        return _see_other("/login")
+        return see_other("/login")
     if pending.kind == "link" and (
         session is None or str(session.account_id) != pending.account_id
     ):
-        return _see_other(CONTINUE)  # proof first: the page asks to sign in to the account
-    chosen = [
-        f for f in dict.fromkeys(str(v) for v in form.getlist("fields")) if f in pending.offered
-    ]
-    denied = [f for f in pending.offered if f not in chosen]
+        return see_other(CONTINUE)  # proof first: the page asks to sign in to the account
+    chosen = [str(v) for v in form.getlist("fields")]
     account_id = uuid.UUID(pending.account_id) if pending.kind == "link" else new_id()
+    refused = await save_choice(request, social, runtime, pending_id, pending, chosen, account_id)
+    if refused is not None:
+        return refused
+    if pending.kind == "new":
+        return await signed_in_response(request, runtime, social, account_id, pending.return_to)
+    response = see_other(pending.return_to)
+    response.delete_cookie(PENDING_COOKIE, path="/login/social")
+    return response
+
+
+async def save_choice(
+    request: Request,
+    social: Social,
+    runtime: ServiceRuntime,
+    pending_id: str,
+    pending: Pending,
+    chosen_fields: list[str],
+    account_id: uuid.UUID,
+) -> Response | None:
+    """Record the import choice as consents, then create the account or link the identity
+    (the pending decision is used up first: a second submit does nothing). None: done."""
+    lang = locale(request)
+    chosen = [f for f in dict.fromkeys(chosen_fields) if f in pending.offered]
+    denied = [f for f in pending.offered if f not in chosen]
     device = request.headers.get("user-agent", "")
     recorded = await social.consents.record(account_id, granted=chosen, denied=denied,
                                             device=device)  # fmt: skip
@@ -295,11 +325,7 @@ async def continue_answer(
                                    topic_prefix=runtime.topic_prefix)  # fmt: skip
     except IdentityLinkedElsewhere:
         return error_page(request, "linked_elsewhere", lang=lang, status=409)
-    if pending.kind == "new":
-        return await _signed_in(request, runtime, social, account_id, pending.return_to)
-    response = _see_other(pending.return_to)
-    response.delete_cookie(PENDING_COOKIE, path="/login/social")
-    return response
+    return None
 
 
 # Last: `/login/social/continue` above must not be taken for a provider called "continue".
@@ -317,11 +343,11 @@ async def start(
     upstream = social.upstreams.get(provider_id)
     if upstream is None:
         return error_page(request, "unknown_provider", lang=lang, status=404)
-    linking = intent == "link"
-    if linking and session is None:
-        here = f"/login/social/{provider_id}?" + urlencode({"intent": "link"} | (
+    linking, reauthenticating = intent == "link", intent == "reauth"
+    if (linking or reauthenticating) and session is None:
+        here = f"/login/social/{provider_id}?" + urlencode({"intent": intent} | (
             {"return_to": return_to} if return_to else {}))  # fmt: skip
-        return _see_other("/login?" + urlencode({"return_to": here}))
+        return see_other("/login?" + urlencode({"return_to": here}))
     try:
         metadata = await upstream.metadata()
     except ProviderUnavailable as exc:
@@ -336,9 +362,11 @@ async def start(
         nonce=nonce,
         verifier=verifier,
         return_to=safe_return_to(return_to),
-        mode="link" if linking else "signin",
+        mode="reauth" if reauthenticating else "link" if linking else "signin",
         binding=binding_hash(binding),
-        account_id=str(session.account_id) if linking and session else None,
+        account_id=str(session.account_id) if session and (linking or reauthenticating) else None,
+        session_id=session.id if session and reauthenticating else None,
+        started_at=time.time(),
     )
     state = await social.flows.start(flow)
     config = upstream.config
@@ -356,8 +384,12 @@ async def start(
         query["response_mode"] = "form_post"
     if ui_locales:
         query["ui_locales"] = ui_locales
+    if reauthenticating:
+        # OIDC Core 3.1.2.1: the provider must ask the customer again (prompt=login) and
+        # report when they last signed in (max_age makes auth_time a required claim).
+        query |= {"prompt": "login", "max_age": "0"}
     endpoint = metadata.authorization_endpoint
-    response = _see_other(endpoint + ("&" if "?" in endpoint else "?") + urlencode(query))
+    response = see_other(endpoint + ("&" if "?" in endpoint else "?") + urlencode(query))
     # A form_post callback is a cross-site POST: only a SameSite=None cookie comes with it.
     cross_site = config.response_mode == "form_post" and social.secure_cookies
     response.set_cookie(

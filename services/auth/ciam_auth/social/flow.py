@@ -18,7 +18,8 @@ import redis.asyncio as aioredis
 BINDING_COOKIE = "ciam_social"
 FLOW_TTL_S = 600
 PENDING_TTL_S = 900
-Mode = Literal["signin", "link"]
+MAIL_LINK_TTL_S = 600
+Mode = Literal["signin", "link", "reauth"]
 
 
 def _hash(value: str) -> str:
@@ -46,7 +47,9 @@ class FlowState:
     return_to: str
     mode: Mode
     binding: str  # SHA-256 of the browser's binding cookie
-    account_id: str | None = None  # the signed-in account, when linking another identity
+    account_id: str | None = None  # the signed-in account, when linking or re-authenticating
+    session_id: str | None = None  # re-authentication: the session it stamps
+    started_at: float = 0.0  # when the customer was sent to the provider (epoch seconds)
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,28 @@ class FlowStore:
 
     async def done(self, pending_id: str) -> bool:
         return bool(await self._redis.delete("social:pending:" + _hash(pending_id)))
+
+    # A link mailed to the account confirms one pending link. Only the token's hash is kept,
+    # with the hash of the pending decision it confirms: the link works only in the browser
+    # holding that decision (its cookies), so a forwarded link does nothing.
+
+    async def issue_mail_link(self, pending_id: str) -> str:
+        token = secrets.token_urlsafe(32)
+        key = "social:mail-link:" + _hash(token)
+        await self._redis.set(key, _hash(pending_id), ex=MAIL_LINK_TTL_S)
+        return token
+
+    async def mail_link_matches(self, token: str, pending_id: str) -> bool:
+        raw = await self._redis.get("social:mail-link:" + _hash(token)) if token else None
+        value = raw.decode() if isinstance(raw, bytes) else raw
+        return value is not None and secrets.compare_digest(value, _hash(pending_id))
+
+    async def use_mail_link(self, token: str, pending_id: str) -> bool:
+        """Once only, and only by the browser the link is for (another browser's attempt
+        leaves it usable for its owner)."""
+        if not await self.mail_link_matches(token, pending_id):
+            return False
+        return bool(await self._redis.delete("social:mail-link:" + _hash(token)))
 
 
 def new_binding() -> str:

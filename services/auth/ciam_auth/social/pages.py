@@ -57,6 +57,21 @@ MESSAGES: dict[str, dict[str, str]] = {
         "account settings.",
         "error_linked_elsewhere": "This {provider} account is already linked to another account.",
         "error_csrf": "The form expired. Please start again.",
+        "error_reauth_stale": "{provider} did not ask you to sign in again, so we could not "
+        "confirm it is you. Please try again.",
+        "error_reauth_other": "This {provider} account is not linked to the account you are "
+        "signed in to. Sign in again with the {provider} account you linked.",
+        "error_link_invalid": "This link does not work: it was already used, it expired, or "
+        "it was opened in another browser than the one where you signed in with the "
+        "provider. Nothing was linked. Please start again.",
+        "link_mail_intro": "Or we send a confirmation link to {email}: open it in this browser "
+        "within 10 minutes.",
+        "link_mail_button": "Send me a confirmation link",
+        "link_confirm_intro": "Your {provider} account will be linked to your account {email}: "
+        "from now on you can sign in with either.",
+        "link_mail_sent_title": "Check your email",
+        "link_mail_sent": "If the address is right, a link is on its way to {email}. Open it "
+        "in this browser within 10 minutes to link {provider}.",
         "back": "Back to sign-in",
     },
     "pl": {
@@ -93,6 +108,21 @@ MESSAGES: dict[str, dict[str, str]] = {
         "w ustawieniach konta.",
         "error_linked_elsewhere": "To konto {provider} jest już połączone z innym kontem.",
         "error_csrf": "Formularz wygasł. Zacznij od nowa.",
+        "error_reauth_stale": "{provider} nie poprosił Cię o ponowne zalogowanie, więc nie "
+        "mogliśmy potwierdzić, że to Ty. Spróbuj ponownie.",
+        "error_reauth_other": "To konto {provider} nie jest połączone z kontem, na które "
+        "jesteś zalogowany. Zaloguj się ponownie kontem {provider}, które połączyłeś.",
+        "error_link_invalid": "Ten link nie działa: został już użyty, wygasł albo otwarto go "
+        "w innej przeglądarce niż ta, w której zalogowałeś się przez dostawcę. Nic nie "
+        "zostało połączone. Zacznij od nowa.",
+        "link_mail_intro": "Albo wyślemy link potwierdzający na {email}: otwórz go w tej "
+        "przeglądarce w ciągu 10 minut.",
+        "link_mail_button": "Wyślij mi link potwierdzający",
+        "link_confirm_intro": "Konto {provider} zostanie połączone z Twoim kontem {email}: "
+        "odtąd możesz logować się dowolnym z nich.",
+        "link_mail_sent_title": "Sprawdź pocztę",
+        "link_mail_sent": "Jeśli adres się zgadza, link jest w drodze na {email}. Otwórz go "
+        "w tej przeglądarce w ciągu 10 minut, aby połączyć {provider}.",
         "back": "Wróć do logowania",
     },
 }

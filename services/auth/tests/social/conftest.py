@@ -65,6 +65,12 @@ class SocialAuth:
     other: EvilProvider
     runtime: Any
     consent_url: str = ""
+    app: Any = None
+
+    def other_browser(self) -> httpx.AsyncClient:
+        """Another browser (its own cookie jar) on the same running app."""
+        transport = httpx.ASGITransport(app=self.app)
+        return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
     def app_token(self, *scopes: str) -> dict[str, str]:
         """A platform app's bearer token, signed by this auth service."""
@@ -109,7 +115,7 @@ class SocialAuth:
         if response.headers.get("location") != "/login/social/continue":
             return response
         page = await self.http.get("/login/social/continue")
-        if "csrf_token" not in page.text:  # a page that asks something else first
+        if 'name="decision"' not in page.text:  # a page that asks something else first
             return page
         return await self.answer(fields)
 
@@ -268,6 +274,7 @@ async def social(
     topic_prefix: str,
     evil_providers: tuple[EvilProvider, EvilProvider],
     google: Google | None,
+    mailbox: Any,  # the auth tests' SMTP server (../conftest.py)
 ) -> AsyncIterator[SocialAuth]:
     evil, other = evil_providers
     for provider in (evil, other):
@@ -285,10 +292,11 @@ async def social(
         key_encryption_secret=secrets.token_urlsafe(32),
         social_providers=providers,
         social_timeout_s=1.0,
+        smtp_port=mailbox.port,
         **settings_kwargs(url, kafka=kafka_bootstrap, redis=redis_url, topic_prefix=topic_prefix),
     )
     engine = create_engine(url)
     app = create_app(settings)
     async with running(app) as http:
-        yield SocialAuth(http, engine, settings, evil, other, app.state.runtime)
+        yield SocialAuth(http, engine, settings, evil, other, app.state.runtime, app=app)
     await engine.dispose()

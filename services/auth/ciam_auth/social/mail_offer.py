@@ -1,0 +1,40 @@
+"""Whether a pending link may be confirmed by a link mailed to the existing account (the
+routes are in api_mail_link.py). See that module for the rules."""
+
+from __future__ import annotations
+
+import uuid
+
+from ciam_auth.models import Account
+from ciam_auth.social.flow import Pending
+from ciam_shared.db import unit_of_work
+from ciam_shared.service import ServiceRuntime
+
+SEND = "/login/social/continue/mail"
+CONFIRM = "/login/social/confirm"
+
+
+async def account_of(runtime: ServiceRuntime, pending: Pending) -> Account | None:
+    if pending.account_id is None:
+        return None
+    async with unit_of_work(runtime.sessions) as db:
+        return await db.get(Account, uuid.UUID(pending.account_id))
+
+
+def eligible(pending: Pending, account: Account | None) -> bool:
+    """Only the signed-out proof of an existing account found by its verified email, and
+    never for an account with TOTP: a mailbox plus a provider account must not stand in for
+    the password and the second factor (the customer signs in to link instead)."""
+    return (
+        pending.kind == "link"
+        and pending.mode == "signin"
+        and pending.email_verified
+        and account is not None
+        and account.email is not None
+        and account.email == pending.email
+        and not account.totp_enabled
+    )
+
+
+async def offered(runtime: ServiceRuntime, pending: Pending) -> bool:
+    return eligible(pending, await account_of(runtime, pending))
