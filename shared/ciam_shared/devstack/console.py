@@ -20,6 +20,12 @@ SCOPES = (
     "consent:read", "consent:write", "consent:admin", "notifier:admin", "auth:admin",
     "profile:read", "profile:write", "profile:track", "profile:admin",
 )  # fmt: skip
+# Consent and the notifier hold an app to the purposes it declared: the development client
+# declares every purpose of the consent service's seeded catalogue.
+PURPOSES = (
+    "email-marketing", "sms-marketing", "personalisation", "analytics", "partner-sharing",
+    "social-import", "order-fulfilment",
+)  # fmt: skip
 
 
 def ensure_client(var: Path, env: dict[str, str]) -> dict[str, str]:
@@ -30,6 +36,8 @@ def ensure_client(var: Path, env: dict[str, str]) -> dict[str, str]:
     args = ["--name", "dev-console", "--brand", "demo", "--grant", "client_credentials"]
     for scope in SCOPES:
         args += ["--scope", scope]
+    for purpose in PURPOSES:
+        args += ["--purpose", purpose]
     done = subprocess.run(
         [sys.executable, "-m", "ciam_auth.cli", "create-client", *args],
         env=env,
