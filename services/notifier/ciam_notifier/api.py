@@ -160,7 +160,7 @@ async def replay(
     runtime: RuntimeDep,
 ) -> ReplayOut:
     """Deliver again every change queued for this endpoint in [since, until], dead or not."""
-    await subscriptions.own(session, app, subscription_id)
+    await subscriptions.live(session, app, subscription_id)
     count = await repository.requeue(session, subscription_id, body.since, body.until, utcnow())
     after_commit(session, runtime.extras["worker"].wake)
     return ReplayOut(requeued=count)

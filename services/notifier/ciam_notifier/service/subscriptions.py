@@ -51,12 +51,19 @@ async def own(session: AsyncSession, app: str, subscription_id: uuid.UUID) -> Su
     return row
 
 
-async def set_status(
-    session: AsyncSession, app: str, subscription_id: uuid.UUID, status: str
-) -> Subscription:
+async def live(session: AsyncSession, app: str, subscription_id: uuid.UUID) -> Subscription:
+    """One of the app's subscriptions that was not stopped by its app's deletion (a client id
+    registered again at auth does not bring the old subscriptions back)."""
     row = await own(session, app, subscription_id)
     if row.status == repository.APP_DELETED:
         raise SubscriptionStopped(f"Subscription {subscription_id} was stopped for good.")
+    return row
+
+
+async def set_status(
+    session: AsyncSession, app: str, subscription_id: uuid.UUID, status: str
+) -> Subscription:
+    row = await live(session, app, subscription_id)
     row.status = status
     return row
 
@@ -65,9 +72,7 @@ async def resume(
     session: AsyncSession, app: str, subscription_id: uuid.UUID, declared: frozenset[str]
 ) -> Subscription:
     """Only a live subscription whose purpose filter the app still declares resumes."""
-    row = await own(session, app, subscription_id)
-    if row.status == repository.APP_DELETED:
-        raise SubscriptionStopped(f"Subscription {subscription_id} was stopped for good.")
+    row = await live(session, app, subscription_id)
     check_declared(app, declared, row.purposes)
     row.status = "active"
     return row

@@ -272,6 +272,16 @@ async def test_a_deleted_apps_subscriptions_stop_and_its_token_is_refused(
     async with unit_of_work(notifier.service.state.runtime.sessions) as session:
         assert await stop_subscriptions_of(session, "news-app", datetime.now(UTC)) == 0
 
+    # The client id registered again: the old subscription stays stopped, a new one works.
+    await notifier.declare("news-app", ["email-marketing"])
+    old = await notifier.client.post(
+        f"/v1/subscriptions/{subscription_id}/resume", headers=notifier.app("news-app")
+    )
+    assert old.status_code == 409
+    assert _slug(old) == "subscription-stopped"
+    assert (await notifier.subscribe("news-app", "http://127.0.0.1:9/hook")).status_code == 201
+    assert [status for status, _ in await notifier.rows("news-app")] == ["deleted", "active"]
+
 
 async def test_a_tombstone_alone_stops_the_apps_subscriptions(notifier: Notifier) -> None:
     """What a notifier reads once compaction removed the deletion event."""
