@@ -16,22 +16,13 @@ from ciam_consent.main import create_app
 from ciam_consent.models import HistoryEntry, outbox
 from ciam_consent.settings import ConsentSettings
 from ciam_shared.db import create_engine
-from ciam_shared.testing.apps import delete_app, register_app
+from ciam_shared.testing.apps import CATALOGUE_PURPOSES, delete_app, register_app
 from ciam_shared.testing.issuer import TokenIssuer
 from ciam_shared.testing.plugin import eventually, running, settings_kwargs
 
 # The brand app the tests' app tokens name, registered at "auth" (its apps topic) with every
 # purpose of the catalogue, before the service starts.
 SHOP = "shop-web"
-CATALOGUE = (
-    "email-marketing",
-    "sms-marketing",
-    "personalisation",
-    "analytics",
-    "partner-sharing",
-    "social-import",
-    "order-fulfilment",
-)
 
 
 @dataclass
@@ -122,7 +113,7 @@ async def consent_api(
         url, kafka_bootstrap, redis_url, topic_prefix, token_issuer, expiry_sweep_seconds=0.2
     )
     engine = create_engine(url)
-    await register_app(kafka_bootstrap, SHOP, CATALOGUE, prefix=topic_prefix, name="Shop")
+    await register_app(kafka_bootstrap, SHOP, CATALOGUE_PURPOSES, prefix=topic_prefix, name="Shop")
     service = create_app(settings)
     async with running(service) as client:
         yield ConsentApi(client, engine, token_issuer, settings, service)

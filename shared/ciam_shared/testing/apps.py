@@ -18,6 +18,17 @@ from ciam_shared.testing.plugin import publish_event
 from ciam_shared.topics import BRAND_APPS, ensure_topics
 
 SOURCE = "/ciam/auth"
+# Every purpose the consent service seeds (its catalogue.json): what a test or bench app that
+# may touch any purpose declares.
+CATALOGUE_PURPOSES = (
+    "email-marketing",
+    "sms-marketing",
+    "personalisation",
+    "analytics",
+    "partner-sharing",
+    "social-import",
+    "order-fulfilment",
+)
 
 
 async def register_app(

@@ -61,11 +61,17 @@ def declared_purposes(apps: AppDirectory, principal: Principal) -> frozenset[str
 def require_declared(
     apps: AppDirectory, principal: Principal, purposes: Iterable[str], *, batch: bool = False
 ) -> None:
-    """Every purpose must be among the app's declared ones; the first that is not is named,
-    with its index (`item`, as the consent API's other batch problems) in a batch."""
+    """Every purpose must be among the app's declared ones (customers and admins: any)."""
     declared = declared_purposes(apps, principal)
-    if declared is None:
-        return
+    if declared is not None:
+        check_declared(principal.id, declared, purposes, batch=batch)
+
+
+def check_declared(
+    client_id: str, declared: frozenset[str], purposes: Iterable[str], *, batch: bool = False
+) -> None:
+    """The first purpose not declared is named, with its index (`item`, as the consent API's
+    other batch problems) in a batch."""
     for index, purpose in enumerate(purposes):
         if purpose not in declared:
             where = f" (item {index})" if batch else ""
@@ -73,6 +79,5 @@ def require_declared(
             if batch:
                 extensions["item"] = index
             raise PurposeNotDeclared(
-                f"App `{principal.id}` did not declare purpose `{purpose}`{where}.",
-                **extensions,
+                f"App `{client_id}` did not declare purpose `{purpose}`{where}.", **extensions
             )

@@ -5,18 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ciam_shared.testing.apps import register_app
+from ciam_shared.testing.apps import CATALOGUE_PURPOSES, register_app
 
-# Every purpose of the consent service's catalogue.
-CATALOGUE = (
-    "email-marketing",
-    "sms-marketing",
-    "personalisation",
-    "analytics",
-    "partner-sharing",
-    "social-import",
-    "order-fulfilment",
-)
 APPS = ("shop-backend", "cinema-app")
 
 
@@ -24,4 +14,4 @@ APPS = ("shop-backend", "cinema-app")
 async def registered_apps(kafka_bootstrap: str, topic_prefix: str) -> None:
     # Autouse: set up before the tests' own fixtures start the service.
     for client_id in APPS:
-        await register_app(kafka_bootstrap, client_id, CATALOGUE, prefix=topic_prefix)
+        await register_app(kafka_bootstrap, client_id, CATALOGUE_PURPOSES, prefix=topic_prefix)
