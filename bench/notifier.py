@@ -44,6 +44,7 @@ from ciam_shared.events import (
     ConsentWithdrawn,
     encode,
 )
+from ciam_shared.testing.apps import CATALOGUE_PURPOSES, register_app
 from ciam_shared.testing.issuer import TokenIssuer
 from ciam_shared.testing.plugin import DatabaseFactory, ServiceProcess
 from ciam_shared.topics import ALL_TOPICS, CONSENT_CHANGES, CONSENT_STATE, ensure_topics
@@ -132,6 +133,8 @@ async def main(
         "NOTIFIER_MESSAGE_POLL_SECONDS": "0.05",
         "NOTIFIER_DELIVERY_POLL_SECONDS": "0.2",
     }
+    # The bench's app, registered as auth would (the notifier refuses an app it does not know).
+    await register_app(bootstrap, "bench", CATALOGUE_PURPOSES, prefix=prefix)
     service = ServiceProcess("notifier", env, Path(tempfile.mkdtemp())).start()
     headers = issuer.bearer(issuer.app_token("bench", ttl=3600))
     producer = AIOKafkaProducer(

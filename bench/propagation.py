@@ -36,6 +36,7 @@ from joserfc.jwk import ECKey
 from ciam_consent.auth import READ, WRITE
 from ciam_consent_sdk import ConsentUpdate, ConsentView
 from ciam_shared.events import CloudEvent, ConsentState, ConsentStateItem, ConsentStatus, encode
+from ciam_shared.testing.apps import CATALOGUE_PURPOSES, register_app
 from ciam_shared.testing.issuer import TokenIssuer
 from ciam_shared.testing.plugin import DatabaseFactory, ServiceProcess
 from ciam_shared.topics import ALL_TOPICS, CONSENT_STATE, ensure_topics
@@ -319,6 +320,8 @@ async def main(
         "CONSENT_RECEIPT_SIGNING_KEY": ECKey.generate_key("P-256").as_pem(private=True).decode(),
         "CONSENT_LOG_LEVEL": "WARNING",
     }
+    # The bench's app, registered as auth would (consent refuses an app it does not know).
+    await register_app(bootstrap, "bench", CATALOGUE_PURPOSES, prefix=prefix)
     service = ServiceProcess("consent", env, Path(tempfile.mkdtemp())).start()
     headers = issuer.bearer(issuer.app_token("bench", scopes=(READ, WRITE), ttl=3600))
     result: dict[str, Any] = {"machine": f"{os.cpu_count()} cores", "subscribers": {}}

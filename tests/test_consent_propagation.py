@@ -24,11 +24,13 @@ from ciam_consent.models import outbox
 from ciam_consent_sdk import ConsentUpdate, ConsentView
 from ciam_shared.db import create_engine
 from ciam_shared.events import CloudEvent, UserDeleted
+from ciam_shared.testing.apps import register_app
 from ciam_shared.testing.issuer import TokenIssuer
 from ciam_shared.testing.plugin import ServiceProcess, eventually, publish_event
 from ciam_shared.topics import CONSENT_STATE, ensure_topics
 
 pytestmark = pytest.mark.e2e
+PURPOSES = ("email-marketing", "sms-marketing", "personalisation", "analytics", "partner-sharing")
 
 
 class Consent:
@@ -89,6 +91,8 @@ async def consent(
         "TOKEN_ISSUER": token_issuer.url,
         "CONSENT_RECEIPT_SIGNING_KEY": ECKey.generate_key("P-256").as_pem(private=True).decode(),
     }
+    # The brand app whose token the tests use, registered as auth would before consent starts.
+    await register_app(kafka_bootstrap, "shop-backend", PURPOSES, prefix=topic_prefix)
     service = Consent(env, tmp_path, token_issuer, url)
     service.start()
     try:

@@ -38,6 +38,7 @@ from aiosmtpd.controller import Controller
 
 from ciam_shared.devstack import free_port
 from ciam_shared.events import CloudEvent, ConsentState, ConsentStateItem, ConsentStatus, encode
+from ciam_shared.testing.apps import register_app
 from ciam_shared.testing.issuer import TokenIssuer
 from ciam_shared.testing.plugin import ServiceProcess, eventually
 from ciam_shared.topics import ALL_TOPICS, CONSENT_STATE, ensure_topics
@@ -187,6 +188,10 @@ async def rig(
         "NOTIFIER_MESSAGE_POLL_SECONDS": "0.1",
         "NOTIFIER_CLAIM_LEASE_SECONDS": "1",
     }
+    # The brand app the test's token names, registered as auth would before the notifier starts.
+    await register_app(
+        kafka_bootstrap, "shop-backend", ["email-marketing", "sms-marketing"], prefix=topic_prefix
+    )
     service = ServiceProcess("notifier", env, tmp_path).start()
     crashes.service = service
     headers = token_issuer.bearer(token_issuer.app_token("shop-backend", ttl=3600))

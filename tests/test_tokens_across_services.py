@@ -30,6 +30,8 @@ class System:
 
     async def app_client(self, *scopes: str) -> httpx.BasicAuth:
         args = ["--name", "shop-backend", "--brand", "acme", "--grant", "client_credentials"]
+        # The purposes the app records consents for: consent holds an app to its declaration.
+        args += ["--purpose", "email-marketing"]
         for scope in scopes:
             args += ["--scope", scope]
         process = await asyncio.create_subprocess_exec(

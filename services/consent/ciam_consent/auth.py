@@ -4,6 +4,10 @@ through `authorize_subject`.
 
 Scopes: `consent:read`, `consent:write`, `consent:admin`. A customer acts on their own
 subject only, whatever the scopes; an app bound to a brand writes its brand only.
+
+Brand apps (client-credentials tokens) are also held to their registration at the auth service,
+followed from the compacted apps topic (`BrandAppView`): a deleted app's unexpired token is
+refused (403 `app-unknown`), and an app records and reads only the purposes it declared.
 """
 
 from __future__ import annotations
@@ -14,15 +18,27 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from ciam_shared.tokens import Forbidden, Kind, Principal, bearer_principal
+from ciam_shared.tokens.apps import AppDirectory, check_app
 
 READ, WRITE, ADMIN = "consent:read", "consent:write", "consent:admin"
 
 
+APPS = "apps"  # the service's BrandAppView, in runtime.extras
+
+
+def app_directory(request: Request) -> AppDirectory:
+    apps: AppDirectory = request.app.state.runtime.extras[APPS]
+    return apps
+
+
 async def current_principal(request: Request) -> Principal:
-    return await bearer_principal(request, admin_scope=ADMIN)
+    principal = await bearer_principal(request, admin_scope=ADMIN)
+    check_app(app_directory(request), principal)
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
+AppsDep = Annotated[AppDirectory, Depends(app_directory)]
 
 
 def authorize_subject(principal: Principal, subject_id: uuid.UUID, *, scope: str) -> None:

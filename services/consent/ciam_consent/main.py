@@ -6,12 +6,14 @@ import logging
 from fastapi import FastAPI
 
 from ciam_consent.api import routers
+from ciam_consent.auth import APPS
 from ciam_consent.events import register_subscribers
 from ciam_consent.integrity import ReceiptSigner
 from ciam_consent.models import Base
 from ciam_consent.service import catalogue, lifecycle
 from ciam_consent.service.recording import Controller, Recorder
 from ciam_consent.settings import ConsentSettings
+from ciam_consent_sdk import BrandAppView
 from ciam_shared.db import unit_of_work
 from ciam_shared.events import (
     ConsentDenied,
@@ -26,6 +28,7 @@ from ciam_shared.events import (
 )
 from ciam_shared.service import ServiceRuntime, ServiceSpec, build_app
 from ciam_shared.topics import (
+    BRAND_APPS,
     CONSENT_APPLIED,
     CONSENT_CHANGES,
     CONSENT_PURPOSES,
@@ -50,7 +53,14 @@ SPEC = ServiceSpec(
         ConsentState,
         PurposeDefined,
     ),
-    topics=(IDENTITY_EVENTS, CONSENT_CHANGES, CONSENT_STATE, CONSENT_PURPOSES, CONSENT_APPLIED),
+    topics=(
+        IDENTITY_EVENTS,
+        CONSENT_CHANGES,
+        CONSENT_STATE,
+        CONSENT_PURPOSES,
+        CONSENT_APPLIED,
+        BRAND_APPS,
+    ),
 )
 
 
@@ -68,9 +78,19 @@ def create_app(settings: ConsentSettings | None = None) -> FastAPI:
         topic_prefix=settings.topic_prefix,
     )
     runtime.extras["recorder"] = recorder
+    # Every brand app and the purposes it declared, from the auth service's compacted apps
+    # topic: an app token counts only while its app is registered (see ciam_consent.auth).
+    apps = BrandAppView(
+        settings.kafka_bootstrap_servers,
+        topic_prefix=settings.topic_prefix,
+        client_id="consent-apps",
+    )
+    runtime.extras[APPS] = apps
     register_subscribers(runtime, recorder)
 
     async def on_start(rt: ServiceRuntime) -> None:
+        # Returns once every app already on the topic is known: no app is refused at start.
+        await apps.start()
         if settings.seed_catalogue:
             async with unit_of_work(rt.sessions) as session:
                 added = await catalogue.seed(session)
@@ -79,7 +99,10 @@ def create_app(settings: ConsentSettings | None = None) -> FastAPI:
         await _announce_catalogue(rt)
         rt.spawn("expiry", _expire_forever(rt, recorder, settings.expiry_sweep_seconds))
 
-    return build_app(runtime, routers=routers, on_startup=[on_start])
+    async def on_stop(rt: ServiceRuntime) -> None:
+        await apps.stop()
+
+    return build_app(runtime, routers=routers, on_startup=[on_start], on_shutdown=[on_stop])
 
 
 async def _announce_catalogue(runtime: ServiceRuntime) -> None:

@@ -107,6 +107,8 @@ class HistoryEntryOut(BaseModel):
     status: ConsentStatus
     collected_via: CollectionMethod
     source: dict[str, Any]
+    # The display name of `source.app` while the auth service knows that app.
+    source_app_name: str | None = None
     occurred_at: datetime
     expires_at: datetime | None
     previous_hash: str | None
@@ -124,6 +126,7 @@ class ReceiptOut(BaseModel):
     receipt: dict[str, Any]
     jws: str
     jwks_url: str
+    source_app_name: str | None = None
 
 
 class PurposeVersionOut(BaseModel):

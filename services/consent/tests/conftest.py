@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -10,13 +11,18 @@ from joserfc.jwk import ECKey
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ciam_consent.auth import ADMIN, READ, WRITE
+from ciam_consent.auth import ADMIN, APPS, READ, WRITE
 from ciam_consent.main import create_app
 from ciam_consent.models import HistoryEntry, outbox
 from ciam_consent.settings import ConsentSettings
 from ciam_shared.db import create_engine
+from ciam_shared.testing.apps import CATALOGUE_PURPOSES, delete_app, register_app
 from ciam_shared.testing.issuer import TokenIssuer
-from ciam_shared.testing.plugin import running, settings_kwargs
+from ciam_shared.testing.plugin import eventually, running, settings_kwargs
+
+# The brand app the tests' app tokens name, registered at "auth" (its apps topic) with every
+# purpose of the catalogue, before the service starts.
+SHOP = "shop-web"
 
 
 @dataclass
@@ -25,6 +31,7 @@ class ConsentApi:
     engine: AsyncEngine
     issuer: TokenIssuer
     settings: ConsentSettings
+    service: Any
 
     def customer(self, subject: uuid.UUID) -> dict[str, str]:
         return self._bearer(self.issuer.mint(str(subject), client_id="shop-web"))
@@ -39,6 +46,31 @@ class ConsentApi:
 
     def admin(self) -> dict[str, str]:
         return self._bearer(self.issuer.app_token("ops", scopes=(ADMIN,)))
+
+    @property
+    def apps(self) -> Any:
+        return self.service.state.runtime.extras[APPS]
+
+    async def declare(self, client_id: str, purposes: Sequence[str], name: str = "") -> None:
+        """Register (or re-register) an app as auth does; returns once the service knows it."""
+        kafka, prefix = self.settings.kafka_bootstrap_servers, self.settings.topic_prefix
+        await register_app(kafka, client_id, purposes, prefix=prefix, name=name or None)
+
+        async def known() -> bool:
+            app = self.apps.get(client_id)
+            return app is not None and sorted(app.purposes) == sorted(purposes)
+
+        await eventually(known)
+
+    async def delete_app(self, client_id: str) -> None:
+        """Auth deletes the app; returns once the service no longer knows it."""
+        kafka, prefix = self.settings.kafka_bootstrap_servers, self.settings.topic_prefix
+        await delete_app(kafka, client_id, prefix=prefix)
+
+        async def gone() -> bool:
+            return self.apps.get(client_id) is None
+
+        await eventually(gone)
 
     @staticmethod
     def _bearer(token: str) -> dict[str, str]:
@@ -81,6 +113,8 @@ async def consent_api(
         url, kafka_bootstrap, redis_url, topic_prefix, token_issuer, expiry_sweep_seconds=0.2
     )
     engine = create_engine(url)
-    async with running(create_app(settings)) as client:
-        yield ConsentApi(client, engine, token_issuer, settings)
+    await register_app(kafka_bootstrap, SHOP, CATALOGUE_PURPOSES, prefix=topic_prefix, name="Shop")
+    service = create_app(settings)
+    async with running(service) as client:
+        yield ConsentApi(client, engine, token_issuer, settings, service)
     await engine.dispose()

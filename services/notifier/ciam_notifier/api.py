@@ -1,4 +1,9 @@
-"""Webhook subscriptions over HTTP, for brand apps with client credentials."""
+"""Webhook subscriptions over HTTP, for brand apps with client credentials.
+
+Only an app the auth service knows (its apps topic) may call these (403 `app-unknown`), and a
+subscription's purpose filter must be among the purposes the app declared (403
+`purpose-not-declared`); an empty filter means every purpose the app declares.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from ciam_notifier import repository
+from ciam_notifier.apps import app_directory, declared
 from ciam_notifier.models import Delivery, Subscription
 from ciam_notifier.schemas import (
     DeliveryOut,
@@ -21,6 +27,7 @@ from ciam_notifier.service import subscriptions
 from ciam_shared.db import after_commit, utcnow
 from ciam_shared.service import RuntimeDep, SessionDep
 from ciam_shared.tokens import Forbidden, Kind, Principal, bearer_principal
+from ciam_shared.tokens.apps import AppDirectory, registered_app
 
 ADMIN = "notifier:admin"
 router = APIRouter(prefix="/v1/subscriptions", tags=["webhooks"])
@@ -30,10 +37,12 @@ async def current_app(request: Request) -> str:
     principal: Principal = await bearer_principal(request, admin_scope=ADMIN)
     if principal.kind is not Kind.APP:
         raise Forbidden("Webhook subscriptions belong to apps: use the app's client credentials.")
+    registered_app(app_directory(request), principal.id)  # a deleted app's token: refused
     return principal.id
 
 
 AppDep = Annotated[str, Depends(current_app)]
+AppsDep = Annotated[AppDirectory, Depends(app_directory)]
 
 
 def _out(row: Subscription) -> SubscriptionOut:
@@ -55,11 +64,12 @@ def _created(row: Subscription) -> SubscriptionCreated:
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def subscribe(
-    body: SubscriptionIn, session: SessionDep, app: AppDep, runtime: RuntimeDep
+    body: SubscriptionIn, session: SessionDep, app: AppDep, runtime: RuntimeDep, apps: AppsDep
 ) -> SubscriptionCreated:
     row = await subscriptions.subscribe(
         session,
         app=app,
+        declared=declared(apps, app),
         url=str(body.url),
         event_types=body.event_types,
         purposes=body.purposes,
@@ -88,9 +98,9 @@ async def pause(subscription_id: uuid.UUID, session: SessionDep, app: AppDep) ->
 
 @router.post("/{subscription_id}/resume")
 async def resume(
-    subscription_id: uuid.UUID, session: SessionDep, app: AppDep, runtime: RuntimeDep
+    subscription_id: uuid.UUID, session: SessionDep, app: AppDep, runtime: RuntimeDep, apps: AppsDep
 ) -> SubscriptionOut:
-    row = await subscriptions.set_status(session, app, subscription_id, "active")
+    row = await subscriptions.resume(session, app, subscription_id, declared(apps, app))
     after_commit(session, runtime.extras["worker"].wake)
     return _out(row)
 
@@ -150,7 +160,7 @@ async def replay(
     runtime: RuntimeDep,
 ) -> ReplayOut:
     """Deliver again every change queued for this endpoint in [since, until], dead or not."""
-    await subscriptions.own(session, app, subscription_id)
+    await subscriptions.live(session, app, subscription_id)
     count = await repository.requeue(session, subscription_id, body.since, body.until, utcnow())
     after_commit(session, runtime.extras["worker"].wake)
     return ReplayOut(requeued=count)

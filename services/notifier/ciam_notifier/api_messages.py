@@ -75,6 +75,7 @@ async def send(body: MessageIn, session: SessionDep, app: AppDep, worker: Worker
         ),
         channels=worker.channels,
         settle=worker.settle,
+        apps=worker.apps,
     )
     return _out(message)
 

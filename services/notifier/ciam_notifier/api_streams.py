@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
+from ciam_notifier.apps import app_directory
 from ciam_notifier.service.streams import stream
 from ciam_shared.service import RuntimeDep
 from ciam_shared.tokens import Kind, bearer_principal
+from ciam_shared.tokens.apps import registered_app
 
 router = APIRouter(prefix="/v1/streams", tags=["streams"])
 ADMIN = "notifier:admin"
@@ -31,13 +34,27 @@ async def consent_stream(
     last_event_id: Annotated[str | None, Header()] = None,
     after: Annotated[int | None, Query(ge=0)] = None,
 ) -> StreamingResponse:
-    """An app gets every subject's consent changes; a customer gets their own."""
+    """An app gets every subject's consent changes of the purposes it declares; a customer
+    gets their own."""
     principal = await bearer_principal(request, admin_scope=ADMIN)
     subject = uuid.UUID(principal.id) if principal.kind is Kind.CUSTOMER else None
+    declared: Callable[[], frozenset[str] | None] | None = None
+    if principal.kind is Kind.APP:
+        apps = app_directory(request)
+        registered_app(apps, principal.id)  # a deleted app's token: refused
+        client_id = principal.id
+
+        def declared_now() -> frozenset[str] | None:
+            app = apps.get(client_id)
+            return frozenset(app.purposes) if app is not None else None
+
+        declared = declared_now
+
     events = stream(
         runtime.sessions,
         runtime.extras["broadcaster"],
         after=_resume_from(last_event_id, after),
         subject_id=subject,
+        declared=declared,
     )
     return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)

@@ -7,6 +7,14 @@ class SubscriptionNotFound(DomainError):
     title = "Subscription not found"
 
 
+class SubscriptionStopped(DomainError):
+    """Its app was deleted at the auth service: the subscription cannot be resumed."""
+
+    status = 409
+    type_slug = "subscription-stopped"
+    title = "Subscription stopped"
+
+
 class UnsafeWebhookUrl(DomainError):
     status = 422
     type_slug = "unsafe-webhook-url"

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI
 
-from ciam_consent_sdk import ConsentView
+from ciam_consent_sdk import BrandAppView, ConsentView
 from ciam_notifier.api import router
 from ciam_notifier.api_messages import router as messages_router
 from ciam_notifier.api_streams import router as streams_router
+from ciam_notifier.apps import APPS
 from ciam_notifier.channels import Channel, EmailChannel, SmsChannel
 from ciam_notifier.contacts import AuthContacts
 from ciam_notifier.events import register_subscribers
@@ -21,6 +23,7 @@ from ciam_notifier.ssrf import networks
 from ciam_shared.events import ConsentApplied, WebhookDeadLettered
 from ciam_shared.service import ServiceRuntime, ServiceSpec, build_app
 from ciam_shared.topics import (
+    BRAND_APPS,
     CONSENT_APPLIED,
     CONSENT_CHANGES,
     CONSENT_STATE,
@@ -43,6 +46,7 @@ SPEC = ServiceSpec(
         CONSENT_APPLIED,
         NOTIFIER_DELIVERIES,
         NOTIFIER_DEAD_LETTERS,
+        BRAND_APPS,
     ),
 )
 
@@ -74,6 +78,14 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     view = ConsentView(
         settings.kafka_bootstrap_servers, topic_prefix=settings.topic_prefix, subscriber="notifier"
     )
+    # Every brand app and its declared purposes, from the auth service's compacted apps topic:
+    # who may subscribe, stream and send, and which changes reach each app.
+    apps = BrandAppView(
+        settings.kafka_bootstrap_servers,
+        topic_prefix=settings.topic_prefix,
+        client_id="notifier-apps",
+    )
+    runtime.extras[APPS] = apps
     channels: dict[str, Channel] = {
         "email": EmailChannel(settings.smtp_host, settings.smtp_port, settings.mail_from)
     }
@@ -97,10 +109,13 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         confirmation_retry_period=timedelta(seconds=settings.confirmation_retry_period_seconds),
         confirm_unverified=settings.confirm_unverified,
     )
-    message_worker = MessageWorker(runtime.sessions, view, channels, tuning, contacts)
+    message_worker = MessageWorker(runtime.sessions, view, channels, tuning, contacts, apps)
     runtime.extras["message_worker"] = message_worker
+    apps_ready = asyncio.Event()
     register_subscribers(
         runtime,
+        apps,
+        apps_ready,
         worker.deliver_now,
         worker.has_capacity,
         broadcaster.notify,
@@ -108,6 +123,8 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     )
 
     async def on_start(rt: ServiceRuntime) -> None:
+        await apps.start()  # returns once every app already on the topic is known
+        apps_ready.set()
         await view.start()
         rt.spawn("deliveries", worker.run_forever())
         rt.spawn("messages", message_worker.run_forever())
@@ -118,6 +135,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
 
     async def on_stop(rt: ServiceRuntime) -> None:
         await view.stop()
+        await apps.stop()
         await http.aclose()
         await auth_http.aclose()
 

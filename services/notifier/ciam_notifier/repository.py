@@ -14,7 +14,9 @@ from sqlalchemy.orm import aliased
 
 from ciam_notifier.models import Delivery, Message, StreamEvent, Subscription, Suppression
 
-PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+PENDING, DELIVERED, DEAD, CANCELLED = "pending", "delivered", "dead", "cancelled"
+# A subscription of an app deleted at the auth service: stopped for good, never resumed.
+APP_DELETED = "deleted"
 CLAIMED, HANDED_OVER = "claimed", "handed_over"
 
 
@@ -44,7 +46,49 @@ async def subscriptions_by_id(
 
 async def all_subscriptions(session: AsyncSession) -> Sequence[Subscription]:
     """Active and paused: a paused endpoint's changes are queued and held, not dropped."""
-    return (await session.scalars(select(Subscription))).all()
+    return (
+        await session.scalars(select(Subscription).where(Subscription.status != APP_DELETED))
+    ).all()
+
+
+async def stop_subscriptions_of(session: AsyncSession, app: str, before: datetime) -> int:
+    """Mark the app's subscriptions deleted and cancel their pending deliveries; returns how
+    many subscriptions were still live (0 the second time)."""
+    ids = list(
+        await session.scalars(
+            update(Subscription)
+            .where(
+                Subscription.app == app,
+                Subscription.status != APP_DELETED,
+                Subscription.created_at <= before,
+            )
+            .values(status=APP_DELETED)
+            .returning(Subscription.id)
+        )
+    )
+    if ids:
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.subscription_id.in_(ids), Delivery.status == PENDING)
+            .values(status=CANCELLED, last_error="the app was deleted")
+        )
+    return len(ids)
+
+
+async def cancel_marketing_of(
+    session: AsyncSession, app: str, before: datetime, reason: str
+) -> None:
+    """The app's marketing not yet claimed by a sender (one in flight finishes)."""
+    await session.execute(
+        update(Message)
+        .where(
+            Message.app == app,
+            Message.kind == "marketing",
+            Message.status.in_(("queued", "held")),
+            Message.requested_at <= before,
+        )
+        .values(status="cancelled", reason=reason)
+    )
 
 
 async def delete_subscription(session: AsyncSession, row: Subscription) -> None:

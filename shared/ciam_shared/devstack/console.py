@@ -24,6 +24,12 @@ SCOPES = (
     "consent:read", "consent:write", "consent:admin", "notifier:admin", "auth:admin",
     "profile:read", "profile:write", "profile:track", "profile:admin",
 )  # fmt: skip
+# Consent and the notifier hold an app to the purposes it declared: the development client
+# declares every purpose of the consent service's seeded catalogue.
+PURPOSES = (
+    "email-marketing", "sms-marketing", "personalisation", "analytics", "partner-sharing",
+    "social-import", "order-fulfilment",
+)  # fmt: skip
 
 
 # The services that call the auth service's internal API with their own client.
@@ -52,6 +58,8 @@ def _ensure(
     args = [*identity, "--grant", "client_credentials"]
     for scope in scopes:
         args += ["--scope", scope]
+    for purpose in PURPOSES:
+        args += ["--purpose", purpose]
     done = subprocess.run(
         [sys.executable, "-m", "ciam_auth.cli", "create-client", *args],
         env=env,

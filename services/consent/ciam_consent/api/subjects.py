@@ -1,4 +1,10 @@
-"""A subject's consents over HTTP: read, change (batch or one), history, receipts, proof."""
+"""A subject's consents over HTTP: read, change (batch or one), history, receipts, proof.
+
+A brand app records only the purposes it declared at the auth service (403
+`purpose-not-declared`, nothing written) and, by data minimisation, reads only those too: its
+current consents, history and propagation list only its declared purposes, and a receipt of
+another purpose does not exist for it (404). Customers and admins see everything.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,15 @@ import uuid
 from fastapi import APIRouter, Request, status
 
 from ciam_consent.api.deps import RecorderDep
-from ciam_consent.auth import READ, WRITE, PrincipalDep, authorize_brand, authorize_subject
+from ciam_consent.auth import (
+    READ,
+    WRITE,
+    AppsDep,
+    PrincipalDep,
+    authorize_brand,
+    authorize_subject,
+)
+from ciam_consent.errors import ReceiptNotFound
 from ciam_consent.http_context import gpc_signal, request_context
 from ciam_consent.integrity import receipt_payload
 from ciam_consent.models import HistoryEntry
@@ -29,6 +43,8 @@ from ciam_consent.service import changes, queries
 from ciam_consent.service.changes import Requested
 from ciam_shared.events import CollectionMethod, ConsentStatus
 from ciam_shared.service import SessionDep
+from ciam_shared.tokens import Principal
+from ciam_shared.tokens.apps import AppDirectory, declared_purposes, require_declared
 
 router = APIRouter(prefix="/v1/subjects", tags=["consents"])
 
@@ -58,6 +74,20 @@ def _changes_out(applied: changes.Applied) -> ChangesOut:
     )
 
 
+def _visible(apps: AppDirectory, principal: Principal, purpose: str) -> bool:
+    """A brand app sees its declared purposes only (data minimisation); others see all."""
+    declared = declared_purposes(apps, principal)
+    return declared is None or purpose in declared
+
+
+def _app_name(apps: AppDirectory, client_id: object) -> str | None:
+    """The display name of the app a change came from, while the auth service knows it."""
+    if not isinstance(client_id, str):
+        return None
+    app = apps.get(client_id)
+    return app.name if app is not None else None
+
+
 @router.get("/{subject_id}/consents")
 async def current_consents(
     subject_id: uuid.UUID,
@@ -65,6 +95,7 @@ async def current_consents(
     session: SessionDep,
     principal: PrincipalDep,
     recorder: RecorderDep,
+    apps: AppsDep,
 ) -> SubjectConsentsOut:
     authorize_subject(principal, subject_id, scope=READ)
     if gpc_signal(request):
@@ -87,6 +118,7 @@ async def current_consents(
                 expires_at=r.expires_at,
             )
             for r in found.records
+            if _visible(apps, principal, r.purpose_id)
         ],
     )
 
@@ -99,9 +131,11 @@ async def change_consents(
     session: SessionDep,
     principal: PrincipalDep,
     recorder: RecorderDep,
+    apps: AppsDep,
 ) -> ChangesOut:
     """Grant, deny or withdraw one or many consents at once: all of them or none."""
     authorize_subject(principal, subject_id, scope=WRITE)
+    require_declared(apps, principal, [c.purpose for c in body.changes], batch=True)
     items = []
     for change in body.changes:
         brand = change.brand or principal.brand
@@ -132,8 +166,10 @@ async def _single(
     session: SessionDep,
     principal: PrincipalDep,
     recorder: RecorderDep,
+    apps: AppDirectory,
 ) -> ChangesOut:
     authorize_subject(principal, subject_id, scope=WRITE)
+    require_declared(apps, principal, [purpose])
     brand = body.brand or principal.brand
     authorize_brand(principal, brand)
     item = Requested(
@@ -160,10 +196,12 @@ async def grant(
     session: SessionDep,
     principal: PrincipalDep,
     recorder: RecorderDep,
+    apps: AppsDep,
 ) -> ChangesOut:
     return await _single(
-        subject_id, purpose, ConsentStatus.GRANTED, body, request, session, principal, recorder
-    )
+        subject_id, purpose, ConsentStatus.GRANTED, body, request, session, principal, recorder,
+        apps,
+    )  # fmt: skip
 
 
 @router.post("/{subject_id}/consents/{purpose}/withdraw")
@@ -175,13 +213,15 @@ async def withdraw(
     session: SessionDep,
     principal: PrincipalDep,
     recorder: RecorderDep,
+    apps: AppsDep,
 ) -> ChangesOut:
     return await _single(
-        subject_id, purpose, ConsentStatus.WITHDRAWN, body, request, session, principal, recorder
-    )
+        subject_id, purpose, ConsentStatus.WITHDRAWN, body, request, session, principal, recorder,
+        apps,
+    )  # fmt: skip
 
 
-def _history_out(e: HistoryEntry) -> HistoryEntryOut:
+def _history_out(e: HistoryEntry, apps: AppDirectory) -> HistoryEntryOut:
     return HistoryEntryOut(
         version=e.version,
         event_id=e.event_id,
@@ -193,6 +233,7 @@ def _history_out(e: HistoryEntry) -> HistoryEntryOut:
         status=ConsentStatus(e.status),
         collected_via=CollectionMethod(e.collected_via),
         source=e.source,
+        source_app_name=_app_name(apps, e.source.get("app")),
         occurred_at=e.occurred_at,
         expires_at=e.expires_at,
         previous_hash=e.previous_hash,
@@ -202,34 +243,46 @@ def _history_out(e: HistoryEntry) -> HistoryEntryOut:
 
 @router.get("/{subject_id}/history")
 async def history(
-    subject_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+    subject_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, apps: AppsDep
 ) -> HistoryOut:
+    """For a brand app, only its declared purposes' entries: `chain_valid` still speaks for
+    the whole chain, which the app cannot recompute from the entries it is shown."""
     authorize_subject(principal, subject_id, scope=READ)
     found = await queries.history(session, subject_id)
     return HistoryOut(
         subject_id=subject_id,
         chain_valid=found.first_broken_version is None,
         first_broken_version=found.first_broken_version,
-        entries=[_history_out(e) for e in found.entries],
+        entries=[
+            _history_out(e, apps) for e in found.entries if _visible(apps, principal, e.purpose_id)
+        ],
     )
 
 
 @router.get("/{subject_id}/receipts/{version}")
 async def receipt(
-    subject_id: uuid.UUID, version: int, session: SessionDep, principal: PrincipalDep
+    subject_id: uuid.UUID,
+    version: int,
+    session: SessionDep,
+    principal: PrincipalDep,
+    apps: AppsDep,
 ) -> ReceiptOut:
     authorize_subject(principal, subject_id, scope=READ)
     entry = await queries.receipt(session, subject_id, version)
+    if not _visible(apps, principal, entry.purpose_id):
+        # The same answer as for a version that does not exist: nothing to learn from it.
+        raise ReceiptNotFound(f"Subject {subject_id} has no change with version {version}.")
     return ReceiptOut(
         receipt=receipt_payload(entry.receipt),
         jws=entry.receipt,
         jwks_url=JWKS_PATH,
+        source_app_name=_app_name(apps, entry.source.get("app")),
     )
 
 
 @router.get("/{subject_id}/propagation")
 async def propagation(
-    subject_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+    subject_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, apps: AppsDep
 ) -> PropagationOut:
     authorize_subject(principal, subject_id, scope=READ)
     subscribers, entries = await queries.propagation(session, subject_id)
@@ -247,5 +300,6 @@ async def propagation(
                 pending=p.pending,
             )
             for p in entries
+            if _visible(apps, principal, p.entry.purpose_id)
         ],
     )

@@ -6,11 +6,15 @@ pending one of its (subscription, subject), to an active subscription, is queued
 delivery worker to POST right after this transaction commits, without a polling round's
 query. If the process stops first, the lease runs out and a round delivers it (at least once,
 same webhook-id, order kept: a pending delivery holds back the subject's later ones).
+
+An app only ever gets changes of the purposes it declares at the auth service at fan-out time
+(an empty purpose filter means all of them); an app the notifier does not know gets nothing.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,10 +40,17 @@ class Immediate:
     lease_until: datetime
 
 
-def wants(subscription: Subscription, event: CloudEvent[ConsentChange]) -> bool:
+# The purposes an app declares now (none for an unknown app).
+Declared = Callable[[str], frozenset[str]]
+
+
+def wants(
+    subscription: Subscription, event: CloudEvent[ConsentChange], declared: frozenset[str]
+) -> bool:
     data = event.data
     return (
-        (not subscription.event_types or event.type in subscription.event_types)
+        data.purpose in declared
+        and (not subscription.event_types or event.type in subscription.event_types)
         and (not subscription.purposes or data.purpose in subscription.purposes)
         and (not subscription.brands or data.brand is None or data.brand in subscription.brands)
     )
@@ -55,7 +66,11 @@ def webhook_payload(event: CloudEvent[ConsentChange]) -> dict[str, Any]:
 
 
 async def fan_out(
-    session: AsyncSession, event: CloudEvent[ConsentChange], *, fast: bool = False
+    session: AsyncSession,
+    event: CloudEvent[ConsentChange],
+    declared: Declared,
+    *,
+    fast: bool = False,
 ) -> tuple[int, list[Immediate]]:
     """Keep the change for live streams and queue it for every interested endpoint; returns
     how many deliveries are new, and those that may go out at once (the others wait for the
@@ -73,7 +88,9 @@ async def fan_out(
     )
     payload = webhook_payload(event)
     subject = event.data.subject_id
-    interested = [s for s in await repository.all_subscriptions(session) if wants(s, event)]
+    interested = [
+        s for s in await repository.all_subscriptions(session) if wants(s, event, declared(s.app))
+    ]
     if not interested:
         return 0, []
     lease_until = now + FAST_LEASE

@@ -18,10 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_consent_sdk import ConsentView
 from ciam_notifier import repository
+from ciam_notifier.apps import declared
 from ciam_notifier.channels import Channel
 from ciam_notifier.models import Message
 from ciam_shared.db import utcnow
 from ciam_shared.http.problems import DomainError
+from ciam_shared.tokens.apps import AppDirectory, check_declared
 
 MESSAGES = Counter("ciam_messages_total", "Message outcomes", ["kind", "outcome"])
 MARKETING = "marketing"
@@ -51,7 +53,15 @@ class Request:
     body: str
 
 
-async def refusal(session: AsyncSession, view: ConsentView, m: Request | Message) -> str | None:
+async def refusal(
+    session: AsyncSession, view: ConsentView, m: Request | Message, apps: AppDirectory
+) -> str | None:
+    # Checked again when sent: the app may have been deleted or narrowed meanwhile.
+    app = apps.get(m.app)
+    if app is None:
+        return f"app `{m.app}` is not registered"
+    if m.purpose not in app.purposes:
+        return f"app `{m.app}` does not declare {m.purpose}"
     if await repository.suppressed(session, m.channel, m.subject_id, m.purpose) is not None:
         return f"suppressed: {m.channel} for {m.purpose}"
     if not view.allowed(m.subject_id, m.purpose, channel=m.channel, brand=m.brand):
@@ -66,10 +76,12 @@ async def request_send(
     *,
     channels: dict[str, Channel],
     settle: timedelta,
+    apps: AppDirectory,
 ) -> Message:
+    check_declared(request.app, declared(apps, request.app), [request.purpose])
     if request.channel not in channels:
         raise UnknownChannel(f"No channel `{request.channel}` is configured.")
-    reason = await refusal(session, view, request)
+    reason = await refusal(session, view, request, apps)
     if reason is not None:
         MESSAGES.labels(MARKETING, "refused").inc()
         raise NotAllowed(reason)

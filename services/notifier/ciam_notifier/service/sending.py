@@ -36,6 +36,7 @@ from ciam_notifier.service.confirmations import KIND as CONFIRMATION
 from ciam_notifier.service.confirmations import render
 from ciam_notifier.service.messages import MARKETING, MESSAGES, refusal
 from ciam_shared.db import unit_of_work, utcnow
+from ciam_shared.tokens.apps import AppDirectory
 
 log = logging.getLogger(__name__)
 MAX_MARKETING_ATTEMPTS = 10
@@ -98,8 +99,10 @@ class MessageWorker:
         channels: dict[str, Channel],
         tuning: Tuning,
         contacts: AuthContacts | None,
+        apps: AppDirectory,
     ) -> None:
         self.sessions, self.view, self.channels = sessions, view, channels
+        self.apps = apps
         self.tuning, self.contacts = tuning, contacts
         self.settle = tuning.settle
         self._wake = asyncio.Event()
@@ -152,7 +155,7 @@ class MessageWorker:
                         message.status, message.reason = "held", "consent view is behind the broker"
                         MESSAGES.labels(MARKETING, "held").inc()
                         continue
-                    reason = await refusal(session, self.view, message)
+                    reason = await refusal(session, self.view, message, self.apps)
                     if reason is not None:
                         message.status, message.reason = "refused", reason
                         MESSAGES.labels(MARKETING, "refused").inc()

@@ -1,6 +1,9 @@
 """Live streams (Server-Sent Events) of consent changes: for an app (every subject) and for a
 signed-in customer (their own). A client that reconnects with `Last-Event-ID` gets what it
-missed, from the stored stream events, then follows live changes."""
+missed, from the stored stream events, then follows live changes.
+
+An app's stream carries only the purposes the app declares now, and ends once the app is
+deleted at the auth service."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -60,8 +63,11 @@ async def stream(
     *,
     after: int,
     subject_id: uuid.UUID | None,
+    declared: Callable[[], frozenset[str] | None] | None = None,
     keepalive: float = KEEPALIVE_SECONDS,
 ) -> AsyncIterator[bytes]:
+    """`declared`: for an app's stream, the purposes it declares now (None once the app is
+    gone: the stream ends); None for a stream not limited by purpose."""
     yield b"retry: 2000\n\n"
     if after > 0:
         async with sessions() as session:
@@ -73,15 +79,24 @@ async def stream(
             yield f"event: {GAP}\ndata: {data}\n\n".encode()
     while True:
         seen = broadcaster.generation
+        allowed = declared() if declared is not None else None
+        if declared is not None and allowed is None:
+            return
         async with sessions() as session:
             events = await repository.stream_events_after(session, after, subject_id, BATCH)
         for event in events:
             after = event.seq
-            yield frame(event)
+            if allowed is None or _purpose(event) in allowed:
+                yield frame(event)
         if len(events) == BATCH:
             continue
         if not await broadcaster.wait(seen, keepalive):
             yield b": keep-alive\n\n"
+
+
+def _purpose(event: StreamEvent) -> object:
+    data = event.payload.get("data")
+    return data.get("purpose") if isinstance(data, dict) else None
 
 
 async def prune_forever(

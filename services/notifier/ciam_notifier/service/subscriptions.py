@@ -8,23 +8,26 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_notifier import repository
-from ciam_notifier.errors import SubscriptionNotFound
+from ciam_notifier.errors import SubscriptionNotFound, SubscriptionStopped
 from ciam_notifier.models import Subscription
 from ciam_notifier.signing import new_secret
 from ciam_notifier.ssrf import IPNetwork, check_url
 from ciam_shared.db import new_id, utcnow
+from ciam_shared.tokens.apps import check_declared
 
 
 async def subscribe(
     session: AsyncSession,
     *,
     app: str,
+    declared: frozenset[str],
     url: str,
     event_types: list[str],
     purposes: list[str],
     brands: list[str],
     allowlist: Sequence[IPNetwork],
 ) -> Subscription:
+    check_declared(app, declared, purposes)
     await check_url(url, allowlist)
     row = Subscription(
         id=new_id(),
@@ -48,11 +51,30 @@ async def own(session: AsyncSession, app: str, subscription_id: uuid.UUID) -> Su
     return row
 
 
+async def live(session: AsyncSession, app: str, subscription_id: uuid.UUID) -> Subscription:
+    """One of the app's subscriptions that was not stopped by its app's deletion (a client id
+    registered again at auth does not bring the old subscriptions back)."""
+    row = await own(session, app, subscription_id)
+    if row.status == repository.APP_DELETED:
+        raise SubscriptionStopped(f"Subscription {subscription_id} was stopped for good.")
+    return row
+
+
 async def set_status(
     session: AsyncSession, app: str, subscription_id: uuid.UUID, status: str
 ) -> Subscription:
-    row = await own(session, app, subscription_id)
+    row = await live(session, app, subscription_id)
     row.status = status
+    return row
+
+
+async def resume(
+    session: AsyncSession, app: str, subscription_id: uuid.UUID, declared: frozenset[str]
+) -> Subscription:
+    """Only a live subscription whose purpose filter the app still declares resumes."""
+    row = await live(session, app, subscription_id)
+    check_declared(app, declared, row.purposes)
+    row.status = "active"
     return row
 
 

@@ -28,6 +28,7 @@ from ciam_shared.events import (
     ConsentWithdrawn,
     encode,
 )
+from ciam_shared.testing.apps import register_app
 from ciam_shared.testing.issuer import TokenIssuer
 from ciam_shared.testing.plugin import eventually, publish_event, running, settings_kwargs
 from ciam_shared.topics import ALL_TOPICS, CONSENT_STATE, ensure_topics
@@ -295,3 +296,17 @@ async def test_an_address_that_would_inject_smtp_commands_fails_and_sends_nothin
 
     await eventually(failed)
     assert harness.mailbox.messages == []
+
+
+async def test_an_app_may_only_send_marketing_for_a_purpose_it_declares(harness: Harness) -> None:
+    await register_app(harness.bootstrap, "shop-backend", ["sms-marketing"], prefix=harness.prefix)
+    apps = harness.app.state.runtime.extras["apps"]
+
+    async def narrowed() -> bool:
+        return bool(apps.get("shop-backend").purposes == ["sms-marketing"])
+
+    await eventually(narrowed)
+    response = await harness.send(uuid.uuid4())
+    assert response.status_code == 403
+    assert response.json()["type"].endswith("/purpose-not-declared")
+    assert response.json()["purpose"] == "email-marketing"

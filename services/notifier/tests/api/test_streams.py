@@ -17,6 +17,7 @@ from ciam_notifier.main import create_app
 from ciam_notifier.settings import NotifierSettings
 from ciam_shared.devstack import free_port
 from ciam_shared.events import CloudEvent, CollectionMethod, ConsentStatus, ConsentWithdrawn
+from ciam_shared.testing.apps import register_app
 from ciam_shared.testing.issuer import TokenIssuer
 from ciam_shared.testing.plugin import eventually, publish_event, settings_kwargs
 
@@ -71,11 +72,13 @@ async def prune_upto(db_url: str, seq: int) -> None:
         await engine.dispose()
 
 
-def withdrawal(subject: uuid.UUID, version: int) -> CloudEvent[ConsentWithdrawn]:
+def withdrawal(
+    subject: uuid.UUID, version: int, purpose: str = "email-marketing"
+) -> CloudEvent[ConsentWithdrawn]:
     data = ConsentWithdrawn(
         subject_id=subject,
         version=version,
-        purpose="email-marketing",
+        purpose=purpose,
         purpose_version=1,
         status=ConsentStatus.WITHDRAWN,
         collected_via=CollectionMethod.WEB,
@@ -181,3 +184,33 @@ async def test_resuming_from_beyond_the_retention_is_told_there_is_a_gap(
                     break
     assert "event: dev.ciam.notifier.stream.gap" in seen
     assert seen[-1] == f"id: {events[2]['id']}"
+
+
+async def test_an_apps_stream_carries_only_its_declared_purposes_and_strangers_get_none(
+    notifier_url, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    base, issuer, _db_url = notifier_url
+    await register_app(kafka_bootstrap, "news-app", ["email-marketing"], prefix=topic_prefix)
+    news = issuer.app_token("news-app", ttl=600)
+    stranger = issuer.app_token("never-registered", ttl=600)
+    async with httpx.AsyncClient(timeout=10) as client:
+
+        async def known() -> bool:
+            headers = {"authorization": f"Bearer {news}"}
+            return (await client.get(f"{base}/v1/subscriptions", headers=headers)).is_success
+
+        await eventually(known)
+        refused = await client.get(
+            f"{base}/v1/streams/consents", headers={"authorization": f"Bearer {stranger}"}
+        )
+        assert refused.status_code == 403
+        assert refused.json()["type"].endswith("/app-unknown")
+    subject = uuid.uuid4()
+    await publish_event(
+        kafka_bootstrap, withdrawal(subject, 1, "sms-marketing"), prefix=topic_prefix
+    )
+    await publish_event(kafka_bootstrap, withdrawal(subject, 2), prefix=topic_prefix)
+    events = await read_events(base, news, 1)
+    assert [(e["data"]["data"]["purpose"], e["data"]["data"]["version"]) for e in events] == [
+        ("email-marketing", 2)
+    ]
