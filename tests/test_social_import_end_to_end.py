@@ -155,7 +155,7 @@ async def system(
         # Consent before profile: it announces the catalogue the profile reads at start.
         started.append(consent.start())
         importer = await create_client(auth.env, "profile", "auth:contacts")
-        ops = await create_client(auth.env, "ops", "profile:admin", "consent:write")
+        ops = await create_client(auth.env, "ops", "profile:admin", "consent:admin")
         profile = ServiceProcess(
             "profile",
             shared | {

@@ -6,12 +6,16 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from ciam_auth.context import SOURCE
 from ciam_auth.oidc.provider import EXTRA as PROVIDER_EXTRA
 from ciam_auth.oidc.provider import Provider
 from ciam_auth.settings import AuthSettings
-from ciam_auth.social.consent import CLIENT_ID, SCOPE, ConsentRecorder
+from ciam_auth.social.consent import CLIENT_ID, PURPOSE, SCOPE, ConsentRecorder
 from ciam_auth.social.flow import FlowStore
 from ciam_auth.social.upstream import Upstreams
+from ciam_shared.db import unit_of_work, utcnow
+from ciam_shared.events import BrandAppRegistered, CloudEvent
+from ciam_shared.outbox import stage
 from ciam_shared.service import ServiceRuntime
 
 EXTRA = "social"
@@ -42,7 +46,31 @@ async def start_social(runtime: ServiceRuntime) -> None:
         return provider.issuer.access_token(sub=CLIENT_ID, client_id=CLIENT_ID, scope=SCOPE)[0]
 
     consents = ConsentRecorder(settings.consent_url, token, upstreams.http)
+    if consents.configured:
+        await announce_self(runtime)
     runtime.extras[EXTRA] = Social(settings, upstreams, FlowStore(runtime.redis), consents)
+
+
+async def announce_self(runtime: ServiceRuntime) -> None:
+    """The consent service takes an app's consents only from an app that `ciam.auth.apps`
+    lists, for the purposes it declared. Auth records import choices in its own name, so it
+    lists itself there: a platform app of no brand that declares `social-import` only. Sent at
+    every start (the topic is compacted: the newest record is all that stays)."""
+    now = utcnow()
+    event = BrandAppRegistered(
+        client_id=CLIENT_ID,
+        name="Sign-in service (social import)",
+        brand=None,
+        purposes=[PURPOSE],
+        scopes=[SCOPE],
+        first_party=True,
+        registered_at=now,
+        updated_at=now,
+    )
+    async with unit_of_work(runtime.sessions) as session:
+        await stage(
+            session, CloudEvent.wrap(event, source=SOURCE), topic_prefix=runtime.topic_prefix
+        )
 
 
 async def stop_social(runtime: ServiceRuntime) -> None:

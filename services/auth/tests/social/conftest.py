@@ -73,7 +73,8 @@ class SocialAuth:
         return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
     def app_token(self, *scopes: str) -> dict[str, str]:
-        """A platform app's bearer token, signed by this auth service."""
+        """An operator tool's bearer token, signed by this auth service (consent and the
+        notifier take app tokens only from registered apps: operators use admin scopes)."""
         issuer = self.runtime.extras["oidc_provider"].issuer
         token, _ = issuer.access_token(sub="ops", client_id="ops", scope=" ".join(scopes))
         return {"authorization": f"Bearer {token}"}

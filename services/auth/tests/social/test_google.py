@@ -64,7 +64,7 @@ async def imported(social: SocialAuth, account: uuid.UUID) -> dict[str, Any]:
 async def consents(social: SocialAuth, account: uuid.UUID) -> dict[str | None, str]:
     async with httpx.AsyncClient(base_url=social.consent_url) as consent:
         response = await consent.get(
-            f"/v1/subjects/{account}/consents", headers=social.app_token("consent:read")
+            f"/v1/subjects/{account}/consents", headers=social.app_token("consent:admin")
         )
     assert response.status_code == 200, response.text
     return {
@@ -100,7 +100,7 @@ async def test_google_sign_in_imports_only_what_the_customer_allowed_until_withd
     async with httpx.AsyncClient(base_url=social.consent_url) as consent:
         withdrawn = await consent.post(
             f"/v1/subjects/{account}/consents/social-import/withdraw",
-            json={"channel": "name"}, headers=social.app_token("consent:write"),
+            json={"channel": "name"}, headers=social.app_token("consent:admin"),
         )  # fmt: skip
     assert withdrawn.status_code == 200, withdrawn.text
 
