@@ -87,7 +87,7 @@ async def sign_in(
     if account.email_verified_at is None:
         raise EmailNotVerified("Confirm your email address first: use the link or the code.")
     if account.totp_enabled:
-        return SignInResult(mfa_token=await _pending_mfa(ctx, account.id))
+        return SignInResult(mfa_token=await pending_second_step(ctx, account.id, "pwd"))
     key = account_key(account.email or str(account.id))
     await ctx.throttle.succeeded(key, client_key(client.address))
     return SignInResult(
@@ -107,7 +107,7 @@ async def complete_second_step(
     current: Session | None = None,
 ) -> SignInResult:
     """The TOTP code (or a recovery code, once) after the password; throttled like passwords."""
-    account_id = await _mfa_account(ctx, mfa_token)
+    account_id, first_factor = await _mfa_account(ctx, mfa_token)
     account = await repository.account_by_id(session, account_id, for_update=True)
     if account is None or account.totp_secret is None:
         raise InvalidToken("The sign-in expired. Start again.")
@@ -133,7 +133,9 @@ async def complete_second_step(
     await ctx.redis.delete(_mfa_key(ctx, mfa_token))
     await ctx.throttle.succeeded(key, who)
     return SignInResult(
-        session=await start_session(session, ctx, account, client, ["pwd", "otp", "mfa"], current),
+        session=await start_session(
+            session, ctx, account, client, [first_factor, "otp", "mfa"], current
+        ),
         device_token=await ctx.throttle.trust(key),
     )
 
@@ -207,19 +209,24 @@ def _mfa_key(ctx: AuthContext, token: str) -> str:
     return f"{ctx.redis_prefix}mfa:{hashlib.sha256(token.encode()).hexdigest()}"
 
 
-async def _pending_mfa(ctx: AuthContext, account_id: uuid.UUID) -> str:
+async def pending_second_step(ctx: AuthContext, account_id: uuid.UUID, first_factor: str) -> str:
+    """The first factor (`pwd`, or `fed` for a social sign-in) is done: a token for the TOTP
+    step, which names the first factor in the session's `amr`."""
     token = secrets.token_urlsafe(32)
     key = _mfa_key(ctx, token)
-    await ctx.redis.hset(key, mapping={"account_id": str(account_id), "failures": 0})
+    await ctx.redis.hset(
+        key, mapping={"account_id": str(account_id), "first": first_factor, "failures": 0}
+    )
     await ctx.redis.expire(key, ctx.settings.mfa_step_seconds)
     return token
 
 
-async def _mfa_account(ctx: AuthContext, token: str) -> uuid.UUID:
-    raw = await ctx.redis.hget(_mfa_key(ctx, token), "account_id") if token else None
-    if raw is None:
+async def _mfa_account(ctx: AuthContext, token: str) -> tuple[uuid.UUID, str]:
+    raw = await ctx.redis.hmget(_mfa_key(ctx, token), ["account_id", "first"]) if token else None
+    if raw is None or raw[0] is None:
         raise InvalidToken("The sign-in expired. Start again.")
-    return uuid.UUID(raw.decode() if isinstance(raw, bytes) else raw)
+    account_id, first = (v.decode() if isinstance(v, bytes) else v for v in raw)
+    return uuid.UUID(account_id), first or "pwd"
 
 
 async def _count_mfa_failure(ctx: AuthContext, token: str) -> None:

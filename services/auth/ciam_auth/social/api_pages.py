@@ -16,6 +16,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
+from ciam_auth import pages as account_pages
+from ciam_auth import repository as account_repository
+from ciam_auth.context import AuthContext
+from ciam_auth.service import signin
 from ciam_auth.sessions import Session, current_session, set_session_cookie, store_of
 from ciam_auth.social import fields, mail_offer, reauth, repository, service
 from ciam_auth.social.errors import IdentityLinkedElsewhere
@@ -35,6 +39,7 @@ from ciam_auth.social.idtoken import Identity, TokenRefused, validate
 from ciam_auth.social.pages import MESSAGES, error_page, locale, render
 from ciam_auth.social.runtime import Social, get_social
 from ciam_auth.social.upstream import ProviderUnavailable, Upstream
+from ciam_auth.web import client_of
 from ciam_shared.db import new_id, unit_of_work
 from ciam_shared.service import RuntimeDep, ServiceRuntime
 
@@ -193,17 +198,35 @@ async def signed_in_response(
     account_id: uuid.UUID,
     return_to: str,
 ) -> Response:
-    device = request.headers.get("user-agent", "")[:200]
+    """The provider vouched for the identity: that is a first factor, like a password. An
+    account with TOTP still gives its code (the same page as after a password), and the
+    sign-in is published like any other (`UserSignedIn`, methods `fed`)."""
+    ctx: AuthContext = runtime.extras["auth"]
     # RFC 8176 has no value for a federated sign-in; "fed" is the common one.
-    created = await store_of(runtime).create(account_id, device=device, channel="web",
-                                             amr=["fed"])  # fmt: skip
-    response = see_other(return_to)
-    set_session_cookie(
-        response,
-        created,
-        secure=social.secure_cookies,
-        max_age=store_of(runtime).absolute_seconds,
-    )
+    async with unit_of_work(runtime.sessions) as db:
+        account = await account_repository.account_by_id(db, account_id)
+        if account is None:  # deleted between the callback and now
+            return error_page(request, "expired", lang=locale(request))
+        if account.totp_enabled:
+            mfa_token = await signin.pending_second_step(ctx, account.id, first_factor="fed")
+            created = None
+        else:
+            created = await signin.start_session(
+                db, ctx, account, client_of(request, "web"), ["fed"]
+            )
+    if created is None:
+        response: Response = account_pages.render(
+            request, ctx, "login_totp.html", locale=locale(request), title_key="totp_title",
+            mfa_token=mfa_token, return_to=return_to,
+        )  # fmt: skip
+    else:
+        response = see_other(return_to)
+        set_session_cookie(
+            response,
+            created,
+            secure=social.secure_cookies,
+            max_age=store_of(runtime).absolute_seconds,
+        )
     response.delete_cookie(PENDING_COOKIE, path="/login/social")
     return response
 
