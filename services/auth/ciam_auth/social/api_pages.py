@@ -128,7 +128,10 @@ async def _identity(
     tokens = await upstream.exchange(
         code, verifier=flow.verifier, redirect_uri=social.callback_url(flow.provider)
     )
-    return await validate(tokens["id_token"], upstream, nonce=flow.nonce)
+    identity = await validate(tokens["id_token"], upstream, nonce=flow.nonce)
+    if upstream.config.name_in_user_param:
+        identity = fields.with_posted_name(identity, params.get("user"))
+    return identity
 
 
 async def _decide(

@@ -30,6 +30,8 @@ PRESETS: dict[str, dict[str, object]] = {
         "scopes": ["openid", "email", "name"],
         # Apple answers with a form POST when scopes are asked for.
         "response_mode": "form_post",
+        # ...and its ID token carries no name: the name comes in the `user` form field.
+        "name_in_user_param": True,
     },
     "facebook": {
         "label": "Facebook",
@@ -57,6 +59,9 @@ class UpstreamConfig(BaseModel):
     enabled: bool = True
     algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256"])
     response_mode: Literal["query", "form_post"] = "query"
+    # Apple sends the customer's name once, at the first authorization, as JSON in the posted
+    # `user` field (not in the signed ID token).
+    name_in_user_param: bool = False
     # Apple: the client secret is an ES256 JWT signed with the team's key.
     team_id: str = ""
     key_id: str = ""

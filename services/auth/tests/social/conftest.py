@@ -246,7 +246,11 @@ async def social_with_consent(
     settings = AuthSettings(
         issuer=ISSUER,
         key_encryption_secret=secrets.token_urlsafe(32),
-        social_providers=[evil.config("evil"), google_config(google)],
+        social_providers=[
+            evil.config("evil"),
+            google_config(google),
+            evil.config("evilapple") | {"response_mode": "form_post", "name_in_user_param": True},
+        ],
         social_timeout_s=5.0,
         consent_url=consent_url,
         **settings_kwargs(await fresh_database("ciam_auth.migrations"), **common),
@@ -284,6 +288,8 @@ async def social(
         evil.config("evil"),
         other.config("other"),
         evil.config("evilpost") | {"response_mode": "form_post"},
+        # Apple's ways (form_post, the name in the posted `user` field) with our keys.
+        evil.config("evilapple") | {"response_mode": "form_post", "name_in_user_param": True},
     ]
     if google is not None:
         providers.append(google_config(google))

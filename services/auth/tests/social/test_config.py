@@ -11,6 +11,8 @@ from pydantic import ValidationError
 
 from ciam_auth.settings import AuthSettings
 from ciam_auth.social.config import UpstreamConfig
+from ciam_auth.social.fields import with_posted_name
+from ciam_auth.social.idtoken import Identity
 
 
 def test_presets_fill_the_issuer_and_apple_answers_by_form_post() -> None:
@@ -63,3 +65,30 @@ def test_providers_come_from_one_json_setting_and_secrets_stay_hidden(
     settings = AuthSettings()
     assert [p.id for p in settings.social_providers] == ["google", "corp"]
     assert "s3cr3t" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("posted", "expected"),
+    [
+        ('{"name": {"firstName": " Ada ", "lastName": "Lovelace"}}', ("Ada", "Lovelace")),
+        ('{"name": {"firstName": "Ada"}}', ("Ada", None)),
+        ("not json", (None, None)),
+        ('["a list"]', (None, None)),
+        ('{"name": "a string"}', (None, None)),
+        ('{"name": {"firstName": ' + '"' + "x" * 300 + '"}}', (None, None)),
+        (None, (None, None)),
+    ],
+)
+def test_apple_posted_name_is_taken_only_when_well_formed(
+    posted: str | None, expected: tuple[str | None, str | None]
+) -> None:
+    identity = Identity("https://appleid.apple.com", "001", {"sub": "001"})
+    claims = with_posted_name(identity, posted).claims
+    assert (claims.get("given_name"), claims.get("family_name")) == expected
+
+
+def test_apple_posted_name_never_overrides_the_signed_token() -> None:
+    identity = Identity("https://appleid.apple.com", "001", {"sub": "001", "given_name": "Real"})
+    posted = '{"name": {"firstName": "Fake", "lastName": "Lovelace"}}'
+    claims = with_posted_name(identity, posted).claims
+    assert claims["given_name"] == "Real" and claims["family_name"] == "Lovelace"

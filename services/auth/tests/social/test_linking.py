@@ -163,3 +163,29 @@ async def test_linking_needs_a_signed_in_customer(social: SocialAuth) -> None:
         "/login?return_to=%2Flogin%2Fsocial%2Fevil%3Fintent%3Dlink"
     )
     assert (await social.http.get("/v1/me/identities")).status_code == 401
+
+
+async def test_apple_name_from_the_posted_user_field_is_offered_for_import(
+    social_with_consent: SocialAuth,
+) -> None:
+    """Apple's ID token has no name: it posts `user` once, beside the code."""
+    social = social_with_consent
+    request = await social.start("evilapple")
+    claims = social.evil.claims(request["nonce"], sub="apple-1")
+    claims.pop("name", None)
+    token = social.evil.sign(claims)
+    user = '{"name": {"firstName": "Ada", "lastName": "Lovelace"}, "email": "x@evil.example"}'
+    form = {"code": social.evil.issue(token, request["code_challenge"]),
+            "state": request["state"], "iss": social.evil.issuer, "user": user}  # fmt: skip
+    response = await social.http.post("/login/social/evilapple/callback", data=form)
+    assert response.status_code == 303, response.text
+    page = await social.http.get("/login/social/continue")
+    assert 'value="name"' in page.text  # the name is offered, though the token had none
+    await social.answer(("name", "email"))
+    account = await social.signed_in_account()
+    async with social.engine.connect() as connection:
+        imported = await connection.scalar(
+            text("SELECT imported FROM linked_identities WHERE account_id = :id"), {"id": account}
+        )
+    assert imported["name"] == {"given_name": "Ada", "family_name": "Lovelace"}
+    assert "x@evil.example" not in str(imported)  # the address only ever comes from the token
