@@ -140,6 +140,7 @@ async def login_page(
         locale=locale_of(request),
         title_key="login_title",
         return_to=target,
+        fresh=prompt == "login",
     )
 
 
@@ -154,6 +155,7 @@ async def login(
     csrf: OptionalForm = None,
     return_to: OptionalForm = None,
     ui_locales: OptionalForm = None,
+    prompt: OptionalForm = None,
 ) -> Response:
     locale, target = locale_of(request, ui_locales), safe_return_to(return_to)
     try:
@@ -179,6 +181,7 @@ async def login(
             error=message,
             email=email,
             return_to=target,
+            fresh=prompt == "login",
         )
     if result.session is None:
         return render(

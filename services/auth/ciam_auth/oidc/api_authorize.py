@@ -71,12 +71,15 @@ async def authorize(
         if "none" in req.prompt:
             return _redirect(req, provider, error="login_required")
         again = {k: v for k, v in params.items() if k in AUTHORIZE_PARAMS and k != "prompt"}
+        login = {"return_to": ""}
         if "login" in req.prompt or req.max_age is not None:
             again["max_age"] = str(max(req.max_age or 0, REAUTH_WINDOW_S))
-        return_to = "/authorize?" + urlencode(again)
-        login = {"return_to": return_to} | (
-            {"ui_locales": req.ui_locales} if req.ui_locales else {}
-        )
+            # The login page then asks even a signed-in customer, and its "Sign in with ..."
+            # buttons make the upstream provider ask too (not answer from its own session).
+            login["prompt"] = "login"
+        login["return_to"] = "/authorize?" + urlencode(again)
+        if req.ui_locales:
+            login["ui_locales"] = req.ui_locales
         return _see_other("/login?" + urlencode(login))
     assert session is not None
     if await az.needs_consent(db, req, session):

@@ -97,6 +97,10 @@ async def callback(
         return error_page(request, "cancelled", lang=lang, provider=name)
     if flow.mode == "reauth":
         return await reauth.finish(request, runtime, upstream, flow, identity, session, lang)
+    stale = reauth.fresh_sign_in(identity.claims, flow.started_at) if flow.fresh else None
+    if stale is not None:  # a brand app asked for a fresh sign-in; the provider did not ask
+        log.warning("social sign-in refused", extra={"provider": provider_id, "reason": stale})
+        return error_page(request, "reauth_stale", lang=lang, provider=name)
     return await _decide(request, runtime, social, upstream, flow, identity, session, lang)
 
 
@@ -364,6 +368,7 @@ async def start(
     return_to: str | None = None,
     intent: str = "signin",
     ui_locales: str | None = None,
+    prompt: str | None = None,
 ) -> Response:
     lang = locale(request, ui_locales)
     upstream = social.upstreams.get(provider_id)
@@ -393,6 +398,7 @@ async def start(
         account_id=str(session.account_id) if session and (linking or reauthenticating) else None,
         session_id=session.id if session and reauthenticating else None,
         started_at=time.time(),
+        fresh=prompt == "login" and not (linking or reauthenticating),
     )
     state = await social.flows.start(flow)
     config = upstream.config
@@ -410,7 +416,7 @@ async def start(
         query["response_mode"] = "form_post"
     if ui_locales:
         query["ui_locales"] = ui_locales
-    if reauthenticating:
+    if reauthenticating or flow.fresh:
         # OIDC Core 3.1.2.1: the provider must ask the customer again (prompt=login) and
         # report when they last signed in (max_age makes auth_time a required claim).
         query |= {"prompt": "login", "max_age": "0"}

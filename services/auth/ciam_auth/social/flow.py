@@ -50,6 +50,9 @@ class FlowState:
     account_id: str | None = None  # the signed-in account, when linking or re-authenticating
     session_id: str | None = None  # re-authentication: the session it stamps
     started_at: float = 0.0  # when the customer was sent to the provider (epoch seconds)
+    # A brand app asked for a fresh sign-in (prompt=login, max_age): the provider must have
+    # asked the customer after `started_at`.
+    fresh: bool = False
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
@@ -143,3 +148,37 @@ async def test_a_third_party_app_asks_for_consent_once(auth: AuthService) -> Non
     assert forged.status_code == 403
     again = await auth.authorize(client, Flow(*pkce()))
     assert again.status_code == 303 and "code" in redirect_query(again)
+
+
+@pytest.mark.parametrize("ask", [{"prompt": "login"}, {"max_age": "0"}])
+async def test_prompt_login_and_max_age_make_a_signed_in_customer_sign_in_again(
+    auth: AuthService, ask: dict[str, str]
+) -> None:
+    client = await auth.client()
+    email = f"again-{next(iter(ask))}@example.com"
+    account = await auth.account(email)
+    await auth.sign_in(account)
+    started = int(time.time())
+    flow = Flow(*pkce())
+    sent = await auth.authorize(client, flow, **ask)
+    assert sent.status_code == 303 and sent.headers["location"].startswith("/login?")
+    login = parse_qs(urlsplit(sent.headers["location"]).query)
+    assert login["prompt"] == ["login"]
+    # The account pages set Secure cookies outside development: they are visited over https.
+    page = await auth.http.get("https://testserver" + sent.headers["location"])
+    assert page.status_code == 200 and 'name="password"' in page.text  # asked, not waved on
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf is not None
+    signed_in = await auth.http.post(
+        "https://testserver/login",
+        data={"email": email, "password": "a long pass 1", "csrf": csrf.group(1),
+              "return_to": login["return_to"][0]},
+    )  # fmt: skip
+    assert signed_in.status_code == 303 and signed_in.headers["location"].startswith("/authorize")
+    back = await auth.http.get("https://testserver" + signed_in.headers["location"])
+    assert back.status_code == 303 and back.headers["location"].startswith(REDIRECT), back.text
+    code = redirect_query(back)["code"]
+    tokens = (await auth.exchange(client, code, flow)).json()
+    keys = KeySet.import_key_set((await auth.http.get("/.well-known/jwks.json")).json())
+    identity = jwt.decode(tokens["id_token"], keys, algorithms=["ES256"])
+    assert identity.claims["auth_time"] >= started
