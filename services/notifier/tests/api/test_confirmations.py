@@ -5,7 +5,6 @@ PostgreSQL underneath."""
 
 from __future__ import annotations
 
-import asyncio
 import email
 import secrets
 import uuid
@@ -17,7 +16,6 @@ from email.policy import default as default_policy
 from typing import Any
 
 import pytest
-import uvicorn
 from aiosmtpd.controller import Controller
 from sqlalchemy import delete, select
 
@@ -38,6 +36,7 @@ from ciam_shared.events import (
 )
 from ciam_shared.testing.issuer import TokenIssuer
 from ciam_shared.testing.plugin import eventually, publish_event, running, settings_kwargs
+from ciam_shared.testing.servers import LoopbackServer
 from ciam_shared.topics import ALL_TOPICS, ensure_topics
 
 
@@ -54,33 +53,12 @@ class Mailbox:
         return [m for m in self.messages if m["To"] == address]
 
 
-class AuthServer:
+class AuthServer(LoopbackServer):
     """The auth service's own app on a loopback port; stop and start it again at will."""
 
     def __init__(self, settings: AuthSettings, port: int) -> None:
-        self.settings, self.port = settings, port
-        self.url = f"http://127.0.0.1:{port}"
-        self.app: Any = None
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self.app = create_auth(self.settings)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="error")
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve())
-        server = self._server
-
-        async def started() -> bool:
-            return server.started
-
-        await eventually(started, timeout=60)
-
-    async def stop(self) -> None:
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            await self._task
-            self._server = self._task = None
+        super().__init__(lambda: create_auth(settings), port)
+        self.settings = settings
 
     async def notifier_client(self) -> tuple[str, str]:
         spec = clients.ClientSpec(
