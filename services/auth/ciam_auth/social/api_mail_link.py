@@ -28,6 +28,7 @@ from ciam_auth.social.api_pages import (
     SocialDep,
     current_pending,
     pending_csrf,
+    pending_form,
     save_choice,
     see_other,
     signed_in_response,
@@ -50,13 +51,10 @@ def _name(social: SocialDep, pending: Pending) -> str:
 @router.post(SEND, response_model=None)
 async def send(request: Request, social: SocialDep, runtime: RuntimeDep) -> Response:
     lang = locale(request)
-    form = await request.form()
-    found = await current_pending(request, social)
-    if found is None:
-        return error_page(request, "expired", lang=lang)
-    pending_id, pending = found
-    if not hmac.compare_digest(str(form.get("csrf_token", "")), pending_csrf(request, pending_id)):
-        return error_page(request, "csrf", lang=lang, status=403)
+    posted = await pending_form(request, social, lang)
+    if isinstance(posted, Response):
+        return posted
+    _, pending_id, pending = posted
     account = await account_of(runtime, pending)
     if not eligible(pending, account) or account is None or account.email is None:
         return see_other(CONTINUE)

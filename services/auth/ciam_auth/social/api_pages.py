@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from ciam_auth import pages as account_pages
 from ciam_auth import repository as account_repository
@@ -291,11 +292,11 @@ async def continue_page(
                   **common)  # fmt: skip
 
 
-@router.post(CONTINUE, response_model=None)
-async def continue_answer(
-    request: Request, social: SocialDep, runtime: RuntimeDep, session: CurrentSession
-) -> Response:
-    lang = locale(request)
+async def pending_form(
+    request: Request, social: Social, lang: str
+) -> tuple[FormData, str, Pending] | Response:
+    """The posted form of a page about this browser's pending decision, its CSRF token
+    checked; an error page when the decision expired or the token does not match."""
     form = await request.form()
     found = await current_pending(request, social)
     if found is None:
@@ -303,6 +304,18 @@ async def continue_answer(
     pending_id, pending = found
     if not hmac.compare_digest(str(form.get("csrf_token", "")), pending_csrf(request, pending_id)):
         return error_page(request, "csrf", lang=lang, status=403)
+    return form, pending_id, pending
+
+
+@router.post(CONTINUE, response_model=None)
+async def continue_answer(
+    request: Request, social: SocialDep, runtime: RuntimeDep, session: CurrentSession
+) -> Response:
+    lang = locale(request)
+    posted = await pending_form(request, social, lang)
+    if isinstance(posted, Response):
+        return posted
+    form, pending_id, pending = posted
     if form.get("decision") != "accept":
         await social.flows.done(pending_id)
         return see_other("/login")
