@@ -17,8 +17,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.alter_column("accounts", "password_hash", existing_type=sa.String(255), nullable=True)
-    op.alter_column("accounts", "email", existing_type=sa.String(320), nullable=True)
+    # Batch mode: SQLite (make run's default) cannot ALTER a column in place; PostgreSQL gets
+    # the same two ALTER COLUMN statements as before.
+    with op.batch_alter_table("accounts") as batch_op:
+        batch_op.alter_column("password_hash", existing_type=sa.String(255), nullable=True)
+        batch_op.alter_column("email", existing_type=sa.String(320), nullable=True)
     op.create_table(
         "linked_identities",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -47,5 +50,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_linked_identities_account_id"), table_name="linked_identities")
     op.drop_table("linked_identities")
-    op.alter_column("accounts", "email", existing_type=sa.String(320), nullable=False)
-    op.alter_column("accounts", "password_hash", existing_type=sa.String(255), nullable=False)
+    with op.batch_alter_table("accounts") as batch_op:
+        batch_op.alter_column("email", existing_type=sa.String(320), nullable=False)
+        batch_op.alter_column("password_hash", existing_type=sa.String(255), nullable=False)

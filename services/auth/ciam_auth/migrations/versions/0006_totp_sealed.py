@@ -17,10 +17,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    for column in ("totp_secret", "totp_pending_secret"):
-        op.alter_column(
-            "accounts", column, type_=sa.String(length=200), existing_type=sa.String(length=64)
-        )
+    # Batch mode: SQLite (make run's default) cannot ALTER a column's type in place.
+    with op.batch_alter_table("accounts") as batch_op:
+        for column in ("totp_secret", "totp_pending_secret"):
+            batch_op.alter_column(
+                column, type_=sa.String(length=200), existing_type=sa.String(length=64)
+            )
 
 
 def downgrade() -> None:
@@ -34,7 +36,8 @@ def downgrade() -> None:
     )
     if sealed.scalar_one():
         raise RuntimeError("Sealed TOTP secrets exist: this migration cannot be undone.")
-    for column in ("totp_secret", "totp_pending_secret"):
-        op.alter_column(
-            "accounts", column, type_=sa.String(length=64), existing_type=sa.String(length=200)
-        )
+    with op.batch_alter_table("accounts") as batch_op:
+        for column in ("totp_secret", "totp_pending_secret"):
+            batch_op.alter_column(
+                column, type_=sa.String(length=64), existing_type=sa.String(length=200)
+            )
