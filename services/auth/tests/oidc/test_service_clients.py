@@ -13,14 +13,17 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import ValidationError
-from sqlalchemy import select
+from pydantic import SecretStr, ValidationError
+from sqlalchemy import select, text
 
-from ciam_auth.main import create_app
+from ciam_auth.main import SPEC, create_app
 from ciam_auth.models import OAuthClient, outbox
+from ciam_auth.oidc import service_clients
+from ciam_auth.oidc.service_clients import ServiceClientConfig
 from ciam_auth.settings import AuthSettings
-from ciam_shared.db import create_engine
+from ciam_shared.db import create_engine, unit_of_work
 from ciam_shared.logging import JsonFormatter
+from ciam_shared.service import ServiceRuntime
 from ciam_shared.testing.plugin import eventually, running, settings_kwargs
 
 from .conftest import ISSUER
@@ -169,6 +172,54 @@ async def test_two_replicas_starting_together_on_one_database_both_start(
             assert (await token(http, "svc-profile", secret)).status_code == 200
     # Both upserted; the database let exactly one of them create (and publish) the client.
     assert [key for key, _, _ in await registrations(settings)] == ["svc-profile"]
+
+
+async def test_an_upsert_waits_for_a_concurrent_one_and_then_finds_nothing_to_change(
+    declare: Declare,
+) -> None:
+    """The race the test above may or may not hit, made certain: replica B upserts while
+    replica A's insert (then A's change) is not yet committed."""
+    settings = declare()
+    runtime = ServiceRuntime.build(SPEC, settings)
+
+    async def upsert_in_own_transaction(declared: ServiceClientConfig) -> str:
+        async with unit_of_work(runtime.sessions) as session:
+            return await service_clients.upsert(session, declared, topic_prefix=topic)
+
+    async def someone_waits_for_a_lock() -> bool:
+        async with runtime.engine.connect() as connection:
+            waiting = await connection.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+            return bool(waiting)
+
+    topic = settings.topic_prefix
+    first = ServiceClientConfig(client_id="svc-a", secret="a" * 40, scopes=["auth:contacts"])
+    rotated = first.model_copy(update={"secret": SecretStr("b" * 40)})
+    try:
+        # A inserts and has not committed: B's insert waits, then finds the row unchanged.
+        async with unit_of_work(runtime.sessions) as session:
+            assert await service_clients.upsert(session, first, topic_prefix=topic) == "created"
+            other = asyncio.create_task(upsert_in_own_transaction(first))
+            await eventually(someone_waits_for_a_lock)
+        assert await other == "unchanged"
+        # A has locked the row to compare it and has not changed it yet: B's read waits for
+        # A's change, then finds nothing left to change (no second update, no second event).
+        async with unit_of_work(runtime.sessions) as session:
+            await session.execute(
+                select(OAuthClient).where(OAuthClient.client_id == "svc-a").with_for_update()
+            )
+            other = asyncio.create_task(upsert_in_own_transaction(rotated))
+            await eventually(someone_waits_for_a_lock)
+            assert await service_clients.upsert(session, rotated, topic_prefix=topic) == "updated"
+        assert await other == "unchanged"
+    finally:
+        await runtime.engine.dispose()
+        await runtime.redis.aclose()
+    assert [key for key, _, _ in await registrations(settings)] == ["svc-a", "svc-a"]
 
 
 async def test_a_weak_secret_stops_the_start_outside_development_without_quoting_it(
