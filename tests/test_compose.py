@@ -5,6 +5,7 @@ Plain parsing checks, plus `docker compose config` where a compose tool is insta
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -25,6 +26,8 @@ APPS = tuple(APP_PORTS)
 PASSWORD_REFERENCE = re.compile(r"\$\{POSTGRES_PASSWORD:\?[^}]*\S[^}]*\}")
 ANY_REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<modifier>[^}]*)\}")
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE_KEY", re.IGNORECASE)
+# The services that call auth's internal API with a client auth declares (AUTH_SERVICE_CLIENTS).
+SERVICE_CLIENT_APPS = ("profile", "notifier")
 
 
 def _compose() -> dict[str, Any]:
@@ -329,6 +332,50 @@ def test_dockerignore_keeps_local_state_out_of_the_build_context() -> None:
     assert required <= patterns, f".dockerignore lacks {sorted(required - patterns)}"
 
 
+def _declared_service_clients() -> list[dict[str, Any]]:
+    """AUTH_SERVICE_CLIENTS as auth parses it, each `${VAR:?...}` replaced by `ref:VAR`."""
+    raw = _environment("auth").get("AUTH_SERVICE_CLIENTS", "")
+    assert raw, "auth: AUTH_SERVICE_CLIENTS does not declare the services' clients"
+    declared = json.loads(ANY_REFERENCE.sub(lambda m: f"ref:{m['name']}", raw))
+    assert isinstance(declared, list), "AUTH_SERVICE_CLIENTS must be a JSON list"
+    return declared
+
+
+@pytest.mark.parametrize("app", SERVICE_CLIENT_APPS)
+def test_auth_declares_the_client_a_service_uses_with_the_secret_it_is_given(app: str) -> None:
+    prefix = app.upper()
+    environment = _environment(app)
+    client_id = environment.get(f"{prefix}_AUTH_CLIENT_ID")
+    assert client_id, f"{app}: {prefix}_AUTH_CLIENT_ID is not set (the feature would be off)"
+    declared = {entry["client_id"]: entry for entry in _declared_service_clients()}
+    assert client_id in declared, f"auth does not declare {client_id!r}: {sorted(declared)}"
+    entry = declared[client_id]
+    assert entry["scopes"] == ["auth:contacts"], entry
+    secret = f"{prefix}_AUTH_CLIENT_SECRET"
+    assert entry["secret"] == f"ref:{secret}", f"{client_id}: secret must be ${{{secret}:?...}}"
+    reference = ANY_REFERENCE.fullmatch(environment.get(secret, ""))
+    assert reference and reference["name"] == secret and reference["modifier"].startswith(":?")
+    auth_url = urlsplit(environment.get(f"{prefix}_AUTH_URL", ""))
+    assert (auth_url.hostname, auth_url.port) == ("auth", APP_PORTS["auth"]), (
+        f"{app}: {prefix}_AUTH_URL must reach the auth service inside the network"
+    )
+
+
+def test_the_declared_service_clients_are_valid_auth_settings_in_production() -> None:
+    from ciam_auth.settings import AuthSettings
+
+    declared = [
+        entry | {"secret": f"{entry['secret']}-stand-in-of-32-characters-or-more"}
+        for entry in _declared_service_clients()
+    ]
+    settings = AuthSettings(
+        environment="production", key_encryption_secret="k" * 40, service_clients=declared
+    )
+    assert {c.client_id for c in settings.service_clients} == {
+        _environment(app)[f"{app.upper()}_AUTH_CLIENT_ID"] for app in SERVICE_CLIENT_APPS
+    }
+
+
 def _compose_command() -> list[str]:
     candidates: list[list[str]] = []
     if shutil.which("docker"):
@@ -349,6 +396,9 @@ def _compose_command() -> list[str]:
 
 OTHER_REQUIRED = {
     "CONSENT_RECEIPT_SIGNING_KEY": "-----BEGIN PRIVATE KEY-----",
+    "AUTH_KEY_ENCRYPTION_SECRET": "compose-config-check-key-encryption-secret",
+    "PROFILE_AUTH_CLIENT_SECRET": "compose-config-check-profile-client-secret",
+    "NOTIFIER_AUTH_CLIENT_SECRET": "compose-config-check-notifier-client-secret",
 }
 
 

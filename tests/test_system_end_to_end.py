@@ -123,10 +123,16 @@ async def test_an_event_crosses_services_started_by_the_runner_and_all_stop_clea
     lines: list[str] = []
     try:
         await asyncio.wait_for(read_until_ready(runner.stdout, lines), READY_TIMEOUT)
-        # The profile and the notifier got their own clients for auth's internal API.
+        # The profile and the notifier got their own clients for auth's internal API, which
+        # auth declared (AUTH_SERVICE_CLIENTS) and created as it started; no log holds a secret.
+        logs = {path.name: path.read_text() for path in (tmp_path / "logs").glob("*.log")}
         for service in ("profile", "notifier"):
-            assert (tmp_path / f"{service}-client.json").stat().st_mode & 0o077 == 0
-        assert "social import off" not in (tmp_path / "logs" / "profile.log").read_text()
+            path = tmp_path / f"{service}-client.json"
+            assert path.stat().st_mode & 0o077 == 0
+            own = json.loads(path.read_text())
+            assert f"service client {own['client_id']} created" in logs["auth.log"]
+            assert not [name for name, text in logs.items() if own["client_secret"] in text]
+        assert "social import off" not in logs["profile.log"]
         pids = [int(p) for p in re.findall(r"\(pid (\d+),", "".join(lines))]
         assert len(pids) == 4, lines
         assert all(alive(pid) for pid in pids)

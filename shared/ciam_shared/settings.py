@@ -39,7 +39,9 @@ class BaseServiceSettings(BaseSettings):
     falls back: each service owns its own database (`<PREFIX>DATABASE_URL`).
     """
 
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    # hide_input_in_errors: a refused setting must not print the raw input, where pydantic
+    # would quote every secret of the service (subclasses' configs merge with this one).
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     service_name: ClassVar[str] = "service"
     secret_fields: ClassVar[tuple[str, ...]] = ()

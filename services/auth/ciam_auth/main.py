@@ -16,6 +16,7 @@ from ciam_auth.oidc.api_discovery import router as discovery_router
 from ciam_auth.oidc.api_token import router as token_router
 from ciam_auth.oidc.errors import install_oauth_error_handler
 from ciam_auth.oidc.provider import start_provider
+from ciam_auth.oidc.service_clients import start_service_clients
 from ciam_auth.passwords import Passwords
 from ciam_auth.sealing import KeyEncryption
 from ciam_auth.sessions import SessionStore
@@ -131,7 +132,7 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
             social_router,
             identities_router,
         ],
-        on_startup=[start, start_provider, start_social],
+        on_startup=[start, start_provider, start_service_clients, start_social],
         on_shutdown=[lambda _: context.passwords.close(), stop_social],
     )
     install_oauth_error_handler(app)

@@ -1,17 +1,22 @@
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from ciam_auth.oidc.service_clients import ServiceClientConfig, check_declaration, read_file
 from ciam_auth.social.config import UpstreamConfig
-from ciam_shared.settings import BaseServiceSettings, Environment
+from ciam_shared.settings import MIN_SECRET_LENGTH, BaseServiceSettings, Environment
 
 MINUTE = 60
 DAY = 24 * 60 * MINUTE
 
 
 class AuthSettings(BaseServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="AUTH_", extra="ignore", frozen=True)
+    # hide_input_in_errors: a refused setting must not print the input (the declared service
+    # clients' secrets, the key encryption secret) into the start-up error.
+    model_config = SettingsConfigDict(
+        env_prefix="AUTH_", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
     service_name: ClassVar[str] = "auth"
     secret_fields: ClassVar[tuple[str, ...]] = ("key_encryption_secret",)
 
@@ -39,6 +44,12 @@ class AuthSettings(BaseServiceSettings):
     social_providers: list[UpstreamConfig] = Field(default_factory=list)
     social_timeout_s: float = 5.0
     consent_url: str = ""
+
+    # Machine clients declared by the operator, upserted at every start (a JSON list, see
+    # docs/services/auth-oidc.md "Declared service clients"): inline, or in a file (a mounted
+    # secret). One or the other.
+    service_clients: list[ServiceClientConfig] = Field(default_factory=list)
+    service_clients_file: str = ""
 
     @property
     def issuer_url(self) -> str:
@@ -95,6 +106,28 @@ class AuthSettings(BaseServiceSettings):
     throttle_requests_per_client: int = 30
 
     totp_issuer: str = "CIAM"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _service_clients_from_file(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not data.get("service_clients_file"):
+            return data
+        if data.get("service_clients"):
+            raise ValueError("set service_clients or service_clients_file, not both")
+        return data | {"service_clients": read_file(str(data["service_clients_file"]))}
+
+    @model_validator(mode="after")
+    def _service_clients_checked(self) -> "AuthSettings":
+        check_declaration(self.service_clients)
+        if self.environment is Environment.DEVELOPMENT:
+            return self
+        if weak := [c.client_id for c in self.service_clients if c.weak]:
+            raise ValueError(
+                f"service clients {', '.join(weak)}: the secret must be a real secret of at "
+                f"least {MIN_SECRET_LENGTH} characters outside development "
+                f"(environment={self.environment.value})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _owasp_minimum(self) -> "AuthSettings":

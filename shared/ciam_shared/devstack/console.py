@@ -1,18 +1,22 @@
 """A development client for trying the APIs of `make run` by hand, and the clients the
 services themselves use to call the auth service.
 
-The runner registers them once (development only) with the auth service's CLI and keeps
-their credentials in var/ (mode 0600): dev-client.json, which `make token` trades for an
-access token with the client credentials grant, exactly as a brand app's back end does; and
-one <service>-client.json per service that reads the auth service's internal API (scope
-`auth:contacts`: the notifier's addresses, the profile's social imports), passed to it as
-<SERVICE>_AUTH_CLIENT_ID / <SERVICE>_AUTH_CLIENT_SECRET.
+The runner keeps their credentials in var/ (mode 0600). dev-client.json, which `make token`
+trades for an access token with the client credentials grant exactly as a brand app's back end
+does, is registered once with the auth service's CLI (it has a brand and purposes, which a
+declared service client has not). One <service>-client.json per service that reads the auth
+service's internal API (scope `auth:contacts`: the notifier's addresses, the profile's social
+imports) holds a client id and a secret made here; the auth service declares them
+(AUTH_SERVICE_CLIENTS, upserted at its start, as docker-compose.yml does) and the service gets
+them as <SERVICE>_AUTH_CLIENT_ID / <SERVICE>_AUTH_CLIENT_SECRET.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -39,24 +43,11 @@ SERVICE_SCOPES = ("auth:contacts",)
 
 def ensure_client(var: Path, env: dict[str, str]) -> dict[str, str]:
     """Register the development client unless var/ already holds one."""
-    return _ensure(var / CLIENT_FILE, env, ["--name", "dev-console", "--brand", "demo"], SCOPES)
-
-
-def ensure_service_client(var: Path, env: dict[str, str], service: str) -> dict[str, str]:
-    """Register the service's own client (scope auth:contacts) unless var/ holds one."""
-    return _ensure(
-        var / f"{service}-client.json", env, ["--name", service, "--first-party"], SERVICE_SCOPES
-    )
-
-
-def _ensure(
-    path: Path, env: dict[str, str], identity: list[str], scopes: tuple[str, ...]
-) -> dict[str, str]:
+    path, identity = var / CLIENT_FILE, ["--name", "dev-console", "--brand", "demo"]
     if path.exists():
         return dict(json.loads(path.read_text()))
-    var = path.parent
     args = [*identity, "--grant", "client_credentials"]
-    for scope in scopes:
+    for scope in SCOPES:
         args += ["--scope", scope]
     for purpose in PURPOSES:
         args += ["--purpose", purpose]
@@ -69,10 +60,57 @@ def _ensure(
         check=True,
     )
     client = dict(json.loads(done.stdout.strip().splitlines()[-1]))
+    _write_private(path, client)
+    return client
+
+
+def service_clients(var: Path) -> dict[str, dict[str, str]]:
+    """The extra environment of auth (its declaration of the services' clients) and of each
+    service (its client). A service whose <SERVICE>_AUTH_CLIENT_ID the environment names is left
+    to it; a declaration already in AUTH_SERVICE_CLIENTS is kept, the runner's clients added.
+    With AUTH_SERVICE_CLIENTS_FILE the declaration is the file's alone: nothing is added."""
+    if os.environ.get("AUTH_SERVICE_CLIENTS_FILE"):
+        return {}
+    extras: dict[str, dict[str, str]] = {}
+    declared: list[dict[str, object]] = json.loads(os.environ.get("AUTH_SERVICE_CLIENTS") or "[]")
+    for service in SERVICE_CLIENTS:
+        prefix = service.upper()
+        if f"{prefix}_AUTH_CLIENT_ID" in os.environ:
+            continue
+        own = _service_credentials(var / f"{service}-client.json", service)
+        declared = [c for c in declared if c.get("client_id") != own["client_id"]]
+        declared.append(
+            {
+                "client_id": own["client_id"],
+                "secret": own["client_secret"],
+                "scopes": list(SERVICE_SCOPES),
+                "name": service,
+            }
+        )
+        extras[service] = {
+            f"{prefix}_AUTH_CLIENT_ID": own["client_id"],
+            f"{prefix}_AUTH_CLIENT_SECRET": own["client_secret"],
+        }
+    if declared:
+        extras["auth"] = {"AUTH_SERVICE_CLIENTS": json.dumps(declared)}
+    return extras
+
+
+def _service_credentials(path: Path, service: str) -> dict[str, str]:
+    # A file of an earlier runner (a CLI-registered `app_...` id) is reused as it is: the
+    # declaration then updates that client.
+    if path.exists():
+        return dict(json.loads(path.read_text()))
+    client = {"client_id": f"svc-{service}", "client_secret": secrets.token_urlsafe(32)}
+    _write_private(path, client)
+    return client
+
+
+def _write_private(path: Path, client: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)  # created private: the secret is never readable by others
     path.write_text(json.dumps(client))
     path.chmod(0o600)
-    return client
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,8 +6,9 @@ Starts Kafka and Redis locally unless KAFKA_BOOTSTRAP_SERVERS / REDIS_URL name r
 the services use SQLite files in var/ unless DATABASE_URL names a PostgreSQL server (then each
 service gets its own database there). The services verify bearer tokens against the auth
 service started here (TOKEN_ISSUER = its URL) unless --token-issuer names another issuer;
-then the auth service starts first, and the profile and notifier get their own clients for
-its internal API (var/<service>-client.json, scope auth:contacts) before they start.
+then the profile and notifier get their own clients for its internal API (credentials kept in
+var/<service>-client.json, scope auth:contacts), which the auth service declares
+(AUTH_SERVICE_CLIENTS) and upserts as it starts.
 Waits until every /readyz answers, prints the URLs, and on Ctrl-C or SIGTERM stops everything
 it started.
 """
@@ -25,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from ciam_shared.devstack.console import SERVICE_CLIENTS, ensure_client, ensure_service_client
+from ciam_shared.devstack.console import ensure_client, service_clients
 from ciam_shared.devstack.errors import DevStackError
 from ciam_shared.devstack.kafka import start_kafka
 from ciam_shared.devstack.process import ManagedProcess, repo_root, require_free
@@ -96,7 +97,7 @@ def system(args: argparse.Namespace) -> Iterator[dict[str, str]]:
             stack.callback(proc.stop)
             print(f"redis     {redis}", flush=True)
         databases = _database_urls(var, args.db_prefix)
-        # The auth service comes first, on the base port: it issues every service's tokens.
+        # The auth service is on the base port: it issues every service's tokens.
         token_issuer = args.token_issuer or f"http://127.0.0.1:{args.base_port}"
         urls: dict[str, str] = {}
         procs: dict[str, ManagedProcess] = {}
@@ -151,10 +152,13 @@ def system(args: argparse.Namespace) -> Iterator[dict[str, str]]:
                   flush=True)  # fmt: skip
 
         extras: dict[str, dict[str, str]] = {s: {} for s in SERVICES}
-        start(0, "auth", {})
         if not args.token_issuer:  # the auth service started here issues the tokens
-            # Ready first: it has migrated its database, where the clients are registered.
-            wait("auth")
+            extras |= service_clients(var)
+        for offset, service in enumerate(SERVICES):
+            start(offset, service, extras[service])
+        for service in SERVICES:
+            wait(service)
+        if not args.token_issuer:
             auth_env = os.environ | {
                 "AUTH_DATABASE_URL": databases["auth"],
                 "KAFKA_BOOTSTRAP_SERVERS": kafka,
@@ -162,24 +166,6 @@ def system(args: argparse.Namespace) -> Iterator[dict[str, str]]:
                 "KAFKA_TOPIC_PREFIX": args.topic_prefix,
                 "TOKEN_ISSUER": token_issuer,
             }
-            # The services' own clients for auth's internal API (the notifier's confirmation
-            # addresses, the profile's social import), unless the environment names them.
-            for service in SERVICE_CLIENTS:
-                prefix = service.upper()
-                if f"{prefix}_AUTH_CLIENT_ID" in os.environ:
-                    continue
-                own = ensure_service_client(var, auth_env, service)
-                extras[service] = {
-                    f"{prefix}_AUTH_CLIENT_ID": own["client_id"],
-                    f"{prefix}_AUTH_CLIENT_SECRET": own["client_secret"],
-                }
-        for offset, service in enumerate(SERVICES):
-            if service != "auth":
-                start(offset, service, extras[service])
-        for service in SERVICES:
-            if service != "auth" or args.token_issuer:
-                wait(service)
-        if not args.token_issuer:
             client = ensure_client(var, auth_env)
             print(f"dev client {client['client_id']}  (`make token`: an access token)", flush=True)
         yield urls

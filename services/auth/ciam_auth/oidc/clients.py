@@ -94,11 +94,11 @@ async def register(
         secret_hash=secret_hash(secret) if secret else None,
         created_at=now,
         updated_at=now,
-        **_columns(spec),
+        **columns(spec),
     )
     session.add(client)
     await session.flush()
-    await _publish(session, client, topic_prefix)
+    await publish(session, client, topic_prefix)
     return client, secret
 
 
@@ -113,11 +113,11 @@ async def update_client(
         raise InvalidClientRegistration(
             "This client has no secret: keep private_key_jwt, or register a new client."
         )
-    for name, value in _columns(spec).items():
+    for name, value in columns(spec).items():
         setattr(client, name, value)
     client.updated_at = utcnow()
     await session.flush()
-    await _publish(session, client, topic_prefix)
+    await publish(session, client, topic_prefix)
     return client
 
 
@@ -166,7 +166,7 @@ async def list_all(session: AsyncSession) -> list[OAuthClient]:
     return list((await session.scalars(select(OAuthClient).order_by(OAuthClient.created_at))).all())
 
 
-def _columns(spec: ClientSpec) -> dict[str, object]:
+def columns(spec: ClientSpec) -> dict[str, object]:
     return {
         "name": spec.name,
         "brand": spec.brand,
@@ -181,7 +181,7 @@ def _columns(spec: ClientSpec) -> dict[str, object]:
     }
 
 
-async def _publish(session: AsyncSession, client: OAuthClient, topic_prefix: str) -> None:
+async def publish(session: AsyncSession, client: OAuthClient, topic_prefix: str) -> None:
     event = BrandAppRegistered(
         client_id=client.client_id,
         name=client.name,
