@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_auth.jobs import Jobs
-from ciam_auth.models import Account
+from ciam_auth.models import Account, AccountJob
 from ciam_auth.service.accounts import REGISTER
 from ciam_shared.db import create_session_factory, unit_of_work
 from ciam_shared.testing.plugin import eventually
@@ -105,12 +106,25 @@ async def test_two_workers_run_each_job_once(stack: Stack, mailbox: Mailbox) -> 
     assert all("token=" in body_of(m) for m in mailbox.messages)
 
 
-async def test_a_failing_job_is_retried_then_given_up(stack: Stack, mailbox: Mailbox) -> None:
+async def test_a_failing_job_is_rolled_back_retried_then_given_up(
+    stack: Stack, mailbox: Mailbox
+) -> None:
+    runs: list[int] = []
+
+    async def half_done(session: AsyncSession, job: AccountJob) -> None:
+        runs.append(job.attempts)
+        session.add(Account(email=job.email, password_hash=None, locale="en"))
+        await session.flush()  # written, then undone with the savepoint
+        raise RuntimeError("the job failed half way")
+
     async with stack.instance(mailbox.port, job_max_attempts=3) as instance:
+        instance.ctx.jobs.on("half-done", half_done)
         async with unit_of_work(instance.ctx.db) as session:
-            instance.ctx.jobs.submit(session, "no-such-kind", email="x@example.com")
+            instance.ctx.jobs.submit(session, "half-done", email="x@example.com")
+            instance.ctx.jobs.submit(session, "no-such-kind", email="y@example.com")
         await eventually(lambda: no_jobs(stack))
-    assert mailbox.messages == []
+    assert runs == [0, 1, 2]
+    assert await accounts(stack) == [] and mailbox.messages == []
 
 
 async def _no_mail(stack: Stack) -> bool:
