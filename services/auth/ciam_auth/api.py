@@ -30,8 +30,11 @@ RESET_ACCEPTED = "If an account uses this address, a link and a code are on thei
 
 
 @router.post("/accounts", status_code=status.HTTP_202_ACCEPTED)
-async def register(body: RegistrationIn, request: Request, ctx: AuthDep) -> Accepted:
+async def register(
+    body: RegistrationIn, request: Request, session: SessionDep, ctx: AuthDep
+) -> Accepted:
     await accounts.register(
+        session,
         ctx,
         email=body.email,
         password=body.password,
@@ -50,8 +53,10 @@ async def verify_email(body: VerificationIn, session: SessionDep, ctx: AuthDep) 
 
 
 @router.post("/password-resets", status_code=status.HTTP_202_ACCEPTED)
-async def request_reset(body: ResetRequestIn, request: Request, ctx: AuthDep) -> Accepted:
-    await accounts.request_reset(ctx, email=body.email, client=client_of(request, "api"))
+async def request_reset(
+    body: ResetRequestIn, request: Request, session: SessionDep, ctx: AuthDep
+) -> Accepted:
+    await accounts.request_reset(session, ctx, email=body.email, client=client_of(request, "api"))
     return Accepted(detail=RESET_ACCEPTED)
 
 

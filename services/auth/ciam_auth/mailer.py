@@ -1,9 +1,15 @@
-"""Account emails over SMTP, sent by a background task after the transaction commits.
+"""Account emails, durable: staged as an `outgoing_mail` row in the transaction of the state
+they belong to (the email token, the account), sent over SMTP by a sender loop afterwards.
 
-Sending outside the response path keeps the answer's timing the same whether or not a mail goes
-out (no account enumeration by timing), and after the commit means no mail ever names a token
-that was rolled back. A mail lost to a crash before it left is re-requested by the customer
-("send the link again"); exactly-once transactional email is the notifier's work (issue 7).
+A rollback sends nothing (no mail ever names a token that was rolled back); a commit always
+sends, even across a crash or a restart (the row waits in its table). Sending outside the
+response path keeps the answer's timing the same whether or not a mail goes out (no account
+enumeration by timing). The loop is woken right after the commit and polls too (worker.py).
+
+Delivery is at least once: a sender that dies after the SMTP server took a mail but before it
+deleted the row sends it again when the lease runs out, with the same Message-ID. A transient
+failure (no connection, a 4xx answer) is retried with backoff and jitter; a permanent one (5xx)
+or the last attempt gives the mail up with a log line naming the row, never the address.
 """
 
 from __future__ import annotations
@@ -13,16 +19,23 @@ import logging
 import smtplib
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from email.message import EmailMessage
+from email.utils import make_msgid
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ciam_shared.db import after_commit
+from ciam_auth import queues_repository as queues
+from ciam_auth.models import OutgoingMail
+from ciam_auth.worker import Retry, Worker
+from ciam_shared.db import after_commit, new_id, unit_of_work, utcnow
 
 log = logging.getLogger(__name__)
 
-ATTEMPTS = 3
+DAY = 24 * 3600
+BATCH = 20
+MAIL_RETRY = Retry()
 
 
 @dataclass(frozen=True)
@@ -30,49 +43,122 @@ class Mail:
     to: str
     subject: str
     body: str
+    # Worth sending this long (a link or a code in it expires), and never more than a day.
+    valid_seconds: int = DAY
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    host: str
+    port: int
+    sender: str
+    timeout: float = 10.0
+    # Set: mails are written as <row id>.eml files here instead (local runs, no SMTP server).
+    directory: str = ""
 
 
 class Mailer:
     def __init__(
-        self, host: str, port: int, sender: str, timeout: float = 10.0, directory: str = ""
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        server: SmtpServer,
+        *,
+        retry: Retry = MAIL_RETRY,
+        lease_seconds: float = 300.0,
+        poll_seconds: float = 5.0,
     ) -> None:
-        self.host, self.port, self.sender, self.timeout = host, port, sender, timeout
-        self.directory = Path(directory) if directory else None
-        self._queue: asyncio.Queue[Mail] = asyncio.Queue(maxsize=10_000)
+        self.sessions, self.server, self.retry = sessions, server, retry
+        self.lease = timedelta(seconds=lease_seconds)
+        self.worker = Worker("mailer", self.send_due, poll_seconds)
 
-    def send_after_commit(self, session: AsyncSession, mail: Mail) -> None:
-        after_commit(session, lambda: self.enqueue(mail))
-
-    def enqueue(self, mail: Mail) -> None:
-        try:
-            self._queue.put_nowait(mail)
-        except asyncio.QueueFull:
-            log.error("mail queue full: a mail was dropped")
+    def stage(self, session: AsyncSession, mail: Mail) -> None:
+        """Queue `mail` in the session's transaction; the sender wakes once it commits."""
+        now = utcnow()
+        session.add(
+            OutgoingMail(
+                id=new_id(),
+                recipient=mail.to,
+                subject=mail.subject,
+                body=mail.body,
+                message_id=make_msgid(domain=_domain(self.server.sender)),
+                attempts=0,
+                created_at=now,
+                next_attempt_at=now,
+                give_up_at=now + timedelta(seconds=min(DAY, mail.valid_seconds)),
+            )
+        )
+        after_commit(session, self.worker.wake)
 
     async def run(self) -> None:
-        """The sender task: one mail at a time, a few tries each; never logs the content."""
-        while True:
-            mail = await self._queue.get()
-            for attempt in range(1, ATTEMPTS + 1):
-                try:
-                    await self.send(mail)
-                    break
-                except (OSError, smtplib.SMTPException) as exc:
-                    log.warning("SMTP send failed (attempt %d): %s", attempt, type(exc).__name__)
-                    await asyncio.sleep(0.5 * attempt)
+        await self.worker.run()
 
-    async def send(self, mail: Mail) -> None:
-        message = EmailMessage()
-        message["From"] = self.sender
-        message["To"] = mail.to
-        message["Subject"] = mail.subject
-        message.set_content(mail.body)
-        await asyncio.to_thread(self._send_blocking, message)
+    async def waiting(self) -> int:
+        async with self.sessions() as session:
+            return await queues.mail_waiting(session)
 
-    def _send_blocking(self, message: EmailMessage) -> None:
-        if self.directory is not None:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            (self.directory / f"{uuid.uuid4().hex}.eml").write_bytes(message.as_bytes())
+    async def send_due(self) -> bool:
+        """Claim a batch of due mails (committed at once: the lease is what keeps the other
+        senders off while SMTP is slow), send each, then delete or reschedule it."""
+        now = utcnow()
+        async with unit_of_work(self.sessions) as session:
+            claimed = await queues.claim_mail(session, now, now + self.lease, BATCH)
+        for row in claimed:
+            await self._deliver(row)
+        return bool(claimed)
+
+    async def _deliver(self, row: OutgoingMail) -> None:
+        try:
+            await asyncio.to_thread(self._send_blocking, row.id, _message(self.server, row))
+        except (OSError, smtplib.SMTPException) as exc:
+            await self._failed(row, exc)
             return
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+        async with unit_of_work(self.sessions) as session:
+            await queues.delete_mail(session, row.id)
+
+    async def _failed(self, row: OutgoingMail, exc: Exception) -> None:
+        now = utcnow()
+        when = self.retry.next_attempt(row.attempts, now)
+        permanent = isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500
+        permanent = permanent or isinstance(exc, smtplib.SMTPRecipientsRefused)
+        async with unit_of_work(self.sessions) as session:
+            if permanent or row.attempts >= self.retry.max_attempts or when >= row.give_up_at:
+                await queues.delete_mail(session, row.id)
+                log.error(
+                    "mail %s given up after %d attempt(s): %s",
+                    row.id,
+                    row.attempts,
+                    type(exc).__name__,
+                )
+                return
+            await queues.retry_mail_at(session, row.id, when)
+        log.warning(
+            "mail %s not sent (attempt %d): %s; next try in %.0f s",
+            row.id,
+            row.attempts,
+            type(exc).__name__,
+            (when - now).total_seconds(),
+        )
+
+    def _send_blocking(self, mail_id: uuid.UUID, message: EmailMessage) -> None:
+        if self.server.directory:
+            directory = Path(self.server.directory)
+            directory.mkdir(parents=True, exist_ok=True)
+            # Named by the row: a mail sent again after a crash overwrites its own file.
+            (directory / f"{mail_id.hex}.eml").write_bytes(message.as_bytes())
+            return
+        with smtplib.SMTP(self.server.host, self.server.port, timeout=self.server.timeout) as smtp:
             smtp.send_message(message)
+
+
+def _message(server: SmtpServer, row: OutgoingMail) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = server.sender
+    message["To"] = row.recipient
+    message["Subject"] = row.subject
+    message["Message-ID"] = row.message_id
+    message.set_content(row.body)
+    return message
+
+
+def _domain(address: str) -> str:
+    return address.rpartition("@")[2] or "localhost"

@@ -7,7 +7,7 @@ from ciam_auth import api, api_me, pages, pages_accounts, pages_security
 from ciam_auth.context import AuthContext
 from ciam_auth.errors import Throttled
 from ciam_auth.jobs import Jobs
-from ciam_auth.mailer import Mailer
+from ciam_auth.mailer import Mailer, SmtpServer
 from ciam_auth.models import Base
 from ciam_auth.oidc.api_admin import router as admin_router
 from ciam_auth.oidc.api_authorize import router as authorize_router
@@ -19,6 +19,7 @@ from ciam_auth.oidc.provider import start_provider
 from ciam_auth.oidc.service_clients import start_service_clients
 from ciam_auth.passwords import Passwords
 from ciam_auth.sealing import KeyEncryption
+from ciam_auth.service import accounts
 from ciam_auth.sessions import SessionStore
 from ciam_auth.settings import AuthSettings
 from ciam_auth.social.api_identities import router as identities_router
@@ -27,6 +28,7 @@ from ciam_auth.social.api_pages import router as social_router
 from ciam_auth.social.events import register_subscribers as register_social_subscribers
 from ciam_auth.social.runtime import start_social, stop_social
 from ciam_auth.throttle import Throttle, ThrottlePolicy
+from ciam_auth.worker import Retry
 from ciam_shared.events import (
     BrandAppDeleted,
     BrandAppRegistered,
@@ -91,9 +93,29 @@ def build_context(runtime: ServiceRuntime, settings: AuthSettings) -> AuthContex
         ),
         throttle=Throttle(runtime.redis, policy, prefix=prefix),
         mailer=Mailer(
-            settings.smtp_host, settings.smtp_port, settings.mail_from, directory=settings.mail_dir
+            runtime.sessions,
+            SmtpServer(
+                settings.smtp_host,
+                settings.smtp_port,
+                settings.mail_from,
+                directory=settings.mail_dir,
+            ),
+            retry=Retry(
+                max_attempts=settings.mail_max_attempts,
+                base_seconds=settings.mail_retry_base_seconds,
+                max_seconds=settings.mail_retry_max_seconds,
+            ),
+            lease_seconds=settings.mail_lease_seconds,
+            poll_seconds=settings.queue_poll_seconds,
         ),
-        jobs=Jobs(),
+        jobs=Jobs(
+            runtime.sessions,
+            retry=Retry(
+                max_attempts=settings.job_max_attempts,
+                base_seconds=settings.job_retry_base_seconds,
+            ),
+            poll_seconds=settings.queue_poll_seconds,
+        ),
         redis=runtime.redis,
         db=runtime.sessions,
         redis_prefix=prefix,
@@ -106,13 +128,15 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
     runtime = ServiceRuntime.build(SPEC, settings)
     context = build_context(runtime, settings)
     runtime.extras["auth"] = context
+    accounts.install_jobs(context)
     runtime.extras["sessions"] = context.sessions
     register_social_subscribers(runtime)
 
     async def start(runtime: ServiceRuntime) -> None:
         await context.passwords.load()
-        runtime.spawn("mailer", context.mailer.run())
-        runtime.spawn("jobs", context.jobs.run())
+        if settings.queue_workers_enabled:
+            runtime.spawn("mailer", context.mailer.run())
+            runtime.spawn("jobs", context.jobs.run())
 
     app = build_app(
         runtime,

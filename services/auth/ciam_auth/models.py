@@ -1,5 +1,6 @@
-"""The auth service's schema: accounts, their email tokens and recovery codes, plus the shared
-outbox and processed-events tables. Sessions and throttling counters live in Redis."""
+"""The auth service's schema: accounts, their email tokens and recovery codes, the durable mail
+and job queues, plus the shared outbox and processed-events tables. Sessions and throttling
+counters live in Redis."""
 
 from __future__ import annotations
 
@@ -152,3 +153,45 @@ class SigningKey(Base):
     public_jwk: Mapped[dict[str, str]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(TimestampTZ(), default=utcnow)
     retired_at: Mapped[datetime | None] = mapped_column(TimestampTZ())
+
+
+class OutgoingMail(Base):
+    """A mail to send, staged in the transaction of the state it belongs to (mailer.py): a
+    rollback sends nothing, a commit always sends. The row is deleted once the SMTP server took
+    it (the body may hold a one-time code: it is kept no longer than needed), or when it is
+    given up (`give_up_at`: never later than the link or code in it expires)."""
+
+    __tablename__ = "outgoing_mail"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text)
+    # Fixed when staged: a mail sent twice (a crash after the SMTP server took it) carries the
+    # same Message-ID, which lets the receiving side drop the copy.
+    message_id: Mapped[str] = mapped_column(String(255))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(TimestampTZ(), default=utcnow)
+    # A sender claims a row by moving this into the future (a lease): the other senders skip
+    # it; a sender that dies lets the lease run out and another one sends the mail.
+    next_attempt_at: Mapped[datetime] = mapped_column(TimestampTZ(), default=utcnow, index=True)
+    give_up_at: Mapped[datetime] = mapped_column(TimestampTZ())
+
+
+class AccountJob(Base):
+    """Account work done after the answer left (jobs.py): registration (`register`: create the
+    account or mail "already registered") and reset requests (`reset`). The request commits
+    the row; a worker does the work and deletes the row in one transaction. Never a plaintext
+    password: only its argon2 hash, computed in the request for every address alike."""
+
+    __tablename__ = "account_jobs"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(20))
+    email: Mapped[str] = mapped_column(String(320))
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+    channel: Mapped[str] = mapped_column(String(20), default="web")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(TimestampTZ(), default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(TimestampTZ(), default=utcnow, index=True)

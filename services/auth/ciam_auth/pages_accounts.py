@@ -25,6 +25,7 @@ async def register_page(request: Request, ctx: AuthDep) -> Response:
 @router.post("/register")
 async def register(
     request: Request,
+    session: SessionDep,
     ctx: AuthDep,
     email: FormStr = "",
     password: FormStr = "",
@@ -35,7 +36,12 @@ async def register(
     try:
         check_csrf(request, csrf)
         await accounts.register(
-            ctx, email=email, password=password, locale=locale, client=client_of(request, "web")
+            session,
+            ctx,
+            email=email,
+            password=password,
+            locale=locale,
+            client=client_of(request, "web"),
         )
     except (PasswordRefused, CsrfFailed, Throttled) as exc:
         message, code = failure_message(locale, exc)
@@ -130,6 +136,7 @@ async def reset_page(
 @router.post("/reset-password")
 async def request_reset(
     request: Request,
+    session: SessionDep,
     ctx: AuthDep,
     email: FormStr = "",
     csrf: OptionalForm = None,
@@ -138,7 +145,7 @@ async def request_reset(
     locale = locale_of(request, ui_locales)
     try:
         check_csrf(request, csrf)
-        await accounts.request_reset(ctx, email=email, client=client_of(request, "web"))
+        await accounts.request_reset(session, ctx, email=email, client=client_of(request, "web"))
     except (CsrfFailed, Throttled) as exc:
         message, status_code = failure_message(locale, exc)
         return render(

@@ -88,6 +88,21 @@ class AuthSettings(BaseServiceSettings):
     # Set: mails are written as .eml files into this directory instead of going over SMTP (the
     # local runner does this unless AUTH_SMTP_HOST/PORT are set: no mail server needed).
     mail_dir: str = ""
+    # Durable mail and account jobs (mailer.py, jobs.py): the loops wake right after a commit
+    # and poll this often anyway (rows left by a stopped instance or another replica, retries).
+    queue_poll_seconds: float = 5.0
+    # Off: this instance only queues mail and jobs and another one sends and runs them (tests
+    # use it to leave work behind as a crash would).
+    queue_workers_enabled: bool = True
+    # A failed send is tried again after base * 2^(attempt-1) seconds (jittered, capped), at
+    # most `mail_max_attempts` times and never after a day (or after its link expires).
+    mail_max_attempts: int = 10
+    mail_retry_base_seconds: float = 30.0
+    mail_retry_max_seconds: float = 3600.0
+    # A sender holds the mails it claimed this long: one that dies is replaced after it.
+    mail_lease_seconds: float = 300.0
+    job_max_attempts: int = 5
+    job_retry_base_seconds: float = 10.0
 
     # Throttling (see docs/services/auth.md): per (account, client) a delay doubling (from
     # `throttle_base_delay`) from

@@ -1,12 +1,14 @@
 """The auth service under test: real PostgreSQL, Redis and Kafka, and a real SMTP server
-(aiosmtpd) that keeps every mail it receives."""
+(aiosmtpd) that keeps every mail it receives; `stack` runs several instances on one database
+(a restart, replicas)."""
 
 from __future__ import annotations
 
 import email
 import re
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from email.message import Message
 from typing import Any
@@ -14,12 +16,12 @@ from typing import Any
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ciam_auth.context import AuthContext
 from ciam_auth.main import create_app
-from ciam_auth.models import outbox
+from ciam_auth.models import AccountJob, OutgoingMail, outbox
 from ciam_auth.settings import AuthSettings
 from ciam_shared.db import create_engine
 from ciam_shared.devstack import free_port
@@ -124,8 +126,7 @@ def auth_settings(
         **settings_kwargs(url, kafka=kafka, redis=redis, topic_prefix=prefix),
         smtp_port=smtp_port,
         public_url="http://auth.test",
-        key_encryption_secret=secrets.token_urlsafe(32),
-        **extra,
+        **({"key_encryption_secret": secrets.token_urlsafe(32)} | extra),
     )
 
 
@@ -158,7 +159,75 @@ async def auth(
         yield harness
 
         async def jobs_done() -> bool:
-            return harness.ctx.jobs.idle()
+            return await harness.ctx.jobs.idle()
 
         await eventually(jobs_done)  # no job left writing while the app stops
     await engine.dispose()
+
+
+@dataclass
+class Instance:
+    client: httpx.AsyncClient
+    ctx: AuthContext
+
+
+Launch = Callable[..., AbstractAsyncContextManager[Instance]]
+
+
+@dataclass
+class Stack:
+    url: str
+    kafka: str
+    redis: str
+    prefix: str
+    engine: AsyncEngine
+    # One for every instance: they read each other's sealed signing keys.
+    key_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+
+    @asynccontextmanager
+    async def instance(self, smtp_port: int, **extra: Any) -> AsyncIterator[Instance]:
+        """An auth app on the shared database; fast polls and retries unless told otherwise."""
+        options: dict[str, Any] = {
+            "queue_poll_seconds": 0.1,
+            "mail_retry_base_seconds": 0.1,
+            "job_retry_base_seconds": 0.05,
+            "key_encryption_secret": self.key_secret,
+        }
+        settings = auth_settings(
+            self.url, self.kafka, self.redis, self.prefix, smtp_port, **(options | extra)
+        )
+        app = create_app(settings)
+        async with running(app) as client:
+            instance = Instance(client, app.state.runtime.extras["auth"])
+            yield instance
+            if settings.queue_workers_enabled:
+
+                async def jobs_done() -> bool:
+                    return await instance.ctx.jobs.idle()
+
+                await eventually(jobs_done)  # no job left writing while the app stops
+
+    async def waiting_mail(self) -> list[Any]:
+        async with self.engine.connect() as connection:
+            return list((await connection.execute(select(OutgoingMail))).all())
+
+    async def waiting_jobs(self) -> list[Any]:
+        async with self.engine.connect() as connection:
+            return list((await connection.execute(select(AccountJob))).all())
+
+    async def mail_count(self) -> int:
+        async with self.engine.connect() as connection:
+            count = await connection.scalar(select(func.count()).select_from(OutgoingMail))
+            return int(count or 0)
+
+
+@pytest.fixture
+async def stack(
+    fresh_database: Any, kafka_bootstrap: str, redis_url: str, topic_prefix: str
+) -> AsyncIterator[Stack]:
+    url = await fresh_database("ciam_auth.migrations")
+    engine = create_engine(url)
+    try:
+        yield Stack(url, kafka_bootstrap, redis_url, topic_prefix, engine)
+    finally:
+        await engine.dispose()

@@ -1,10 +1,11 @@
 """Account use cases: register, verify the address, reset and change the password, change the
-address, delete. They stage events and queue mails (sent after the commit); the edge commits.
+address, delete. They stage events and mails in the transaction (mailer.py: sent once it
+commits); the edge commits.
 
 Registration and reset answer the same whether or not the address has an account, in the same
 time: in the response path they do only what is the same for every address (registration
-checks and hashes the password); what differs (the lookup, the writes, the mail) runs in a job
-after the answer left (jobs.py).
+checks and hashes the password, both queue a job row); what differs (the lookup, the writes,
+the mail) runs in a durable job after the answer left (jobs.py).
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from ciam_auth import repository
 from ciam_auth.context import SOURCE, AuthContext
 from ciam_auth.errors import InvalidToken, NoAddressForPassword, Throttled
 from ciam_auth.i18n import LOCALES
-from ciam_auth.models import Account
+from ciam_auth.models import Account, AccountJob
 from ciam_auth.service import email_tokens, mails
 from ciam_auth.service.signin import Client, normal_email, reauthenticate
 from ciam_auth.sessions import Session
 from ciam_auth.throttle import account_key, client_key
-from ciam_shared.db import new_id, unit_of_work, utcnow
+from ciam_shared.db import new_id, utcnow
 from ciam_shared.events import (
     CloudEvent,
     EmailVerified,
@@ -32,6 +33,9 @@ from ciam_shared.events import (
 from ciam_shared.outbox import stage
 
 RESET_MAILS_PER_HOUR = 5
+# Job kinds (jobs.py).
+REGISTER = "register"
+RESET = "reset"
 
 
 async def _stage(session: AsyncSession, ctx: AuthContext, event: EventData) -> None:
@@ -39,6 +43,7 @@ async def _stage(session: AsyncSession, ctx: AuthContext, event: EventData) -> N
 
 
 async def register(
+    session: AsyncSession,
     ctx: AuthContext,
     *,
     email: str,
@@ -47,19 +52,31 @@ async def register(
     client: Client,
     channel: str = "web",
 ) -> None:
-    """Check and hash the password (the same for every address), then hand the rest to a job:
-    whether the address is new decides what is written and mailed, after the answer left."""
+    """Check and hash the password and queue a job (the same for every address): whether the
+    address is new decides what is written and mailed, in the job, after the answer left."""
     email = normal_email(email)
     await _per_client_limit(ctx, "register", client)
     ctx.passwords.check_policy(password)
     password_hash = await ctx.passwords.hash(password)
     locale = locale if locale in LOCALES else "en"
+    ctx.jobs.submit(
+        session, REGISTER, email=email, password_hash=password_hash, locale=locale, channel=channel
+    )
 
-    async def create_or_notify() -> None:
-        async with unit_of_work(ctx.db) as session:
-            await _create_or_notify(session, ctx, email, password_hash, locale, channel)
 
-    ctx.jobs.submit(create_or_notify)
+def install_jobs(ctx: AuthContext) -> None:
+    """The handlers of the jobs queued here (main.py calls it once per app)."""
+
+    async def create_or_notify(session: AsyncSession, job: AccountJob) -> None:
+        if job.password_hash is None:
+            raise ValueError("a registration job without a password hash")
+        await _create_or_notify(session, ctx, job.email, job.password_hash, job.locale, job.channel)
+
+    async def reset_mail(session: AsyncSession, job: AccountJob) -> None:
+        await _reset_mail(session, ctx, job.email)
+
+    ctx.jobs.on(REGISTER, create_or_notify)
+    ctx.jobs.on(RESET, reset_mail)
 
 
 async def _create_or_notify(
@@ -77,7 +94,7 @@ async def _create_or_notify(
     existing = await repository.account_by_email(session, email)
     if existing is not None or not await repository.add_account(session, account):
         owner = existing or await repository.account_by_email(session, email)
-        ctx.mailer.send_after_commit(
+        ctx.mailer.stage(
             session, mails.already_registered(ctx, email, owner.locale if owner else locale)
         )
         return
@@ -92,9 +109,7 @@ async def _create_or_notify(
         email=email,
         ttl_seconds=ctx.settings.verification_ttl_seconds,
     )
-    ctx.mailer.send_after_commit(
-        session, mails.verification(ctx, email, account.locale, issued, change=False)
-    )
+    ctx.mailer.stage(session, mails.verification(ctx, email, account.locale, issued, change=False))
 
 
 async def verify_email(
@@ -127,17 +142,14 @@ async def verify_email(
     return account
 
 
-async def request_reset(ctx: AuthContext, *, email: str, client: Client) -> None:
+async def request_reset(
+    session: AsyncSession, ctx: AuthContext, *, email: str, client: Client
+) -> None:
     """Answered at once; a job looks the address up and mails a link and a code if it has an
     account (at most RESET_MAILS_PER_HOUR an hour)."""
     email = normal_email(email)
     await _per_client_limit(ctx, "reset", client)
-
-    async def issue_and_mail() -> None:
-        async with unit_of_work(ctx.db) as session:
-            await _reset_mail(session, ctx, email)
-
-    ctx.jobs.submit(issue_and_mail)
+    ctx.jobs.submit(session, RESET, email=email)
 
 
 async def _reset_mail(session: AsyncSession, ctx: AuthContext, email: str) -> None:
@@ -155,7 +167,7 @@ async def _reset_mail(session: AsyncSession, ctx: AuthContext, email: str) -> No
         email=email,
         ttl_seconds=ctx.settings.reset_ttl_seconds,
     )
-    ctx.mailer.send_after_commit(session, mails.reset(ctx, email, account.locale, issued))
+    ctx.mailer.stage(session, mails.reset(ctx, email, account.locale, issued))
 
 
 async def confirm_reset(
@@ -226,9 +238,7 @@ async def change_password(
         await _stage(session, ctx, EmailVerified(subject_id=account.id, verified_at=now))
     await _stage(session, ctx, PasswordChanged(subject_id=account.id, changed_at=now))
     if account.email is not None:
-        ctx.mailer.send_after_commit(
-            session, mails.password_changed(ctx, account.email, account.locale)
-        )
+        ctx.mailer.stage(session, mails.password_changed(ctx, account.email, account.locale))
     return await ctx.sessions.revoke_all(account.id, except_session_id=signed_in.id)
 
 
@@ -251,9 +261,7 @@ async def request_email_change(
         return
     owner = await repository.account_by_email(session, new_email)
     if owner is not None:
-        ctx.mailer.send_after_commit(
-            session, mails.already_registered(ctx, new_email, owner.locale)
-        )
+        ctx.mailer.stage(session, mails.already_registered(ctx, new_email, owner.locale))
         return
     issued = await email_tokens.issue(
         session,
@@ -263,13 +271,11 @@ async def request_email_change(
         email=new_email,
         ttl_seconds=ctx.settings.verification_ttl_seconds,
     )
-    ctx.mailer.send_after_commit(
+    ctx.mailer.stage(
         session, mails.verification(ctx, new_email, account.locale, issued, change=True)
     )
     if account.email is not None:
-        ctx.mailer.send_after_commit(
-            session, mails.email_change_requested(ctx, account.email, account.locale)
-        )
+        ctx.mailer.stage(session, mails.email_change_requested(ctx, account.email, account.locale))
 
 
 async def delete_account(

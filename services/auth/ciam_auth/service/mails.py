@@ -22,6 +22,7 @@ def verification(ctx: AuthContext, to: str, locale: str, issued: Issued, *, chan
         to=to,
         subject=text(locale, subject),
         body=text(locale, "mail_verify_body", link=link, code=issued.code, hours=hours),
+        valid_seconds=ctx.settings.verification_ttl_seconds,
     )
 
 
@@ -32,6 +33,7 @@ def reset(ctx: AuthContext, to: str, locale: str, issued: Issued) -> Mail:
         to=to,
         subject=text(locale, "mail_reset_subject"),
         body=text(locale, "mail_reset_body", link=link, code=issued.code, minutes=minutes),
+        valid_seconds=ctx.settings.reset_ttl_seconds,
     )
 
 

@@ -37,6 +37,7 @@ from ciam_auth.social.flow import MAIL_LINK_TTL_S, Pending
 from ciam_auth.social.mail_offer import CONFIRM, SEND, account_of, eligible
 from ciam_auth.social.pages import MESSAGES, error_page, locale, render
 from ciam_auth.throttle import account_key
+from ciam_shared.db import unit_of_work
 from ciam_shared.service import RuntimeDep
 
 router = APIRouter(tags=["social"])
@@ -67,19 +68,20 @@ async def send(request: Request, social: SocialDep, runtime: RuntimeDep) -> Resp
         token = await social.flows.issue_mail_link(pending_id)
         mail_locale = account.locale or lang
         link = ctx.link(CONFIRM + "?" + urlencode({"token": token, "ui_locales": mail_locale}))
-        ctx.mailer.enqueue(
-            Mail(
-                to=account.email,
-                subject=text(mail_locale, "mail_social_link_subject", provider=name),
-                body=text(
-                    mail_locale,
-                    "mail_social_link_body",
-                    provider=name,
-                    link=link,
-                    minutes=MAIL_LINK_TTL_S // 60,
-                ),
-            )
+        mail = Mail(
+            to=account.email,
+            subject=text(mail_locale, "mail_social_link_subject", provider=name),
+            body=text(
+                mail_locale,
+                "mail_social_link_body",
+                provider=name,
+                link=link,
+                minutes=MAIL_LINK_TTL_S // 60,
+            ),
+            valid_seconds=MAIL_LINK_TTL_S,
         )
+        async with unit_of_work(ctx.db) as session:
+            ctx.mailer.stage(session, mail)
     t = MESSAGES[lang]
     return render(request, "social_prove.html", lang=lang, provider=name,
                   message=t["link_mail_sent"].replace("{email}", account.email),

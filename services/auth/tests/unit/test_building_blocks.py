@@ -100,12 +100,3 @@ def test_the_policy_refuses_short_long_and_common_passwords() -> None:
 def test_settings_refuse_argon2_below_the_owasp_minimum() -> None:
     with pytest.raises(ValueError, match="OWASP"):
         AuthSettings(argon2_memory_kib=8192)
-
-
-async def test_without_a_mail_server_mails_are_written_as_files(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from ciam_auth.mailer import Mail, Mailer
-
-    mailer = Mailer("127.0.0.1", 1, "no-reply@example.com", directory=str(tmp_path / "mail"))
-    await mailer.send(Mail(to="ada@example.com", subject="Potwierdź", body="kod: 123456\n"))
-    (written,) = (tmp_path / "mail").glob("*.eml")
-    assert b"To: ada@example.com" in written.read_bytes()
