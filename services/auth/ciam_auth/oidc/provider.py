@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ciam_auth import sessions
 from ciam_auth.oidc.clients import ClientCache
@@ -35,6 +36,9 @@ class Provider:
     grants: GrantStore
     clients: ClientCache
     csrf_key: bytes
+    # The runtime's pool, each statement committed on its own: for one-statement writes such
+    # as a refresh token's rotation (no BEGIN and COMMIT round trips).
+    autocommit: AsyncEngine
 
     @classmethod
     def build(cls, runtime: ServiceRuntime) -> Provider:
@@ -57,7 +61,14 @@ class Provider:
         kek = settings.key_encryption_secret.get_secret_value() or DEVELOPMENT_KEK
         csrf_key = hashlib.sha256(b"ciam-oidc-csrf:" + kek.encode()).digest()
         return cls(
-            runtime, settings, ring, issuer, grants, ClientCache(settings.client_cache_s), csrf_key
+            runtime,
+            settings,
+            ring,
+            issuer,
+            grants,
+            ClientCache(settings.client_cache_s),
+            csrf_key,
+            runtime.engine.execution_options(isolation_level="AUTOCOMMIT"),
         )
 
     async def bearer_claims(self, request: Request) -> dict[str, Any]:
