@@ -110,13 +110,13 @@ async def refresh(
         client,
         rotated.account_id,
         scope,
+        rotated.family_id,
         session_id=rotated.session_id,
         auth_time=rotated.auth_time,
         nonce=None,
         amr=[],
         extra=email_claims(rotated.email, rotated.email_verified, scopes),
     )
-    await provider.grants.link_access_token(issued.jti, rotated.family_id, issued.expires_in)
     return tokens.Issued(
         issued.access_token,
         issued.jti,
@@ -183,13 +183,13 @@ async def _issue_for_account(
         client,
         account.id,
         scope,
+        family,
         session_id=session_id,
         auth_time=auth_time,
         nonce=nonce,
         amr=amr,
         extra=user_claims(account, scopes),
     )
-    await provider.grants.link_access_token(issued.jti, family, issued.expires_in)
     refresh_token = None
     if "refresh_token" in client.grant_types:
         refresh_token = await tokens.new_refresh_token(
@@ -213,6 +213,7 @@ def _sign_for_account(
     client: OAuthClient,
     account_id: uuid.UUID,
     scope: str,
+    family: uuid.UUID,
     *,
     session_id: str | None,
     auth_time: datetime,
@@ -220,7 +221,8 @@ def _sign_for_account(
     amr: list[str],
     extra: dict[str, Any],
 ) -> tokens.Issued:
-    """The access token, and the ID token when the scope has openid; no refresh token."""
+    """The access token (its jti names the family: revoking the family revokes it), and the
+    ID token when the scope has openid; no refresh token."""
     issuer = provider.issuer
     stamp = int(auth_time.timestamp())
     access, jti = issuer.access_token(
@@ -230,6 +232,7 @@ def _sign_for_account(
         brand=client.brand,
         auth_time=stamp,
         sid=session_id,
+        family=family,
     )
     id_token = None
     if "openid" in scope.split():
