@@ -21,8 +21,9 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import ARRAY, Text, bindparam, func, insert, literal_column, select, update
+from sqlalchemy import ARRAY, Table, Text, bindparam, func, insert, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ciam_auth.models import Account, RefreshToken
@@ -31,8 +32,8 @@ from ciam_shared.db import TimestampTZ, utcnow
 
 # Bind names differ from every column name: a Core UPDATE turns a parameter named after a
 # column of its table into a SET of that column.
-_rt = RefreshToken.__table__
-_accounts = Account.__table__
+_rt = cast(Table, RefreshToken.__table__)
+_accounts = cast(Table, Account.__table__)
 _now = bindparam("now", type_=TimestampTZ())
 # The scopes the client asks for (empty: all of the token's); `<@` is "is contained by".
 _narrow = bindparam("narrow", type_=ARRAY(Text))
