@@ -115,6 +115,12 @@ async def start_provider(runtime: ServiceRuntime) -> None:
     runtime.spawn("oidc-key-refresh", provider.refresh_keys_forever())
 
 
-def get_provider(request: Request) -> Provider:
+def provider_of(request: Request) -> Provider:
     provider: Provider = request.app.state.runtime.extras[EXTRA]
     return provider
+
+
+async def get_provider(request: Request) -> Provider:
+    """The dependency. async: FastAPI runs a plain `def` dependency in a worker thread (a
+    thread hop per request: on one core, as much CPU as a refresh's database statement)."""
+    return provider_of(request)
