@@ -7,7 +7,8 @@ the auth service as its own uvicorn process (one worker) pinned to CPU 0 with `t
 process, the load generator, pinned to CPU 1. Each figure is requests answered 200 per second
 over a fixed window with a fixed number of concurrent requests, side by side in one run:
 
-- hash_per_s: raw argon2id hashes per second with the service's parameters, one thread;
+- hash_per_s: raw argon2id hashes per second with the service's parameters, one thread pinned
+  to the service's core (the service idle), half the window before the logins, half after;
 - login_per_s: password sign-ins through the HTTP API (each verifies one argon2id hash);
 - client_credentials_per_s, refresh_per_s (each refresh rotates: the next uses the new token),
   introspect_per_s;
@@ -28,6 +29,7 @@ import secrets
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -59,12 +61,25 @@ HASHER = service_hasher()
 PASSWORD = "a bench passphrase 1"  # noqa: S105 - the benchmark's own test accounts
 
 
-def hashes_per_second(seconds: float) -> float:
-    count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        HASHER.hash("correct horse battery staple")
-        count += 1
-    return count / (time.perf_counter() - start)
+def hashes_per_second(seconds: float, cpu: int) -> tuple[float, float]:
+    """Hashes per second of wall time in one thread pinned to `cpu`, and the CPU milliseconds
+    of one hash."""
+    out: list[tuple[float, float]] = []
+
+    def measure() -> None:
+        if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > cpu:
+            os.sched_setaffinity(0, {cpu})  # 0: this thread only
+        count, start, cpu_start = 0, time.perf_counter(), time.thread_time()
+        while time.perf_counter() - start < seconds:
+            HASHER.hash("correct horse battery staple")
+            count += 1
+        wall = time.perf_counter() - start
+        out.append((count / wall, (time.thread_time() - cpu_start) * 1000 / count))
+
+    thread = threading.Thread(target=measure)
+    thread.start()
+    thread.join()
+    return out[0]
 
 
 async def throughput(
@@ -87,6 +102,44 @@ async def throughput(
     return ok / (time.perf_counter() - start), latencies
 
 
+class ServiceCpu:
+    """CPU seconds the service process (all its threads) has used, from /proc/<pid>/stat.
+
+    Per request, it is what the service costs whatever else the shared machine runs: 1000 /
+    `cpu_ms` is the rate one whole core could sustain. `busy` (CPU time / wall time) below 1
+    means the service waited: for its core (other processes on it), or for I/O."""
+
+    pid: int | None = None
+
+    @classmethod
+    def seconds(cls) -> float:
+        if cls.pid is None:
+            return 0.0
+        fields = Path(f"/proc/{cls.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    @classmethod
+    def worker_seconds(cls) -> float:
+        """CPU seconds of the service's threads other than the event loop's (the main thread):
+        during logins that is the argon2 pool (Python 3.11 does not name OS threads)."""
+        total = 0.0
+        for task in Path(f"/proc/{cls.pid}/task").iterdir():
+            if task.name == str(cls.pid):
+                continue
+            try:
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # a thread that ended meanwhile
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
+    @classmethod
+    def figures(cls, cpu_s: float, wall_s: float, ok: int) -> dict[str, float]:
+        if cls.pid is None or not ok:
+            return {}
+        return {"cpu_ms": round(cpu_s * 1000 / ok, 3), "busy": round(cpu_s / wall_s, 2)}
+
+
 def run_wrk(command: list[str], script: str) -> dict[str, float]:
     """Run wrk on the load core: 2xx answers per second, p99 and the count of the others."""
     import re
@@ -94,7 +147,9 @@ def run_wrk(command: list[str], script: str) -> dict[str, float]:
 
     if shutil.which("taskset"):
         command = ["taskset", "-c", str(LOAD_CPU), *command]
+    cpu = ServiceCpu.seconds()
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    cpu = ServiceCpu.seconds() - cpu
     Path(script).unlink()
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     elapsed = float(re.search(r"requests in ([\d.]+)s", out).group(1))  # type: ignore[union-attr]
@@ -103,7 +158,11 @@ def run_wrk(command: list[str], script: str) -> dict[str, float]:
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
     p99_ms = float(p99.group(1)) * scale[p99.group(2)] if p99 else float("nan")
-    return {"per_s": round(ok / elapsed, 1), "p99_ms": round(p99_ms, 1), "failed": total - ok}
+    return {
+        "per_s": round(ok / elapsed, 1),
+        "p99_ms": round(p99_ms, 1),
+        "failed": total - ok,
+    } | ServiceCpu.figures(cpu, elapsed, ok)
 
 
 def wrk_rate(
@@ -183,9 +242,33 @@ async def verifications(issuer: str, token: str, seconds: float) -> float:
         await verifier.aclose()
 
 
-async def main(args: argparse.Namespace, kafka: str, redis: str, postgres: str) -> dict[str, Any]:
-    if hasattr(os, "sched_setaffinity") and os.cpu_count() and os.cpu_count() >= 2:  # type: ignore[operator]
+def pin_to_load_cpu() -> bool:
+    """Pin this process to the load core before it starts the servers: PostgreSQL, Redis and
+    Kafka started from here (ciam_shared.devstack) inherit the pinning, so the service's core
+    does only the service's work. Servers the environment names (DATABASE_URL, REDIS_URL,
+    KAFKA_BOOTSTRAP_SERVERS) or containers are not ours and stay where they are."""
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2:
         os.sched_setaffinity(0, {LOAD_CPU})
+        return True
+    return False
+
+
+def server_cpus() -> dict[str, list[int]]:
+    """The CPUs each child process of this one (the servers it started) may run on."""
+    found: dict[str, list[int]] = {}
+    me = str(os.getpid())
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, rest = stat.read_text().rsplit(")", 1)
+            if rest.split()[1] == me:
+                pid = int(stat.parent.name)
+                found[name.split("(", 1)[1]] = sorted(os.sched_getaffinity(pid))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+async def main(args: argparse.Namespace, kafka: str, redis: str, postgres: str) -> dict[str, Any]:
     factory = DatabaseFactory(postgres)
     db_url = await factory.create("ciam_auth.migrations")
     env = {
@@ -208,10 +291,15 @@ async def main(args: argparse.Namespace, kafka: str, redis: str, postgres: str) 
     if shutil.which("taskset"):
         service.command_prefix = ["taskset", "-c", str(SERVICE_CPU)]
     service.start()
+    ServiceCpu.pid = service.proc.proc.pid  # taskset execs the interpreter: the same pid
     cli_env = service.env
-    result: dict[str, Any] = {"seconds_per_figure": args.seconds, "concurrency": args.concurrency}
+    result: dict[str, Any] = {
+        "seconds_per_figure": args.seconds,
+        "concurrency": args.concurrency,
+        "load_average_start": round(os.getloadavg()[0], 2),
+        "server_cpus": server_cpus(),
+    }
     try:
-        result["hash_per_s"] = round(hashes_per_second(args.seconds), 1)
         machine = await _client(cli_env, "--grant", "client_credentials", "--scope", "consent:read")
         basic = httpx.BasicAuth(machine["client_id"], machine["client_secret"])
         async with httpx.AsyncClient(base_url=service.url, timeout=30) as http:
@@ -284,14 +372,27 @@ async def main(args: argparse.Namespace, kafka: str, redis: str, postgres: str) 
                 for name in ("client_credentials", "introspect"):
                     result[f"{name}_per_s"] = wrk[name]["per_s"]
                     result[f"{name}_p99_ms"] = wrk[name]["p99_ms"]
+                    if "cpu_ms" in wrk[name]:
+                        result[f"{name}_cpu_ms"] = wrk[name]["cpu_ms"]
         result.update(await refreshes(service.url, cli_env, redis, args))
+        # The raw hash rate on the service's core (idle service), half the window just before
+        # the logins and half just after: the two figures of the ratio in the same conditions.
+        before = hashes_per_second(args.seconds / 2, SERVICE_CPU)
         result.update(await logins(service.url, db_url, args))
+        after = hashes_per_second(args.seconds / 2, SERVICE_CPU)
+        result["hash_per_s"] = round((before[0] + after[0]) / 2, 1)
+        result["hash_cpu_ms"] = round((before[1] + after[1]) / 2, 3)
+        result["hash_per_s_before_after"] = [round(before[0], 1), round(after[0], 1)]
     finally:
         service.stop()
         await factory.drop(db_url)
+    result["load_average_end"] = round(os.getloadavg()[0], 2)
     result["login_to_hash_ratio"] = (
         round(result["login_per_s"] / result["hash_per_s"], 3) if "login_per_s" in result else None
     )
+    if result.get("login_cpu_ms"):
+        # The same ratio from CPU time: what one core doing nothing else would give.
+        result["login_to_hash_cpu_ratio"] = round(result["hash_cpu_ms"] / result["login_cpu_ms"], 3)
     write_result("auth", result)
     return result
 
@@ -374,6 +475,8 @@ async def refreshes(
             return {
                 "refresh_per_s": figures["per_s"],
                 "refresh_p99_ms": figures["p99_ms"],
+                "refresh_cpu_ms": figures.get("cpu_ms"),
+                "refresh_service_busy": figures.get("busy"),
                 "python_refresh_per_s": round(rate, 1),
             }
     await store_redis.aclose()
@@ -421,10 +524,24 @@ async def logins(url: str, db_url: str, args: argparse.Namespace) -> dict[str, A
             http.cookies.clear()
             return response.status_code == 200
 
+        cpu, wall = ServiceCpu.seconds(), time.perf_counter()
+        argon2 = ServiceCpu.worker_seconds()
         rate, latencies = await throughput(
             login, seconds=args.seconds, concurrency=args.concurrency
         )
-    return {"login_per_s": round(rate, 1), "login_p99_ms": round(percentile(latencies, 99), 1)}
+        cpu, wall = ServiceCpu.seconds() - cpu, time.perf_counter() - wall
+        argon2 = ServiceCpu.worker_seconds() - argon2
+    logins_done = round(rate * wall)
+    figures = ServiceCpu.figures(cpu, wall, logins_done)
+    return {
+        "login_per_s": round(rate, 1),
+        "login_p99_ms": round(percentile(latencies, 99), 1),
+        # A login's CPU time in the service includes its argon2id verification.
+        "login_cpu_ms": figures.get("cpu_ms"),
+        # Of which the worker threads: the argon2id verification; the rest is the event loop.
+        "login_argon2_cpu_ms": round(argon2 * 1000 / logins_done, 3) if logins_done else None,
+        "login_service_busy": figures.get("busy"),
+    }
 
 
 async def _client(env: dict[str, str], *args: str) -> dict[str, Any]:
@@ -442,4 +559,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=16)
-    run(main, parser.parse_args())
+    arguments = parser.parse_args()
+    pin_to_load_cpu()
+    run(main, arguments)

@@ -65,7 +65,11 @@ class ServiceRuntime:
 
     @classmethod
     def build(cls, spec: ServiceSpec, settings: BaseServiceSettings) -> ServiceRuntime:
-        engine = create_engine(settings.database_url)
+        engine = create_engine(
+            settings.database_url,
+            pre_ping=settings.database_pre_ping,
+            pool_size=settings.database_pool_size,
+        )
         outbox = _table(spec.metadata, OUTBOX)
         processed = _table(spec.metadata, PROCESSED_EVENTS)
         relay_box: list[OutboxRelay] = []

@@ -50,6 +50,13 @@ class BaseServiceSettings(BaseSettings):
 
     environment: Environment = Environment.DEVELOPMENT
     database_url: str = ""
+    # Test pooled connections on checkout (see ciam_shared.db.create_engine); a service whose
+    # requests are a few statements each may turn it off and pay for a restart with the
+    # requests in flight instead.
+    database_pre_ping: bool = True
+    # Connections kept open (ciam_shared.db.create_engine): more concurrent transactions than
+    # this open and close a connection each.
+    database_pool_size: int = 10
     redis_url: str = "redis://127.0.0.1:6379/0"
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     topic_prefix: str = ""  # isolates test runs that share one broker

@@ -43,7 +43,8 @@ class AuthContext:
         return self.settings.public_url.rstrip("/") + path
 
 
-def auth_context(request: Request) -> AuthContext:
+async def auth_context(request: Request) -> AuthContext:
+    # async: FastAPI runs a plain `def` dependency in a worker thread, a thread hop per request.
     context: AuthContext = request.app.state.runtime.extras["auth"]
     return context
 

@@ -281,9 +281,14 @@ def _from_hash(session_id: str, raw: dict[Any, Any]) -> Session:
 # --- FastAPI edge ---------------------------------------------------------------------------
 
 
-def session_store(request: Request) -> SessionStore:
+def _store(request: Request) -> SessionStore:
     store: SessionStore = request.app.state.runtime.extras["sessions"]
     return store
+
+
+async def session_store(request: Request) -> SessionStore:
+    # async: FastAPI runs a plain `def` dependency in a worker thread, a thread hop per request.
+    return _store(request)
 
 
 SessionStoreDep = Annotated[SessionStore, Depends(session_store)]
@@ -294,7 +299,7 @@ async def current_session(request: Request) -> Session | None:
     secret = request.cookies.get(COOKIE)
     if not secret or len(secret) > 100:
         return None
-    return await session_store(request).get_by_secret(secret)
+    return await _store(request).get_by_secret(secret)
 
 
 CurrentSessionDep = Annotated[Session | None, Depends(current_session)]

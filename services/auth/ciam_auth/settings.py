@@ -1,3 +1,4 @@
+import os
 from typing import Any, ClassVar
 
 from pydantic import Field, SecretStr, model_validator
@@ -11,6 +12,13 @@ MINUTE = 60
 DAY = 24 * 60 * MINUTE
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity, e.g. under `taskset`), at least one."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
 class AuthSettings(BaseServiceSettings):
     # hide_input_in_errors: a refused setting must not print the input (the declared service
     # clients' secrets, the key encryption secret) into the start-up error.
@@ -21,6 +29,12 @@ class AuthSettings(BaseServiceSettings):
     secret_fields: ClassVar[tuple[str, ...]] = ("key_encryption_secret",)
 
     port: int = 8001
+    # The token endpoint's requests are one or two statements: a checkout ping (three round
+    # trips with asyncpg) was a fifth of a refresh's CPU time in the service (bench/README.md).
+    database_pre_ping: bool = False
+    # The token endpoint under load has more requests in flight than the default 10: beyond
+    # the pool each one opened a connection (a fifth of a refresh's CPU time in the service).
+    database_pool_size: int = 20
     # The issuer URL brand apps and the other services see. Empty: TOKEN_ISSUER (which the
     # other services verify against), else http://<host>:<port>.
     issuer: str = ""
@@ -64,7 +78,9 @@ class AuthSettings(BaseServiceSettings):
     argon2_time_cost: int = 2
     argon2_parallelism: int = 1
     # Hashes run in a pool of this many threads (argon2-cffi releases the GIL), never on the loop.
-    hash_workers: int = 2
+    # Default: the CPUs this process may run on. More threads than cores only time-slice the
+    # same cores, and each thread's 19 MiB of argon2 memory evicts the others' from the cache.
+    hash_workers: int = Field(default_factory=usable_cpus, ge=1)
     password_min_length: int = 8
     password_max_length: int = 128
 

@@ -124,6 +124,17 @@ class Throttle:
         pair, acct, _ = self._keys(account, client)
         await self.redis.delete(pair, acct)
 
+    async def signed_in(self, account: str, client: str) -> str:
+        """`succeeded` and `trust` in one round trip: the delays of this account and pair end,
+        and this client gets a new device token (returned)."""
+        pair, acct, _ = self._keys(account, client)
+        token = secrets.token_urlsafe(32)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.delete(pair, acct)
+            pipe.set(self._device(account, token), b"1", ex=self.device_seconds)
+            await pipe.execute()
+        return token
+
     def _device(self, account: str, token: str) -> str:
         digest = hashlib.sha256(token.encode()).hexdigest()[:32]
         return f"{self.prefix}throttle:device:{account}:{digest}"

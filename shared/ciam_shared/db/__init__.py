@@ -73,13 +73,20 @@ class ServiceBase(DeclarativeBase):
     __abstract__ = True
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str, *, echo: bool = False, pre_ping: bool = True, pool_size: int = 10
+) -> AsyncEngine:
+    """`pre_ping`: test each pooled connection when it is checked out (with asyncpg that is
+    three round trips: BEGIN, an empty statement, ROLLBACK). Without it a connection the
+    server dropped fails its first statement, and SQLAlchemy then discards the whole pool.
+    `pool_size`: connections kept open; up to as many again are opened under load and closed
+    as soon as they are returned (a new connection per request beyond `pool_size`)."""
     kwargs: dict[str, object] = {"echo": echo}
     if url.startswith("sqlite"):
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    kwargs |= {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+    kwargs |= {"pool_pre_ping": pre_ping, "pool_size": pool_size, "max_overflow": pool_size}
     return create_async_engine(url, **kwargs)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_auth.models import Account, OAuthClient
-from ciam_auth.oidc import tokens
+from ciam_auth.oidc import rotation, tokens
 from ciam_auth.oidc.authorize import OIDC_SCOPES
 from ciam_auth.oidc.errors import OAuthError, invalid_grant, invalid_request
 from ciam_auth.oidc.provider import Provider
@@ -89,43 +89,61 @@ async def refresh(
     token = form.get("refresh_token")
     if not token:
         raise invalid_request("refresh_token is required.")
-    used = await tokens.use_refresh_token(db, token)
-    if used is None:
-        known = await tokens.find_refresh_token(db, token)
-        if known is not None and known.used_at is not None and known.client_id == client.client_id:
-            # Reuse of a rotated token: one of the two holders is an attacker (RFC 9700 4.14.2).
-            log.warning(
-                "refresh token reused: revoking the family", extra={"client": client.client_id}
-            )
-            await tokens.revoke_family(db, known.family_id)
-            await db.commit()
-            await provider.grants.revoke_family(
-                known.family_id, provider.settings.refresh_token_ttl_s
-            )
+    requested = form.get("scope")
+    narrow = requested.split() if requested else []
+    # One statement spends the token and stores its successor, committed at once (see
+    # rotation.py); nothing else here writes to the database, so there is nothing to undo.
+    rotated = await rotation.rotate(
+        provider.autocommit,
+        token,
+        client_id=client.client_id,
+        narrow=narrow,
+        ttl_s=provider.settings.refresh_token_ttl_s,
+    )
+    if rotated is None:
+        await _refused_refresh(db, provider, client, token, narrow)
         raise invalid_grant("The refresh token is invalid, expired, revoked or already used.")
-    if used.client_id != client.client_id:
-        raise invalid_grant("The refresh token was issued to another client.")
-    scope = used.scope
-    if requested := form.get("scope"):
-        if not set(requested.split()) <= set(scope.split()):
-            raise OAuthError("invalid_scope", "A refresh cannot widen the scope.")
-        scope = requested
-    account = await db.get(Account, used.account_id)
-    if account is None:
-        raise invalid_grant("The account no longer exists.")
-    return await _issue_for_account(
-        db,
+    scope = " ".join(narrow) if narrow else rotated.scope
+    scopes = scope.split()
+    issued = _sign_for_account(
         provider,
         client,
-        account,
+        rotated.account_id,
         scope,
-        used.family_id,
-        session_id=used.session_id,
-        auth_time=used.auth_time,
+        rotated.family_id,
+        session_id=rotated.session_id,
+        auth_time=rotated.auth_time,
         nonce=None,
         amr=[],
-        keep_refresh_scope=used.scope,
+        extra=email_claims(rotated.email, rotated.email_verified, scopes),
     )
+    return tokens.Issued(
+        issued.access_token,
+        issued.jti,
+        issued.expires_in,
+        scope,
+        issued.id_token,
+        rotated.refresh_token,
+    )
+
+
+async def _refused_refresh(
+    db: AsyncSession, provider: Provider, client: OAuthClient, token: str, narrow: list[str]
+) -> None:
+    """Why the rotation matched nothing: a spent token presented again revokes its family;
+    a live one asked for a wider scope is invalid_scope; anything else is invalid_grant."""
+    known = await tokens.find_refresh_token(db, token)
+    if known is None or known.client_id != client.client_id:
+        return
+    if known.used_at is not None:
+        # Reuse of a rotated token: one of the two holders is an attacker (RFC 9700 4.14.2).
+        log.warning("refresh token reused: revoking the family", extra={"client": client.client_id})
+        await tokens.revoke_family(db, known.family_id)
+        await db.commit()
+        await provider.grants.revoke_family(known.family_id, provider.settings.refresh_token_ttl_s)
+        return
+    if known.revoked_at is None and not set(narrow) <= set(known.scope.split()):
+        raise OAuthError("invalid_scope", "A refresh cannot widen the scope.")
 
 
 async def client_credentials(
@@ -157,32 +175,21 @@ async def _issue_for_account(
     auth_time: datetime,
     nonce: str | None,
     amr: list[str],
-    keep_refresh_scope: str | None = None,
 ) -> tokens.Issued:
-    issuer = provider.issuer
+    """The tokens of a new grant (an authorization code redeemed): a new family."""
     scopes = scope.split()
-    stamp = int(auth_time.timestamp())
-    access, jti = issuer.access_token(
-        sub=str(account.id),
-        client_id=client.client_id,
-        scope=scope,
-        brand=client.brand,
-        auth_time=stamp,
-        sid=session_id,
+    issued = _sign_for_account(
+        provider,
+        client,
+        account.id,
+        scope,
+        family,
+        session_id=session_id,
+        auth_time=auth_time,
+        nonce=nonce,
+        amr=amr,
+        extra=user_claims(account, scopes),
     )
-    await provider.grants.link_access_token(jti, family, issuer.access_ttl_s)
-    id_token = None
-    if "openid" in scopes:
-        id_token = issuer.id_token(
-            sub=str(account.id),
-            client_id=client.client_id,
-            auth_time=stamp,
-            nonce=nonce,
-            amr=amr or ["pwd"],
-            sid=session_id,
-            access_token=access,
-            extra=user_claims(account, scopes),
-        )
     refresh_token = None
     if "refresh_token" in client.grant_types:
         refresh_token = await tokens.new_refresh_token(
@@ -192,18 +199,65 @@ async def _issue_for_account(
             account_id=account.id,
             # offline_access outlives the browser session; otherwise logout ends the token.
             session_id=None if "offline_access" in scopes else session_id,
-            scope=keep_refresh_scope or scope,
+            scope=scope,
             auth_time=auth_time,
             ttl_s=provider.settings.refresh_token_ttl_s,
         )
-    return tokens.Issued(access, jti, issuer.access_ttl_s, scope, id_token, refresh_token)
+    return tokens.Issued(
+        issued.access_token, issued.jti, issued.expires_in, scope, issued.id_token, refresh_token
+    )
+
+
+def _sign_for_account(
+    provider: Provider,
+    client: OAuthClient,
+    account_id: uuid.UUID,
+    scope: str,
+    family: uuid.UUID,
+    *,
+    session_id: str | None,
+    auth_time: datetime,
+    nonce: str | None,
+    amr: list[str],
+    extra: dict[str, Any],
+) -> tokens.Issued:
+    """The access token (its jti names the family: revoking the family revokes it), and the
+    ID token when the scope has openid; no refresh token."""
+    issuer = provider.issuer
+    stamp = int(auth_time.timestamp())
+    access, jti = issuer.access_token(
+        sub=str(account_id),
+        client_id=client.client_id,
+        scope=scope,
+        brand=client.brand,
+        auth_time=stamp,
+        sid=session_id,
+        family=family,
+    )
+    id_token = None
+    if "openid" in scope.split():
+        id_token = issuer.id_token(
+            sub=str(account_id),
+            client_id=client.client_id,
+            auth_time=stamp,
+            nonce=nonce,
+            amr=amr or ["pwd"],
+            sid=session_id,
+            access_token=access,
+            extra=extra,
+        )
+    return tokens.Issued(access, jti, issuer.access_ttl_s, scope, id_token)
 
 
 def user_claims(account: Account, scopes: list[str]) -> dict[str, Any]:
+    return email_claims(account.email, account.email_verified_at is not None, scopes)
+
+
+def email_claims(email: str | None, verified: bool, scopes: list[str]) -> dict[str, Any]:
     claims: dict[str, Any] = {}
-    if "email" in scopes and account.email is not None:
-        claims["email"] = account.email
-        claims["email_verified"] = account.email_verified_at is not None
+    if "email" in scopes and email is not None:
+        claims["email"] = email
+        claims["email_verified"] = verified
     return claims
 
 

@@ -60,9 +60,6 @@ class GrantStore:
         raw = await self._redis.get(f"oidc:code-used:{_h(code)}")
         return uuid.UUID(raw.decode() if isinstance(raw, bytes) else raw) if raw else None
 
-    async def link_access_token(self, jti: str, family_id: uuid.UUID, ttl_s: int) -> None:
-        await self._redis.set(f"oidc:at-family:{jti}", str(family_id), ex=ttl_s)
-
     async def revoke_family(self, family_id: uuid.UUID, ttl_s: int) -> None:
         await self._redis.set(f"oidc:family-revoked:{family_id}", "1", ex=ttl_s)
 
@@ -70,10 +67,24 @@ class GrantStore:
         await self._redis.set(f"oidc:at-revoked:{jti}", "1", ex=max(ttl_s, 1))
 
     async def access_token_revoked(self, jti: str) -> bool:
-        if await self._redis.exists(f"oidc:at-revoked:{jti}"):
-            return True
-        family = await self._redis.get(f"oidc:at-family:{jti}")
-        if family is None:
-            return False
-        family_id = family.decode() if isinstance(family, bytes) else family
-        return bool(await self._redis.exists(f"oidc:family-revoked:{family_id}"))
+        """Revoked by itself (RFC 7009) or through its family (reuse, logout, revocation). The
+        family is in the jti of a user's token (TokenIssuer.access_token): one round trip."""
+        family = family_of_jti(jti)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.exists(f"oidc:at-revoked:{jti}")
+            if family is not None:
+                pipe.exists(f"oidc:family-revoked:{family}")
+            revoked, *family_revoked = await pipe.execute()
+        return bool(revoked) or any(family_revoked)
+
+
+def family_of_jti(jti: str) -> uuid.UUID | None:
+    """The refresh token family an access token's jti names; None for an app's own token
+    (client credentials), whose jti is random only."""
+    head, dot, _ = jti.partition(".")
+    if not dot:
+        return None
+    try:
+        return uuid.UUID(hex=head)
+    except ValueError:
+        return None

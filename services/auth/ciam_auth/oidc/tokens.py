@@ -66,9 +66,15 @@ class TokenIssuer:
         brand: str | None = None,
         auth_time: int | None = None,
         sid: str | None = None,
+        family: uuid.UUID | None = None,
     ) -> tuple[str, str]:
+        """A signed access token and its jti. A token of a user's grant names the grant's
+        refresh token family in its jti, `<family hex>.<random>`, so revoking the family
+        revokes the token with no per-token record (see GrantStore.access_token_revoked)."""
         now = int(time.time())
         jti = secrets.token_urlsafe(16)
+        if family is not None:
+            jti = f"{family.hex}.{jti}"
         claims: dict[str, Any] = {
             "iss": self.issuer,
             "aud": self.audience,

@@ -89,10 +89,10 @@ async def sign_in(
     if account.totp_enabled:
         return SignInResult(mfa_token=await pending_second_step(ctx, account.id, "pwd"))
     key = account_key(account.email or str(account.id))
-    await ctx.throttle.succeeded(key, client_key(client.address))
+    device_token = await ctx.throttle.signed_in(key, client_key(client.address))
     return SignInResult(
         session=await start_session(session, ctx, account, client, ["pwd"], current),
-        device_token=await ctx.throttle.trust(key),
+        device_token=device_token,
     )
 
 
@@ -131,12 +131,12 @@ async def complete_second_step(
         await _count_mfa_failure(ctx, mfa_token)
         raise InvalidCredentials()
     await ctx.redis.delete(_mfa_key(ctx, mfa_token))
-    await ctx.throttle.succeeded(key, who)
+    device_token = await ctx.throttle.signed_in(key, who)
     return SignInResult(
         session=await start_session(
             session, ctx, account, client, [first_factor, "otp", "mfa"], current
         ),
-        device_token=await ctx.throttle.trust(key),
+        device_token=device_token,
     )
 
 

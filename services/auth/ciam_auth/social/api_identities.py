@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from ciam_auth.models import Account
 from ciam_auth.oidc.api_contacts import AccountNotFound, contacts_reader
-from ciam_auth.oidc.provider import get_provider
+from ciam_auth.oidc.provider import provider_of
 from ciam_auth.sessions import Session, current_session
 from ciam_auth.social import service
 from ciam_auth.social.errors import CsrfRefused, NotSignedIn
@@ -66,7 +66,7 @@ async def my_identities(request: Request, session: SignedIn, db: SessionDep) -> 
             for i in identities
         ],
         has_password=account is not None and account.password_hash is not None,
-        csrf_token=get_provider(request).csrf_token(session.id, CSRF_PURPOSE),
+        csrf_token=provider_of(request).csrf_token(session.id, CSRF_PURPOSE),
     )
 
 
@@ -79,7 +79,7 @@ async def unlink(
     runtime: RuntimeDep,
     x_csrf_token: Annotated[str, Header()] = "",
 ) -> Response:
-    expected = get_provider(request).csrf_token(session.id, CSRF_PURPOSE)
+    expected = provider_of(request).csrf_token(session.id, CSRF_PURPOSE)
     if not hmac.compare_digest(x_csrf_token, expected):
         raise CsrfRefused("Send the csrf_token of GET /v1/me/identities as X-CSRF-Token.")
     await service.unlink(db, session.account_id, identity_id, topic_prefix=runtime.topic_prefix)

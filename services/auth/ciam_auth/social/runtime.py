@@ -79,6 +79,6 @@ async def stop_social(runtime: ServiceRuntime) -> None:
         await social.upstreams.aclose()
 
 
-def get_social(request: Request) -> Social:
+async def get_social(request: Request) -> Social:
     social: Social = request.app.state.runtime.extras[EXTRA]
     return social

@@ -6,6 +6,9 @@ import asyncio
 
 from joserfc import jwt
 from joserfc.jwk import KeySet
+from sqlalchemy import text
+
+from ciam_auth.oidc.tokens import refresh_hash
 
 from .conftest import AuthService, Flow, pkce, redirect_query
 
@@ -61,6 +64,53 @@ async def test_a_refresh_cannot_widen_the_scope_or_cross_clients(auth: AuthServi
     )
     assert wider.json()["error"] == "invalid_scope"
     assert (await auth.refresh(other, token)).json()["error"] == "invalid_grant"
+
+
+async def test_a_narrowed_refresh_keeps_the_grant_for_the_next_one(auth: AuthService) -> None:
+    client = await auth.client()
+    await auth.sign_in(await auth.account())
+    token = (await auth.tokens(client))["refresh_token"]
+    narrowed = await auth.http.post(
+        "/token",
+        data={"grant_type": "refresh_token", "refresh_token": token, "scope": "openid"},
+        auth=client.basic(),
+    )
+    assert narrowed.status_code == 200, narrowed.text
+    body = narrowed.json()
+    assert body["scope"] == "openid"
+    assert "email" not in jwt.decode(body["id_token"], await _keys(auth)).claims
+    # The successor still carries the whole grant: a refresh without scope gets all of it.
+    full = (await auth.refresh(client, body["refresh_token"])).json()
+    assert full["scope"] == "openid email offline_access"
+    assert jwt.decode(full["id_token"], await _keys(auth)).claims["email_verified"] is True
+
+
+async def test_an_expired_refresh_token_or_a_vanished_account_is_refused(
+    auth: AuthService,
+) -> None:
+    client = await auth.client()
+    account = await auth.account()
+    await auth.sign_in(account)
+    expired = (await auth.tokens(client))["refresh_token"]
+    orphaned = (await auth.tokens(client))["refresh_token"]
+    async with auth.engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE refresh_tokens SET expires_at = now() - interval '1 second'"
+                 " WHERE token_hash = :hash"),
+            {"hash": refresh_hash(expired)},
+        )  # fmt: skip
+    refused = await auth.refresh(client, expired)
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+    async with auth.engine.begin() as connection:
+        await connection.execute(text("DELETE FROM accounts WHERE id = :id"), {"id": account})
+    refused = await auth.refresh(client, orphaned)
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+    # Refused, not spent: the token is still live as far as rotation is concerned.
+    assert (await auth.introspect(client, orphaned))["active"] is True
+
+
+async def _keys(auth: AuthService) -> KeySet:
+    return KeySet.import_key_set((await auth.http.get("/.well-known/jwks.json")).json())
 
 
 async def test_client_credentials_with_basic_and_post_authentication(auth: AuthService) -> None:
