@@ -6,6 +6,7 @@ idempotently (`ensure_topics`); nothing is created by hand and the broker's auto
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -123,6 +124,10 @@ ALL_TOPICS: tuple[Topic, ...] = (
 )
 
 
+# How long ensure_topics waits for new topics to have their partition leaders.
+TOPIC_READY_TIMEOUT_S = 30.0
+
+
 async def ensure_topics(
     bootstrap_servers: str,
     topics: Iterable[Topic] = ALL_TOPICS,
@@ -151,6 +156,31 @@ async def ensure_topics(
                 pass
         if created:
             log.info("created topics", extra={"topics": created})
+        # Created (here or by a service that won the race) is not yet usable: the broker
+        # elects the partitions' leaders a moment later. Return only once they are, so a
+        # reader started next (a compacted-topic view) finds every partition.
+        await _wait_usable(admin, [t.name(prefix) for t in wanted])
         return created
     finally:
         await admin.close()
+
+
+async def _wait_usable(
+    admin: AIOKafkaAdminClient, names: list[str], timeout: float = TOPIC_READY_TIMEOUT_S
+) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    pending = set(names)
+    while pending:
+        described = await admin.describe_topics(sorted(pending))
+        for topic in described:
+            partitions = topic.get("partitions") or []
+            if (
+                topic.get("error_code") == 0
+                and partitions
+                and all(p.get("leader", -1) >= 0 for p in partitions)
+            ):
+                pending.discard(topic["topic"])
+        if pending and asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"topics not usable after {timeout} s: {sorted(pending)}")
+        if pending:
+            await asyncio.sleep(0.1)

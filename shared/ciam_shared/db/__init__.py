@@ -81,7 +81,9 @@ def create_engine(
     server dropped fails its first statement, and SQLAlchemy then discards the whole pool.
     `pool_size`: connections kept open; up to as many again are opened under load and closed
     as soon as they are returned (a new connection per request beyond `pool_size`)."""
-    kwargs: dict[str, object] = {"echo": echo}
+    # hide_parameters: a database error's text leaves out the statement's values, which are
+    # password hashes, token hashes and addresses here, so a logged exception shows none.
+    kwargs: dict[str, object] = {"echo": echo, "hide_parameters": True}
     if url.startswith("sqlite"):
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
