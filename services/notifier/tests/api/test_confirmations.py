@@ -21,7 +21,6 @@ from sqlalchemy import delete, select
 
 from ciam_auth.main import create_app as create_auth
 from ciam_auth.models import Account
-from ciam_auth.oidc import clients
 from ciam_auth.settings import AuthSettings
 from ciam_notifier.main import create_app
 from ciam_notifier.models import Message
@@ -53,31 +52,19 @@ class Mailbox:
         return [m for m in self.messages if m["To"] == address]
 
 
+SERVICE_CLIENT = {
+    "client_id": "svc-notifier",
+    "secret": secrets.token_urlsafe(32),
+    "scopes": ["auth:contacts"],
+}
+
+
 class AuthServer(LoopbackServer):
     """The auth service's own app on a loopback port; stop and start it again at will."""
 
     def __init__(self, settings: AuthSettings, port: int) -> None:
         super().__init__(lambda: create_auth(settings), port)
         self.settings = settings
-
-    async def notifier_client(self) -> tuple[str, str]:
-        spec = clients.ClientSpec(
-            name="notifier",
-            brand=None,
-            redirect_uris=[],
-            post_logout_redirect_uris=[],
-            scopes=["auth:contacts"],
-            purposes=[],
-            grant_types=["client_credentials"],
-            auth_method="client_secret_basic",
-            first_party=True,
-        )
-        async with unit_of_work(self.app.state.runtime.sessions) as session:
-            client, secret = await clients.register(
-                session, spec, topic_prefix=self.settings.topic_prefix
-            )
-        assert secret is not None
-        return client.client_id, secret
 
     async def account(self, *, verified: bool = True) -> tuple[uuid.UUID, str]:
         """A customer account as registration leaves it (with its address confirmed, unless
@@ -161,6 +148,8 @@ async def rig(
         AuthSettings(
             issuer=f"http://127.0.0.1:{port}",
             key_encryption_secret=secrets.token_urlsafe(32),
+            # The service's own client, declared as an operator does (AUTH_SERVICE_CLIENTS).
+            service_clients=[SERVICE_CLIENT],
             **settings_kwargs(
                 await fresh_database("ciam_auth.migrations"),
                 kafka=kafka_bootstrap,
@@ -171,7 +160,7 @@ async def rig(
         port,
     )
     await auth.start()
-    client_id, secret = await auth.notifier_client()
+    client_id, secret = (SERVICE_CLIENT["client_id"], SERVICE_CLIENT["secret"])
     notifier_db = await fresh_database("ciam_notifier.migrations")
 
     @asynccontextmanager

@@ -21,7 +21,6 @@ from sqlalchemy import delete
 
 from ciam_auth.main import create_app as create_auth
 from ciam_auth.models import Account
-from ciam_auth.oidc import clients
 from ciam_auth.settings import AuthSettings
 from ciam_auth.social.models import LinkedIdentity
 from ciam_profile.models import processed_events
@@ -49,31 +48,19 @@ EMAIL = {"email": {"email": "ada@example.com"}}
 ProfileApi = Any  # conftest's ProfileApi (not importable under --import-mode=importlib)
 
 
+SERVICE_CLIENT = {
+    "client_id": "svc-profile",
+    "secret": secrets.token_urlsafe(32),
+    "scopes": ["auth:contacts"],
+}
+
+
 class AuthServer(LoopbackServer):
     """The auth service's own app on a loopback port; stop and start it again at will."""
 
     def __init__(self, settings: AuthSettings, port: int) -> None:
         super().__init__(lambda: create_auth(settings), port)
         self.settings = settings
-
-    async def profile_client(self) -> tuple[str, str]:
-        spec = clients.ClientSpec(
-            name="profile",
-            brand=None,
-            redirect_uris=[],
-            post_logout_redirect_uris=[],
-            scopes=["auth:contacts"],
-            purposes=[],
-            grant_types=["client_credentials"],
-            auth_method="client_secret_basic",
-            first_party=True,
-        )
-        async with unit_of_work(self.app.state.runtime.sessions) as session:
-            client, secret = await clients.register(
-                session, spec, topic_prefix=self.settings.topic_prefix
-            )
-        assert secret is not None
-        return client.client_id, secret
 
     async def social_account(self, imported: dict[str, Any]) -> tuple[uuid.UUID, uuid.UUID]:
         """A social-only account with one linked identity, holding the values the customer
@@ -161,6 +148,8 @@ async def start_auth(database: str, kafka: str, redis: str, prefix: str) -> Auth
         AuthSettings(
             issuer=f"http://127.0.0.1:{port}",
             key_encryption_secret=secrets.token_urlsafe(32),
+            # The service's own client, declared as an operator does (AUTH_SERVICE_CLIENTS).
+            service_clients=[SERVICE_CLIENT],
             **settings_kwargs(database, kafka=kafka, redis=redis, topic_prefix=prefix),
         ),
         port,
@@ -182,7 +171,7 @@ async def rig(
         await fresh_database("ciam_auth.migrations"), kafka_bootstrap, redis_url, topic_prefix
     )
     try:
-        client_id, secret = await auth.profile_client()
+        client_id, secret = (SERVICE_CLIENT["client_id"], SERVICE_CLIENT["secret"])
         async with profile_api_with(
             auth_url=auth.url, auth_client_id=client_id, auth_client_secret=secret
         ) as api:
