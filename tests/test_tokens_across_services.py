@@ -143,14 +143,22 @@ async def test_consent_follows_a_key_rotation_at_auth(system: System) -> None:
 
 
 async def _subject_of(system: System, email: str) -> uuid.UUID:
+    """The account registration created: it is created by a job after the 202 (the answer is
+    the same for a known address), so it is waited for."""
     from sqlalchemy import text
 
     from ciam_shared.db import create_engine
 
     engine = create_engine(system.auth_env["AUTH_DATABASE_URL"])
-    async with engine.connect() as connection:
-        found = await connection.scalar(
-            text("SELECT id FROM accounts WHERE email = :e"), {"e": email}
-        )
-    await engine.dispose()
+
+    async def created() -> object:
+        async with engine.connect() as connection:
+            return await connection.scalar(
+                text("SELECT id FROM accounts WHERE email = :e"), {"e": email}
+            )
+
+    try:
+        found = await eventually(created)
+    finally:
+        await engine.dispose()
     return uuid.UUID(str(found))
