@@ -5,12 +5,15 @@ password fields are then absent and arrive empty)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import RedirectResponse
 from pydantic import EmailStr, TypeAdapter, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_auth import repository, totp
-from ciam_auth.context import AuthDep
+from ciam_auth.context import AuthContext, AuthDep
 from ciam_auth.errors import (
     CsrfFailed,
     InvalidCredentials,
@@ -25,7 +28,7 @@ from ciam_auth.i18n import text
 from ciam_auth.pages import FormStr, OptionalForm, account_view, failure_message, render
 from ciam_auth.sealing import open_text, totp_context
 from ciam_auth.service import accounts, second_factor
-from ciam_auth.sessions import CurrentSessionDep, clear_session_cookie
+from ciam_auth.sessions import CurrentSessionDep, Session, clear_session_cookie
 from ciam_auth.web import check_csrf, client_of, locale_of
 from ciam_shared.service import SessionDep
 
@@ -57,6 +60,32 @@ def _to_login() -> Response:
     return RedirectResponse("/login?return_to=/account", status_code=status.HTTP_303_SEE_OTHER)
 
 
+async def _account_form(
+    request: Request,
+    session: AsyncSession,
+    ctx: AuthContext,
+    current: Session | None,
+    csrf: str | None,
+    action: Callable[[Session], Awaitable[None]],
+    success: Response,
+) -> Response:
+    """The shape of the account page's plain forms: signed in, the CSRF token checked, the
+    action; then `success`, or the page again with the failure shown."""
+    if current is None:
+        return _to_login()
+    try:
+        check_csrf(request, csrf)
+        await action(current)
+    except FAILURES as exc:
+        message, code = _message(locale_of(request), exc)
+        return await account_view(request, session, ctx, current, status_code=code, error=message)
+    return success
+
+
+def _done(what: str) -> Response:
+    return RedirectResponse(f"/account?done={what}", status_code=status.HTTP_303_SEE_OTHER)
+
+
 @router.post("/account/password")
 async def change_password(
     request: Request,
@@ -67,23 +96,17 @@ async def change_password(
     new_password: FormStr = "",
     csrf: OptionalForm = None,
 ) -> Response:
-    if current is None:
-        return _to_login()
-    locale = locale_of(request)
-    try:
-        check_csrf(request, csrf)
+    async def change(signed_in: Session) -> None:
         await accounts.change_password(
             session,
             ctx,
-            current,
+            signed_in,
             current_password=current_password,
             new_password=new_password,
-            client=client_of(request, current.channel),
+            client=client_of(request, signed_in.channel),
         )
-    except FAILURES as exc:
-        message, code = _message(locale, exc)
-        return await account_view(request, session, ctx, current, status_code=code, error=message)
-    return RedirectResponse("/account?done=password", status_code=status.HTTP_303_SEE_OTHER)
+
+    return await _account_form(request, session, ctx, current, csrf, change, _done("password"))
 
 
 @router.post("/account/email")
@@ -117,7 +140,7 @@ async def change_email(
     except FAILURES as exc:
         message, code = _message(locale, exc)
         return await account_view(request, session, ctx, current, status_code=code, error=message)
-    return RedirectResponse("/account?done=email", status_code=status.HTTP_303_SEE_OTHER)
+    return _done("email")
 
 
 @router.post("/account/totp")
@@ -207,18 +230,11 @@ async def disable_totp(
     password: FormStr = "",
     csrf: OptionalForm = None,
 ) -> Response:
-    if current is None:
-        return _to_login()
-    locale = locale_of(request)
-    try:
-        check_csrf(request, csrf)
-        await second_factor.disable(
-            session, ctx, current, password=password, client=client_of(request, current.channel)
-        )
-    except FAILURES as exc:
-        message, code = _message(locale, exc)
-        return await account_view(request, session, ctx, current, status_code=code, error=message)
-    return RedirectResponse("/account?done=totp-off", status_code=status.HTTP_303_SEE_OTHER)
+    async def disable(signed_in: Session) -> None:
+        client = client_of(request, signed_in.channel)
+        await second_factor.disable(session, ctx, signed_in, password=password, client=client)
+
+    return await _account_form(request, session, ctx, current, csrf, disable, _done("totp-off"))
 
 
 @router.post("/account/delete")
@@ -230,17 +246,10 @@ async def delete_account(
     password: FormStr = "",
     csrf: OptionalForm = None,
 ) -> Response:
-    if current is None:
-        return _to_login()
-    locale = locale_of(request)
-    try:
-        check_csrf(request, csrf)
-        await accounts.delete_account(
-            session, ctx, current, password=password, client=client_of(request, current.channel)
-        )
-    except FAILURES as exc:
-        message, code = _message(locale, exc)
-        return await account_view(request, session, ctx, current, status_code=code, error=message)
-    response: Response = RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
-    clear_session_cookie(response, secure=ctx.settings.secure_cookies)
-    return response
+    async def delete(signed_in: Session) -> None:
+        client = client_of(request, signed_in.channel)
+        await accounts.delete_account(session, ctx, signed_in, password=password, client=client)
+
+    gone = RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
+    clear_session_cookie(gone, secure=ctx.settings.secure_cookies)
+    return await _account_form(request, session, ctx, current, csrf, delete, gone)
