@@ -298,7 +298,8 @@ async def social(
         issuer=ISSUER,
         key_encryption_secret=secrets.token_urlsafe(32),
         social_providers=providers,
-        social_timeout_s=1.0,
+        # Well under the slow provider's delay, well over what a loaded machine needs.
+        social_timeout_s=3.0,
         smtp_port=mailbox.port,
         **settings_kwargs(url, kafka=kafka_bootstrap, redis=redis_url, topic_prefix=topic_prefix),
     )

@@ -33,7 +33,7 @@ class EvilProvider:
         self.codes: dict[str, tuple[str, str]] = {}  # code -> (id token, PKCE challenge)
         self.issuer_in_discovery: str | None = None  # another value: a lying discovery
         self.mode = "ok"  # "slow", "garbage", "500"
-        self.slow_s = 3.0
+        self.slow_s = 8.0  # longer than any timeout the fixtures set
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
