@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import Column, MetaData, String, Table, Uuid
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_shared.db import TimestampTZ, utcnow
@@ -29,11 +29,9 @@ async def record_processed(session: AsyncSession, consumer: str, event_id: uuid.
     Call inside the transaction that applies the effect: if the effect rolls back, so does this
     record, and the redelivered event is applied then.
     """
-    bind = session.get_bind()
     table = _table_of(session)
-    insert = postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
     statement = (
-        insert(table)
+        postgresql.insert(table)
         .values(consumer=consumer, event_id=event_id, processed_at=utcnow())
         .on_conflict_do_nothing()
     )

@@ -65,7 +65,7 @@ def outbox_table(metadata: MetaData) -> Table:
         metadata,
         Column(
             "seq",
-            BigInteger().with_variant(Integer, "sqlite"),
+            BigInteger(),
             primary_key=True,
             autoincrement=True,
         ),
@@ -84,7 +84,6 @@ def outbox_table(metadata: MetaData) -> Table:
         "ix_outbox_unsent",
         table.c.seq,
         postgresql_where=table.c.sent_at.is_(None),
-        sqlite_where=table.c.sent_at.is_(None),
     )
     return table
 
@@ -260,8 +259,6 @@ class OutboxRelay:
 
     async def _leader(self, session: AsyncSession) -> bool:
         """One relay per service publishes at a time, so per-subject order holds across replicas."""
-        if session.get_bind().dialect.name != "postgresql":
-            return True  # SQLite: a single local process
         acquired = await session.scalar(select(func.pg_try_advisory_xact_lock(self._lock_id)))
         return bool(acquired)
 

@@ -66,7 +66,7 @@ class ServiceRuntime:
     @classmethod
     def build(cls, spec: ServiceSpec, settings: BaseServiceSettings) -> ServiceRuntime:
         engine = create_engine(
-            settings.database_url,
+            settings.require_database_url(),
             pre_ping=settings.database_pre_ping,
             pool_size=settings.database_pool_size,
         )

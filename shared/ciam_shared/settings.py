@@ -6,7 +6,7 @@ import os
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset(
@@ -48,7 +48,11 @@ class BaseServiceSettings(BaseSettings):
     # A service whose API takes bearer tokens: outside development it needs a token issuer.
     verifies_tokens: ClassVar[bool] = False
 
-    environment: Environment = Environment.DEVELOPMENT
+    # Production unless told otherwise: only the local runner and the tests choose development
+    # or test, so a deployment that forgets CIAM_ENVIRONMENT fails closed (secrets required).
+    environment: Environment = Environment.PRODUCTION
+    # PostgreSQL (postgresql+asyncpg://...), the only dialect. No default: a service without it
+    # refuses to start (`require_database_url`), the local runner sets it.
     database_url: str = ""
     # Test pooled connections on checkout (see ciam_shared.db.create_engine); a service whose
     # requests are a few statements each may turn it off and pay for a restart with the
@@ -85,10 +89,31 @@ class BaseServiceSettings(BaseSettings):
                 data[name] = os.environ[variable]
         return data
 
-    @field_validator("database_url")
+    @property
+    def is_development(self) -> bool:
+        """Development alone may fall back to development keys (never the default)."""
+        return self.environment is Environment.DEVELOPMENT
+
     @classmethod
-    def _sqlite_by_default(cls, value: str) -> str:
-        return value or f"sqlite+aiosqlite:///./var/{cls.service_name}.db"
+    def variable(cls, field: str) -> str:
+        """The environment variable that sets `field` (e.g. AUTH_KEY_ENCRYPTION_SECRET)."""
+        return f"{cls.model_config.get('env_prefix', '')}{field}".upper()
+
+    def require_database_url(self) -> str:
+        """The database URL, or a start-up error that names the variable to set."""
+        variable = self.variable("database_url")
+        if not self.database_url:
+            raise ValueError(
+                f"{variable} is not set: the {self.service_name} service needs its PostgreSQL "
+                "database (postgresql+asyncpg://user:password@host:5432/name); `make run` "
+                "starts one in var/"
+            )
+        if not self.database_url.startswith("postgresql"):
+            raise ValueError(
+                f"{variable} must name a PostgreSQL database (postgresql+asyncpg://...), the "
+                f"only dialect the services run on; got a {self.database_url.split(':')[0]} URL"
+            )
+        return self.database_url
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> BaseServiceSettings:
@@ -103,8 +128,11 @@ class BaseServiceSettings(BaseSettings):
             value = getattr(self, name)
             raw = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
             if raw.strip().lower() in PLACEHOLDER_SECRETS or len(raw) < MIN_SECRET_LENGTH:
+                state = "is not set" if not raw.strip() else "is a placeholder or too short"
                 raise ValueError(
-                    f"{name} must be a real secret of at least {MIN_SECRET_LENGTH} characters "
-                    f"outside development (environment={self.environment.value})"
+                    f"{self.variable(name)} ({name}) {state}: it must be a real secret of at "
+                    f"least {MIN_SECRET_LENGTH} characters outside development "
+                    f"(environment={self.environment.value}; only the local runner and the "
+                    "tests choose CIAM_ENVIRONMENT=development)"
                 )
         return self

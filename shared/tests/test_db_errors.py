@@ -3,7 +3,8 @@ token hashes, addresses): the shared engine hides them."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -12,8 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from ciam_shared.db import create_engine
 
 
-async def test_a_database_error_does_not_show_the_values(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'errors.db'}")
+async def test_a_database_error_does_not_show_the_values(
+    fresh_database: Callable[..., Any],
+) -> None:
+    engine = create_engine(await fresh_database())
     try:
         async with engine.begin() as connection:
             await connection.execute(text("CREATE TABLE t (email TEXT PRIMARY KEY)"))

@@ -52,7 +52,7 @@ def test_settings_read_their_prefix_and_the_shared_infrastructure_variables(
     assert settings.kafka_bootstrap_servers == "broker:9092"
     assert settings.redis_url == "redis://own:6379/2"  # the prefixed name wins
     assert settings.environment is Environment.PRODUCTION
-    assert settings.database_url == "sqlite+aiosqlite:///./var/demo.db"
+    assert settings.database_url == ""  # no default database: see require_database_url
     assert "k" * 40 not in repr(settings)  # secrets never print
 
 
@@ -74,3 +74,31 @@ def test_a_service_that_verifies_tokens_needs_an_issuer_outside_development(
     settings = ApiSettings()
     assert (settings.token_issuer, settings.token_audience) == ("https://auth.example", "consent")
     assert settings.token_jwks_url == ""
+
+
+def test_the_environment_defaults_to_production_where_secrets_are_required(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CIAM_ENVIRONMENT", raising=False)
+    monkeypatch.delenv("DEMO_ENVIRONMENT", raising=False)
+    monkeypatch.setenv("DEMO_SIGNING_KEY", "")
+    with pytest.raises(ValidationError, match="DEMO_SIGNING_KEY .* is not set") as refused:
+        DemoSettings()
+    assert "environment=production" in str(refused.value)
+
+
+def test_a_service_without_a_database_url_is_told_which_variable_to_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("DEMO_DATABASE_URL", raising=False)
+    settings = DemoSettings(environment="development", signing_key="k")
+    with pytest.raises(ValueError, match="DEMO_DATABASE_URL is not set"):
+        settings.require_database_url()
+    sqlite = DemoSettings(
+        environment="development", signing_key="k", database_url="sqlite+aiosqlite:///x.db"
+    )
+    with pytest.raises(ValueError, match="must name a PostgreSQL database"):
+        sqlite.require_database_url()
+    url = "postgresql+asyncpg://u@127.0.0.1:5432/demo"
+    postgres = DemoSettings(environment="development", signing_key="k", database_url=url)
+    assert postgres.require_database_url() == url

@@ -119,7 +119,10 @@ def build_context(runtime: ServiceRuntime, settings: AuthSettings) -> AuthContex
         redis=runtime.redis,
         db=runtime.sessions,
         redis_prefix=prefix,
-        sealing=KeyEncryption(settings.key_encryption_secret.get_secret_value()),
+        sealing=KeyEncryption(
+            settings.key_encryption_secret.get_secret_value(),
+            development=settings.is_development,
+        ),
     )
 
 

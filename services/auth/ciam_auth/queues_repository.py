@@ -1,6 +1,5 @@
 """The queries of the durable queues (outgoing mail, account jobs): claim what is due, skipping
-rows another sender or worker holds (FOR UPDATE SKIP LOCKED; ignored by SQLite, where one
-local process runs)."""
+rows another sender or worker holds (FOR UPDATE SKIP LOCKED)."""
 
 from __future__ import annotations
 

@@ -19,10 +19,15 @@ DEVELOPMENT_KEK = "development-only key encryption secret"
 
 
 class KeyEncryption:
-    """AES-256-GCM with a key derived from the operator's secret."""
+    """AES-256-GCM with a key derived from the operator's secret. Only development may leave
+    the secret empty (a fixed, public key: nothing sealed with it is protected)."""
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, *, development: bool = False) -> None:
         if not secret:
+            if not development:
+                raise ValueError(
+                    "AUTH_KEY_ENCRYPTION_SECRET is not set: sealing needs it outside development"
+                )
             log.warning("AUTH_KEY_ENCRYPTION_SECRET is empty: using the development key")
             secret = DEVELOPMENT_KEK
         self._aead = AESGCM(hashlib.sha256(secret.encode()).digest())

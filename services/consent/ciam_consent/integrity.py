@@ -66,9 +66,16 @@ def first_broken(links: Sequence[Link]) -> int | None:
 
 
 class ReceiptSigner:
-    def __init__(self, pem: str) -> None:
+    """Signs receipts with the operator's key. Only development may go without one (a key per
+    start: its receipts stop verifying after a restart)."""
+
+    def __init__(self, pem: str, *, development: bool = False) -> None:
         if pem.strip():
             self.key = ECKey.import_key(pem)
+        elif not development:
+            raise ValueError(
+                "CONSENT_RECEIPT_SIGNING_KEY is not set: receipts need it outside development"
+            )
         else:
             log.warning("no CONSENT_RECEIPT_SIGNING_KEY: signing receipts with an ephemeral key")
             self.key = ECKey.generate_key("P-256")

@@ -68,7 +68,9 @@ def create_app(settings: ConsentSettings | None = None) -> FastAPI:
     settings = settings or ConsentSettings()
     runtime = ServiceRuntime.build(SPEC, settings)
     recorder = Recorder(
-        signer=ReceiptSigner(settings.receipt_signing_key.get_secret_value()),
+        signer=ReceiptSigner(
+            settings.receipt_signing_key.get_secret_value(), development=settings.is_development
+        ),
         controller=Controller(
             settings.controller_name,
             settings.controller_contact,

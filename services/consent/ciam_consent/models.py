@@ -100,9 +100,7 @@ class HistoryEntry(Base):
     __tablename__ = "consent_history"
     __table_args__ = (UniqueConstraint("subject_id", "version"),)
 
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    )
+    id: Mapped[int] = mapped_column(BigInteger(), primary_key=True, autoincrement=True)
     event_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
     subject_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     version: Mapped[int] = mapped_column(Integer)

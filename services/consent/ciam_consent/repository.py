@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_consent.models import (
@@ -24,7 +24,7 @@ from ciam_shared.events import ConsentStatus
 
 
 def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return postgresql.insert
 
 
 async def subject_by_id(session: AsyncSession, subject_id: uuid.UUID) -> Subject | None:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -103,7 +103,7 @@ async def add_deliveries_once(
     subscription id)."""
     if not rows:
         return []
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = postgresql.insert
     result = await session.execute(
         insert(Delivery)
         .values(rows)
@@ -210,7 +210,7 @@ async def requeue(
 
 
 async def add_stream_event_once(session: AsyncSession, values: dict[str, Any]) -> None:
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = postgresql.insert
     await session.execute(insert(StreamEvent).values(**values).on_conflict_do_nothing())
 
 
@@ -232,7 +232,7 @@ async def suppress(
     now: datetime,
 ) -> None:
     """Suppress the purpose on every one of `channels`, in one statement."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = postgresql.insert
     statement = insert(Suppression).values(
         [
             {
@@ -285,7 +285,7 @@ async def due_messages(session: AsyncSession, now: datetime, limit: int) -> Sequ
 
 async def add_message_once(session: AsyncSession, values: dict[str, Any]) -> bool:
     """Insert unless its idempotency key is queued already; True when new."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = postgresql.insert
     result = await session.execute(
         insert(Message).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
     )

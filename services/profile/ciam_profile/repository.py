@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_profile.models import (
@@ -234,7 +234,7 @@ async def merges_of(session: AsyncSession, subject_ids: Collection[uuid.UUID]) -
 
 async def erase(session: AsyncSession, subject_ids: Collection[uuid.UUID]) -> None:
     """Delete every row about the subjects: events, identifiers and fields go with the
-    profile rows (ON DELETE CASCADE, deleted explicitly too for SQLite without it), merges,
+    profile rows (ON DELETE CASCADE; deleted explicitly too, which costs little), merges,
     and the outbox rows keyed by them (sent or not: their ids are all they carry)."""
     members = list(subject_ids)
     if not members:
@@ -260,4 +260,4 @@ async def detach(session: AsyncSession, subject_ids: Collection[uuid.UUID]) -> N
 
 
 def _insert(session: AsyncSession) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return postgresql.insert

@@ -33,11 +33,8 @@ def new_metadata() -> MetaData:
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """A timezone-aware timestamp that reads back aware on every backend.
-
-    SQLite keeps no zone: values are stored as UTC and given their zone back when read. The DDL
-    is plain `DateTime(timezone=True)`, which is what the migrations declare.
-    """
+    """A timezone-aware timestamp (`timestamptz`) that refuses naive datetimes. The DDL is
+    plain `DateTime(timezone=True)`, which is what the migrations declare."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -45,8 +42,6 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("naive datetime: pass an aware (UTC) datetime")
-        if value is not None and dialect.name == "sqlite":
-            return value.astimezone(UTC).replace(tzinfo=None)
         return value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
@@ -84,20 +79,8 @@ def create_engine(
     # hide_parameters: a database error's text leaves out the statement's values, which are
     # password hashes, token hashes and addresses here, so a logged exception shows none.
     kwargs: dict[str, object] = {"echo": echo, "hide_parameters": True}
-    if url.startswith("sqlite"):
-        engine = create_async_engine(url, **kwargs)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        return engine
     kwargs |= {"pool_pre_ping": pre_ping, "pool_size": pool_size, "max_overflow": pool_size}
     return create_async_engine(url, **kwargs)
-
-
-def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
-    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

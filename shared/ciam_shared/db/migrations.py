@@ -44,13 +44,11 @@ def run_env(context: EnvironmentContext, metadata: MetaData) -> None:
     """The body of every service's `migrations/env.py`."""
     url = context.config.get_main_option("sqlalchemy.url")
     assert url, "sqlalchemy.url is not set"
-    render_as_batch = url.startswith("sqlite")
 
     def run(connection: Connection) -> None:
         context.configure(
             connection=connection,
             target_metadata=metadata,
-            render_as_batch=render_as_batch,
             compare_type=True,
             render_item=_render_item,
         )

@@ -60,6 +60,7 @@ class Provider:
         grants = GrantStore(runtime.redis, code_ttl_s=settings.authorization_code_ttl_s)
         # Forms of the provider's pages carry an HMAC of the session id under this key; the
         # session id alone is not secret (it is the `sid` of ID tokens).
+        # Empty only in development (settings and sealing refuse it elsewhere).
         kek = settings.key_encryption_secret.get_secret_value() or DEVELOPMENT_KEK
         csrf_key = hashlib.sha256(b"ciam-oidc-csrf:" + kek.encode()).digest()
         # A client assertion's `aud` may be the issuer or the endpoint it is sent to.

@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_auth.models import OAuthClient
@@ -101,7 +101,7 @@ async def upsert(
     columns = clients.columns(spec)
     digest = clients.secret_hash(declared.secret.get_secret_value())
     now = utcnow()
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = postgresql.insert
     created = await session.scalar(
         insert(OAuthClient)
         .values(

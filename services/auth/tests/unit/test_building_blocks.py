@@ -84,7 +84,7 @@ def test_device_labels_are_coarse() -> None:
 
 
 def test_the_policy_refuses_short_long_and_common_passwords() -> None:
-    passwords = Passwords(AuthSettings(), common=load_common_passwords())
+    passwords = Passwords(AuthSettings(environment="development"), common=load_common_passwords())
     try:
         assert len(load_common_passwords()) == 100_000
         for bad, reason in [("short", "length"), ("x" * 129, "length"), ("Password1", "common")]:
@@ -99,4 +99,4 @@ def test_the_policy_refuses_short_long_and_common_passwords() -> None:
 
 def test_settings_refuse_argon2_below_the_owasp_minimum() -> None:
     with pytest.raises(ValueError, match="OWASP"):
-        AuthSettings(argon2_memory_kib=8192)
+        AuthSettings(environment="development", argon2_memory_kib=8192)

@@ -17,8 +17,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # Batch mode: SQLite (make run's default) cannot ALTER a column in place; PostgreSQL gets
-    # the same two ALTER COLUMN statements as before.
+    # Batch mode (written when SQLite was a dialect too): PostgreSQL gets the same two ALTER
+    # COLUMN statements as without it.
     with op.batch_alter_table("accounts") as batch_op:
         batch_op.alter_column("password_hash", existing_type=sa.String(255), nullable=True)
         batch_op.alter_column("email", existing_type=sa.String(320), nullable=True)

@@ -17,7 +17,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # Batch mode: SQLite (make run's default) cannot ALTER a column's type in place.
+    # Batch mode (written when SQLite was a dialect too): on PostgreSQL plain ALTER COLUMNs.
     with op.batch_alter_table("accounts") as batch_op:
         for column in ("totp_secret", "totp_pending_secret"):
             batch_op.alter_column(

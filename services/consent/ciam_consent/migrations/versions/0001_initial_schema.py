@@ -22,7 +22,7 @@ def upgrade() -> None:
         "outbox",
         sa.Column(
             "seq",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            sa.BigInteger(),
             autoincrement=True,
             nullable=False,
         ),
@@ -45,7 +45,6 @@ def upgrade() -> None:
             ["seq"],
             unique=False,
             postgresql_where=sa.text("sent_at IS NULL"),
-            sqlite_where=sa.text("sent_at IS NULL"),
         )
 
     op.create_table(
@@ -73,7 +72,6 @@ def downgrade() -> None:
         batch_op.drop_index(
             "ix_outbox_unsent",
             postgresql_where=sa.text("sent_at IS NULL"),
-            sqlite_where=sa.text("sent_at IS NULL"),
         )
 
     op.drop_table("outbox")

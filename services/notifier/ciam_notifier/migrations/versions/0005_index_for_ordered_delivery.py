@@ -24,7 +24,6 @@ def upgrade() -> None:
             ["subscription_id", "subject_id", "seq"],
             unique=False,
             postgresql_where=sa.text("status = 'pending'"),
-            sqlite_where=sa.text("status = 'pending'"),
         )
 
     # ### end Alembic commands ###
@@ -36,7 +35,6 @@ def downgrade() -> None:
         batch_op.drop_index(
             "ix_deliveries_pending_order",
             postgresql_where=sa.text("status = 'pending'"),
-            sqlite_where=sa.text("status = 'pending'"),
         )
 
     # ### end Alembic commands ###
