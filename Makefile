@@ -1,22 +1,27 @@
 # The two commands a newcomer needs:  make run  (the whole system)  and  make test  (everything).
+# `make help` lists every target: the text after `## ` on a target's line.
 SHELL := /bin/bash
 PY := .venv/bin/python
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: run test setup bootstrap venv kafka-jars node-deps lint typecheck check schemas clean bench-broker bench-propagation bench-notifier bench-auth bench-auth-enumeration bench-profile token
+.PHONY: help run test setup bench-startup bootstrap venv kafka-jars node-deps lint typecheck check schemas clean bench-broker bench-propagation bench-notifier bench-auth bench-auth-enumeration bench-profile token
 
-run: setup ## start Kafka, Redis and the four services; Ctrl-C stops everything
+help: ## this list
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-zA-Z_-]+):.*## (.*)$$/\1\t\2/' \
+		| awk -F'\t' '{ printf "  make %-24s %s\n", $$1, $$2 }'
+
+run: setup ## the whole system: PostgreSQL, Kafka, Redis (kept in var/) and the four services; Ctrl-C stops it
 	$(PY) -m ciam_shared.devstack.run
 
 test: setup ## the whole test suite against real Kafka, PostgreSQL and Redis
 	$(PY) -m pytest
 
-setup: bootstrap venv kafka-jars node-deps
+setup: bootstrap venv kafka-jars node-deps ## install what run and test need (system packages, .venv, Kafka jars, Node deps)
 
-bootstrap:
+bootstrap: ## install PostgreSQL, Redis, Java, Maven and uv when missing (as root), else print the command
 	@bash infra/bootstrap.sh
 
-venv:
+venv: ## the Python environment in .venv (uv sync of uv.lock)
 	@$(UV) sync --frozen --quiet
 
 node-deps: ## Node test parties pinned by package-lock.json: the relying party (openid-client) and the social provider (oidc-provider)
@@ -24,23 +29,23 @@ node-deps: ## Node test parties pinned by package-lock.json: the relying party (
 	npm ci --prefix tests/idp --no-audit --no-fund --silent; \
 	else echo "node-deps: npm not found; the openid-client and oidc-provider tests will be skipped"; fi
 
-kafka-jars: venv
+kafka-jars: venv ## fetch the Kafka broker jars with Maven into infra/kafka/lib (once)
 	@$(PY) -c "from ciam_shared.devstack.kafka import kafka_jars; print('kafka jars:', kafka_jars())"
 
-lint: venv
+lint: venv ## ruff check and format check
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-typecheck: venv
+typecheck: venv ## mypy --strict over every package
 	$(PY) -m mypy sdk/ciam_consent_sdk shared/ciam_shared services/auth/ciam_auth services/profile/ciam_profile \
 		services/consent/ciam_consent services/notifier/ciam_notifier
 
-check: lint typecheck
+check: lint typecheck ## lint and typecheck
 
 schemas: venv ## export every event schema as JSON Schema into shared/schemas
 	$(PY) -m ciam_shared.events shared/schemas
 
-clean:
+clean: ## start afresh: remove var/ (databases, topics, secrets, mails, logs) and caches; stop `make run` first
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
 
 bench-propagation: setup ## consent propagation latency, throughput, bootstrap (a few minutes)
@@ -50,7 +55,7 @@ bench-propagation: setup ## consent propagation latency, throughput, bootstrap (
 bench-notifier: setup ## webhook latency and throughput, email duplicates (a few minutes)
 	$(PY) bench/notifier.py
 
-token: ## an access token for trying the APIs of `make run` (client credentials of a dev client)
+token: ## an access token for trying the APIs of `make run` (client credentials of the dev client)
 	@$(PY) -m ciam_shared.devstack.console $(ARGS)
 
 bench-auth: setup ## argon2id, logins, grants, refreshes, introspections, verifications per core
@@ -64,3 +69,6 @@ bench-broker: setup ## start-up time of the local Kafka, PostgreSQL and Redis
 
 bench-auth-enumeration: setup ## login/registration/reset medians for known vs unknown addresses
 	$(PY) bench/auth_enumeration.py
+
+bench-startup: setup ## time from `make run` to ready, per component (a few runs; writes bench/results/startup.json)
+	$(PY) bench/startup.py

@@ -114,11 +114,19 @@ def _write_private(path: Path, client: dict[str, str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ciam_shared.devstack.errors import DevStackError
+    from ciam_shared.devstack.ports import ports_from_env
+
     parser = argparse.ArgumentParser(description="An access token for trying `make run`.")
-    parser.add_argument("--auth", default="http://127.0.0.1:8001", help="the auth service")
+    parser.add_argument("--auth", default=None, help="the auth service (default: CIAM_BASE_PORT)")
     parser.add_argument("--scope", action="append", default=[], help="narrow the scopes")
     parser.add_argument("--var", default="var")
     args = parser.parse_args(argv)
+    try:
+        auth = args.auth or ports_from_env().service_url("auth")
+    except DevStackError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     path = Path(args.var) / CLIENT_FILE
     if not path.exists():
         print(f"no {path}: start the system with `make run` first", file=sys.stderr)
@@ -127,9 +135,17 @@ def main(argv: list[str] | None = None) -> int:
     form = {"grant_type": "client_credentials"}
     if args.scope:
         form["scope"] = " ".join(args.scope)
-    response = httpx.post(
-        f"{args.auth}/token", data=form, auth=(client["client_id"], client["client_secret"])
-    )
+    try:
+        response = httpx.post(
+            f"{auth}/token", data=form, auth=(client["client_id"], client["client_secret"])
+        )
+    except httpx.HTTPError as error:
+        print(
+            f"error: the auth service at {auth} does not answer ({type(error).__name__}): "
+            "is `make run` running, with the same CIAM_BASE_PORT?",
+            file=sys.stderr,
+        )
+        return 1
     if response.status_code != 200:
         print(f"the auth service answered {response.status_code}: {response.text}", file=sys.stderr)
         return 1

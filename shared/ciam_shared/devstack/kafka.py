@@ -1,15 +1,19 @@
 """Apache Kafka in KRaft mode (one combined broker+controller), from Maven Central jars.
 
 `infra/kafka/pom.xml` names org.apache.kafka:kafka_2.13; Maven copies it with its dependencies
-into `infra/kafka/lib` once. The broker runs on Java 17+, storage formatted on each start.
+into `infra/kafka/lib` once. The broker runs on Java 17+. Its storage (`<workdir>/logs`) is
+formatted once, with a cluster id kept in `<workdir>/cluster.id`, and reused by every later
+start in the same directory: the runner's topics and records survive a restart.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 import subprocess
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from ciam_shared.devstack.errors import DevStackError
@@ -17,6 +21,7 @@ from ciam_shared.devstack.process import (
     ManagedProcess,
     free_port,
     port_in_use,
+    ready_timeout,
     repo_root,
     require_free,
     which_or_fail,
@@ -129,10 +134,61 @@ async def _metadata_ready(bootstrap: str) -> bool:
         await admin.close()
 
 
+def cluster_id(workdir: Path) -> str:
+    """The cluster id of the storage in `workdir`, made once (Kafka's own form: a UUID in
+    URL-safe base64) and kept next to it."""
+    path = workdir / "cluster.id"
+    if path.exists():
+        return path.read_text().strip()
+    made = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    path.write_text(made + "\n")
+    return made
+
+
+def _format_storage(java: str, classpath: str, log4j: Path, props: Path, workdir: Path) -> None:
+    fmt = subprocess.run(
+        [
+            java,
+            *HEAP,
+            f"-Dlog4j2.configurationFile={log4j}",
+            "-cp",
+            classpath,
+            "kafka.tools.StorageTool",
+            "format",
+            "--ignore-formatted",
+            "-t",
+            cluster_id(workdir),
+            "-c",
+            str(props),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if fmt.returncode != 0:
+        raise DevStackError(f"formatting Kafka storage failed:\n{fmt.stdout}\n{fmt.stderr}")
+
+
 def start_kafka(
-    workdir: Path, port: int | None = None, controller_port: int | None = None
+    workdir: Path,
+    port: int | None = None,
+    controller_port: int | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> tuple[ManagedProcess, str, float]:
-    """Start a broker; returns the process, its bootstrap address and the seconds it took."""
+    """Start a broker; returns the process, its bootstrap address and the seconds it took.
+    `say` (the runner's) reports each step in one line."""
+    proc, bootstrap = launch_kafka(workdir, port, controller_port, say)
+    return proc, bootstrap, wait_for_kafka(proc, bootstrap)
+
+
+def launch_kafka(
+    workdir: Path,
+    port: int | None = None,
+    controller_port: int | None = None,
+    say: Callable[[str], None] | None = None,
+) -> tuple[ManagedProcess, str]:
+    """Start the broker's process without waiting for it (`wait_for_kafka`). Call it from the
+    main thread: a child dies with the thread that started it (PR_SET_PDEATHSIG)."""
     java = java_binary()
     lib = kafka_jars()
     port = port or free_port()
@@ -145,27 +201,13 @@ def start_kafka(
     log4j = workdir / "log4j2.properties"
     log4j.write_text(LOG4J2.format(log=workdir / "kafka.log", level="INFO"))
     classpath = f"{lib}/*"
-    fmt = subprocess.run(
-        [
-            java,
-            *HEAP,
-            f"-Dlog4j2.configurationFile={log4j}",
-            "-cp",
-            classpath,
-            "kafka.tools.StorageTool",
-            "format",
-            "--ignore-formatted",
-            "-t",
-            str(uuid.uuid4()),
-            "-c",
-            str(props),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if fmt.returncode != 0:
-        raise DevStackError(f"formatting Kafka storage failed:\n{fmt.stdout}\n{fmt.stderr}")
+    # A JVM start of its own (seconds): only for storage not formatted yet.
+    if not (workdir / "logs" / "meta.properties").exists():
+        if say:
+            say(f"kafka: formatting {workdir / 'logs'} (first start, kept for the next ones) ...")
+        _format_storage(java, classpath, log4j, props, workdir)
+    if say:
+        say(f"kafka: starting on 127.0.0.1:{port} (data {workdir / 'logs'}) ...")
     proc = ManagedProcess(
         "kafka",
         [
@@ -181,11 +223,15 @@ def start_kafka(
         ],
         log_path=workdir / "kafka.stdout.log",
     ).start()
-    bootstrap = f"127.0.0.1:{port}"
+    return proc, f"127.0.0.1:{port}"
+
+
+def wait_for_kafka(proc: ManagedProcess, bootstrap: str) -> float:
+    """Seconds until the broker serves metadata (at most CIAM_READY_TIMEOUT)."""
+    port = int(bootstrap.rpartition(":")[2])
     # The port opens before the broker serves metadata: probe cheaply first.
-    took = proc.wait_until(
+    return proc.wait_until(
         lambda: port_in_use(port) and asyncio.run(_metadata_ready(bootstrap)),
-        timeout=120,
-        what="broker metadata",
+        timeout=ready_timeout(),
+        what=f"Kafka broker metadata on {bootstrap}",
     )
-    return proc, bootstrap, took

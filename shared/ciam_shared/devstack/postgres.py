@@ -1,23 +1,30 @@
-"""A throwaway PostgreSQL cluster (initdb + postgres from Debian's package) for tests.
+"""PostgreSQL clusters from Debian's package (initdb + postgres), as child processes.
 
-Durability is traded for speed (fsync off): the cluster lives as long as the test session.
-PostgreSQL refuses to run as root, so as root the cluster runs as the `postgres` system user
-(created by Debian's package) in a directory that user owns.
+`start_postgres`: a throwaway cluster for tests, durability traded for speed (fsync off); it
+lives as long as the test session. `start_kept_cluster`: the local runner's cluster in var/,
+made once by initdb and reused by every later start, with PostgreSQL's default durability
+(fsync and synchronous commit on), so neither a crash of the runner nor of the machine loses
+a committed account or consent. PostgreSQL refuses to run as root, so as root a cluster runs
+as the `postgres` system user (created by Debian's package) in a directory that user owns.
 """
 
 from __future__ import annotations
 
+import asyncio
 import glob
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ciam_shared.devstack.errors import DevStackError
 from ciam_shared.devstack.process import (
     ManagedProcess,
     free_port,
+    ready_timeout,
     require_free,
     which_or_fail,
 )
@@ -105,6 +112,8 @@ def start_postgres(workdir: Path, port: int | None = None) -> tuple[ManagedProce
             "full_page_writes=off",
             "-c",
             "max_connections=300",
+            "-c",
+            "jit=off",  # see start_kept_cluster
         ],
         log_path=workdir / "postgres.log",
         user=user,
@@ -118,7 +127,111 @@ def start_postgres(workdir: Path, port: int | None = None) -> tuple[ManagedProce
             ).returncode
             == 0
         ),
-        timeout=60,
-        what=f"connections on port {port}",
+        timeout=ready_timeout(),
+        what=f"PostgreSQL connections on 127.0.0.1:{port}",
     )
-    return proc, f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres", data
+    return proc, admin_url(port), data
+
+
+def admin_url(port: int) -> str:
+    return f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres"
+
+
+def start_kept_cluster(
+    workdir: Path, port: int, say: Callable[[str], None] = print
+) -> tuple[ManagedProcess, str]:
+    """Start the cluster in `workdir/data`, running initdb first when there is none; returns
+    the process and an admin URL (asyncpg). `say` reports each step in one line."""
+    initdb, postgres = _bin("initdb"), _bin("postgres")
+    user = _run_as()
+    require_free(port, "PostgreSQL", "CIAM_POSTGRES_PORT")
+    workdir.mkdir(parents=True, exist_ok=True)
+    cluster = workdir / "data"
+    if user is not None:
+        _reachable_by(user, workdir)
+    if not (cluster / "PG_VERSION").exists():
+        say(f"postgres: initdb {cluster} (first start, kept for the next ones) ...")
+        if cluster.exists():  # an initdb interrupted earlier: start over
+            shutil.rmtree(cluster)
+        cluster.mkdir(mode=0o700)
+        if user is not None:
+            shutil.chown(cluster, user, user)
+        init = subprocess.run(
+            [initdb, "-D", str(cluster), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+             "--no-instructions"],
+            capture_output=True, text=True, user=user, check=False, cwd=workdir,
+        )  # fmt: skip
+        if init.returncode != 0:
+            shutil.rmtree(cluster, ignore_errors=True)
+            raise DevStackError(f"initdb failed:\n{init.stdout}\n{init.stderr}")
+    say(f"postgres: starting on 127.0.0.1:{port} (data {cluster}) ...")
+    proc = ManagedProcess(
+        "postgres",
+        [
+            postgres,
+            "-D",
+            str(cluster),
+            "-p",
+            str(port),
+            # No Unix socket: its path (in a deep var/) may pass the kernel's 107 bytes.
+            "-c",
+            "unix_socket_directories=",
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "max_connections=200",
+            # A JIT compilation of a catalogue query took seconds on a loaded machine, the
+            # services' first connections among them (asyncpg's type introspection); a local
+            # database of this size gains nothing from it.
+            "-c",
+            "jit=off",
+        ],
+        log_path=workdir / "postgres.log",
+        user=user,
+        cwd=workdir,
+        # Fast shutdown: ends the sessions and checkpoints; SIGTERM (smart) would wait for
+        # clients that a killed service may leave behind.
+        stop_signal=signal.SIGINT,
+    ).start()
+    pg_isready = _bin("pg_isready")
+    proc.wait_until(
+        lambda: (
+            subprocess.run(
+                [pg_isready, "-q", "-h", "127.0.0.1", "-p", str(port)], check=False
+            ).returncode
+            == 0
+        ),
+        what=f"PostgreSQL connections on 127.0.0.1:{port}",
+    )
+    return proc, admin_url(port)
+
+
+def _reachable_by(user: str, directory: Path) -> None:
+    """As root the cluster's files belong to `user`, who must be able to reach them."""
+    directory.chmod(0o700)
+    shutil.chown(directory, user, user)
+    probe = subprocess.run(["test", "-w", str(directory)], user=user, check=False)
+    if probe.returncode != 0:
+        raise DevStackError(
+            f"the `{user}` user cannot reach {directory} (a parent directory is closed to it); "
+            f"open the parents (`chmod o+x`) or run `make run` as an ordinary user"
+        )
+
+
+def create_databases(admin: str, names: Iterable[str]) -> list[str]:
+    """Create each database that does not exist yet; returns the names it created."""
+    return asyncio.run(_create_databases(admin, list(names)))
+
+
+async def _create_databases(admin: str, names: list[str]) -> list[str]:
+    import asyncpg
+
+    connection = await asyncpg.connect(admin.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        existing = {r["datname"] for r in await connection.fetch("SELECT datname FROM pg_database")}
+        created = [name for name in names if name not in existing]
+        for name in created:
+            await connection.execute(f'CREATE DATABASE "{name}"')
+        return created
+    finally:
+        await connection.close()

@@ -16,6 +16,19 @@ from pathlib import Path
 from ciam_shared.devstack.errors import DevStackError
 
 _PR_SET_PDEATHSIG = 1
+READY_TIMEOUT_VARIABLE = "CIAM_READY_TIMEOUT"
+DEFAULT_READY_TIMEOUT = 180.0
+
+
+def ready_timeout() -> float:
+    """How long to wait for any one component (a broker, a database, a service) to be ready:
+    CIAM_READY_TIMEOUT seconds, generous by default (a loaded machine starts slowly)."""
+    raw = os.environ.get(READY_TIMEOUT_VARIABLE, "").strip()
+    try:
+        return float(raw) if raw else DEFAULT_READY_TIMEOUT
+    except ValueError:
+        message = f"{READY_TIMEOUT_VARIABLE}={raw!r} is not a number of seconds"
+        raise DevStackError(message) from None
 
 
 def repo_root() -> Path:
@@ -39,11 +52,13 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
         return s.connect_ex((host, port)) == 0
 
 
-def require_free(port: int, what: str, variable: str) -> None:
+def require_free(port: int, what: str, variable: str, option: str | None = None) -> None:
     if port_in_use(port):
+        alternative = f" (or {option} <port>)" if option else ""
         raise DevStackError(
             f"port {port} for {what} is already in use. Stop whatever listens there "
-            f"(`ss -ltnp 'sport = :{port}'`) or choose another port with {variable}=<port>."
+            f"(`ss -ltnp 'sport = :{port}'`) or choose another port with "
+            f"{variable}=<port>{alternative}."
         )
 
 
@@ -64,6 +79,7 @@ class ManagedProcess:
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
         user: str | None = None,
+        stop_signal: signal.Signals = signal.SIGTERM,
     ) -> None:
         self.name = name
         self.argv = list(argv)
@@ -71,6 +87,7 @@ class ManagedProcess:
         self.env = dict(env) if env is not None else None
         self.cwd = cwd
         self.user = user
+        self.stop_signal = stop_signal
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -105,9 +122,13 @@ class ManagedProcess:
         except FileNotFoundError:
             return "(no log)"
 
-    def wait_until(self, ready: Callable[[], bool], *, timeout: float, what: str) -> float:
-        """Poll `ready` until it holds; fail early, with the log, if the process dies."""
-        started = time.monotonic()
+    def wait_until(
+        self, ready: Callable[[], bool], *, timeout: float | None = None, what: str
+    ) -> float:
+        """Poll `ready` until it holds (at most `timeout`, default CIAM_READY_TIMEOUT); fail
+        early, with the log, if the process dies."""
+        timeout = ready_timeout() if timeout is None else timeout
+        started, last = time.monotonic(), ""
         while time.monotonic() - started < timeout:
             if not self.alive():
                 raise DevStackError(
@@ -117,19 +138,21 @@ class ManagedProcess:
             try:
                 if ready():
                     return time.monotonic() - started
-            except Exception:  # noqa: S110 - not ready yet
-                pass
+            except Exception as exc:  # not ready yet: the last reason goes into the error
+                last = str(exc) or repr(exc)
             time.sleep(0.1)
         self.stop()
+        answer = f"; last answer: {last}" if last else ""
         raise DevStackError(
-            f"{self.name} not ready ({what}) after {timeout:.0f}s (log {self.log_path}):\n"
+            f"{self.name} not ready after {timeout:.0f}s: waited for {what}{answer} "
+            f"(raise {READY_TIMEOUT_VARIABLE} on a slow machine; log {self.log_path}):\n"
             f"{self.log_tail()}"
         )
 
     def stop(self, timeout: float = 15.0) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
-        self._signal_group(signal.SIGTERM)
+        self._signal_group(self.stop_signal)
         try:
             self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

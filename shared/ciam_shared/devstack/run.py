@@ -2,38 +2,55 @@
 
     python -m ciam_shared.devstack.run        (what `make run` calls)
 
-Starts Kafka and Redis locally unless KAFKA_BOOTSTRAP_SERVERS / REDIS_URL name running ones;
-the services use SQLite files in var/ unless DATABASE_URL names a PostgreSQL server (then each
-service gets its own database there). The services verify bearer tokens against the auth
-service started here (TOKEN_ISSUER = its URL) unless --token-issuer names another issuer;
-then the profile and notifier get their own clients for its internal API (credentials kept in
-var/<service>-client.json, scope auth:contacts), which the auth service declares
-(AUTH_SERVICE_CLIENTS) and upserts as it starts.
-Waits until every /readyz answers, prints the URLs, and on Ctrl-C or SIGTERM stops everything
-it started.
+Everything it keeps lives in var/ and survives a restart (`make clean` starts afresh):
+PostgreSQL's cluster (var/postgres, one database per service), Redis's append-only file
+(var/redis), Kafka's storage (var/kafka), the generated secrets (var/secrets), the clients'
+credentials (var/*-client.json), logs (var/logs) and mails (var/mail).
+
+Kafka, Redis and PostgreSQL are started here unless KAFKA_BOOTSTRAP_SERVERS, REDIS_URL or
+DATABASE_URL (an admin URL of a PostgreSQL server: each service gets its own database there)
+name running ones. Ports come from `ciam_shared.devstack.ports` (CIAM_BASE_PORT, ...), time-outs
+from CIAM_READY_TIMEOUT. The services run in development (CIAM_ENVIRONMENT) with the secrets of
+var/secrets, and verify bearer tokens against the auth service started here (TOKEN_ISSUER = its
+URL) unless --token-issuer names another issuer; then the profile and notifier get their own
+clients for its internal API (var/<service>-client.json, scope auth:contacts), which the auth
+service declares (AUTH_SERVICE_CLIENTS) and upserts as it starts.
+
+Each set-up step prints one line; once every /readyz answers it prints the pages, the API
+documents and the brokers (`Link`s, grouped), and on Ctrl-C or SIGTERM stops everything it
+started. Another component (a mail sink, a demo app) is a `start_*` function called from
+`system()` at the place its comment marks, which may add environment for the services
+(`Stack.service_env`) and lines to the summary (`Stack.links`).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import json
 import os
 import signal
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ciam_shared.devstack.console import ensure_client, service_clients
 from ciam_shared.devstack.errors import DevStackError
-from ciam_shared.devstack.kafka import start_kafka
+from ciam_shared.devstack.kafka import launch_kafka, wait_for_kafka
+from ciam_shared.devstack.keys import runner_secrets
+from ciam_shared.devstack.ports import HOST, SERVICES, Ports, ports_from_env
+from ciam_shared.devstack.postgres import create_databases, start_kept_cluster
 from ciam_shared.devstack.process import ManagedProcess, repo_root, require_free
 from ciam_shared.devstack.redis import start_redis
 
-SERVICES = ("auth", "profile", "consent", "notifier")
-READY_TIMEOUT = 120.0
+# /readyz of a starved service may take seconds: a probe that gave up sooner would retry
+# forever on a loaded machine (the overall limit is CIAM_READY_TIMEOUT).
+PROBE_TIMEOUT = 15.0
 
 
 class Stop(Exception):
@@ -44,145 +61,273 @@ def _raise_stop(signum: int, _frame: object) -> None:
     raise Stop(signal.Signals(signum).name)
 
 
-def _ready(url: str) -> bool:
-    with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback URL
-        return bool(response.status == 200)
+def say(line: str) -> None:
+    print(line, flush=True)
 
 
-async def _create_databases(admin_url: str, names: list[str]) -> None:
-    import asyncpg
+@dataclass(frozen=True)
+class Link:
+    """One line of the summary printed when everything is ready."""
 
-    connection = await asyncpg.connect(admin_url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        existing = {r["datname"] for r in await connection.fetch("SELECT datname FROM pg_database")}
-        for name in names:
-            if name not in existing:
-                await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
+    group: str
+    label: str
+    url: str
 
 
-def _database_urls(var: Path, db_prefix: str) -> dict[str, str]:
-    admin = os.environ.get("DATABASE_URL")
-    if not admin:
-        var.mkdir(parents=True, exist_ok=True)
-        return {s: f"sqlite+aiosqlite:///{var / f'{s}.db'}" for s in SERVICES}
-    names = {s: f"{db_prefix}{s}" for s in SERVICES}
-    asyncio.run(_create_databases(admin, list(names.values())))
+@dataclass
+class Stack:
+    args: argparse.Namespace
+    ports: Ports
+    var: Path
+    exits: ExitStack
+    started: float = field(default_factory=time.monotonic)
+    kafka: str = ""
+    redis: str = ""
+    database_admin: str = ""
+    databases: dict[str, str] = field(default_factory=dict)
+    # Environment of every service, then each service's own (a component started before the
+    # services adds to them here, e.g. AUTH_SMTP_HOST for a mail sink).
+    env: dict[str, str] = field(default_factory=dict)
+    service_env: dict[str, dict[str, str]] = field(
+        default_factory=lambda: {s: {} for s in SERVICES}
+    )
+    procs: dict[str, ManagedProcess] = field(default_factory=dict)
+    launched: dict[str, float] = field(default_factory=dict)  # monotonic start of each process
+    urls: dict[str, str] = field(default_factory=dict)
+    links: list[Link] = field(default_factory=list)
+
+    def keep(self, proc: ManagedProcess) -> ManagedProcess:
+        """Stop `proc` when the runner stops (in reverse order of starting)."""
+        self.exits.callback(proc.stop)
+        return proc
+
+
+def check_ports(s: Stack) -> None:
+    """Every port this run will bind, checked before anything starts."""
+    external = {
+        "Kafka": "KAFKA_BOOTSTRAP_SERVERS",
+        "the Kafka controller": "KAFKA_BOOTSTRAP_SERVERS",
+        "Redis": "REDIS_URL",
+        "PostgreSQL": "DATABASE_URL",
+    }
+    options = {
+        "CIAM_BASE_PORT": "--base-port",
+        "CIAM_KAFKA_PORT": "--kafka-port",
+        "CIAM_REDIS_PORT": "--redis-port",
+        "CIAM_POSTGRES_PORT": "--postgres-port",
+    }
+    for what, (port, variable) in s.ports.owners().items():
+        if not os.environ.get(external.get(what, "")):  # not started here: not bound here
+            require_free(port, what, variable, options.get(variable))
+
+
+def start_kafka_in_background(s: Stack, pool: ThreadPoolExecutor) -> Future[str]:
+    """Kafka takes longest: it is waited for in a thread while PostgreSQL and Redis start."""
+    began = time.monotonic()
+    # Launched here, in the main thread: a child dies with the thread that started it.
+    proc, bootstrap = launch_kafka(
+        s.var / "kafka", s.ports.kafka, s.ports.kafka_controller, say=say
+    )
+    s.keep(proc)
+
+    def wait() -> str:
+        wait_for_kafka(proc, bootstrap)
+        say(f"kafka: ready on {bootstrap} ({time.monotonic() - began:.1f} s)")
+        return bootstrap
+
+    return pool.submit(wait)
+
+
+def start_postgres(s: Stack) -> None:
+    names = {service: f"{s.args.db_prefix}{service}" for service in SERVICES}
+    if admin := os.environ.get("DATABASE_URL"):
+        say(f"postgres: using DATABASE_URL's server ({admin.split('@')[-1]})")
+    else:
+        began = time.monotonic()
+        proc, admin = start_kept_cluster(s.var / "postgres", s.ports.postgres, say=say)
+        s.keep(proc)
+        say(f"postgres: ready on {HOST}:{s.ports.postgres} ({time.monotonic() - began:.1f} s)")
+    created = create_databases(admin, names.values())
+    if created:
+        say(f"postgres: created databases {', '.join(created)}")
     base = admin.rpartition("/")[0]
-    return {s: f"{base}/{name}" for s, name in names.items()}
+    s.database_admin = admin
+    s.databases = {service: f"{base}/{name}" for service, name in names.items()}
 
 
-def _mail_env(service: str, var: Path) -> dict[str, str]:
-    """Without a mail server named in the environment, auth writes its mails to var/mail."""
-    if service != "auth" or {"AUTH_SMTP_HOST", "AUTH_SMTP_PORT"} & set(os.environ):
-        return {}
-    return {"AUTH_MAIL_DIR": str(var / "mail")}
+def start_redis_kept(s: Stack) -> None:
+    if url := os.environ.get("REDIS_URL"):
+        s.redis = url
+        say(f"redis: using REDIS_URL ({url})")
+        return
+    began = time.monotonic()
+    proc, s.redis = start_redis(s.var / "redis", s.ports.redis, kept=True)
+    s.keep(proc)
+    say(f"redis: ready on {HOST}:{s.ports.redis}, append-only file in {s.var / 'redis'} "
+        f"({time.monotonic() - began:.1f} s)")  # fmt: skip
+
+
+def start_infrastructure(s: Stack) -> None:
+    external_kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        kafka = None if external_kafka else start_kafka_in_background(s, pool)
+        start_postgres(s)
+        start_redis_kept(s)
+        if kafka is None:
+            s.kafka = str(external_kafka)
+            say(f"kafka: using KAFKA_BOOTSTRAP_SERVERS ({s.kafka})")
+        else:
+            s.kafka = kafka.result()
+
+
+def prepare_service_env(s: Stack) -> None:
+    """What every service is told: the brokers, development with the runner's secrets, the
+    issuer of the tokens, the public URL of auth's pages and links."""
+    auth_url = s.ports.service_url("auth")
+    s.env |= {
+        "KAFKA_BOOTSTRAP_SERVERS": s.kafka,
+        "REDIS_URL": s.redis,
+        "KAFKA_TOPIC_PREFIX": s.args.topic_prefix,
+        # Only the runner (and the tests) choose development; a value in the environment wins.
+        "CIAM_ENVIRONMENT": os.environ.get("CIAM_ENVIRONMENT", "development"),
+        "TOKEN_ISSUER": s.args.token_issuer or auth_url,
+    } | runner_secrets(s.var, say=say)
+    for service in SERVICES:
+        prefix = service.upper()
+        s.service_env[service] |= {
+            f"{prefix}_DATABASE_URL": s.databases[service],
+            f"{prefix}_PORT": str(s.ports.service(service)),
+        }
+    auth = s.service_env["auth"]
+    auth.setdefault("AUTH_PUBLIC_URL", os.environ.get("AUTH_PUBLIC_URL", auth_url))
+    auth.setdefault("AUTH_CONSENT_URL", s.ports.service_url("consent"))
+    # Without a mail server named in the environment, auth writes its mails to var/mail.
+    if not {"AUTH_SMTP_HOST", "AUTH_SMTP_PORT"} & set(os.environ):
+        auth.setdefault("AUTH_MAIL_DIR", str(s.var / "mail"))
+    if not s.args.token_issuer:  # the auth service started here issues the tokens
+        for service, extra in service_clients(s.var).items():
+            s.service_env[service] |= extra
+
+
+def environment_of(s: Stack, service: str) -> dict[str, str]:
+    return dict(os.environ) | s.env | s.service_env[service]
+
+
+def start_service(s: Stack, service: str) -> None:
+    port = s.ports.service(service)
+    log = s.var / "logs" / f"{service}.log"
+    say(f"{service}: starting on {HOST}:{port} (log {log}) ...")
+    s.procs[service] = s.keep(
+        ManagedProcess(
+            service,
+            [sys.executable, "-m", "uvicorn", "--factory", f"ciam_{service}.main:create_app",
+             "--host", HOST, "--port", str(port), "--no-access-log"],
+            log_path=log,
+            env=environment_of(s, service),
+            cwd=s.var,
+        ).start()
+    )  # fmt: skip
+    s.launched[service] = time.monotonic()
+    s.urls[service] = s.ports.service_url(service)
+
+
+def readyz(url: str) -> bool:
+    """True when /readyz answers 200; otherwise raises with the checks that failed (which
+    dependency: database, Kafka, Redis), which the runner's time-out error shows."""
+    try:
+        with urllib.request.urlopen(f"{url}/readyz", timeout=PROBE_TIMEOUT) as response:  # noqa: S310 - loopback
+            return bool(response.status == 200)
+    except urllib.error.HTTPError as error:
+        try:
+            checks = json.loads(error.read()).get("checks", {})
+        except ValueError:
+            checks = {}
+        failed = [f"{name} {state}" for name, state in checks.items() if state != "ok"]
+        raise RuntimeError(f"/readyz {error.code}: {'; '.join(failed) or 'not ready'}") from None
+
+
+def wait_for_service(s: Stack, service: str) -> None:
+    url = s.urls[service]
+    s.procs[service].wait_until(
+        lambda: readyz(url), what=f"{url}/readyz (its database, Kafka and Redis)"
+    )
+    took = time.monotonic() - s.launched[service]
+    say(f"{service}: ready {url} (pid {s.procs[service].pid}, {took:.1f} s)")
+
+
+def start_services(s: Stack) -> None:
+    for service in SERVICES:  # all at once: they start in parallel
+        start_service(s, service)
+    for service in SERVICES:
+        wait_for_service(s, service)
+    if not s.args.token_issuer:
+        client = ensure_client(s.var, environment_of(s, "auth"))
+        say(f"dev client: {client['client_id']} (`make token` prints an access token)")
+
+
+def core_links(s: Stack) -> list[Link]:
+    auth = s.urls["auth"]
+    links = [
+        Link("Customer pages", "sign up", f"{auth}/register"),
+        Link("Customer pages", "sign in", f"{auth}/login"),
+        Link("Customer pages", "account", f"{auth}/account"),
+        Link("Customer pages", "password reset", f"{auth}/reset-password"),
+    ]
+    links += [Link("API documents", name, f"{url}/docs") for name, url in s.urls.items()]
+    postgres = s.database_admin.replace("postgresql+asyncpg://", "postgresql://")
+    links += [
+        Link("Brokers", "Kafka", s.kafka),
+        Link("Brokers", "Redis", s.redis),
+        Link("Brokers", "PostgreSQL", f"{postgres.rpartition('/')[0]}/{s.args.db_prefix}*"),
+    ]
+    if "AUTH_MAIL_DIR" in s.service_env["auth"]:
+        links.append(Link("Mail", "files", f"{s.service_env['auth']['AUTH_MAIL_DIR']}/*.eml"))
+    links.append(Link("State", "logs", str(s.var / "logs")))
+    return links
+
+
+def print_summary(s: Stack) -> None:
+    took = time.monotonic() - s.started
+    say("ready: " + " ".join(f"{name}={url}" for name, url in s.urls.items()) + f" ({took:.1f} s)")
+    groups: dict[str, list[Link]] = {}
+    for link in s.links:
+        groups.setdefault(link.group, []).append(link)
+    width = max((len(link.label) for link in s.links), default=0)
+    for group, links in groups.items():
+        say(f"\n{group}")
+        for link in links:
+            say(f"  {link.label:<{width}}  {link.url}")
+    say(f"\nCtrl-C stops everything; the state stays in {s.var} (`make clean` starts afresh).")
 
 
 @contextmanager
-def system(args: argparse.Namespace) -> Iterator[dict[str, str]]:
-    root = repo_root()
-    var = Path(args.var).resolve() if args.var else root / "var"
-    with ExitStack() as stack:
-        kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-        if not kafka:
-            started = time.monotonic()
-            proc, kafka, _ = start_kafka(var / "kafka", args.kafka_port, args.kafka_port + 1)
-            stack.callback(proc.stop)
-            print(f"kafka     {kafka}  (ready in {time.monotonic() - started:.1f}s)", flush=True)
-        redis = os.environ.get("REDIS_URL")
-        if not redis:
-            proc, redis = start_redis(var / "redis", args.redis_port)
-            stack.callback(proc.stop)
-            print(f"redis     {redis}", flush=True)
-        databases = _database_urls(var, args.db_prefix)
-        # The auth service is on the base port: it issues every service's tokens.
-        token_issuer = args.token_issuer or f"http://127.0.0.1:{args.base_port}"
-        urls: dict[str, str] = {}
-        procs: dict[str, ManagedProcess] = {}
-
-        def start(offset: int, service: str, extra: dict[str, str]) -> None:
-            port = args.base_port + offset
-            require_free(port, f"the {service} service", "--base-port")
-            prefix = service.upper()
-            env = (
-                os.environ
-                | {
-                    "KAFKA_BOOTSTRAP_SERVERS": kafka,
-                    "REDIS_URL": redis,
-                    f"{prefix}_DATABASE_URL": databases[service],
-                    f"{prefix}_PORT": str(port),
-                    "KAFKA_TOPIC_PREFIX": args.topic_prefix,
-                    "TOKEN_ISSUER": token_issuer,
-                }
-                | _mail_env(service, var)
-                | extra
-            )
-            proc = ManagedProcess(
-                service,
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "--factory",
-                    f"ciam_{service}.main:create_app",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--no-access-log",
-                ],
-                log_path=var / "logs" / f"{service}.log",
-                env=env,
-                cwd=var,
-            ).start()
-            stack.callback(proc.stop)
-            procs[service] = proc
-            urls[service] = f"http://127.0.0.1:{port}"
-
-        def wait(service: str) -> None:
-            readyz = f"{urls[service]}/readyz"
-            took = procs[service].wait_until(
-                lambda url=readyz: _ready(url),  # type: ignore[misc]
-                timeout=READY_TIMEOUT,
-                what="/readyz",
-            )
-            print(f"{service:<9} {urls[service]}  (pid {procs[service].pid}, ready {took:.1f}s)",
-                  flush=True)  # fmt: skip
-
-        extras: dict[str, dict[str, str]] = {s: {} for s in SERVICES}
-        if not args.token_issuer:  # the auth service started here issues the tokens
-            extras |= service_clients(var)
-        for offset, service in enumerate(SERVICES):
-            start(offset, service, extras[service])
-        for service in SERVICES:
-            wait(service)
-        if not args.token_issuer:
-            auth_env = os.environ | {
-                "AUTH_DATABASE_URL": databases["auth"],
-                "KAFKA_BOOTSTRAP_SERVERS": kafka,
-                "REDIS_URL": redis,
-                "KAFKA_TOPIC_PREFIX": args.topic_prefix,
-                "TOKEN_ISSUER": token_issuer,
-            }
-            client = ensure_client(var, auth_env)
-            print(f"dev client {client['client_id']}  (`make token`: an access token)", flush=True)
-        yield urls
+def system(args: argparse.Namespace) -> Iterator[Stack]:
+    var = Path(args.var).resolve() if args.var else repo_root() / "var"
+    ports = ports_from_env(base=args.base_port, kafka=args.kafka_port, redis=args.redis_port,
+                           postgres=args.postgres_port)  # fmt: skip
+    with ExitStack() as exits:
+        s = Stack(args, ports, var, exits)
+        check_ports(s)
+        var.mkdir(parents=True, exist_ok=True)
+        say(f"state: {var} (kept between runs)")
+        start_infrastructure(s)
+        prepare_service_env(s)
+        # <- a component the services send to (a mail sink) starts here, adding to s.env or
+        #    s.service_env and to s.links.
+        start_services(s)
+        s.links[:0] = core_links(s)
+        # <- a component that calls the services (a demo app) starts here, adding to s.links.
+        yield s
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--base-port", type=int, default=int(os.environ.get("CIAM_BASE_PORT", 8001))
-    )
-    parser.add_argument(
-        "--kafka-port", type=int, default=int(os.environ.get("CIAM_KAFKA_PORT", 9092))
-    )
-    parser.add_argument(
-        "--redis-port", type=int, default=int(os.environ.get("CIAM_REDIS_PORT", 6379))
-    )
-    parser.add_argument("--db-prefix", default="ciam_", help="database names on DATABASE_URL")
+    # Ports default to the environment (ciam_shared.devstack.ports); an option wins.
+    parser.add_argument("--base-port", type=int, default=None, help="CIAM_BASE_PORT")
+    parser.add_argument("--kafka-port", type=int, default=None, help="CIAM_KAFKA_PORT")
+    parser.add_argument("--redis-port", type=int, default=None, help="CIAM_REDIS_PORT")
+    parser.add_argument("--postgres-port", type=int, default=None, help="CIAM_POSTGRES_PORT")
+    parser.add_argument("--db-prefix", default="ciam_", help="database names (ciam_auth, ...)")
     parser.add_argument("--topic-prefix", default=os.environ.get("KAFKA_TOPIC_PREFIX", ""))
     parser.add_argument("--var", default=None, help="state directory (default: ./var)")
     parser.add_argument(
@@ -196,19 +341,17 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
     try:
-        with system(args) as urls:
-            print("ready: " + " ".join(f"{s}={u}" for s, u in urls.items()), flush=True)
-            print("docs:  " + " ".join(f"{u}/docs" for u in urls.values()), flush=True)
-            print("Ctrl-C stops everything.", flush=True)
+        with system(args) as running:
+            print_summary(running)
             while True:
                 signal.pause()
     except Stop as stop:
-        print(f"{stop}: stopping", flush=True)
+        say(f"{stop}: stopping")
     except DevStackError as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
         return 1
     # Leaving `system` stopped every process it started, services first.
-    print("stopped", flush=True)
+    say("stopped")
     return 0
 
 
