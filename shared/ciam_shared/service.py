@@ -37,7 +37,8 @@ from ciam_shared.topics import ALL_TOPICS, Topic, ensure_topics
 
 log = logging.getLogger(__name__)
 
-READINESS_TIMEOUT = 2.0
+# Redis commands (sessions, rate limits) give up after this long.
+REDIS_SOCKET_TIMEOUT = 2.0
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ class ServiceRuntime:
             settings.kafka_bootstrap_servers, client_id=spec.name, description=spec.title
         )
         document_publishers(broker, settings.topic_prefix, spec.publishes)
-        redis = aioredis.from_url(settings.redis_url, socket_timeout=READINESS_TIMEOUT)
+        redis = aioredis.from_url(settings.redis_url, socket_timeout=REDIS_SOCKET_TIMEOUT)
         verifier = (
             TokenVerifier(
                 settings.token_issuer,
@@ -110,6 +111,10 @@ class ServiceRuntime:
     async def start(self) -> None:
         if self.settings.migrate_on_start:
             await upgrade_async(self.spec.migrations_package, self.settings.database_url)
+        # The pool's first connection (and the dialect's first-connect queries) now, not in
+        # the first /readyz, whose time limit it used to exceed on a loaded machine.
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
         if self.settings.create_topics:
             await ensure_topics(
                 self.settings.kafka_bootstrap_servers, self.spec.topics, prefix=self.topic_prefix
@@ -147,16 +152,17 @@ class ServiceRuntime:
         }
 
     async def _check_db(self) -> bool:
-        async with asyncio.timeout(READINESS_TIMEOUT), self.engine.connect() as connection:
+        limit = self.settings.readiness_timeout_seconds
+        async with asyncio.timeout(limit), self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
         return True
 
     async def _check_redis(self) -> bool:
-        async with asyncio.timeout(READINESS_TIMEOUT):
+        async with asyncio.timeout(self.settings.readiness_timeout_seconds):
             return bool(await self.redis.ping())
 
     async def _check_kafka(self) -> bool:
-        return await self.broker.ping(timeout=READINESS_TIMEOUT)
+        return await self.broker.ping(timeout=self.settings.readiness_timeout_seconds)
 
 
 def _table(metadata: MetaData, name: str) -> Table:

@@ -61,6 +61,9 @@ class BaseServiceSettings(BaseSettings):
     # Connections kept open (ciam_shared.db.create_engine): more concurrent transactions than
     # this open and close a connection each.
     database_pool_size: int = 10
+    # Each /readyz check (database, Redis, Kafka) may take this long. A starved process (a
+    # machine at load 25) needed more than the former fixed 2 s for a database round trip.
+    readiness_timeout_seconds: float = 5.0
     redis_url: str = "redis://127.0.0.1:6379/0"
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     topic_prefix: str = ""  # isolates test runs that share one broker

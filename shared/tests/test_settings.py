@@ -82,7 +82,7 @@ def test_the_environment_defaults_to_production_where_secrets_are_required(
     monkeypatch.delenv("CIAM_ENVIRONMENT", raising=False)
     monkeypatch.delenv("DEMO_ENVIRONMENT", raising=False)
     monkeypatch.setenv("DEMO_SIGNING_KEY", "")
-    with pytest.raises(ValidationError, match="DEMO_SIGNING_KEY .* is not set") as refused:
+    with pytest.raises(ValidationError, match=r"DEMO_SIGNING_KEY .* is not set") as refused:
         DemoSettings()
     assert "environment=production" in str(refused.value)
 

@@ -26,13 +26,10 @@ started. Another component (a mail sink, a demo app) is a `start_*` function cal
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -45,12 +42,9 @@ from ciam_shared.devstack.kafka import launch_kafka, wait_for_kafka
 from ciam_shared.devstack.keys import runner_secrets
 from ciam_shared.devstack.ports import HOST, SERVICES, Ports, ports_from_env
 from ciam_shared.devstack.postgres import create_databases, start_kept_cluster
+from ciam_shared.devstack.probes import readyz
 from ciam_shared.devstack.process import ManagedProcess, repo_root, require_free
 from ciam_shared.devstack.redis import start_redis
-
-# /readyz of a starved service may take seconds: a probe that gave up sooner would retry
-# forever on a loaded machine (the overall limit is CIAM_READY_TIMEOUT).
-PROBE_TIMEOUT = 15.0
 
 
 class Stop(Exception):
@@ -229,21 +223,6 @@ def start_service(s: Stack, service: str) -> None:
     )  # fmt: skip
     s.launched[service] = time.monotonic()
     s.urls[service] = s.ports.service_url(service)
-
-
-def readyz(url: str) -> bool:
-    """True when /readyz answers 200; otherwise raises with the checks that failed (which
-    dependency: database, Kafka, Redis), which the runner's time-out error shows."""
-    try:
-        with urllib.request.urlopen(f"{url}/readyz", timeout=PROBE_TIMEOUT) as response:  # noqa: S310 - loopback
-            return bool(response.status == 200)
-    except urllib.error.HTTPError as error:
-        try:
-            checks = json.loads(error.read()).get("checks", {})
-        except ValueError:
-            checks = {}
-        failed = [f"{name} {state}" for name, state in checks.items() if state != "ok"]
-        raise RuntimeError(f"/readyz {error.code}: {'; '.join(failed) or 'not ready'}") from None
 
 
 def wait_for_service(s: Stack, service: str) -> None:

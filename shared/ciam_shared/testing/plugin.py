@@ -323,11 +323,12 @@ class ServiceProcess:
         self.proc: Any = None
         self.command_prefix: list[str] = []  # e.g. ["taskset", "-c", "0"] to pin it to a core
 
-    def start(self, timeout: float = 60.0) -> ServiceProcess:
+    def start(self, timeout: float | None = None) -> ServiceProcess:
+        """Waits for /readyz at most `timeout` seconds (default CIAM_READY_TIMEOUT)."""
         import sys
-        import urllib.request
 
         from ciam_shared.devstack import ManagedProcess
+        from ciam_shared.devstack.probes import readyz
 
         self.proc = ManagedProcess(
             self.service,
@@ -349,11 +350,10 @@ class ServiceProcess:
             cwd=self.workdir,
         ).start()
 
-        def ready() -> bool:
-            with urllib.request.urlopen(f"{self.url}/readyz", timeout=2) as response:  # noqa: S310
-                return bool(response.status == 200)
-
-        self.proc.wait_until(ready, timeout=timeout, what="/readyz")
+        url = self.url
+        self.proc.wait_until(
+            lambda: readyz(url), timeout=timeout, what=f"{url}/readyz of the {self.service}"
+        )
         return self
 
     def kill(self) -> None:
