@@ -431,3 +431,41 @@ def test_docker_compose_refuses_the_file_without_postgres_password(tmp_path: Pat
     result = _run_compose_config(tmp_path, password=None)
     assert result.returncode != 0, "compose config must fail when POSTGRES_PASSWORD is unset"
     assert "POSTGRES_PASSWORD" in result.stdout + result.stderr
+
+
+def test_auth_links_in_mails_point_to_its_public_url_the_issuer() -> None:
+    environment = _environment("auth")
+    assert environment.get("AUTH_PUBLIC_URL") == environment.get("TOKEN_ISSUER"), (
+        "auth: AUTH_PUBLIC_URL (links in mails) must be the public URL the issuer names"
+    )
+
+
+def _stand_in(variable: str) -> str:
+    if variable == "CONSENT_RECEIPT_SIGNING_KEY":
+        from joserfc.jwk import ECKey
+
+        return ECKey.generate_key("P-256").as_pem(private=True).decode()
+    return f"{variable.lower()}-stand-in-of-32-characters-or-more"
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_every_app_service_starts_in_production_from_the_compose_environment(
+    app: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the required variables set, compose's environment satisfies the fail-closed
+    settings: production, every secret, a PostgreSQL database."""
+    import importlib
+
+    for variable in list(os.environ):
+        if variable.startswith(("CIAM_", "AUTH_", "PROFILE_", "CONSENT_", "NOTIFIER_", "TOKEN_")):
+            monkeypatch.delenv(variable)
+    for variable, value in _environment(app).items():
+        monkeypatch.setenv(variable, ANY_REFERENCE.sub(lambda m: _stand_in(m["name"]), value))
+    module = importlib.import_module(f"ciam_{app}.settings")
+    settings = next(
+        getattr(module, name)
+        for name in dir(module)
+        if name.endswith("Settings") and name != "BaseServiceSettings"
+    )()
+    assert settings.environment.value == "production"
+    assert settings.require_database_url().startswith("postgresql+asyncpg://")

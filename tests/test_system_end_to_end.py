@@ -14,9 +14,11 @@ import os
 import random
 import re
 import secrets
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from joserfc.jwk import ECKey
 
+from ciam_consent.integrity import verify_receipt
 from ciam_shared.devstack import free_port
 from ciam_shared.devstack.process import port_in_use
 from ciam_shared.testing.plugin import eventually
@@ -197,3 +200,261 @@ async def test_an_event_crosses_services_started_by_the_runner_and_all_stop_clea
         if runner.returncode is None:
             runner.kill()
             await runner.wait()
+
+
+# The runner on its defaults: its own PostgreSQL, its own secrets, development; every flow that
+# answered 500 on the former SQLite default, then a restart that keeps what was done.
+
+PASSWORD = "a long enough passphrase"
+KEK_FILE = "auth-key-encryption-secret"
+CALLBACK = "http://127.0.0.1:9/callback"  # never contacted: the browser stops at the redirect
+
+
+class Runner:
+    """`python -m ciam_shared.devstack.run` as a process, started and stopped like `make run`."""
+
+    def __init__(self, env: dict[str, str], args: list[str]) -> None:
+        self.env, self.args = env, args
+        self.process: asyncio.subprocess.Process | None = None
+        self.lines: list[str] = []
+
+    async def start(self) -> list[str]:
+        self.lines = []
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "ciam_shared.devstack.run", *self.args, env=self.env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        assert self.process.stdout is not None
+        await asyncio.wait_for(read_until_ready(self.process.stdout, self.lines), READY_TIMEOUT)
+        return self.lines
+
+    async def stop(self) -> str:
+        assert self.process is not None and self.process.stdout is not None
+        self.process.send_signal(signal.SIGINT)
+        rest = (await asyncio.wait_for(self.process.stdout.read(), 90)).decode()
+        assert await asyncio.wait_for(self.process.wait(), 30) == 0, rest
+        return rest
+
+    async def kill(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()
+            await self.process.wait()
+
+
+def mailed_code(mail: Path, address: str, after: int = 0) -> str | None:
+    """The 6-digit code of the newest mail to `address` beyond the first `after` ones."""
+    mails = sorted(
+        (p for p in mail.glob("*.eml") if address in p.read_text(errors="replace")),
+        key=lambda p: p.stat().st_mtime_ns,
+    )
+    if len(mails) <= after:
+        return None
+    message = email.message_from_bytes(mails[-1].read_bytes())
+    for part in message.walk():
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes) and (found := re.search(r"\b(\d{6})\b", payload.decode())):
+            return found.group(1)
+    return None
+
+
+async def code_for(mail: Path, address: str, after: int = 0) -> str:
+    async def probe() -> str | None:
+        return await asyncio.to_thread(mailed_code, mail, address, after)
+
+    return str(await eventually(probe, timeout=60))
+
+
+async def registered(http: httpx.AsyncClient, auth: str, mail: Path, address: str) -> str:
+    created = await http.post(f"{auth}/v1/accounts", json={"email": address, "password": PASSWORD})
+    assert created.status_code == 202, created.text
+    code = await code_for(mail, address)
+    verified = await http.post(
+        f"{auth}/v1/email-verifications", json={"email": address, "code": code}
+    )
+    assert verified.status_code == 200, verified.text
+    return str(verified.json()["subject_id"])
+
+
+async def signed_in(auth: str, address: str, password: str) -> httpx.AsyncClient:
+    """A client holding the session cookie (development: the cookie is not `Secure`)."""
+    browser = httpx.AsyncClient(base_url=auth, timeout=30)
+    response = await browser.post("/v1/sessions", json={"email": address, "password": password})
+    assert response.status_code == 200, response.text
+    return browser
+
+
+async def code_flow_tokens(auth: str, address: str, password: str, rp: dict[str, Any]) -> Any:
+    """Authorization code + PKCE as a relying party does, the test playing the browser."""
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+    verifier = secrets.token_urlsafe(48)
+    async with (
+        await signed_in(auth, address, password) as browser,
+        AsyncOAuth2Client(
+            rp["client_id"], rp["client_secret"], scope="openid email offline_access",
+            redirect_uri=CALLBACK, code_challenge_method="S256", timeout=30,
+        ) as oauth,
+    ):  # fmt: skip
+        url, _ = oauth.create_authorization_url(
+            f"{auth}/authorize", code_verifier=verifier, nonce=secrets.token_urlsafe(8)
+        )
+        response = await browser.get(url)
+        while not response.headers.get("location", "").startswith(CALLBACK):
+            assert response.status_code in (302, 303) or "<form" in response.text, response.text
+            if response.status_code == 200:  # a consent screen: approve it as shown
+                found = re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', response.text)
+                action = re.search(r'<form[^>]*action="([^"]+)"', response.text)
+                target = action.group(1) if action else str(response.url)
+                response = await browser.post(target, data=dict(found))
+            else:
+                response = await browser.get(response.headers["location"])
+        return await oauth.fetch_token(
+            f"{auth}/token",
+            authorization_response=response.headers["location"],
+            code_verifier=verifier,
+        )
+
+
+async def refreshed(auth: str, rp: dict[str, Any], refresh_token: str) -> dict[str, Any]:
+    async with httpx.AsyncClient(timeout=30) as http:
+        response = await http.post(
+            f"{auth}/token",
+            data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+            auth=(rp["client_id"], rp["client_secret"]),
+        )
+    assert response.status_code == 200, response.text
+    tokens: dict[str, Any] = response.json()
+    assert tokens["refresh_token"] != refresh_token
+    return tokens
+
+
+@pytest.mark.timeout(1200)
+async def test_the_runner_serves_every_flow_on_its_own_postgres_and_keeps_them_over_a_restart(
+    kafka_bootstrap: str, redis_url: str, topic_prefix: str
+) -> None:
+    base, postgres_port = four_free_ports(), free_port()
+    # As root the cluster runs as `postgres`, which pytest's private tmp_path keeps out.
+    home = Path(tempfile.mkdtemp(prefix="ciam-runner-"))
+    os.chmod(home, 0o711)  # noqa: S103 - traversable, not listable
+    var = home / "var"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "CIAM_ENVIRONMENT", "AUTH_SMTP_HOST", "AUTH_SMTP_PORT",
+                     "AUTH_KEY_ENCRYPTION_SECRET", "CONSENT_RECEIPT_SIGNING_KEY", "TOKEN_ISSUER"}
+    } | {
+        # The test's broker and Redis, to keep it short; PostgreSQL is the runner's own.
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "REDIS_URL": redis_url,
+        "CIAM_BASE_PORT": str(base),
+        "CIAM_POSTGRES_PORT": str(postgres_port),
+    }  # fmt: skip
+    runner = Runner(env, ["--topic-prefix", topic_prefix, "--var", str(var)])
+    auth, consent = f"http://127.0.0.1:{base}", f"http://127.0.0.1:{base + 2}"
+    mail = var / "mail"
+    try:
+        lines = "".join(await runner.start())
+        assert f"postgres: ready on 127.0.0.1:{postgres_port}" in lines, lines
+        assert (var / "postgres" / "data" / "PG_VERSION").exists()
+        assert "sqlite" not in lines.lower()
+        for name in ("auth-key-encryption-secret", "consent-receipt-signing-key.pem"):
+            assert (var / "secrets" / name).stat().st_mode & 0o077 == 0
+
+        async with httpx.AsyncClient(timeout=30) as http:
+            kept = f"kept-{uuid.uuid4().hex[:8]}@example.com"
+            subject = await registered(http, auth, mail, kept)
+
+            # Password change (a 500 "database is locked" on SQLite).
+            async with await signed_in(auth, kept, PASSWORD) as browser:
+                changed = await browser.post(
+                    "/v1/me/password",
+                    json={"current_password": PASSWORD, "new_password": PASSWORD + " two"},
+                )
+                assert changed.status_code == 200, changed.text
+
+            # Password reset (the same 500 on SQLite).
+            asked = await http.post(f"{auth}/v1/password-resets", json={"email": kept})
+            assert asked.status_code == 202, asked.text
+            code = await code_for(mail, kept, after=1)
+            reset = await http.post(
+                f"{auth}/v1/password-resets/confirm",
+                json={"email": kept, "code": code, "new_password": PASSWORD + " three"},
+            )
+            assert reset.status_code == 200, reset.text
+            password = PASSWORD + " three"
+
+            # A refresh-token exchange (a 500 on SQLite: PostgreSQL-only SQL).
+            auth_env = env | {
+                "AUTH_DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:{postgres_port}/ciam_auth",
+                "AUTH_KEY_ENCRYPTION_SECRET": (var / "secrets" / KEK_FILE).read_text(),
+                "CIAM_ENVIRONMENT": "development",
+                "KAFKA_TOPIC_PREFIX": topic_prefix,
+                "TOKEN_ISSUER": auth,
+            }  # fmt: skip
+            created = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "ciam_auth.cli", "create-client", "--name", "Shop",
+                "--first-party", "--redirect-uri", CALLBACK, "--scope", "openid",
+                "--scope", "email", "--scope", "offline_access",
+                "--grant", "authorization_code", "--grant", "refresh_token",
+                env=auth_env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            out, err = await created.communicate()
+            assert created.returncode == 0, err.decode()
+            rp = json.loads(out.decode().strip().splitlines()[-1])
+            tokens = await code_flow_tokens(auth, kept, password, rp)
+            tokens = await refreshed(auth, rp, tokens["refresh_token"])
+
+            # Account deletion (the same 500 on SQLite), of another account.
+            gone = f"gone-{uuid.uuid4().hex[:8]}@example.com"
+            await registered(http, auth, mail, gone)
+            async with await signed_in(auth, gone, PASSWORD) as browser:
+                deleted = await browser.request("DELETE", "/v1/me", json={"password": PASSWORD})
+                assert deleted.status_code == 204, deleted.text
+
+            # A consent receipt, signed with the runner's key.
+            dev = json.loads((var / "dev-client.json").read_text())
+            granted = await http.post(
+                f"{auth}/token",
+                data={"grant_type": "client_credentials", "scope": "consent:read consent:write"},
+                auth=(dev["client_id"], dev["client_secret"]),
+            )
+            assert granted.status_code == 200, granted.text
+            bearer = {"authorization": f"Bearer {granted.json()['access_token']}"}
+
+            async def grant() -> httpx.Response | None:
+                response = await http.post(
+                    f"{consent}/v1/subjects/{subject}/consents/email-marketing/grant",
+                    json={"brand": "demo"},
+                    headers=bearer,
+                )
+                return response if response.status_code == 200 else None
+
+            version = (await eventually(grant, timeout=60)).json()["version"]
+            receipt = await http.get(
+                f"{consent}/v1/subjects/{subject}/receipts/{version}", headers=bearer
+            )
+            assert receipt.status_code == 200, receipt.text
+            jws = receipt.json()["jws"]
+
+        summary = await runner.stop()  # what followed the ready line, then the stop
+        assert f"{auth}/register" in summary and f"{consent}/docs" in summary, summary
+        assert summary.rstrip().endswith("stopped"), summary
+
+        lines = "".join(await runner.start())
+        assert "initdb" not in lines and "generated" not in lines, lines  # all kept
+        async with httpx.AsyncClient(timeout=30) as http:
+            async with await signed_in(auth, kept, password):
+                pass  # the account and its last password survived the restart
+            refused = await http.post(
+                f"{auth}/v1/sessions", json={"email": gone, "password": PASSWORD}
+            )
+            assert refused.status_code == 401, refused.text
+            keys = (await http.get(f"{consent}/v1/receipts/jwks.json")).json()
+            assert verify_receipt(jws, keys)["subject_id"] == subject
+            # The sealed signing key opens under the kept key encryption secret: a refresh
+            # token issued before the restart still works.
+            await refreshed(auth, rp, tokens["refresh_token"])
+        assert "stopped" in await runner.stop()
+    finally:
+        await runner.kill()
+        shutil.rmtree(home, ignore_errors=True)
