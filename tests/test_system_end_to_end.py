@@ -20,6 +20,8 @@ import socket
 import sys
 import tempfile
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -241,20 +243,27 @@ class Runner:
             await self.process.wait()
 
 
-def mailed_code(mail: Path, address: str, after: int = 0) -> str | None:
-    """The 6-digit code of the newest mail to `address` beyond the first `after` ones."""
+def mail_bodies(mail: Path, address: str) -> list[str]:
+    """The decoded bodies of the mails to `address`, oldest first."""
     mails = sorted(
         (p for p in mail.glob("*.eml") if address in p.read_text(errors="replace")),
         key=lambda p: p.stat().st_mtime_ns,
     )
-    if len(mails) <= after:
+    bodies = []
+    for path in mails:
+        parts = email.message_from_bytes(path.read_bytes()).walk()
+        payloads = [part.get_payload(decode=True) for part in parts]
+        bodies.append("\n".join(p.decode() for p in payloads if isinstance(p, bytes)))
+    return bodies
+
+
+def mailed_code(mail: Path, address: str, after: int = 0) -> str | None:
+    """The 6-digit code of the newest mail to `address` beyond the first `after` ones."""
+    bodies = mail_bodies(mail, address)
+    if len(bodies) <= after:
         return None
-    message = email.message_from_bytes(mails[-1].read_bytes())
-    for part in message.walk():
-        payload = part.get_payload(decode=True)
-        if isinstance(payload, bytes) and (found := re.search(r"\b(\d{6})\b", payload.decode())):
-            return found.group(1)
-    return None
+    found = re.search(r"\b(\d{6})\b", bodies[-1])
+    return found.group(1) if found else None
 
 
 async def code_for(mail: Path, address: str, after: int = 0) -> str:
@@ -275,12 +284,14 @@ async def registered(http: httpx.AsyncClient, auth: str, mail: Path, address: st
     return str(verified.json()["subject_id"])
 
 
-async def signed_in(auth: str, address: str, password: str) -> httpx.AsyncClient:
+@asynccontextmanager
+async def signed_in(auth: str, address: str, password: str) -> AsyncIterator[httpx.AsyncClient]:
     """A client holding the session cookie (development: the cookie is not `Secure`)."""
-    browser = httpx.AsyncClient(base_url=auth, timeout=30)
-    response = await browser.post("/v1/sessions", json={"email": address, "password": password})
-    assert response.status_code == 200, response.text
-    return browser
+    async with httpx.AsyncClient(base_url=auth, timeout=30) as browser:
+        body = {"email": address, "password": password}
+        response = await browser.post("/v1/sessions", json=body)
+        assert response.status_code == 200, response.text
+        yield browser
 
 
 async def code_flow_tokens(auth: str, address: str, password: str, rp: dict[str, Any]) -> Any:
@@ -289,7 +300,7 @@ async def code_flow_tokens(auth: str, address: str, password: str, rp: dict[str,
 
     verifier = secrets.token_urlsafe(48)
     async with (
-        await signed_in(auth, address, password) as browser,
+        signed_in(auth, address, password) as browser,
         AsyncOAuth2Client(
             rp["client_id"], rp["client_secret"], scope="openid email offline_access",
             redirect_uri=CALLBACK, code_challenge_method="S256", timeout=30,
@@ -363,9 +374,11 @@ async def test_the_runner_serves_every_flow_on_its_own_postgres_and_keeps_them_o
         async with httpx.AsyncClient(timeout=30) as http:
             kept = f"kept-{uuid.uuid4().hex[:8]}@example.com"
             subject = await registered(http, auth, mail, kept)
+            # The mail's link is on the runner's base port (AUTH_PUBLIC_URL), not 8001.
+            assert f"{auth}/verify-email" in mail_bodies(mail, kept)[0]
 
             # Password change (a 500 "database is locked" on SQLite).
-            async with await signed_in(auth, kept, PASSWORD) as browser:
+            async with signed_in(auth, kept, PASSWORD) as browser:
                 changed = await browser.post(
                     "/v1/me/password",
                     json={"current_password": PASSWORD, "new_password": PASSWORD + " two"},
@@ -407,7 +420,7 @@ async def test_the_runner_serves_every_flow_on_its_own_postgres_and_keeps_them_o
             # Account deletion (the same 500 on SQLite), of another account.
             gone = f"gone-{uuid.uuid4().hex[:8]}@example.com"
             await registered(http, auth, mail, gone)
-            async with await signed_in(auth, gone, PASSWORD) as browser:
+            async with signed_in(auth, gone, PASSWORD) as browser:
                 deleted = await browser.request("DELETE", "/v1/me", json={"password": PASSWORD})
                 assert deleted.status_code == 204, deleted.text
 
@@ -443,7 +456,7 @@ async def test_the_runner_serves_every_flow_on_its_own_postgres_and_keeps_them_o
         lines = "".join(await runner.start())
         assert "initdb" not in lines and "generated" not in lines, lines  # all kept
         async with httpx.AsyncClient(timeout=30) as http:
-            async with await signed_in(auth, kept, password):
+            async with signed_in(auth, kept, password):
                 pass  # the account and its last password survived the restart
             refused = await http.post(
                 f"{auth}/v1/sessions", json={"email": gone, "password": PASSWORD}

@@ -40,7 +40,7 @@ class AuthContext:
         return self.settings.topic_prefix
 
     def link(self, path: str) -> str:
-        return self.settings.public_url.rstrip("/") + path
+        return self.settings.public_base_url + path
 
 
 async def auth_context(request: Request) -> AuthContext:

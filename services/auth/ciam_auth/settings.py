@@ -70,8 +70,14 @@ class AuthSettings(BaseServiceSettings):
         # No normalisation: verifiers compare `iss` character for character.
         return self.issuer or self.token_issuer or f"http://{self.host}:{self.port}"
 
-    # Where customers reach the service: the base of the links in emails.
-    public_url: str = "http://127.0.0.1:8001"
+    # Where customers reach the service: the base of the links in emails. Empty: the issuer
+    # URL (`issuer_url`, which follows TOKEN_ISSUER or the service's own host and port), never
+    # a fixed port; the local runner sets it to the auth service it starts.
+    public_url: str = ""
+
+    @property
+    def public_base_url(self) -> str:
+        return (self.public_url or self.issuer_url).rstrip("/")
 
     # Passwords: argon2id, never below OWASP's m=19 MiB, t=2, p=1 (a validator refuses less).
     argon2_memory_kib: int = 19 * 1024
