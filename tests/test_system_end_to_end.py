@@ -8,7 +8,10 @@ services; Ctrl-C (SIGINT) then stops every process.
 from __future__ import annotations
 
 import asyncio
+import base64
 import email
+import hashlib
+import html
 import json
 import os
 import random
@@ -24,6 +27,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -296,34 +300,36 @@ async def signed_in(auth: str, address: str, password: str) -> AsyncIterator[htt
 
 async def code_flow_tokens(auth: str, address: str, password: str, rp: dict[str, Any]) -> Any:
     """Authorization code + PKCE as a relying party does, the test playing the browser."""
-    from authlib.integrations.httpx_client import AsyncOAuth2Client
-
     verifier = secrets.token_urlsafe(48)
-    async with (
-        signed_in(auth, address, password) as browser,
-        AsyncOAuth2Client(
-            rp["client_id"], rp["client_secret"], scope="openid email offline_access",
-            redirect_uri=CALLBACK, code_challenge_method="S256", timeout=30,
-        ) as oauth,
-    ):  # fmt: skip
-        url, _ = oauth.create_authorization_url(
-            f"{auth}/authorize", code_verifier=verifier, nonce=secrets.token_urlsafe(8)
-        )
-        response = await browser.get(url)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    query = {
+        "response_type": "code", "client_id": rp["client_id"], "redirect_uri": CALLBACK,
+        "scope": "openid email offline_access", "state": secrets.token_urlsafe(8),
+        "nonce": secrets.token_urlsafe(8), "code_challenge": challenge.decode().rstrip("="),
+        "code_challenge_method": "S256",
+    }  # fmt: skip
+    async with signed_in(auth, address, password) as browser:
+        response = await browser.get("/authorize", params=query)
         while not response.headers.get("location", "").startswith(CALLBACK):
             assert response.status_code in (302, 303) or "<form" in response.text, response.text
             if response.status_code == 200:  # a consent screen: approve it as shown
                 found = re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', response.text)
                 action = re.search(r'<form[^>]*action="([^"]+)"', response.text)
-                target = action.group(1) if action else str(response.url)
-                response = await browser.post(target, data=dict(found))
+                target = html.unescape(action.group(1)) if action else str(response.url)
+                form = {name: html.unescape(value) for name, value in found}
+                response = await browser.post(target, data=form)
             else:
                 response = await browser.get(response.headers["location"])
-        return await oauth.fetch_token(
-            f"{auth}/token",
-            authorization_response=response.headers["location"],
-            code_verifier=verifier,
-        )
+        callback = parse_qs(urlsplit(response.headers["location"]).query)
+        assert callback["state"] == [query["state"]], callback
+        tokens = await browser.post(
+            "/token",
+            data={"grant_type": "authorization_code", "code": callback["code"][0],
+                  "redirect_uri": CALLBACK, "code_verifier": verifier},
+            auth=(rp["client_id"], rp["client_secret"]),
+        )  # fmt: skip
+    assert tokens.status_code == 200, tokens.text
+    return tokens.json()
 
 
 async def refreshed(auth: str, rp: dict[str, Any], refresh_token: str) -> dict[str, Any]:
@@ -463,7 +469,7 @@ async def test_the_runner_serves_every_flow_on_its_own_postgres_and_keeps_them_o
             )
             assert refused.status_code == 401, refused.text
             keys = (await http.get(f"{consent}/v1/receipts/jwks.json")).json()
-            assert verify_receipt(jws, keys)["subject_id"] == subject
+            assert verify_receipt(jws, keys)["piiPrincipalId"] == subject
             # The sealed signing key opens under the kept key encryption secret: a refresh
             # token issued before the restart still works.
             await refreshed(auth, rp, tokens["refresh_token"])
