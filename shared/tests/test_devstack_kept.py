@@ -3,6 +3,7 @@ restart of `make run` keeps sessions, topics and records."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -30,25 +31,33 @@ async def test_the_kept_redis_has_its_keys_after_a_restart(tmp_path: Path) -> No
 
 
 @pytest.mark.e2e
-async def test_the_kept_kafka_has_its_topics_after_a_restart_with_the_same_cluster_id(
+def test_the_kept_kafka_has_its_topics_after_a_restart_with_the_same_cluster_id(
     tmp_path: Path,
 ) -> None:
+    # Synchronous: start_kafka runs its own event loop while it waits for the broker.
     workdir = tmp_path / "kafka"
     ids = []
     for attempt in ("create", "find"):
         proc, bootstrap, _ = start_kafka(workdir)
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
         try:
-            await admin.start()
-            if attempt == "create":
-                await admin.create_topics([NewTopic("ciam.kept", 1, 1)])
-
-            async def listed(admin: AIOKafkaAdminClient = admin) -> bool:
-                return "ciam.kept" in await admin.list_topics()
-
-            await eventually(listed, timeout=60)
-            ids.append((await admin.describe_cluster())["cluster_id"])
+            ids.append(asyncio.run(_topic_kept(bootstrap, create=attempt == "create")))
         finally:
-            await admin.close()
             proc.stop()
     assert ids[0] == ids[1] == (workdir / "cluster.id").read_text().strip()
+
+
+async def _topic_kept(bootstrap: str, *, create: bool) -> str:
+    """Creates (or finds) the topic; returns the cluster id the broker reports."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        if create:
+            await admin.create_topics([NewTopic("ciam.kept", 1, 1)])
+
+        async def listed() -> bool:
+            return "ciam.kept" in await admin.list_topics()
+
+        await eventually(listed, timeout=60)
+        return str((await admin.describe_cluster())["cluster_id"])
+    finally:
+        await admin.close()
