@@ -91,6 +91,7 @@ def one_run(var: Path, base: int) -> dict[str, float]:
 def main(runs: int) -> dict[str, object]:
     base = free_block(8)
     with tempfile.TemporaryDirectory(prefix="ciam-bench-startup-") as tmp:
+        os.chmod(tmp, 0o711)  # noqa: S103 - as root, the `postgres` user must reach var/postgres
         var = Path(tmp) / "var"
         print("cold start (fresh state):", flush=True)
         cold = one_run(var, base)

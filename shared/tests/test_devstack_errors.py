@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ciam_shared.devstack import DevStackError
+from ciam_shared.devstack import DevStackError, free_port
 from ciam_shared.devstack.kafka import java_binary
 
 
@@ -107,3 +107,25 @@ def test_a_failed_maven_fetch_says_what_to_check(
     with pytest.raises(DevStackError, match="fetching the Kafka jars with Maven failed"):
         kafka_jars(root)
     assert not (root / "infra" / "kafka" / "lib" / ".complete").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs PostgreSQL as another user")
+def test_a_state_directory_the_postgres_user_cannot_reach_is_refused_before_anything_starts(
+    tmp_path: Path,
+) -> None:
+    closed = tmp_path / "closed"
+    closed.mkdir(mode=0o700)
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL"}}
+    env |= {"CIAM_BASE_PORT": str(free_port()), "CIAM_POSTGRES_PORT": str(free_port())}
+    env |= {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9", "REDIS_URL": "redis://127.0.0.1:9/0"}
+    result = subprocess.run(
+        [sys.executable, "-m", "ciam_shared.devstack.run", "--var", str(closed / "var")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "the `postgres` user cannot reach" in result.stderr
+    assert "Traceback" not in result.stderr

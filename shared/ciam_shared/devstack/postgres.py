@@ -143,12 +143,9 @@ def start_kept_cluster(
     """Start the cluster in `workdir/data`, running initdb first when there is none; returns
     the process and an admin URL (asyncpg). `say` reports each step in one line."""
     initdb, postgres = _bin("initdb"), _bin("postgres")
-    user = _run_as()
+    user = check_kept_cluster(workdir)
     require_free(port, "PostgreSQL", "CIAM_POSTGRES_PORT")
-    workdir.mkdir(parents=True, exist_ok=True)
     cluster = workdir / "data"
-    if user is not None:
-        _reachable_by(user, workdir)
     if not (cluster / "PG_VERSION").exists():
         say(f"postgres: initdb {cluster} (first start, kept for the next ones) ...")
         if cluster.exists():  # an initdb interrupted earlier: start over
@@ -204,6 +201,17 @@ def start_kept_cluster(
         what=f"PostgreSQL connections on 127.0.0.1:{port}",
     )
     return proc, admin_url(port)
+
+
+def check_kept_cluster(workdir: Path) -> str | None:
+    """What start_kept_cluster needs, checked before anything starts: the binaries and a
+    directory the server's user can reach. Returns that user (None: this one)."""
+    _bin("initdb"), _bin("postgres")
+    user = _run_as()
+    workdir.mkdir(parents=True, exist_ok=True)
+    if user is not None:
+        _reachable_by(user, workdir)
+    return user
 
 
 def _reachable_by(user: str, directory: Path) -> None:

@@ -41,7 +41,11 @@ from ciam_shared.devstack.errors import DevStackError
 from ciam_shared.devstack.kafka import launch_kafka, wait_for_kafka
 from ciam_shared.devstack.keys import runner_secrets
 from ciam_shared.devstack.ports import HOST, SERVICES, Ports, ports_from_env
-from ciam_shared.devstack.postgres import create_databases, start_kept_cluster
+from ciam_shared.devstack.postgres import (
+    check_kept_cluster,
+    create_databases,
+    start_kept_cluster,
+)
 from ciam_shared.devstack.probes import readyz
 from ciam_shared.devstack.process import ManagedProcess, repo_root, require_free
 from ciam_shared.devstack.redis import start_redis
@@ -163,7 +167,10 @@ def start_redis_kept(s: Stack) -> None:
 
 def start_infrastructure(s: Stack) -> None:
     external_kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    if not os.environ.get("DATABASE_URL"):
+        check_kept_cluster(s.var / "postgres")  # fails now, not after Kafka's start
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
         kafka = None if external_kafka else start_kafka_in_background(s, pool)
         start_postgres(s)
         start_redis_kept(s)
@@ -172,6 +179,9 @@ def start_infrastructure(s: Stack) -> None:
             say(f"kafka: using KAFKA_BOOTSTRAP_SERVERS ({s.kafka})")
         else:
             s.kafka = kafka.result()
+    finally:
+        # On a failure here the stack stops Kafka, which ends the thread's wait: not waited.
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def prepare_service_env(s: Stack) -> None:
