@@ -122,7 +122,7 @@ log.cleaner.backoff.ms=1000
 """
 
 
-async def _metadata_ready(bootstrap: str) -> bool:
+async def metadata_ready(bootstrap: str) -> bool:
     from aiokafka.admin import AIOKafkaAdminClient
 
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
@@ -231,7 +231,7 @@ def wait_for_kafka(proc: ManagedProcess, bootstrap: str) -> float:
     port = int(bootstrap.rpartition(":")[2])
     # The port opens before the broker serves metadata: probe cheaply first.
     return proc.wait_until(
-        lambda: port_in_use(port) and asyncio.run(_metadata_ready(bootstrap)),
+        lambda: port_in_use(port) and asyncio.run(metadata_ready(bootstrap)),
         timeout=ready_timeout(),
         what=f"Kafka broker metadata on {bootstrap}",
     )

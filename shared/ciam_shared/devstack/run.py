@@ -91,6 +91,7 @@ class Stack:
     )
     procs: dict[str, ManagedProcess] = field(default_factory=dict)
     launched: dict[str, float] = field(default_factory=dict)  # monotonic start of each process
+    dependencies_ready: float = 0.0  # when PostgreSQL, Redis and Kafka were all ready
     urls: dict[str, str] = field(default_factory=dict)
     links: list[Link] = field(default_factory=list)
 
@@ -120,18 +121,16 @@ def check_ports(s: Stack) -> None:
 
 
 def start_kafka_in_background(s: Stack, pool: ThreadPoolExecutor) -> Future[str]:
-    """Kafka takes longest: it is waited for in a thread while PostgreSQL and Redis start."""
+    """Kafka takes longest: it is waited for in a thread while the rest starts."""
     began = time.monotonic()
     # Launched here, in the main thread: a child dies with the thread that started it.
-    proc, bootstrap = launch_kafka(
-        s.var / "kafka", s.ports.kafka, s.ports.kafka_controller, say=say
-    )
+    proc, s.kafka = launch_kafka(s.var / "kafka", s.ports.kafka, s.ports.kafka_controller, say=say)
     s.keep(proc)
 
     def wait() -> str:
-        wait_for_kafka(proc, bootstrap)
-        say(f"kafka: ready on {bootstrap} ({time.monotonic() - began:.1f} s)")
-        return bootstrap
+        wait_for_kafka(proc, s.kafka)
+        say(f"kafka: ready on {s.kafka} ({time.monotonic() - began:.1f} s)")
+        return s.kafka
 
     return pool.submit(wait)
 
@@ -165,23 +164,19 @@ def start_redis_kept(s: Stack) -> None:
         f"({time.monotonic() - began:.1f} s)")  # fmt: skip
 
 
-def start_infrastructure(s: Stack) -> None:
+def start_infrastructure(s: Stack, pool: ThreadPoolExecutor) -> Future[str] | None:
+    """PostgreSQL and Redis ready, Kafka launched: the future of its readiness (None: an
+    external broker, ready already)."""
     external_kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if not os.environ.get("DATABASE_URL"):
         check_kept_cluster(s.var / "postgres")  # fails now, not after Kafka's start
-    pool = ThreadPoolExecutor(max_workers=1)
-    try:
-        kafka = None if external_kafka else start_kafka_in_background(s, pool)
-        start_postgres(s)
-        start_redis_kept(s)
-        if kafka is None:
-            s.kafka = str(external_kafka)
-            say(f"kafka: using KAFKA_BOOTSTRAP_SERVERS ({s.kafka})")
-        else:
-            s.kafka = kafka.result()
-    finally:
-        # On a failure here the stack stops Kafka, which ends the thread's wait: not waited.
-        pool.shutdown(wait=False, cancel_futures=True)
+    kafka = None if external_kafka else start_kafka_in_background(s, pool)
+    start_postgres(s)
+    start_redis_kept(s)
+    if kafka is None:
+        s.kafka = str(external_kafka)
+        say(f"kafka: using KAFKA_BOOTSTRAP_SERVERS ({s.kafka})")
+    return kafka
 
 
 def prepare_service_env(s: Stack) -> None:
@@ -218,14 +213,16 @@ def environment_of(s: Stack, service: str) -> dict[str, str]:
 
 
 def start_service(s: Stack, service: str) -> None:
+    """Launch the service: it imports its code now and starts serving once Kafka is ready
+    (`ciam_shared.devstack.serve`), so the imports overlap Kafka's start."""
     port = s.ports.service(service)
     log = s.var / "logs" / f"{service}.log"
     say(f"{service}: starting on {HOST}:{port} (log {log}) ...")
     s.procs[service] = s.keep(
         ManagedProcess(
             service,
-            [sys.executable, "-m", "uvicorn", "--factory", f"ciam_{service}.main:create_app",
-             "--host", HOST, "--port", str(port), "--no-access-log"],
+            [sys.executable, "-m", "ciam_shared.devstack.serve", service,
+             "--host", HOST, "--port", str(port), "--kafka", s.kafka],
             log_path=log,
             env=environment_of(s, service),
             cwd=s.var,
@@ -240,13 +237,17 @@ def wait_for_service(s: Stack, service: str) -> None:
     s.procs[service].wait_until(
         lambda: readyz(url), what=f"{url}/readyz (its database, Kafka and Redis)"
     )
-    took = time.monotonic() - s.launched[service]
+    # From when both it and its dependencies were up: its own start-up time.
+    took = time.monotonic() - max(s.launched[service], s.dependencies_ready)
     say(f"{service}: ready {url} (pid {s.procs[service].pid}, {took:.1f} s)")
 
 
-def start_services(s: Stack) -> None:
+def start_services(s: Stack, kafka: Future[str] | None) -> None:
     for service in SERVICES:  # all at once: they start in parallel
         start_service(s, service)
+    if kafka is not None:
+        kafka.result()
+    s.dependencies_ready = time.monotonic()
     for service in SERVICES:
         wait_for_service(s, service)
     if not s.args.token_issuer:
@@ -299,11 +300,14 @@ def system(args: argparse.Namespace) -> Iterator[Stack]:
         check_ports(s)
         var.mkdir(parents=True, exist_ok=True)
         say(f"state: {var} (kept between runs)")
-        start_infrastructure(s)
+        pool = ThreadPoolExecutor(max_workers=1)
+        # On a failure the stack stops Kafka, which ends the thread's wait: not waited for.
+        exits.callback(pool.shutdown, wait=False, cancel_futures=True)
+        kafka = start_infrastructure(s, pool)
         prepare_service_env(s)
         # <- a component the services send to (a mail sink) starts here, adding to s.env or
         #    s.service_env and to s.links.
-        start_services(s)
+        start_services(s, kafka)
         s.links[:0] = core_links(s)
         # <- a component that calls the services (a demo app) starts here, adding to s.links.
         yield s
