@@ -16,7 +16,9 @@ URL) unless --token-issuer names another issuer; then the profile and notifier g
 clients for its internal API (var/<service>-client.json, scope auth:contacts), which the auth
 service declares (AUTH_SERVICE_CLIENTS) and upserts as it starts.
 
-Each set-up step prints one line; once every /readyz answers it prints the pages, the API
+The services are launched while Kafka still starts (`ciam_shared.devstack.serve` imports their
+code, then waits for the broker). Each set-up step prints one line; once every /readyz answers
+it prints the pages, the API
 documents and the brokers (`Link`s, grouped), and on Ctrl-C or SIGTERM stops everything it
 started. Another component (a mail sink, a demo app) is a `start_*` function called from
 `system()` at the place its comment marks, which may add environment for the services
