@@ -25,7 +25,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-# Debian's postgresql package starts a cluster of its own on 5432; the project never uses it.
+# Debian's postgresql package starts a cluster of its own on 5432; the project never uses it:
+# `make run` keeps its own cluster in var/postgres on CIAM_POSTGRES_PORT (5433), the tests a
+# throwaway one on a free port.
 java_major=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1)
 if [ -z "$java_major" ] || [ "$java_major" -lt 17 ]; then
   echo "bootstrap: Kafka 4 needs Java 17+, found '${java_major:-none}'." >&2
