@@ -61,7 +61,14 @@ async def wait_for_mail(
                 return mail
         return None
 
-    found: dict[str, Any] = await eventually(newest, timeout=timeout, interval=0.1)
+    try:
+        found: dict[str, Any] = await eventually(newest, timeout=timeout, interval=0.1)
+    except AssertionError:
+        seen = [(m["envelope_to"], m["subject"]) for m in (await mails(sink_url))[:10]]
+        raise AssertionError(
+            f"no mail to {to} with {subject_contains!r} in its subject within {timeout}s "
+            f"(newer than {newer_than}); the newest caught (recipients, subject): {seen}"
+        ) from None
     return found
 
 
