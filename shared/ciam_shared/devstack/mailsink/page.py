@@ -40,7 +40,7 @@ _TRAILING = ".,;:!?)]}'"
 STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 52rem; padding: 1rem;
        color: #1b1f24; background: #f6f7f9; }
-header p { color: #555; margin: .25rem 0 1rem; }
+header p { color: #555; margin: .25rem 0 1rem; overflow-wrap: anywhere; }
 article { background: #fff; border: 1px solid #d8dde3; border-radius: 6px; padding: .75rem 1rem;
           margin: 0 0 1rem; }
 h1 { font-size: 1.4rem; margin: 0; }
@@ -54,7 +54,7 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; background: #f6f7f9; paddi
 iframe { width: 100%; height: 20rem; border: 1px solid #d8dde3; border-radius: 4px;
          background: #fff; }
 a { color: #0b57d0; }
-.meta { font-size: .85rem; color: #555; }
+.meta { font-size: .85rem; color: #555; overflow-wrap: anywhere; }
 .empty { color: #555; }
 """
 
