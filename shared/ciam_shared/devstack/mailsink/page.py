@@ -79,7 +79,7 @@ def _article(mail: CaughtMail) -> str:
         ("From", mail.sender),
         ("To", ", ".join(mail.to) or ", ".join(mail.envelope_to)),
         ("Date", mail.date),
-        ("Received", mail.received_at),
+        ("Received", mail.received_at[:19].replace("T", " ") + " UTC"),
     ]
     rows = [(k, v) for k, v in rows if v]
     if mail.attachments:
