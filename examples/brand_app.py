@@ -15,12 +15,15 @@ import argparse
 import asyncio
 import json
 import os
+import socket
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from html import escape
 from itertools import islice
+from pathlib import Path
+from string import Template
 from typing import Any
 
 import uvicorn
@@ -31,10 +34,11 @@ from starlette.routing import Route
 
 from ciam_consent_sdk import BrandAppView, ConsentState, ConsentUpdate, ConsentView, deciding_record
 
+PAGE = Template((Path(__file__).parent / "brand_app.html").read_text())
 Statuses = dict[str, str | None]  # purpose -> status of the record that decides, None: none
 
 
-class BrandApp:
+class ConsentBoard:
     def __init__(self, kafka: str, topic_prefix: str, client_id: str, subscriber: str) -> None:
         self.client_id = client_id
         self.apps = BrandAppView(kafka, topic_prefix=topic_prefix, client_id=f"{subscriber}-apps")
@@ -45,7 +49,7 @@ class BrandApp:
         self.view.on_change(self.on_change)
         self.customers: dict[str, None] = {}  # subject ids, the latest changed last
         self.log: deque[dict[str, Any]] = deque(maxlen=50)
-        self.listeners: set[asyncio.Queue[dict[str, Any]]] = set()
+        self.listeners: set[asyncio.Queue[dict[str, Any] | None]] = set()  # None: the end
 
     @property
     def purposes(self) -> list[str]:
@@ -67,9 +71,10 @@ class BrandApp:
         before, after = self.statuses(change.previous), self.statuses(change.current)
         if change.during_bootstrap or before == after:
             return  # nothing this app uses changed
-        what = ", ".join(
+        changed = [
             f"{p} {before[p] or '-'} → {after[p] or '-'}" for p in after if before[p] != after[p]
-        )
+        ]
+        what = "erased" if change.erased else ", ".join(changed)
         at = datetime.now(UTC)
         entry = {
             "at": at.isoformat(),
@@ -80,8 +85,12 @@ class BrandApp:
         }
         self.log.appendleft(entry)
         for queue in self.listeners:
-            if not queue.full():  # a stalled page misses lines rather than growing memory
+            if queue.qsize() < 100:  # a stalled page misses lines rather than growing memory
                 queue.put_nowait(entry)
+
+    def end_streams(self) -> None:
+        for queue in self.listeners:
+            queue.put_nowait(None)
 
     def rows(self, limit: int = 100) -> list[tuple[str, Statuses]]:
         """Customers with a record for a declared purpose, the latest changed first."""
@@ -89,85 +98,58 @@ class BrandApp:
         return list(islice(((s, c) for s, c in rows if any(c.values())), limit))
 
 
-def create_app(brand_app: BrandApp) -> Starlette:
+def create_app(board: ConsentBoard) -> Starlette:
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        await brand_app.apps.start()  # first: the purposes the consents are read for
-        await brand_app.view.start()
+        await board.apps.start()  # first: the purposes the consents are read for
+        await board.view.start()
         try:
             yield
         finally:
-            await brand_app.view.stop()
-            await brand_app.apps.stop()
+            await board.view.stop()
+            await board.apps.stop()
 
     async def page(_: Request) -> HTMLResponse:
-        app = brand_app.apps.get(brand_app.client_id)
-        name = app.name if app else f"{brand_app.client_id} (not registered at auth)"
-        head = "".join(f"<th scope=col>{escape(p)}</th>" for p in brand_app.purposes)
+        app = board.apps.get(board.client_id)
+        name = app.name if app else f"{board.client_id} (not registered at auth)"
+        head = "".join(f'<th scope="col">{escape(p)}</th>' for p in board.purposes)
         rows = "".join(
-            f"<tr id={s}><td>{s}</td>" + "".join(f"<td>{escape(v or '-')}</td>" for v in c.values())
-            for s, c in brand_app.rows()
+            f'<tr id="{s}"><td>{s}</td>'
+            + "".join(f"<td>{escape(v or '-')}</td>" for v in c.values())
+            + "</tr>"
+            for s, c in board.rows()
         )
-        log = "".join(f"<li>{escape(e['line'])}</li>" for e in brand_app.log)
-        return HTMLResponse(PAGE.format(name=escape(name), head=head, rows=rows, log=log))
+        log = "".join(f"<li>{escape(e['line'])}</li>" for e in board.log)
+        return HTMLResponse(PAGE.substitute(name=escape(name), head=head, rows=rows, log=log))
 
     async def consents(_: Request) -> JSONResponse:
-        lag = brand_app.view.lag()
+        lag = board.view.lag()
         return JSONResponse(
             {
-                "client_id": brand_app.client_id,
-                "purposes": brand_app.purposes,
-                "customers": dict(brand_app.rows()),
-                "log": list(brand_app.log),
+                "client_id": board.client_id,
+                "purposes": board.purposes,
+                "customers": dict(board.rows()),
+                "log": list(board.log),
                 "records_behind": lag.records_behind,
             }
         )
 
     async def events(_: Request) -> StreamingResponse:
         async def stream() -> AsyncIterator[str]:
-            queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=100)
-            brand_app.listeners.add(queue)
+            queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+            board.listeners.add(queue)
             try:
                 yield ": connected\n\n"  # a listener from here on
-                while True:
-                    yield f"data: {json.dumps(await queue.get())}\n\n"
+                while (entry := await queue.get()) is not None:
+                    yield f"data: {json.dumps(entry)}\n\n"
             finally:
-                brand_app.listeners.discard(queue)
+                board.listeners.discard(queue)
 
         headers = {"cache-control": "no-store"}
         return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
 
     routes = [Route("/", page), Route("/api/consents", consents), Route("/events", events)]
     return Starlette(routes=routes, lifespan=lifespan)
-
-
-# Without JavaScript the page shows the table and the log as they were when it loaded; the
-# script adds each change as it arrives and moves the customer's row to the top.
-PAGE = """<!doctype html>
-<html lang=en><meta charset=utf-8><meta name=viewport content="width=device-width">
-<title>{name}</title>
-<style>body{{font:16px system-ui;margin:2rem}} td,th{{padding:.2rem .6rem;text-align:left}}
-tbody tr:nth-child(odd){{background:#f3f3f3}} #log{{font-family:monospace}}</style>
-<h1>{name}</h1>
-<h2>Customers' consents</h2>
-<table><thead><tr><th scope=col>customer</th>{head}</tr></thead><tbody>{rows}</tbody></table>
-<h2>Changes</h2><ol id=log reversed>{log}</ol>
-<script>
-new EventSource("events").onmessage = (message) => {{
-  const change = JSON.parse(message.data);
-  const line = document.createElement("li");
-  line.textContent = change.line;
-  document.getElementById("log").prepend(line);
-  document.getElementById(change.subject_id)?.remove();
-  if (Object.values(change.consents).some((status) => status)) {{
-    const row = document.querySelector("tbody").insertRow(0);
-    row.id = change.subject_id;
-    for (const text of [change.subject_id, ...Object.values(change.consents)])
-      row.insertCell().textContent = text || "-";
-  }}
-}};
-</script>
-"""
 
 
 def main() -> None:
@@ -180,11 +162,14 @@ def main() -> None:
     )
     parser.add_argument("--topic-prefix", default=os.environ.get("KAFKA_TOPIC_PREFIX", ""))
     args = parser.parse_args()
-    brand_app = BrandApp(args.kafka, args.topic_prefix, args.client_id, args.subscriber)
-    # An open event stream never ends by itself: give it a second when asked to stop.
-    uvicorn.run(
-        create_app(brand_app), host="127.0.0.1", port=args.port, timeout_graceful_shutdown=1
-    )
+    board = ConsentBoard(args.kafka, args.topic_prefix, args.client_id, args.subscriber)
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            board.end_streams()  # an open event stream would hold up the stop forever
+            await super().shutdown(sockets)
+
+    Server(uvicorn.Config(create_app(board), host="127.0.0.1", port=args.port)).run()
 
 
 if __name__ == "__main__":
