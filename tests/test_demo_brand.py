@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import socket
 import stat
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -21,7 +22,7 @@ import httpx
 import pytest
 from joserfc.jwk import ECKey
 
-from ciam_shared.devstack import demo, free_port
+from ciam_shared.devstack import DevStackError, demo, free_port
 from ciam_shared.devstack.console import ensure_client
 from ciam_shared.testing.plugin import DatabaseFactory, ServiceProcess, eventually
 
@@ -260,3 +261,38 @@ async def run_the_demo(
             return {"demo-shop", "demo-newsletter"} <= set(withdrawal["applied"])
 
         await eventually(proven, timeout=30)
+
+
+def test_ciam_demo_0_leaves_the_demo_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CIAM_DEMO", "0")
+    nothing_listens = f"http://127.0.0.1:{free_port()}"  # seeding would fail: not asked
+    with ExitStack() as stack:
+        started = demo.start(
+            stack,
+            var=tmp_path,
+            kafka="127.0.0.1:9",
+            topic_prefix="",
+            auth_url=nothing_listens,
+            admin={"client_id": "app_x", "client_secret": "s"},
+            ports=demo.default_ports(8001),
+        )
+    assert started == {}
+    assert not (tmp_path / demo.CLIENTS_FILE).exists()
+
+
+def test_a_demo_port_in_use_is_refused_with_the_fix(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        clients = {app.key: {"client_id": f"app_{app.key}"} for app in demo.APPS}
+        ports = {app.key: port for app in demo.APPS}
+        with ExitStack() as stack, pytest.raises(DevStackError, match=f"port {port}.*demo shop"):
+            demo.start_apps(
+                stack,
+                var=tmp_path,
+                kafka="127.0.0.1:9",
+                topic_prefix="",
+                clients=clients,
+                ports=ports,
+            )
