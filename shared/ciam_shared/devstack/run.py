@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+from ciam_shared.devstack import demo
 from ciam_shared.devstack.console import ensure_client, service_clients
 from ciam_shared.devstack.errors import DevStackError
 from ciam_shared.devstack.kafka import start_kafka
@@ -167,6 +168,9 @@ def system(args: argparse.Namespace) -> Iterator[dict[str, str]]:
             }
             client = ensure_client(var, auth_env)
             print(f"dev client {client['client_id']}  (`make token`: an access token)", flush=True)
+            demo_ports = demo.default_ports(args.base_port)
+            demo.start(stack, var=var, kafka=kafka, topic_prefix=args.topic_prefix,
+                       auth_url=token_issuer, admin=client, ports=demo_ports)  # fmt: skip
         yield urls
 
 
