@@ -38,10 +38,12 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ciam_shared.devstack import demo
 from ciam_shared.devstack.console import ensure_client, service_clients
 from ciam_shared.devstack.errors import DevStackError
 from ciam_shared.devstack.kafka import launch_kafka, wait_for_kafka
 from ciam_shared.devstack.keys import runner_secrets
+from ciam_shared.devstack.mailsink import mail_env, mail_ports, start_mail_sink
 from ciam_shared.devstack.ports import HOST, SERVICES, Ports, ports_from_env
 from ciam_shared.devstack.postgres import (
     check_kept_cluster,
@@ -96,6 +98,7 @@ class Stack:
     dependencies_ready: float = 0.0  # when PostgreSQL, Redis and Kafka were all ready
     urls: dict[str, str] = field(default_factory=dict)
     links: list[Link] = field(default_factory=list)
+    dev_client: dict[str, str] = field(default_factory=dict)
 
     def keep(self, proc: ManagedProcess) -> ManagedProcess:
         """Stop `proc` when the runner stops (in reverse order of starting)."""
@@ -202,9 +205,6 @@ def prepare_service_env(s: Stack) -> None:
     auth = s.service_env["auth"]
     auth.setdefault("AUTH_PUBLIC_URL", os.environ.get("AUTH_PUBLIC_URL", auth_url))
     auth.setdefault("AUTH_CONSENT_URL", s.ports.service_url("consent"))
-    # Without a mail server named in the environment, auth writes its mails to var/mail.
-    if not {"AUTH_SMTP_HOST", "AUTH_SMTP_PORT"} & set(os.environ):
-        auth.setdefault("AUTH_MAIL_DIR", str(s.var / "mail"))
     if not s.args.token_issuer:  # the auth service started here issues the tokens
         for service, extra in service_clients(s.var).items():
             s.service_env[service] |= extra
@@ -253,8 +253,8 @@ def start_services(s: Stack, kafka: Future[str] | None) -> None:
     for service in SERVICES:
         wait_for_service(s, service)
     if not s.args.token_issuer:
-        client = ensure_client(s.var, environment_of(s, "auth"))
-        say(f"dev client: {client['client_id']} (`make token` prints an access token)")
+        s.dev_client = ensure_client(s.var, environment_of(s, "auth"))
+        say(f"dev client: {s.dev_client['client_id']} (`make token` prints an access token)")
 
 
 def core_links(s: Stack) -> list[Link]:
@@ -272,8 +272,6 @@ def core_links(s: Stack) -> list[Link]:
         Link("Brokers", "Redis", s.redis),
         Link("Brokers", "PostgreSQL", f"{postgres.rpartition('/')[0]}/{s.args.db_prefix}*"),
     ]
-    if "AUTH_MAIL_DIR" in s.service_env["auth"]:
-        links.append(Link("Mail", "files", f"{s.service_env['auth']['AUTH_MAIL_DIR']}/*.eml"))
     links.append(Link("State", "logs", str(s.var / "logs")))
     return links
 
@@ -292,6 +290,30 @@ def print_summary(s: Stack) -> None:
     say(f"\nCtrl-C stops everything; the state stays in {s.var} (`make clean` starts afresh).")
 
 
+def start_mail(s: Stack) -> None:
+    """The mail sink (ciam_shared.devstack.mailsink): auth and the notifier send to it unless
+    the environment names their own server; its page lists what they sent."""
+    smtp, web = mail_ports(s.ports.base)
+    proc, url = start_mail_sink(s.var, smtp, web)
+    s.keep(proc)
+    say(f"mail: ready {url} (SMTP port {smtp}, files in {s.var / 'mail'})")
+    for service in SERVICES:
+        s.service_env[service] |= mail_env(service, smtp)
+    s.links.append(Link("Mail", "mail page", url))
+
+
+def start_demo(s: Stack) -> None:
+    """The demo brand (ciam_shared.devstack.demo): two brand apps on the SDK; CIAM_DEMO=0
+    leaves it out, as does a token issuer other than the auth service started here."""
+    if not s.dev_client:
+        return
+    urls = demo.start(
+        s.exits, var=s.var, kafka=s.kafka, topic_prefix=s.args.topic_prefix,
+        auth_url=s.urls["auth"], admin=s.dev_client, ports=demo.default_ports(s.ports.base),
+    )  # fmt: skip
+    s.links += [Link("Demo brand", key, url) for key, url in urls.items()]
+
+
 @contextmanager
 def system(args: argparse.Namespace) -> Iterator[Stack]:
     var = Path(args.var).resolve() if args.var else repo_root() / "var"
@@ -307,11 +329,13 @@ def system(args: argparse.Namespace) -> Iterator[Stack]:
         exits.callback(pool.shutdown, wait=False, cancel_futures=True)
         kafka = start_infrastructure(s, pool)
         prepare_service_env(s)
-        # <- a component the services send to (a mail sink) starts here, adding to s.env or
-        #    s.service_env and to s.links.
+        # <- a component the services send to starts here, adding to s.env or s.service_env
+        #    and to s.links.
+        start_mail(s)
         start_services(s, kafka)
         s.links[:0] = core_links(s)
-        # <- a component that calls the services (a demo app) starts here, adding to s.links.
+        # <- a component that calls the services starts here, adding to s.links.
+        start_demo(s)
         yield s
 
 
