@@ -7,9 +7,13 @@
 | CIAM_KAFKA_CONTROLLER_PORT  | kafka + 1    | Kafka's KRaft controller                  |
 | CIAM_REDIS_PORT             | 6379         | Redis                                     |
 | CIAM_POSTGRES_PORT          | 5433         | PostgreSQL (5432 is left to a system one) |
+| CIAM_MAIL_PORT              | base + 24    | the mail sink's SMTP (mailsink.ports)     |
+| CIAM_MAIL_WEB_PORT          | base + 25    | the mail page (mailsink.ports)            |
+| (none)                      | base + 10, 11 | the demo brand's shop and newsletter (demo) |
 
-A new component of the runner (a mail page, a demo app) adds its field and its variable here,
-in `Ports` and `ports_from_env`, and takes its port from `Ports`; nothing else picks a port.
+A new component of the runner adds its field here, in `Ports` and `ports_from_env` (its own
+module may keep the offsets, as the mail sink and the demo do), and takes its port from
+`Ports`; the runner checks every port in `owners()` before it starts anything.
 """
 
 from __future__ import annotations
@@ -38,6 +42,9 @@ class Ports:
     kafka_controller: int
     redis: int
     postgres: int
+    mail_smtp: int
+    mail_web: int
+    demo: tuple[tuple[str, int], ...]  # (app key, port)
 
     def service(self, name: str) -> int:
         return self.base + SERVICES.index(name)
@@ -48,12 +55,18 @@ class Ports:
     def owners(self) -> dict[str, tuple[int, str]]:
         """What listens where, and the variable that moves it (what `require_free` names)."""
         owners = {f"the {s} service": (self.service(s), "CIAM_BASE_PORT") for s in SERVICES}
-        return owners | {
-            "Kafka": (self.kafka, "CIAM_KAFKA_PORT"),
-            "the Kafka controller": (self.kafka_controller, "CIAM_KAFKA_CONTROLLER_PORT"),
-            "Redis": (self.redis, "CIAM_REDIS_PORT"),
-            "PostgreSQL": (self.postgres, "CIAM_POSTGRES_PORT"),
-        }
+        return (
+            owners
+            | {
+                "Kafka": (self.kafka, "CIAM_KAFKA_PORT"),
+                "the Kafka controller": (self.kafka_controller, "CIAM_KAFKA_CONTROLLER_PORT"),
+                "Redis": (self.redis, "CIAM_REDIS_PORT"),
+                "PostgreSQL": (self.postgres, "CIAM_POSTGRES_PORT"),
+                "the mail sink (SMTP)": (self.mail_smtp, "CIAM_MAIL_PORT"),
+                "the mail page": (self.mail_web, "CIAM_MAIL_WEB_PORT"),
+            }
+            | {f"the demo {key}": (port, "CIAM_BASE_PORT") for key, port in self.demo}
+        )
 
 
 def _port(environ: Mapping[str, str], variable: str, default: int) -> int:
@@ -79,4 +92,9 @@ def ports_from_env(environ: Mapping[str, str] | None = None, **overrides: int | 
         "postgres": overrides.get("postgres")
         or _port(env, "CIAM_POSTGRES_PORT", DEFAULTS["CIAM_POSTGRES_PORT"]),
     }
-    return Ports(**chosen)
+    from ciam_shared.devstack import demo
+    from ciam_shared.devstack.mailsink.ports import mail_ports
+
+    mail_smtp, mail_web = mail_ports(chosen["base"])
+    demos = tuple(demo.default_ports(chosen["base"]).items()) if demo.enabled() else ()
+    return Ports(**chosen, mail_smtp=mail_smtp, mail_web=mail_web, demo=demos)

@@ -43,7 +43,7 @@ from ciam_shared.devstack.console import ensure_client, service_clients
 from ciam_shared.devstack.errors import DevStackError
 from ciam_shared.devstack.kafka import launch_kafka, wait_for_kafka
 from ciam_shared.devstack.keys import runner_secrets
-from ciam_shared.devstack.mailsink import mail_env, mail_ports, start_mail_sink
+from ciam_shared.devstack.mailsink import mail_env, start_mail_sink
 from ciam_shared.devstack.ports import HOST, SERVICES, Ports, ports_from_env
 from ciam_shared.devstack.postgres import (
     check_kept_cluster,
@@ -272,7 +272,6 @@ def core_links(s: Stack) -> list[Link]:
         Link("Brokers", "Redis", s.redis),
         Link("Brokers", "PostgreSQL", f"{postgres.rpartition('/')[0]}/{s.args.db_prefix}*"),
     ]
-    links.append(Link("State", "logs", str(s.var / "logs")))
     return links
 
 
@@ -293,7 +292,7 @@ def print_summary(s: Stack) -> None:
 def start_mail(s: Stack) -> None:
     """The mail sink (ciam_shared.devstack.mailsink): auth and the notifier send to it unless
     the environment names their own server; its page lists what they sent."""
-    smtp, web = mail_ports(s.ports.base)
+    smtp, web = s.ports.mail_smtp, s.ports.mail_web
     proc, url = start_mail_sink(s.var, smtp, web)
     s.keep(proc)
     say(f"mail: ready {url} (SMTP port {smtp}, files in {s.var / 'mail'})")
@@ -309,7 +308,7 @@ def start_demo(s: Stack) -> None:
         return
     urls = demo.start(
         s.exits, var=s.var, kafka=s.kafka, topic_prefix=s.args.topic_prefix,
-        auth_url=s.urls["auth"], admin=s.dev_client, ports=demo.default_ports(s.ports.base),
+        auth_url=s.urls["auth"], admin=s.dev_client, ports=dict(s.ports.demo),
     )  # fmt: skip
     s.links += [Link("Demo brand", key, url) for key, url in urls.items()]
 
@@ -336,6 +335,7 @@ def system(args: argparse.Namespace) -> Iterator[Stack]:
         s.links[:0] = core_links(s)
         # <- a component that calls the services starts here, adding to s.links.
         start_demo(s)
+        s.links.append(Link("State", "logs", str(var / "logs")))
         yield s
 
 
