@@ -26,7 +26,7 @@ import os
 import random
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -57,10 +57,19 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass(frozen=True)
 class Caller:
-    """Who sends a request: a name for the report and the headers that say so."""
+    """Who sends a request: a name for the report and the headers that say so, or a function
+    that makes them afresh for every request (e.g. a new browser session, since a generated
+    request may sign the last one out)."""
 
     name: str
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] | Callable[[], Awaitable[Mapping[str, str]]] = field(
+        default_factory=dict
+    )
+
+    async def headers_now(self) -> dict[str, str]:
+        if isinstance(self.headers, Mapping):
+            return dict(self.headers)
+        return dict(await self.headers())
 
 
 @dataclass
@@ -127,10 +136,11 @@ class Fuzz:
         caller = data.draw(st.sampled_from(list(target.callers)), label="caller")
         rng = data.draw(st.randoms(use_true_random=False))
         _mix_known(case, target.known, rng)
-        kwargs = case.as_transport_kwargs(
-            base_url="http://testserver", headers=dict(caller.headers)
-        )
+        headers = await caller.headers_now()
+        kwargs = case.as_transport_kwargs(base_url="http://testserver", headers=headers)
         request = _httpx_request(target.client, kwargs)
+        # No cookie of an earlier answer (a sign-in's) may ride along: callers stay apart.
+        target.client.cookies.clear()
         response = await target.client.send(request)
         target.requests += 1
         target.seen[caller.name][label].add(response.status_code)
