@@ -11,11 +11,12 @@ from fastapi.responses import StreamingResponse
 
 from ciam_notifier.apps import app_directory
 from ciam_notifier.service.streams import stream
+from ciam_shared.http.openapi import BEARER, problem_responses
 from ciam_shared.service import RuntimeDep
 from ciam_shared.tokens import Kind, bearer_principal
 from ciam_shared.tokens.apps import registered_app
 
-router = APIRouter(prefix="/v1/streams", tags=["streams"])
+router = APIRouter(prefix="/v1/streams", tags=["streams"], responses=problem_responses(*BEARER))
 ADMIN = "notifier:admin"
 SSE_HEADERS = {"cache-control": "no-store", "x-accel-buffering": "no"}
 
