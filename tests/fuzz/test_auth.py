@@ -39,7 +39,28 @@ SECRET = secrets.token_urlsafe(32)
 FUZZ = Fuzz(
     create_app(AuthSettings(**STATIC, key_encryption_secret=SECRET)).openapi(),
     exclude={"DELETE /v1/admin/clients/{client_id}", "DELETE /v1/me"},
-    checks=["not_a_server_error"],
+    # The OAuth endpoints answer errors as RFC 6749 JSON, the pages as HTML and redirects: the
+    # document does not describe those answers yet, so they are held to "no 5xx" only.
+    only_no_5xx={
+        "GET /authorize",
+        "POST /authorize",
+        "POST /authorize/consent",
+        "POST /token",
+        "POST /introspect",
+        "POST /revoke",
+        "GET /userinfo",
+        "POST /userinfo",
+        "GET /end-session",
+        "POST /end-session",
+        "GET /login/social/confirm",
+        "POST /login/social/confirm",
+        "GET /login/social/continue",
+        "POST /login/social/continue",
+        "POST /login/social/continue/mail",
+        "GET /login/social/{provider_id}",
+        "GET /login/social/{provider_id}/callback",
+        "POST /login/social/{provider_id}/callback",
+    },
 )
 CUSTOMER_SCOPES = ["openid", "email", "profile", *sorted(scopes.CUSTOMER_SCOPES)]
 
