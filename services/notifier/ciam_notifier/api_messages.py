@@ -59,7 +59,7 @@ def _worker(request: Request) -> MessageWorker:
 WorkerDep = Annotated[MessageWorker, Depends(_worker)]
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, responses=problem_responses(400))
+@router.post("", status_code=status.HTTP_202_ACCEPTED, responses=problem_responses(400, 409))
 async def send(body: MessageIn, session: SessionDep, app: AppDep, worker: WorkerDep) -> MessageOut:
     message = await messages.request_send(
         session,

@@ -41,7 +41,7 @@ from schemathesis.core.result import Ok
 
 # Examples per operation: the suite's bound (about 70 operations over four services). A deeper
 # run: CIAM_FUZZ_EXAMPLES=500 pytest tests/fuzz.
-EXAMPLES = int(os.environ.get("CIAM_FUZZ_EXAMPLES", "20"))
+EXAMPLES = int(os.environ.get("CIAM_FUZZ_EXAMPLES", "40"))
 
 # What every answer must satisfy. Checks that re-send requests on their own transport
 # (ignored_auth, use_after_free, ...) are left out: they cannot reach an in-process app.
