@@ -99,7 +99,7 @@ async def change_email(
     return Accepted(detail="A link and a code to confirm the new address are on their way.")
 
 
-@router.delete("", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(400))
+@router.delete("", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(400, 429))
 async def delete_account(
     body: PasswordConfirmIn,
     request: Request,
@@ -121,7 +121,7 @@ async def begin_totp(current: SignedInDep, session: SessionDep, ctx: AuthDep) ->
     return TotpEnrollmentOut(secret=enrollment.secret, otpauth_uri=enrollment.otpauth_uri)
 
 
-@router.post("/totp/confirm", responses=problem_responses(400))
+@router.post("/totp/confirm", responses=problem_responses(400, 429))
 async def confirm_totp(
     body: TotpConfirmIn, current: SignedInDep, session: SessionDep, ctx: AuthDep
 ) -> RecoveryCodesOut:
@@ -129,7 +129,9 @@ async def confirm_totp(
     return RecoveryCodesOut(recovery_codes=codes)
 
 
-@router.delete("/totp", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(400))
+@router.delete(
+    "/totp", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(400, 429)
+)
 async def disable_totp(
     body: PasswordConfirmIn,
     request: Request,
