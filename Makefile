@@ -33,7 +33,7 @@ lint: venv
 
 typecheck: venv
 	$(PY) -m mypy sdk/ciam_consent_sdk shared/ciam_shared services/auth/ciam_auth services/profile/ciam_profile \
-		services/consent/ciam_consent services/notifier/ciam_notifier
+		services/consent/ciam_consent services/notifier/ciam_notifier examples/brand_app.py
 
 check: lint typecheck
 

@@ -1,14 +1,14 @@
 """The whole system as separate processes, started by the runner `make run` uses.
 
-An account registered at the auth service (confirmed with the code it mails to a real SMTP
-server) leaves through its outbox onto Kafka and is seen applied by the profile and consent
-services; Ctrl-C (SIGINT) then stops every process.
+An account registered at the auth service (confirmed with the code it mails to the runner's
+mail sink) leaves through its outbox onto Kafka and is seen applied by the profile and consent
+services; the notifier's confirmation of a consent reaches the sink too; Ctrl-C (SIGINT) then
+stops every process.
 """
 
 from __future__ import annotations
 
 import asyncio
-import email
 import json
 import os
 import random
@@ -19,15 +19,14 @@ import socket
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from joserfc.jwk import ECKey
 
 from ciam_shared.devstack import free_port
 from ciam_shared.devstack.process import port_in_use
+from ciam_shared.testing.mail import wait_for_mail
 from ciam_shared.testing.plugin import eventually
 
 pytestmark = pytest.mark.e2e
@@ -62,17 +61,6 @@ def alive(pid: int) -> bool:
     return True
 
 
-class Mailbox:
-    def __init__(self) -> None:
-        self.bodies: list[str] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = email.message_from_bytes(envelope.content)
-        payload = message.get_payload(decode=True)
-        self.bodies.append(payload.decode() if isinstance(payload, bytes) else "")
-        return "250 OK"
-
-
 async def read_until_ready(stream: asyncio.StreamReader, lines: list[str]) -> None:
     while True:
         raw = await stream.readline()
@@ -91,11 +79,11 @@ async def test_an_event_crosses_services_started_by_the_runner_and_all_stop_clea
     tmp_path: Path,
 ) -> None:
     base = four_free_ports()
-    mailbox, smtp_port = Mailbox(), free_port()
-    smtp = Controller(mailbox, hostname="127.0.0.1", port=smtp_port)
-    smtp.start()
+    mail_port, mail_web_port = free_port(), free_port()
+    sink = f"http://127.0.0.1:{mail_web_port}"
     env = os.environ | {
-        "AUTH_SMTP_PORT": str(smtp_port),
+        "CIAM_MAIL_PORT": str(mail_port),
+        "CIAM_MAIL_WEB_PORT": str(mail_web_port),
         "CONSENT_RECEIPT_SIGNING_KEY": ECKey.generate_key("P-256").as_pem(private=True).decode(),
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "REDIS_URL": redis_url,
@@ -133,6 +121,7 @@ async def test_an_event_crosses_services_started_by_the_runner_and_all_stop_clea
             assert f"service client {own['client_id']} created" in logs["auth.log"]
             assert not [name for name, text in logs.items() if own["client_secret"] in text]
         assert "social import off" not in logs["profile.log"]
+        assert f"mail      {sink}" in "".join(lines)
         pids = [int(p) for p in re.findall(r"\(pid (\d+),", "".join(lines))]
         assert len(pids) == 4, lines
         assert all(alive(pid) for pid in pids)
@@ -142,15 +131,13 @@ async def test_an_event_crosses_services_started_by_the_runner_and_all_stop_clea
             created = await client.post(
                 f"http://127.0.0.1:{base}/v1/accounts",
                 json={"email": address, "password": "a long enough passphrase"},
+                headers={"accept-language": "pl"},
             )
             assert created.status_code == 202, created.text
 
-            async def mailed() -> bool:
-                return bool(mailbox.bodies)
-
-            await eventually(mailed)
-            code = re.search(r"\b(\d{6})\b", mailbox.bodies[0])
-            assert code, mailbox.bodies[0]
+            mail = await wait_for_mail(sink, address, "Potwierdź adres e-mail")
+            code = re.search(r"\b(\d{6})\b", mail["text"])
+            assert code, mail["text"]
             verified = await client.post(
                 f"http://127.0.0.1:{base}/v1/email-verifications",
                 json={"email": address, "code": code.group(1)},
@@ -163,7 +150,10 @@ async def test_an_event_crosses_services_started_by_the_runner_and_all_stop_clea
             dev = json.loads((tmp_path / "dev-client.json").read_text())
             granted = await client.post(
                 f"http://127.0.0.1:{base}/token",
-                data={"grant_type": "client_credentials", "scope": "consent:read profile:admin"},
+                data={
+                    "grant_type": "client_credentials",
+                    "scope": "consent:read consent:write profile:admin",
+                },
                 auth=(dev["client_id"], dev["client_secret"]),
             )
             assert granted.status_code == 200, granted.text
@@ -182,6 +172,12 @@ async def test_an_event_crosses_services_started_by_the_runner_and_all_stop_clea
                 return response.status_code == 200
 
             await eventually(consent_knows_subject)
+            # The notifier confirms the grant by mail (in the account's language) to the sink.
+            grant = f"http://127.0.0.1:{base + 2}/v1/subjects/{subject}/consents/email-marketing"
+            granted_consent = await client.post(f"{grant}/grant", headers=bearer, json={})
+            assert granted_consent.status_code in (200, 201), granted_consent.text
+            confirmation = await wait_for_mail(sink, address, "Zapisaliśmy Twój wybór", 60)
+            assert "Zapisaliśmy Twoją zgodę na „email-marketing”" in confirmation["text"]
             for port in range(base, base + 4):
                 ready = await client.get(f"http://127.0.0.1:{port}/readyz")
                 assert ready.status_code == 200, ready.text
@@ -191,9 +187,8 @@ async def test_an_event_crosses_services_started_by_the_runner_and_all_stop_clea
         assert await asyncio.wait_for(runner.wait(), 30) == 0, rest.decode()
         assert "stopped" in rest.decode()
         assert not [pid for pid in pids if alive(pid)], "service processes left behind"
-        assert not any(port_in_use(port) for port in range(base, base + 4))
+        assert not any(port_in_use(p) for p in [*range(base, base + 4), mail_port, mail_web_port])
     finally:
-        smtp.stop()
         if runner.returncode is None:
             runner.kill()
             await runner.wait()

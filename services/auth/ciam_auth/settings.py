@@ -101,8 +101,8 @@ class AuthSettings(BaseServiceSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     mail_from: str = "no-reply@example.com"
-    # Set: mails are written as .eml files into this directory instead of going over SMTP (the
-    # local runner does this unless AUTH_SMTP_HOST/PORT are set: no mail server needed).
+    # Set: mails are written as .eml files into this directory instead of going over SMTP (no
+    # mail server needed; the local runner sends to its mail sink instead).
     mail_dir: str = ""
     # Durable mail and account jobs (mailer.py, jobs.py): the loops wake right after a commit
     # and poll this often anyway (rows left by a stopped instance or another replica, retries).

@@ -26,9 +26,11 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+from ciam_shared.devstack import demo
 from ciam_shared.devstack.console import ensure_client, service_clients
 from ciam_shared.devstack.errors import DevStackError
 from ciam_shared.devstack.kafka import start_kafka
+from ciam_shared.devstack.mailsink import mail_env, mail_ports, start_mail_sink
 from ciam_shared.devstack.process import ManagedProcess, repo_root, require_free
 from ciam_shared.devstack.redis import start_redis
 
@@ -73,13 +75,6 @@ def _database_urls(var: Path, db_prefix: str) -> dict[str, str]:
     return {s: f"{base}/{name}" for s, name in names.items()}
 
 
-def _mail_env(service: str, var: Path) -> dict[str, str]:
-    """Without a mail server named in the environment, auth writes its mails to var/mail."""
-    if service != "auth" or {"AUTH_SMTP_HOST", "AUTH_SMTP_PORT"} & set(os.environ):
-        return {}
-    return {"AUTH_MAIL_DIR": str(var / "mail")}
-
-
 @contextmanager
 def system(args: argparse.Namespace) -> Iterator[dict[str, str]]:
     root = repo_root()
@@ -96,6 +91,11 @@ def system(args: argparse.Namespace) -> Iterator[dict[str, str]]:
             proc, redis = start_redis(var / "redis", args.redis_port)
             stack.callback(proc.stop)
             print(f"redis     {redis}", flush=True)
+        # Auth and the notifier send to the sink unless the environment names their server.
+        mail_smtp, mail_web = mail_ports(args.base_port)
+        proc, mail_url = start_mail_sink(var, mail_smtp, mail_web)
+        stack.callback(proc.stop)
+        print(f"mail      {mail_url}  (SMTP port {mail_smtp}, files in var/mail)", flush=True)
         databases = _database_urls(var, args.db_prefix)
         # The auth service is on the base port: it issues every service's tokens.
         token_issuer = args.token_issuer or f"http://127.0.0.1:{args.base_port}"
@@ -116,7 +116,7 @@ def system(args: argparse.Namespace) -> Iterator[dict[str, str]]:
                     "KAFKA_TOPIC_PREFIX": args.topic_prefix,
                     "TOKEN_ISSUER": token_issuer,
                 }
-                | _mail_env(service, var)
+                | mail_env(service, mail_smtp)
                 | extra
             )
             proc = ManagedProcess(
@@ -168,6 +168,9 @@ def system(args: argparse.Namespace) -> Iterator[dict[str, str]]:
             }
             client = ensure_client(var, auth_env)
             print(f"dev client {client['client_id']}  (`make token`: an access token)", flush=True)
+            demo_ports = demo.default_ports(args.base_port)
+            demo.start(stack, var=var, kafka=kafka, topic_prefix=args.topic_prefix,
+                       auth_url=token_issuer, admin=client, ports=demo_ports)  # fmt: skip
         yield urls
 
 
@@ -199,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         with system(args) as urls:
             print("ready: " + " ".join(f"{s}={u}" for s, u in urls.items()), flush=True)
             print("docs:  " + " ".join(f"{u}/docs" for u in urls.values()), flush=True)
+            print(f"mail:  http://127.0.0.1:{mail_ports(args.base_port)[1]}", flush=True)
             print("Ctrl-C stops everything.", flush=True)
             while True:
                 signal.pause()
