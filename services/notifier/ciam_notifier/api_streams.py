@@ -21,10 +21,18 @@ ADMIN = "notifier:admin"
 SSE_HEADERS = {"cache-control": "no-store", "x-accel-buffering": "no"}
 
 
+# Stream positions are the events' BIGINT sequence numbers: a larger one names no event, and
+# would fail the stream's first query after its 200 went out.
+MAX_POSITION = 2**63 - 1
+
+
 def _resume_from(last_event_id: str | None, after: int | None) -> int:
-    """Last-Event-ID (set by an EventSource on reconnect) wins over `?after=`."""
+    """Last-Event-ID (set by an EventSource on reconnect) wins over `?after=`, unless it is no
+    position of ours."""
     if last_event_id is not None and last_event_id.strip().isdigit():
-        return int(last_event_id.strip())
+        position = int(last_event_id.strip())
+        if position <= MAX_POSITION:
+            return position
     return after or 0
 
 
@@ -33,7 +41,7 @@ async def consent_stream(
     request: Request,
     runtime: RuntimeDep,
     last_event_id: Annotated[str | None, Header()] = None,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    after: Annotated[int | None, Query(ge=0, le=MAX_POSITION)] = None,
 ) -> StreamingResponse:
     """An app gets every subject's consent changes of the purposes it declares; a customer
     gets their own."""

@@ -34,7 +34,13 @@ from ciam_shared.service import SessionDep
 router = APIRouter(prefix="/v1", tags=["identity graph"], responses=problem_responses(*BEARER))
 
 
-@router.post("/anonymous", responses=problem_responses(400, 404, 409))
+@router.post(
+    "/anonymous",
+    responses={
+        201: {"model": AnonymousOut, "description": "A visitor seen for the first time"},
+        **problem_responses(400, 404, 409),
+    },
+)
 async def resolve_anonymous(
     body: AnonymousIn,
     session: SessionDep,
