@@ -58,15 +58,24 @@ async def consent(
     )  # fmt: skip
     customer = str(uuid.uuid4())
     async with running(create_app(settings)) as client:
+        people = callers(
+            token_issuer.mint,
+            customer,
+            admin_scopes=[scopes.CONSENT_ADMIN],
+            app_scopes=app_scopes,
+            customer_scopes=scopes.CUSTOMER_SCOPES,
+        )
+        # The customer has a consent, a history and a receipt from the start: the reads reach
+        # past "no such subject" whatever order the operations run in.
+        granted = await client.post(
+            f"/v1/subjects/{customer}/consents/email-marketing/grant",
+            json={"channel": "email"},
+            headers=await people[2].headers_now(),
+        )
+        assert granted.status_code == 200, granted.text
         target = Target(
             client,
-            callers(
-                token_issuer.mint,
-                customer,
-                admin_scopes=[scopes.CONSENT_ADMIN],
-                app_scopes=app_scopes,
-                customer_scopes=scopes.CUSTOMER_SCOPES,
-            ),
+            people,
             known={
                 "subject_id": [customer],
                 "purpose": CATALOGUE_PURPOSES,
