@@ -50,7 +50,7 @@ schemas: venv ## export every event schema as JSON Schema into shared/schemas
 	$(PY) -m ciam_shared.events shared/schemas
 
 clean: ## start afresh: remove var/ (databases, topics, secrets, mails, logs) and caches; stop `make run` first
-	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
 bench-propagation: setup ## consent propagation latency, throughput, bootstrap (a few minutes)
 	@$(UV) sync --frozen --quiet --group bench

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import redis.asyncio as aioredis
 from fastapi import Depends, FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import MetaData, Table, text
@@ -27,6 +27,7 @@ from ciam_shared.db import create_engine
 from ciam_shared.db.migrations import upgrade_async
 from ciam_shared.events import EventData
 from ciam_shared.http.middleware import RequestContextMiddleware
+from ciam_shared.http.openapi import document_problems, problem_responses
 from ciam_shared.http.problems import install_problem_handlers, problem
 from ciam_shared.inbox import PROCESSED_EVENTS
 from ciam_shared.logging import configure_logging
@@ -220,19 +221,20 @@ def build_app(
     app.state.runtime = runtime
     app.add_middleware(RequestContextMiddleware, service=spec.name)
     install_problem_handlers(app)
+    document_problems(app)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": spec.name}
 
-    @app.get("/readyz", tags=["ops"], response_model=None)
+    @app.get("/readyz", tags=["ops"], response_model=None, responses=problem_responses(503))
     async def readyz() -> JSONResponse | dict[str, Any]:
         checks = await runtime.readiness()
         if all(v == "ok" for v in checks.values()):
             return {"status": "ready", "service": spec.name, "checks": checks}
         return problem(503, title="Not ready", type_slug="not-ready", checks=checks)
 
-    @app.get("/metrics", tags=["ops"])
+    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

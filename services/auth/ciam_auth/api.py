@@ -19,6 +19,7 @@ from ciam_auth.schemas import (
 from ciam_auth.service import accounts, signin
 from ciam_auth.sessions import CurrentSessionDep, Session, clear_session_cookie, set_session_cookie
 from ciam_auth.web import client_of, locale_of, set_device_cookie
+from ciam_shared.http.openapi import problem_responses
 from ciam_shared.service import SessionDep
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
@@ -29,7 +30,9 @@ REGISTRATION_ACCEPTED = (
 RESET_ACCEPTED = "If an account uses this address, a link and a code are on their way."
 
 
-@router.post("/accounts", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/accounts", status_code=status.HTTP_202_ACCEPTED, responses=problem_responses(400, 429)
+)
 async def register(
     body: RegistrationIn, request: Request, session: SessionDep, ctx: AuthDep
 ) -> Accepted:
@@ -44,7 +47,7 @@ async def register(
     return Accepted(detail=REGISTRATION_ACCEPTED)
 
 
-@router.post("/email-verifications")
+@router.post("/email-verifications", responses=problem_responses(400))
 async def verify_email(body: VerificationIn, session: SessionDep, ctx: AuthDep) -> dict[str, str]:
     account = await accounts.verify_email(
         session, ctx, token=body.token, email=body.email, code=body.code
@@ -52,7 +55,9 @@ async def verify_email(body: VerificationIn, session: SessionDep, ctx: AuthDep) 
     return {"status": "verified", "subject_id": str(account.id)}
 
 
-@router.post("/password-resets", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/password-resets", status_code=status.HTTP_202_ACCEPTED, responses=problem_responses(400, 429)
+)
 async def request_reset(
     body: ResetRequestIn, request: Request, session: SessionDep, ctx: AuthDep
 ) -> Accepted:
@@ -60,7 +65,7 @@ async def request_reset(
     return Accepted(detail=RESET_ACCEPTED)
 
 
-@router.post("/password-resets/confirm")
+@router.post("/password-resets/confirm", responses=problem_responses(400))
 async def confirm_reset(body: ResetConfirmIn, session: SessionDep, ctx: AuthDep) -> dict[str, str]:
     await accounts.confirm_reset(
         session,
@@ -73,7 +78,7 @@ async def confirm_reset(body: ResetConfirmIn, session: SessionDep, ctx: AuthDep)
     return {"status": "password_changed"}
 
 
-@router.post("/sessions")
+@router.post("/sessions", responses=problem_responses(400, 401, 403, 429))
 async def sign_in(
     body: SignInIn,
     request: Request,
@@ -97,7 +102,7 @@ async def sign_in(
     return _signed_in(ctx, response, result)
 
 
-@router.post("/sessions/mfa")
+@router.post("/sessions/mfa", responses=problem_responses(400, 401, 429))
 async def second_step(
     body: SecondStepIn,
     request: Request,

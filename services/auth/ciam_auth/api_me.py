@@ -26,9 +26,10 @@ from ciam_auth.schemas import (
 from ciam_auth.service import accounts, second_factor
 from ciam_auth.sessions import clear_session_cookie, reauthenticated_until
 from ciam_auth.web import SignedInDep, client_of
+from ciam_shared.http.openapi import problem_responses
 from ciam_shared.service import SessionDep
 
-router = APIRouter(prefix="/v1/me", tags=["me"])
+router = APIRouter(prefix="/v1/me", tags=["me"], responses=problem_responses(401, 403))
 
 
 @router.get("")
@@ -52,13 +53,17 @@ async def list_sessions(current: SignedInDep, ctx: AuthDep) -> list[SessionOut]:
     return [session_out(s, current) for s in await ctx.sessions.list_for(current.account_id)]
 
 
-@router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/sessions/{session_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(404),
+)
 async def end_session(session_id: str, current: SignedInDep, ctx: AuthDep) -> None:
     if not await ctx.sessions.revoke(current.account_id, session_id):
         raise SessionNotFound("You have no session with this id.")
 
 
-@router.post("/password")
+@router.post("/password", responses=problem_responses(400, 429))
 async def change_password(
     body: PasswordChangeIn,
     request: Request,
@@ -77,7 +82,9 @@ async def change_password(
     return {"ended_sessions": len(ended)}
 
 
-@router.post("/email", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/email", status_code=status.HTTP_202_ACCEPTED, responses=problem_responses(400, 409, 429)
+)
 async def change_email(
     body: EmailChangeIn, request: Request, current: SignedInDep, session: SessionDep, ctx: AuthDep
 ) -> Accepted:
@@ -92,7 +99,7 @@ async def change_email(
     return Accepted(detail="A link and a code to confirm the new address are on their way.")
 
 
-@router.delete("", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(400, 429))
 async def delete_account(
     body: PasswordConfirmIn,
     request: Request,
@@ -108,13 +115,13 @@ async def delete_account(
     return response
 
 
-@router.post("/totp")
+@router.post("/totp", responses=problem_responses(409))
 async def begin_totp(current: SignedInDep, session: SessionDep, ctx: AuthDep) -> TotpEnrollmentOut:
     enrollment = await second_factor.begin(session, ctx, current)
     return TotpEnrollmentOut(secret=enrollment.secret, otpauth_uri=enrollment.otpauth_uri)
 
 
-@router.post("/totp/confirm")
+@router.post("/totp/confirm", responses=problem_responses(400, 429))
 async def confirm_totp(
     body: TotpConfirmIn, current: SignedInDep, session: SessionDep, ctx: AuthDep
 ) -> RecoveryCodesOut:
@@ -122,7 +129,9 @@ async def confirm_totp(
     return RecoveryCodesOut(recovery_codes=codes)
 
 
-@router.delete("/totp", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/totp", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(400, 429)
+)
 async def disable_totp(
     body: PasswordConfirmIn,
     request: Request,

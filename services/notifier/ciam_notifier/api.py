@@ -25,12 +25,15 @@ from ciam_notifier.schemas import (
 )
 from ciam_notifier.service import subscriptions
 from ciam_shared.db import after_commit, utcnow
+from ciam_shared.http.openapi import BEARER, problem_responses
 from ciam_shared.service import RuntimeDep, SessionDep
 from ciam_shared.tokens import Forbidden, Kind, Principal, bearer_principal
 from ciam_shared.tokens.apps import AppDirectory, registered_app
 
 ADMIN = "notifier:admin"
-router = APIRouter(prefix="/v1/subscriptions", tags=["webhooks"])
+router = APIRouter(
+    prefix="/v1/subscriptions", tags=["webhooks"], responses=problem_responses(*BEARER)
+)
 
 
 async def current_app(request: Request) -> str:
@@ -62,7 +65,7 @@ def _created(row: Subscription) -> SubscriptionCreated:
     return SubscriptionCreated(**_out(row).model_dump(), secret=row.secret)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=problem_responses(400))
 async def subscribe(
     body: SubscriptionIn, session: SessionDep, app: AppDep, runtime: RuntimeDep, apps: AppsDep
 ) -> SubscriptionCreated:
@@ -84,19 +87,19 @@ async def list_subscriptions(session: SessionDep, app: AppDep) -> list[Subscript
     return [_out(r) for r in await repository.subscriptions_of(session, app)]
 
 
-@router.get("/{subscription_id}")
+@router.get("/{subscription_id}", responses=problem_responses(404))
 async def get_subscription(
     subscription_id: uuid.UUID, session: SessionDep, app: AppDep
 ) -> SubscriptionOut:
     return _out(await subscriptions.own(session, app, subscription_id))
 
 
-@router.post("/{subscription_id}/pause")
+@router.post("/{subscription_id}/pause", responses=problem_responses(404, 409))
 async def pause(subscription_id: uuid.UUID, session: SessionDep, app: AppDep) -> SubscriptionOut:
     return _out(await subscriptions.set_status(session, app, subscription_id, "paused"))
 
 
-@router.post("/{subscription_id}/resume")
+@router.post("/{subscription_id}/resume", responses=problem_responses(404, 409))
 async def resume(
     subscription_id: uuid.UUID, session: SessionDep, app: AppDep, runtime: RuntimeDep, apps: AppsDep
 ) -> SubscriptionOut:
@@ -105,14 +108,16 @@ async def resume(
     return _out(row)
 
 
-@router.post("/{subscription_id}/rotate-secret")
+@router.post("/{subscription_id}/rotate-secret", responses=problem_responses(404, 409))
 async def rotate_secret(
     subscription_id: uuid.UUID, session: SessionDep, app: AppDep
 ) -> SubscriptionCreated:
     return _created(await subscriptions.rotate_secret(session, app, subscription_id))
 
 
-@router.delete("/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(404)
+)
 async def unsubscribe(subscription_id: uuid.UUID, session: SessionDep, app: AppDep) -> Response:
     await subscriptions.unsubscribe(session, app, subscription_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -137,7 +142,7 @@ def _delivery_out(d: Delivery) -> DeliveryOut:
     )
 
 
-@router.get("/{subscription_id}/deliveries")
+@router.get("/{subscription_id}/deliveries", responses=problem_responses(404))
 async def deliveries(
     subscription_id: uuid.UUID,
     session: SessionDep,
@@ -151,7 +156,7 @@ async def deliveries(
     ]
 
 
-@router.post("/{subscription_id}/replay")
+@router.post("/{subscription_id}/replay", responses=problem_responses(400, 404, 409))
 async def replay(
     subscription_id: uuid.UUID,
     body: ReplayIn,

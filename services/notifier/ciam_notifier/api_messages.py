@@ -15,9 +15,10 @@ from ciam_notifier.errors import MessageNotFound
 from ciam_notifier.models import Message
 from ciam_notifier.service import messages
 from ciam_notifier.service.sending import MessageWorker
+from ciam_shared.http.openapi import BEARER, problem_responses
 from ciam_shared.service import SessionDep
 
-router = APIRouter(prefix="/v1/messages", tags=["messages"])
+router = APIRouter(prefix="/v1/messages", tags=["messages"], responses=problem_responses(*BEARER))
 
 
 class MessageIn(BaseModel):
@@ -58,7 +59,7 @@ def _worker(request: Request) -> MessageWorker:
 WorkerDep = Annotated[MessageWorker, Depends(_worker)]
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED)
+@router.post("", status_code=status.HTTP_202_ACCEPTED, responses=problem_responses(400, 409))
 async def send(body: MessageIn, session: SessionDep, app: AppDep, worker: WorkerDep) -> MessageOut:
     message = await messages.request_send(
         session,
@@ -80,7 +81,7 @@ async def send(body: MessageIn, session: SessionDep, app: AppDep, worker: Worker
     return _out(message)
 
 
-@router.get("/{message_id}")
+@router.get("/{message_id}", responses=problem_responses(404))
 async def get_message(message_id: uuid.UUID, session: SessionDep, app: AppDep) -> MessageOut:
     message = await repository.message(session, message_id)
     if message is None or message.app != app:

@@ -11,19 +11,28 @@ from fastapi.responses import StreamingResponse
 
 from ciam_notifier.apps import app_directory
 from ciam_notifier.service.streams import stream
+from ciam_shared.http.openapi import BEARER, problem_responses
 from ciam_shared.service import RuntimeDep
 from ciam_shared.tokens import Kind, bearer_principal
 from ciam_shared.tokens.apps import registered_app
 
-router = APIRouter(prefix="/v1/streams", tags=["streams"])
+router = APIRouter(prefix="/v1/streams", tags=["streams"], responses=problem_responses(*BEARER))
 ADMIN = "notifier:admin"
 SSE_HEADERS = {"cache-control": "no-store", "x-accel-buffering": "no"}
 
 
+# Stream positions are the events' BIGINT sequence numbers: a larger one names no event, and
+# would fail the stream's first query after its 200 went out.
+MAX_POSITION = 2**63 - 1
+
+
 def _resume_from(last_event_id: str | None, after: int | None) -> int:
-    """Last-Event-ID (set by an EventSource on reconnect) wins over `?after=`."""
+    """Last-Event-ID (set by an EventSource on reconnect) wins over `?after=`, unless it is no
+    position of ours."""
     if last_event_id is not None and last_event_id.strip().isdigit():
-        return int(last_event_id.strip())
+        position = int(last_event_id.strip())
+        if position <= MAX_POSITION:
+            return position
     return after or 0
 
 
@@ -32,7 +41,7 @@ async def consent_stream(
     request: Request,
     runtime: RuntimeDep,
     last_event_id: Annotated[str | None, Header()] = None,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    after: Annotated[int | None, Query(ge=0, le=MAX_POSITION)] = None,
 ) -> StreamingResponse:
     """An app gets every subject's consent changes of the purposes it declares; a customer
     gets their own."""

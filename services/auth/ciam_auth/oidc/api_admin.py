@@ -15,13 +15,14 @@ from ciam_auth.models import OAuthClient
 from ciam_auth.oidc import clients
 from ciam_auth.oidc.provider import Provider, get_provider
 from ciam_shared.db import after_commit
+from ciam_shared.http.openapi import problem_responses
 from ciam_shared.http.problems import DomainError
 from ciam_shared.service import RuntimeDep, SessionDep
 
 ADMIN_SCOPE = "auth:admin"
 SCOPE = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
 DEFAULT_GRANTS: tuple[clients.GrantType, ...] = ("authorization_code", "refresh_token")
-router = APIRouter(prefix="/v1/admin", tags=["admin"])
+router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=problem_responses(401, 403))
 ProviderDep = Annotated[Provider, Depends(get_provider)]
 
 
@@ -107,7 +108,7 @@ class ClientOut(BaseModel):
     client_id: str
     client_secret: str | None = None
     name: str
-    brand: str | None
+    brand: str | None = None  # left out when none (response_model_exclude_none)
     redirect_uris: list[str]
     post_logout_redirect_uris: list[str]
     scopes: list[str]
@@ -139,7 +140,12 @@ class ClientOut(BaseModel):
         )
 
 
-@router.post("/clients", status_code=status.HTTP_201_CREATED, response_model_exclude_none=True)
+@router.post(
+    "/clients",
+    status_code=status.HTTP_201_CREATED,
+    response_model_exclude_none=True,
+    responses=problem_responses(400),
+)
 async def create_client(body: ClientIn, db: SessionDep, runtime: RuntimeDep, _: Admin) -> ClientOut:
     client, secret = await clients.register(db, body.spec(), topic_prefix=runtime.topic_prefix)
     return ClientOut.of(client, secret)
@@ -150,12 +156,16 @@ async def list_clients(db: SessionDep, _: Admin) -> list[ClientOut]:
     return [ClientOut.of(c) for c in await clients.list_all(db)]
 
 
-@router.get("/clients/{client_id}", response_model_exclude_none=True)
+@router.get(
+    "/clients/{client_id}", response_model_exclude_none=True, responses=problem_responses(404)
+)
 async def get_client(client_id: str, db: SessionDep, _: Admin) -> ClientOut:
     return ClientOut.of(await clients.get(db, client_id))
 
 
-@router.put("/clients/{client_id}", response_model_exclude_none=True)
+@router.put(
+    "/clients/{client_id}", response_model_exclude_none=True, responses=problem_responses(400, 404)
+)
 async def update_client(
     client_id: str,
     body: ClientIn,
@@ -171,7 +181,11 @@ async def update_client(
     return ClientOut.of(client)
 
 
-@router.post("/clients/{client_id}/secret", response_model_exclude_none=True)
+@router.post(
+    "/clients/{client_id}/secret",
+    response_model_exclude_none=True,
+    responses=problem_responses(400, 404),
+)
 async def rotate_client_secret(
     client_id: str, db: SessionDep, provider: ProviderDep, _: Admin
 ) -> ClientOut:
@@ -180,7 +194,9 @@ async def rotate_client_secret(
     return ClientOut.of(await clients.get(db, client_id), secret)
 
 
-@router.delete("/clients/{client_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/clients/{client_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(404)
+)
 async def delete_client(
     client_id: str, db: SessionDep, runtime: RuntimeDep, provider: ProviderDep, _: Admin
 ) -> None:

@@ -54,7 +54,9 @@ async def _params(request: Request) -> dict[str, str]:
     return dict(request.query_params)
 
 
-@router.api_route("/authorize", methods=["GET", "POST"], response_model=None)
+# One route per method: each has its own operation id in the OpenAPI document.
+@router.get("/authorize", response_model=None)
+@router.post("/authorize", response_model=None)
 async def authorize(
     request: Request, db: SessionDep, provider: ProviderDep, session: CurrentSession
 ) -> Response:

@@ -17,11 +17,12 @@ from pydantic import BaseModel
 from ciam_auth.models import Account
 from ciam_auth.oidc.api_admin import require_scope
 from ciam_auth.oidc.provider import Provider, get_provider
+from ciam_shared.http.openapi import problem_responses
 from ciam_shared.http.problems import DomainError
 from ciam_shared.service import SessionDep
 
 CONTACTS_SCOPE = "auth:contacts"
-router = APIRouter(prefix="/v1/internal", tags=["internal"])
+router = APIRouter(prefix="/v1/internal", tags=["internal"], responses=problem_responses(401, 403))
 
 
 class AccountNotFound(DomainError):
@@ -43,7 +44,7 @@ class ContactOut(BaseModel):
     locale: str
 
 
-@router.get("/contacts/{subject_id}")
+@router.get("/contacts/{subject_id}", responses=problem_responses(404))
 async def contact(
     subject_id: uuid.UUID, db: SessionDep, _: Annotated[str, Depends(contacts_reader)]
 ) -> ContactOut:

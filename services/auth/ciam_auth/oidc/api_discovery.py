@@ -79,7 +79,9 @@ async def jwks(provider: ProviderDep) -> JSONResponse:
     return JSONResponse(provider.ring.jwks(), headers={"Cache-Control": "public, max-age=300"})
 
 
-@router.api_route("/end-session", methods=["GET", "POST"], response_model=None)
+# One route per method: each has its own operation id in the OpenAPI document.
+@router.get("/end-session", response_model=None)
+@router.post("/end-session", response_model=None)
 async def logout(
     request: Request, db: SessionDep, provider: ProviderDep, session: CurrentSession
 ) -> Response:

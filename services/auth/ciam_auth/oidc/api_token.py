@@ -83,7 +83,9 @@ async def revoke(request: Request, provider: ProviderDep) -> JSONResponse:
     return JSONResponse({}, headers=NO_STORE)
 
 
-@router.api_route("/userinfo", methods=["GET", "POST"])
+# One route per method: each has its own operation id in the OpenAPI document.
+@router.get("/userinfo")
+@router.post("/userinfo")
 async def userinfo(request: Request, provider: ProviderDep) -> JSONResponse:
     try:
         claims = await provider.bearer_claims(request)

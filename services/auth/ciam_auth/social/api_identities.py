@@ -20,6 +20,7 @@ from ciam_auth.oidc.provider import provider_of
 from ciam_auth.sessions import Session, current_session
 from ciam_auth.social import service
 from ciam_auth.social.errors import CsrfRefused, NotSignedIn
+from ciam_shared.http.openapi import problem_responses
 from ciam_shared.service import RuntimeDep, SessionDep
 
 router = APIRouter(tags=["social"])
@@ -50,7 +51,7 @@ class IdentitiesOut(BaseModel):
     csrf_token: str
 
 
-@router.get("/v1/me/identities")
+@router.get("/v1/me/identities", responses=problem_responses(401))
 async def my_identities(request: Request, session: SignedIn, db: SessionDep) -> IdentitiesOut:
     account = await db.get(Account, session.account_id)
     identities = await service.list_identities(db, session.account_id)
@@ -70,7 +71,11 @@ async def my_identities(request: Request, session: SignedIn, db: SessionDep) -> 
     )
 
 
-@router.delete("/v1/me/identities/{identity_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/v1/me/identities/{identity_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(400, 401, 403, 404),
+)
 async def unlink(
     identity_id: uuid.UUID,
     request: Request,
@@ -92,7 +97,11 @@ class ImportOut(BaseModel):
     fields: dict[str, Any]
 
 
-@router.get("/v1/internal/social-imports/{subject_id}", tags=["internal"])
+@router.get(
+    "/v1/internal/social-imports/{subject_id}",
+    tags=["internal"],
+    responses=problem_responses(401, 403, 404),
+)
 async def social_import(
     subject_id: uuid.UUID, db: SessionDep, _: Annotated[str, Depends(contacts_reader)]
 ) -> ImportOut:

@@ -8,6 +8,7 @@ from ciam_consent.api.deps import RecorderDep
 from ciam_consent.auth import PrincipalDep, require_admin
 from ciam_consent.schemas import PurposeIn, PurposeOut, PurposeVersionIn, PurposeVersionOut, Slug
 from ciam_consent.service import catalogue
+from ciam_shared.http.openapi import problem_responses
 from ciam_shared.service import SessionDep
 
 router = APIRouter(prefix="/v1/purposes", tags=["purposes"])
@@ -42,12 +43,14 @@ async def list_purposes(session: SessionDep) -> list[PurposeOut]:
     return [_out(v) for v in await catalogue.list_purposes(session)]
 
 
-@router.get("/{purpose_id}")
+@router.get("/{purpose_id}", responses=problem_responses(404))
 async def get_purpose(purpose_id: Slug, session: SessionDep) -> PurposeOut:
     return _out(await catalogue.get_purpose(session, purpose_id))
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, responses=problem_responses(400, 401, 403, 409, 503)
+)
 async def create_purpose(
     body: PurposeIn, session: SessionDep, principal: PrincipalDep, recorder: RecorderDep
 ) -> PurposeOut:
@@ -58,7 +61,11 @@ async def create_purpose(
     return _out(view)
 
 
-@router.post("/{purpose_id}/versions", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{purpose_id}/versions",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(400, 401, 403, 404, 409, 503),
+)
 async def publish_version(
     purpose_id: Slug,
     body: PurposeVersionIn,

@@ -42,11 +42,12 @@ from ciam_consent.schemas import (
 from ciam_consent.service import changes, queries
 from ciam_consent.service.changes import Requested
 from ciam_shared.events import CollectionMethod, ConsentStatus
+from ciam_shared.http.openapi import BEARER, problem_responses
 from ciam_shared.service import SessionDep
 from ciam_shared.tokens import Principal
 from ciam_shared.tokens.apps import AppDirectory, declared_purposes, require_declared
 
-router = APIRouter(prefix="/v1/subjects", tags=["consents"])
+router = APIRouter(prefix="/v1/subjects", tags=["consents"], responses=problem_responses(*BEARER))
 
 JWKS_PATH = "/v1/receipts/jwks.json"
 
@@ -88,7 +89,7 @@ def _app_name(apps: AppDirectory, client_id: object) -> str | None:
     return app.name if app is not None else None
 
 
-@router.get("/{subject_id}/consents")
+@router.get("/{subject_id}/consents", responses=problem_responses(404, 409, 410))
 async def current_consents(
     subject_id: uuid.UUID,
     request: Request,
@@ -123,7 +124,11 @@ async def current_consents(
     )
 
 
-@router.post("/{subject_id}/consents", status_code=status.HTTP_200_OK)
+@router.post(
+    "/{subject_id}/consents",
+    status_code=status.HTTP_200_OK,
+    responses=problem_responses(400, 404, 409, 410),
+)
 async def change_consents(
     subject_id: uuid.UUID,
     body: ChangesIn,
@@ -187,7 +192,9 @@ async def _single(
     return _changes_out(applied)
 
 
-@router.post("/{subject_id}/consents/{purpose}/grant")
+@router.post(
+    "/{subject_id}/consents/{purpose}/grant", responses=problem_responses(400, 404, 409, 410)
+)
 async def grant(
     subject_id: uuid.UUID,
     purpose: Slug,
@@ -204,7 +211,9 @@ async def grant(
     )  # fmt: skip
 
 
-@router.post("/{subject_id}/consents/{purpose}/withdraw")
+@router.post(
+    "/{subject_id}/consents/{purpose}/withdraw", responses=problem_responses(400, 404, 409, 410)
+)
 async def withdraw(
     subject_id: uuid.UUID,
     purpose: Slug,
@@ -241,7 +250,7 @@ def _history_out(e: HistoryEntry, apps: AppDirectory) -> HistoryEntryOut:
     )
 
 
-@router.get("/{subject_id}/history")
+@router.get("/{subject_id}/history", responses=problem_responses(404, 410))
 async def history(
     subject_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, apps: AppsDep
 ) -> HistoryOut:
@@ -259,7 +268,7 @@ async def history(
     )
 
 
-@router.get("/{subject_id}/receipts/{version}")
+@router.get("/{subject_id}/receipts/{version}", responses=problem_responses(404, 410))
 async def receipt(
     subject_id: uuid.UUID,
     version: int,
@@ -280,7 +289,7 @@ async def receipt(
     )
 
 
-@router.get("/{subject_id}/propagation")
+@router.get("/{subject_id}/propagation", responses=problem_responses(404, 410))
 async def propagation(
     subject_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, apps: AppsDep
 ) -> PropagationOut:

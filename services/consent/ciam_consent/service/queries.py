@@ -52,8 +52,15 @@ async def history(session: AsyncSession, subject_id: uuid.UUID) -> History:
     return History(subject_id, entries, first_broken(links))
 
 
+# Versions are PostgreSQL `integer`s: a number outside that range names no change (and would
+# make the driver refuse the query: a 500).
+_VERSIONS = range(1, 2**31)
+
+
 async def receipt(session: AsyncSession, subject_id: uuid.UUID, version: int) -> HistoryEntry:
-    entry = await repository.history_entry(session, subject_id, version)
+    entry = None
+    if version in _VERSIONS:
+        entry = await repository.history_entry(session, subject_id, version)
     if entry is None:
         raise ReceiptNotFound(f"Subject {subject_id} has no change with version {version}.")
     return entry

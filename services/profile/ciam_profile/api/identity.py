@@ -28,12 +28,19 @@ from ciam_profile.schemas import (
     MergeOut,
 )
 from ciam_profile.service import identity, profiles
+from ciam_shared.http.openapi import BEARER, problem_responses
 from ciam_shared.service import SessionDep
 
-router = APIRouter(prefix="/v1", tags=["identity graph"])
+router = APIRouter(prefix="/v1", tags=["identity graph"], responses=problem_responses(*BEARER))
 
 
-@router.post("/anonymous")
+@router.post(
+    "/anonymous",
+    responses={
+        201: {"model": AnonymousOut, "description": "A visitor seen for the first time"},
+        **problem_responses(400, 404, 409),
+    },
+)
 async def resolve_anonymous(
     body: AnonymousIn,
     session: SessionDep,
@@ -52,7 +59,7 @@ async def resolve_anonymous(
     return AnonymousOut(subject_id=subject_id, created=created)
 
 
-@router.post("/profiles/{subject_id}/identifiers")
+@router.post("/profiles/{subject_id}/identifiers", responses=problem_responses(400, 404, 409))
 async def link_identifier(
     subject_id: uuid.UUID,
     body: IdentifierIn,
@@ -73,7 +80,9 @@ async def link_identifier(
     return IdentifierLinkOut(subject_id=subject_id, kind=body.kind, merge_id=merge_id)
 
 
-@router.post("/merges", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/merges", status_code=status.HTTP_201_CREATED, responses=problem_responses(400, 404, 409)
+)
 async def merge(
     body: MergeIn, session: SessionDep, principal: PrincipalDep, parts: PartsDep
 ) -> MergeOut:
@@ -90,7 +99,7 @@ async def merge(
     return _out(done)
 
 
-@router.post("/merges/{merge_id}/undo")
+@router.post("/merges/{merge_id}/undo", responses=problem_responses(400, 404, 409))
 async def undo_merge(
     merge_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, parts: PartsDep
 ) -> MergeOut:

@@ -15,12 +15,13 @@ from ciam_profile.errors import FieldNotWritable
 from ciam_profile.schemas import ProfileOut, ProfilePatch
 from ciam_profile.service import erasure, profiles
 from ciam_profile.service.reading import read_in, read_profile
+from ciam_shared.http.openapi import BEARER, problem_responses
 from ciam_shared.service import RuntimeDep, SessionDep
 
-router = APIRouter(prefix="/v1/profiles", tags=["profiles"])
+router = APIRouter(prefix="/v1/profiles", tags=["profiles"], responses=problem_responses(*BEARER))
 
 
-@router.get("/{subject_id}", response_model=ProfileOut)
+@router.get("/{subject_id}", response_model=ProfileOut, responses=problem_responses(404))
 async def get_profile(
     subject_id: uuid.UUID, runtime: RuntimeDep, principal: PrincipalDep, parts: PartsDep
 ) -> Response:
@@ -32,7 +33,7 @@ async def get_profile(
     return Response(json.dumps(_body(doc, kinds)), media_type="application/json")
 
 
-@router.patch("/{subject_id}")
+@router.patch("/{subject_id}", responses=problem_responses(400, 404, 409))
 async def patch_profile(
     subject_id: uuid.UUID,
     body: ProfilePatch,
@@ -52,7 +53,7 @@ async def patch_profile(
     return _out(doc, kinds)
 
 
-@router.get("/{subject_id}/export")
+@router.get("/{subject_id}/export", responses=problem_responses(404))
 async def export_profile(
     subject_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
 ) -> dict[str, Any]:

@@ -8,12 +8,13 @@ from ciam_profile.api.deps import GpcDep, PartsDep
 from ciam_profile.auth import TRACK, PrincipalDep, require_app
 from ciam_profile.schemas import TrackIn, TrackOut
 from ciam_profile.service.tracking import Tracker, track
+from ciam_shared.http.openapi import BEARER, problem_responses
 from ciam_shared.service import SessionDep
 
-router = APIRouter(prefix="/v1", tags=["tracking"])
+router = APIRouter(prefix="/v1", tags=["tracking"], responses=problem_responses(*BEARER))
 
 
-@router.post("/events")
+@router.post("/events", responses=problem_responses(400, 404, 409))
 async def track_events(
     body: TrackIn, session: SessionDep, principal: PrincipalDep, parts: PartsDep, gpc: GpcDep
 ) -> TrackOut:
