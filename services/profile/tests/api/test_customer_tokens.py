@@ -4,8 +4,6 @@ its customers', stop at once for every request (docs/security.md)."""
 
 from __future__ import annotations
 
-import uuid
-
 import httpx
 
 from ciam_profile.models import Identifier, Profile, ProfileField
