@@ -74,7 +74,12 @@ def authorize_subject(principal: Principal, subject_id: uuid.UUID, *, scope: str
 
 
 def change_brand(
-    apps: AppDirectory, principal: Principal, requested: str | None, *, given: bool
+    apps: AppDirectory,
+    principal: Principal,
+    requested: str | None,
+    *,
+    given: bool,
+    item: int | None = None,
 ) -> str | None:
     """The brand a change is recorded for (None: every brand), or Forbidden.
 
@@ -82,12 +87,15 @@ def change_brand(
     brand). A third-party app acting for a customer records within its registered brand only:
     omitted means that brand, any other brand or an explicit null (every brand) is refused,
     and an app of no brand may not change a customer's consents at all. Admins and auth's own
-    pages record what they ask for."""
+    pages record what they ask for. In a batch, a refusal names the change's `item` index."""
+    where = {} if item is None else {"item": item}
     if principal.kind is Kind.APP:
         brand = requested or principal.brand
         if principal.brand is not None and brand != principal.brand:
             raise BrandNotAllowed(
-                f"This app may only record consents for brand `{principal.brand}`.", brand=brand
+                f"This app may only record consents for brand `{principal.brand}`.",
+                brand=brand,
+                **where,
             )
         return brand
     if (client_id := principal.delegate) is None:
@@ -95,15 +103,17 @@ def change_brand(
     own = registered_app(apps, client_id).brand
     if own is None:
         raise BrandNotAllowed(
-            f"App `{client_id}` belongs to no brand: it may not change a customer's consents."
+            f"App `{client_id}` belongs to no brand: it may not change a customer's consents.",
+            **where,
         )
     if not given:
         return own
     if requested != own:
-        where = f"brand `{requested}`" if requested is not None else "every brand (brand null)"
+        asked = f"brand `{requested}`" if requested is not None else "every brand (brand null)"
         raise BrandNotAllowed(
-            f"App `{client_id}` may change consents for brand `{own}` only, not for {where}.",
+            f"App `{client_id}` may change consents for brand `{own}` only, not for {asked}.",
             brand=requested,
+            **where,
         )
     return own
 

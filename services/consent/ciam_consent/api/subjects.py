@@ -140,10 +140,9 @@ async def change_consents(
     authorize_subject(principal, subject_id, scope=WRITE)
     require_declared(apps, principal, [c.purpose for c in body.changes], batch=True)
     items = []
-    for change in body.changes:
-        brand = change_brand(
-            apps, principal, change.brand, given="brand" in change.model_fields_set
-        )
+    for index, change in enumerate(body.changes):
+        given = "brand" in change.model_fields_set
+        brand = change_brand(apps, principal, change.brand, given=given, item=index)
         items.append(
             Requested(
                 change.purpose,

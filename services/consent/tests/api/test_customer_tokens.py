@@ -119,6 +119,11 @@ async def test_a_third_party_app_changes_only_its_declared_purposes_within_its_b
         headers=quiz,
     )
     assert batch.status_code == 403
+    assert (_slug(batch), batch.json()["item"], batch.json()["brand"]) == (
+        "brand-not-allowed",
+        1,
+        None,
+    )
     assert await consent_api.history_count() == 0
 
     omitted = await client.post(f"{base}/email-marketing/grant", json={}, headers=quiz)
