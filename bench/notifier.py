@@ -47,6 +47,7 @@ from ciam_shared.events import (
 from ciam_shared.testing.apps import CATALOGUE_PURPOSES, register_app
 from ciam_shared.testing.issuer import TokenIssuer
 from ciam_shared.testing.plugin import DatabaseFactory, ServiceProcess
+from ciam_shared.tokens.scopes import NOTIFIER_WEBHOOKS
 from ciam_shared.topics import ALL_TOPICS, CONSENT_CHANGES, CONSENT_STATE, ensure_topics
 
 
@@ -136,7 +137,7 @@ async def main(
     # The bench's app, registered as auth would (the notifier refuses an app it does not know).
     await register_app(bootstrap, "bench", CATALOGUE_PURPOSES, prefix=prefix)
     service = ServiceProcess("notifier", env, Path(tempfile.mkdtemp())).start()
-    headers = issuer.bearer(issuer.app_token("bench", ttl=3600))
+    headers = issuer.bearer(issuer.app_token("bench", scopes=(NOTIFIER_WEBHOOKS,), ttl=3600))
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
     )

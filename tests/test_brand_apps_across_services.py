@@ -133,7 +133,7 @@ async def test_an_app_registered_at_auth_is_served_until_auth_deletes_it(system:
             json={
                 "name": "Daily News",
                 "brand": "news",
-                "scopes": ["consent:read", "consent:write"],
+                "scopes": ["consent:read", "consent:write", "notifier:webhooks"],
                 "purposes": ["email-marketing"],
                 "grant_types": ["client_credentials"],
             },

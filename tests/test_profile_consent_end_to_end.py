@@ -31,9 +31,17 @@ class System:
     def token(
         self, sub: str, *scopes: str, app: bool = False, brand: str | None = None
     ) -> dict[str, str]:
-        token = self.issuer.mint(
-            sub, scopes=scopes, client_id=sub if app else "shop-web", brand=brand
-        )
+        """An app's own token (`app=True`), or the customer's on auth's own pages (every
+        customer scope)."""
+        if app:
+            token = self.issuer.app_token(sub, scopes=scopes, brand=brand)
+        else:
+            token = self.issuer.customer_token(sub)
+        return {"authorization": f"Bearer {token}"}
+
+    def through(self, client_id: str, sub: str, *scopes: str) -> dict[str, str]:
+        """The customer's token held by a third-party app."""
+        token = self.issuer.customer_token(sub, client_id=client_id, scopes=scopes)
         return {"authorization": f"Bearer {token}"}
 
     def at(self, service: ServiceProcess | None, path: str) -> str:
@@ -88,7 +96,7 @@ async def test_a_withdrawal_at_the_consent_service_hides_fields_and_stops_tracki
     await publish_event(
         kafka_bootstrap, CloudEvent.wrap(registered, source="/tests"), prefix=topic_prefix
     )
-    admin = s.token("ops", "profile:admin")
+    admin = s.token("ops", "profile:admin", app=True)
     me = s.token(str(subject))
 
     async def profile_exists() -> bool:
@@ -183,3 +191,60 @@ async def test_a_withdrawal_at_the_consent_service_hides_fields_and_stops_tracki
     await eventually(erased)
     export = await http.get(s.at(s.profile, f"/v1/profiles/{subject}/export"), headers=me)
     assert export.status_code == 404
+
+
+async def test_a_third_party_apps_customer_token_is_held_to_its_scopes_purposes_and_brand(
+    system: System, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    """Across both services as processes: a customer signed in to a third-party quiz app
+    that asked for `openid` only gets nothing at consent or profile; with the consent scopes
+    the app still changes only its declared purpose within its brand."""
+    s, http = system, system.http
+    subject = uuid.uuid4()
+    registered = UserRegistered(subject_id=subject, registered_at=datetime.now(UTC))
+    now = datetime.now(UTC)
+    quiz_app = BrandAppRegistered(
+        client_id="quiz", name="Quiz", brand="acme", purposes=["email-marketing"],
+        scopes=["openid", "me:consents:read", "me:consents:write"], first_party=False,
+        registered_at=now, updated_at=now,
+    )  # fmt: skip
+    for event in (
+        CloudEvent.wrap(registered, source="/tests"),
+        CloudEvent.wrap(quiz_app, source="/ciam/auth"),
+    ):
+        await publish_event(kafka_bootstrap, event, prefix=topic_prefix)
+    openid_only = s.through("quiz", str(subject), "openid")
+    consents = s.at(s.consent, f"/v1/subjects/{subject}/consents")
+    profile = s.at(s.profile, f"/v1/profiles/{subject}")
+
+    async def both_know_quiz() -> bool:
+        # Until its view has read the registration, a service refuses the app as unknown.
+        answers = [
+            await http.get(consents, headers=openid_only),
+            await http.get(profile, headers=openid_only),
+        ]
+        return all(r.json()["type"].endswith("/insufficient-scope") for r in answers)
+
+    await eventually(both_know_quiz, timeout=30)
+    for method, url in (
+        ("GET", consents),
+        ("POST", f"{consents}/email-marketing/grant"),
+        ("GET", profile),
+        ("GET", f"{profile}/export"),
+        ("PATCH", profile),
+    ):
+        body = {"fields": {"name": "Quiz"}} if method == "PATCH" else {}
+        refused = await http.request(method, url, json=body, headers=openid_only)
+        assert refused.status_code == 403, (method, url, refused.text)
+        assert refused.json()["type"].endswith("/insufficient-scope")
+
+    quiz = s.through("quiz", str(subject), "me:consents:read", "me:consents:write")
+    undeclared = await http.post(f"{consents}/analytics/grant", json={}, headers=quiz)
+    assert undeclared.json()["type"].endswith("/purpose-not-declared")
+    every_brand = await http.post(
+        f"{consents}/email-marketing/grant", json={"brand": None}, headers=quiz
+    )
+    assert every_brand.json()["type"].endswith("/brand-not-allowed")
+    granted = await http.post(f"{consents}/email-marketing/grant", json={}, headers=quiz)
+    assert granted.status_code == 200, granted.text
+    assert granted.json()["changes"][0]["brand"] == "acme"

@@ -119,6 +119,17 @@ async def test_the_services_admin_scope_makes_an_admin(
     assert response.json()["kind"] == Kind.ADMIN
 
 
+async def test_a_customer_token_with_the_admin_scope_is_still_only_the_customer(
+    issuer: TokenIssuer, verifier: TokenVerifier
+) -> None:
+    """Who before which scopes: an app registered with admin scopes that obtains a customer's
+    token (authorization code) holds that customer, not an operator."""
+    account = str(uuid.uuid4())
+    token = issuer.customer_token(account, client_id="rogue-app", scopes=(ADMIN, "other:read"))
+    response = await call(verifier, token)
+    assert response.json() == {"kind": "customer", "id": account, "brand": None}
+
+
 async def test_an_audience_list_that_holds_ours_is_accepted(
     issuer: TokenIssuer, verifier: TokenVerifier
 ) -> None:

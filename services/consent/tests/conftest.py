@@ -34,7 +34,13 @@ class ConsentApi:
     service: Any
 
     def customer(self, subject: uuid.UUID) -> dict[str, str]:
-        return self._bearer(self.issuer.mint(str(subject), client_id="shop-web"))
+        """The customer on auth's own pages: every customer scope, every purpose and brand."""
+        return self._bearer(self.issuer.customer_token(str(subject)))
+
+    def through(self, client_id: str, subject: uuid.UUID, scopes: Sequence[str]) -> dict[str, str]:
+        """The customer's token held by a third-party app (authorization code)."""
+        token = self.issuer.customer_token(str(subject), client_id=client_id, scopes=scopes)
+        return self._bearer(token)
 
     def app(
         self,
@@ -51,14 +57,24 @@ class ConsentApi:
     def apps(self) -> Any:
         return self.service.state.runtime.extras[APPS]
 
-    async def declare(self, client_id: str, purposes: Sequence[str], name: str = "") -> None:
+    async def declare(
+        self,
+        client_id: str,
+        purposes: Sequence[str],
+        name: str = "",
+        brand: str | None = "acme",
+    ) -> None:
         """Register (or re-register) an app as auth does; returns once the service knows it."""
         kafka, prefix = self.settings.kafka_bootstrap_servers, self.settings.topic_prefix
-        await register_app(kafka, client_id, purposes, prefix=prefix, name=name or None)
+        await register_app(
+            kafka, client_id, purposes, prefix=prefix, name=name or None, brand=brand
+        )
 
         async def known() -> bool:
             app = self.apps.get(client_id)
-            return app is not None and sorted(app.purposes) == sorted(purposes)
+            return (
+                app is not None and sorted(app.purposes) == sorted(purposes) and app.brand == brand
+            )
 
         await eventually(known)
 

@@ -1,4 +1,5 @@
-"""Webhook subscriptions over HTTP, for brand apps with client credentials.
+"""Webhook subscriptions over HTTP, for brand apps with client credentials and the
+`notifier:webhooks` scope (403 `insufficient-scope` without it).
 
 Only an app the auth service knows (its apps topic) may call these (403 `app-unknown`), and a
 subscription's purpose filter must be among the purposes the app declared (403
@@ -28,23 +29,36 @@ from ciam_shared.db import after_commit, utcnow
 from ciam_shared.http.openapi import BEARER, problem_responses
 from ciam_shared.service import RuntimeDep, SessionDep
 from ciam_shared.tokens import Forbidden, Kind, Principal, bearer_principal
+from ciam_shared.tokens.access import require_scope
 from ciam_shared.tokens.apps import AppDirectory, registered_app
+from ciam_shared.tokens.scopes import NOTIFIER_ADMIN, NOTIFIER_WEBHOOKS
 
-ADMIN = "notifier:admin"
+ADMIN = NOTIFIER_ADMIN
 router = APIRouter(
     prefix="/v1/subscriptions", tags=["webhooks"], responses=problem_responses(*BEARER)
 )
 
 
-async def current_app(request: Request) -> str:
+async def current_app(request: Request) -> Principal:
+    """A registered app's own token (client credentials); the caller checks its scope."""
     principal: Principal = await bearer_principal(request, admin_scope=ADMIN)
     if principal.kind is not Kind.APP:
-        raise Forbidden("Webhook subscriptions belong to apps: use the app's client credentials.")
+        raise Forbidden("This belongs to apps: use the app's client credentials.")
     registered_app(app_directory(request), principal.id)  # a deleted app's token: refused
+    return principal
+
+
+async def messaging_app(principal: Annotated[Principal, Depends(current_app)]) -> str:
     return principal.id
 
 
-AppDep = Annotated[str, Depends(current_app)]
+async def webhook_app(principal: Annotated[Principal, Depends(current_app)]) -> str:
+    require_scope(principal, NOTIFIER_WEBHOOKS)
+    return principal.id
+
+
+AppDep = Annotated[str, Depends(messaging_app)]  # marketing messages: any registered app
+WebhookAppDep = Annotated[str, Depends(webhook_app)]
 AppsDep = Annotated[AppDirectory, Depends(app_directory)]
 
 
@@ -67,7 +81,11 @@ def _created(row: Subscription) -> SubscriptionCreated:
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=problem_responses(400))
 async def subscribe(
-    body: SubscriptionIn, session: SessionDep, app: AppDep, runtime: RuntimeDep, apps: AppsDep
+    body: SubscriptionIn,
+    session: SessionDep,
+    app: WebhookAppDep,
+    runtime: RuntimeDep,
+    apps: AppsDep,
 ) -> SubscriptionCreated:
     row = await subscriptions.subscribe(
         session,
@@ -83,25 +101,31 @@ async def subscribe(
 
 
 @router.get("")
-async def list_subscriptions(session: SessionDep, app: AppDep) -> list[SubscriptionOut]:
+async def list_subscriptions(session: SessionDep, app: WebhookAppDep) -> list[SubscriptionOut]:
     return [_out(r) for r in await repository.subscriptions_of(session, app)]
 
 
 @router.get("/{subscription_id}", responses=problem_responses(404))
 async def get_subscription(
-    subscription_id: uuid.UUID, session: SessionDep, app: AppDep
+    subscription_id: uuid.UUID, session: SessionDep, app: WebhookAppDep
 ) -> SubscriptionOut:
     return _out(await subscriptions.own(session, app, subscription_id))
 
 
 @router.post("/{subscription_id}/pause", responses=problem_responses(404, 409))
-async def pause(subscription_id: uuid.UUID, session: SessionDep, app: AppDep) -> SubscriptionOut:
+async def pause(
+    subscription_id: uuid.UUID, session: SessionDep, app: WebhookAppDep
+) -> SubscriptionOut:
     return _out(await subscriptions.set_status(session, app, subscription_id, "paused"))
 
 
 @router.post("/{subscription_id}/resume", responses=problem_responses(404, 409))
 async def resume(
-    subscription_id: uuid.UUID, session: SessionDep, app: AppDep, runtime: RuntimeDep, apps: AppsDep
+    subscription_id: uuid.UUID,
+    session: SessionDep,
+    app: WebhookAppDep,
+    runtime: RuntimeDep,
+    apps: AppsDep,
 ) -> SubscriptionOut:
     row = await subscriptions.resume(session, app, subscription_id, declared(apps, app))
     after_commit(session, runtime.extras["worker"].wake)
@@ -110,7 +134,7 @@ async def resume(
 
 @router.post("/{subscription_id}/rotate-secret", responses=problem_responses(404, 409))
 async def rotate_secret(
-    subscription_id: uuid.UUID, session: SessionDep, app: AppDep
+    subscription_id: uuid.UUID, session: SessionDep, app: WebhookAppDep
 ) -> SubscriptionCreated:
     return _created(await subscriptions.rotate_secret(session, app, subscription_id))
 
@@ -118,7 +142,9 @@ async def rotate_secret(
 @router.delete(
     "/{subscription_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(404)
 )
-async def unsubscribe(subscription_id: uuid.UUID, session: SessionDep, app: AppDep) -> Response:
+async def unsubscribe(
+    subscription_id: uuid.UUID, session: SessionDep, app: WebhookAppDep
+) -> Response:
     await subscriptions.unsubscribe(session, app, subscription_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -146,7 +172,7 @@ def _delivery_out(d: Delivery) -> DeliveryOut:
 async def deliveries(
     subscription_id: uuid.UUID,
     session: SessionDep,
-    app: AppDep,
+    app: WebhookAppDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[DeliveryOut]:
     """The delivery log of the endpoint, newest first."""
@@ -161,7 +187,7 @@ async def replay(
     subscription_id: uuid.UUID,
     body: ReplayIn,
     session: SessionDep,
-    app: AppDep,
+    app: WebhookAppDep,
     runtime: RuntimeDep,
 ) -> ReplayOut:
     """Deliver again every change queued for this endpoint in [since, until], dead or not."""

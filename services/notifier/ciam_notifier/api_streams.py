@@ -13,17 +13,26 @@ from ciam_notifier.apps import app_directory
 from ciam_notifier.service.streams import stream
 from ciam_shared.http.openapi import BEARER, problem_responses
 from ciam_shared.service import RuntimeDep
-from ciam_shared.tokens import Kind, bearer_principal
-from ciam_shared.tokens.apps import registered_app
+from ciam_shared.tokens import Kind, Principal, bearer_principal
+from ciam_shared.tokens.access import require_scope
+from ciam_shared.tokens.apps import acting_app, check_app
+from ciam_shared.tokens.scopes import MY_CONSENTS_READ, NOTIFIER_ADMIN, NOTIFIER_STREAM
 
 router = APIRouter(prefix="/v1/streams", tags=["streams"], responses=problem_responses(*BEARER))
-ADMIN = "notifier:admin"
+ADMIN = NOTIFIER_ADMIN
 SSE_HEADERS = {"cache-control": "no-store", "x-accel-buffering": "no"}
 
 
 # Stream positions are the events' BIGINT sequence numbers: a larger one names no event, and
 # would fail the stream's first query after its 200 went out.
 MAX_POSITION = 2**63 - 1
+
+
+def _authorize(principal: Principal) -> None:
+    if principal.kind is Kind.APP:
+        require_scope(principal, NOTIFIER_STREAM)  # every subject: a scope of its own
+    elif principal.kind is Kind.CUSTOMER:
+        require_scope(principal, MY_CONSENTS_READ)  # their own consents, as at consent
 
 
 def _resume_from(last_event_id: str | None, after: int | None) -> int:
@@ -43,15 +52,16 @@ async def consent_stream(
     last_event_id: Annotated[str | None, Header()] = None,
     after: Annotated[int | None, Query(ge=0, le=MAX_POSITION)] = None,
 ) -> StreamingResponse:
-    """An app gets every subject's consent changes of the purposes it declares; a customer
-    gets their own."""
+    """An app with `notifier:stream` gets every subject's consent changes of the purposes it
+    declares; an admin every change; a customer (`me:consents:read`) their own, through a
+    third-party app only of the purposes that app declares."""
     principal = await bearer_principal(request, admin_scope=ADMIN)
+    apps = app_directory(request)
+    check_app(apps, principal)  # a deleted app's token, or a customer's token through it
+    _authorize(principal)
     subject = uuid.UUID(principal.id) if principal.kind is Kind.CUSTOMER else None
     declared: Callable[[], frozenset[str] | None] | None = None
-    if principal.kind is Kind.APP:
-        apps = app_directory(request)
-        registered_app(apps, principal.id)  # a deleted app's token: refused
-        client_id = principal.id
+    if (client_id := acting_app(principal)) is not None:
 
         def declared_now() -> frozenset[str] | None:
             app = apps.get(client_id)

@@ -4,10 +4,19 @@ Bearer tokens are the auth service's access tokens, verified locally by the shar
 (`ciam_shared.tokens`, against auth's JWKS). Everything else imports `Principal`, `Kind`,
 `Forbidden` and the dependencies from here.
 
-Scopes: `profile:read` (consent-aware reads), `profile:write` (write every data kind) or
-`profile:write:<kind>` (that kind only), `profile:track` (tracking, anonymous visitors,
-identifiers), `profile:admin` (full reads, merges and undo, app registrations, export).
-A customer reads, edits and exports their own profile whatever the scopes.
+Who before which scopes (the model, with a table of every endpoint: docs/security.md):
+- Admin: a client-credentials token with `profile:admin` (full reads, merges and undo,
+  export of anyone). A customer's token is never an admin, whatever scopes it carries.
+- App (client credentials): `profile:read` (consent-aware reads), `profile:write` (write every
+  data kind) or `profile:write:<kind>` (that kind only), `profile:track` (tracking, anonymous
+  visitors, identifiers).
+- Customer: their own profile only, and only with the customer scope of the action:
+  `me:profile:read`, `me:profile:write` (what they told us, and identifiers other than
+  devices and cookies), `me:profile:export` (everything, with tracked events).
+
+Every request of an app's token, and of a customer's token issued through a third-party app,
+is honoured only while the auth service knows the app (its compacted apps topic, followed by
+the SDK's `BrandAppView`): a deleted app stops at once, for reads and writes alike.
 """
 
 from __future__ import annotations
@@ -19,22 +28,32 @@ from fastapi import Depends, Request
 
 from ciam_profile.fields import DataKind
 from ciam_shared.tokens import Forbidden, Kind, Principal, bearer_principal
+from ciam_shared.tokens.access import ScopeMissing
+from ciam_shared.tokens.access import require_scope as require_token_scope
+from ciam_shared.tokens.apps import AppDirectory, check_app
+from ciam_shared.tokens.scopes import PROFILE_ADMIN, PROFILE_READ, PROFILE_TRACK, PROFILE_WRITE
 
-READ, WRITE, TRACK, ADMIN = "profile:read", "profile:write", "profile:track", "profile:admin"
+READ, WRITE, TRACK, ADMIN = PROFILE_READ, PROFILE_WRITE, PROFILE_TRACK, PROFILE_ADMIN
 
 __all__ = ["ADMIN", "READ", "TRACK", "WRITE", "Forbidden", "Kind", "Principal", "PrincipalDep"]
+
+APPS = "apps"  # the service's BrandAppView, in runtime.extras
 
 
 async def current_principal(request: Request) -> Principal:
     # async: a plain `def` dependency would cost a worker-thread hop on every request.
-    return await bearer_principal(request, admin_scope=ADMIN)
+    principal = await bearer_principal(request, admin_scope=ADMIN)
+    # The BrandAppView answers from memory: no I/O on the hot path of every read.
+    apps: AppDirectory = request.app.state.runtime.extras[APPS]
+    check_app(apps, principal)
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
 def is_admin(principal: Principal) -> bool:
-    return principal.kind is Kind.ADMIN or ADMIN in principal.scopes
+    return principal.kind is Kind.ADMIN
 
 
 def is_own(principal: Principal, subject_id: uuid.UUID) -> bool:
@@ -42,13 +61,13 @@ def is_own(principal: Principal, subject_id: uuid.UUID) -> bool:
 
 
 def require_scope(principal: Principal, scope: str) -> None:
-    if not is_admin(principal) and scope not in principal.scopes:
-        raise Forbidden(f"This needs the `{scope}` scope.")
+    if not is_admin(principal):
+        require_token_scope(principal, scope)
 
 
 def require_admin(principal: Principal) -> None:
     if not is_admin(principal):
-        raise Forbidden(f"This needs the `{ADMIN}` scope.")
+        raise ScopeMissing(ADMIN, f"This needs an operator's token with the `{ADMIN}` scope.")
 
 
 def require_app(principal: Principal, scope: str) -> str:
@@ -59,11 +78,15 @@ def require_app(principal: Principal, scope: str) -> str:
     return principal.id
 
 
-def authorize_own_or(principal: Principal, subject_id: uuid.UUID, scope: str) -> None:
-    """A customer acts on their own profile only; apps and admins need the scope."""
+def authorize_own_or(
+    principal: Principal, subject_id: uuid.UUID, scope: str, *, customer_scope: str
+) -> None:
+    """A customer acts on their own profile only, with `customer_scope`; apps need `scope`;
+    admins may do anything."""
     if principal.kind is Kind.CUSTOMER:
         if not is_own(principal, subject_id):
             raise Forbidden("A customer may only see and change their own profile.")
+        require_token_scope(principal, customer_scope)
         return
     require_scope(principal, scope)
 

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from ciam_consent_sdk import BrandAppView, ConsentView
 from ciam_profile.api import routers
 from ciam_profile.api.deps import PARTS, Parts
+from ciam_profile.auth import APPS
 from ciam_profile.cache import ProfileCache
 from ciam_profile.catalogue import PurposeCatalogue
 from ciam_profile.events import register_subscribers
@@ -85,6 +86,7 @@ def create_app(settings: ProfileSettings | None = None) -> FastAPI:
         client_id="profile-apps",
     )
     runtime.extras[PARTS] = Parts(settings, cache, gate, apps)
+    runtime.extras[APPS] = apps  # every request's app check (ciam_profile.auth)
     imports = (
         SocialImports(
             httpx.AsyncClient(timeout=settings.auth_timeout_seconds),

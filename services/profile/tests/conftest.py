@@ -34,9 +34,15 @@ from ciam_shared.events import (
     UserDeleted,
     UserRegistered,
 )
+from ciam_shared.testing.apps import delete_app, register_app
 from ciam_shared.testing.issuer import TokenIssuer
 from ciam_shared.testing.plugin import eventually, publish_event, running, settings_kwargs
 from ciam_shared.topics import ALL_TOPICS, CONSENT_STATE, Topic, ensure_topics
+
+# The brand apps the tests' app tokens name, registered at "auth" (its apps topic) before the
+# service starts, with no purposes (a test declares them): the profile service refuses a token
+# of an app it does not know.
+APPS = ("shop-web", "loyalty", "reader", "undeclared")
 
 # The purposes the tests use, as the consent service's catalogue.json defines them.
 CATALOGUE = {
@@ -82,7 +88,12 @@ class ProfileApi:
         return self.settings.topic_prefix
 
     def customer(self, subject: uuid.UUID) -> dict[str, str]:
-        return _bearer(self.issuer.mint(str(subject), client_id="shop-web"))
+        """The customer on auth's own pages: every customer scope."""
+        return _bearer(self.issuer.customer_token(str(subject)))
+
+    def through(self, client_id: str, subject: uuid.UUID, scopes: Sequence[str]) -> dict[str, str]:
+        """The customer's token held by a third-party app (authorization code)."""
+        return _bearer(self.issuer.customer_token(str(subject), client_id=client_id, scopes=scopes))
 
     def app(
         self,
@@ -128,6 +139,16 @@ class ProfileApi:
             return bool(apps.purposes_of(client_id) == frozenset(purposes))
 
         await eventually(known)
+
+    async def delete_app(self, client_id: str) -> None:
+        """Auth deletes the app; returns once the profile service's app view forgot it."""
+        await delete_app(self.kafka, client_id, prefix=self.prefix)
+        apps = self.app_under_test.state.runtime.extras[PARTS].apps
+
+        async def gone() -> bool:
+            return apps.get(client_id) is None
+
+        await eventually(gone)
 
     async def consents(self, subject: uuid.UUID, **statuses: ConsentStatus) -> None:
         """Publish the subject's whole consent state, as the consent service does after a
@@ -247,6 +268,8 @@ def profile_api_with(
         await ensure_topics(kafka_bootstrap, ALL_TOPICS, prefix=topic_prefix)
         for event in purpose_events():
             await publish_event(kafka_bootstrap, event, prefix=topic_prefix)
+        for client_id in APPS:
+            await register_app(kafka_bootstrap, client_id, [], prefix=topic_prefix)
         engine = create_engine(url)
         redis = aioredis.from_url(redis_url)
         app = create_app(settings)

@@ -23,10 +23,13 @@ from pathlib import Path
 
 import httpx
 
+from ciam_shared.tokens import scopes as sc
+
 CLIENT_FILE = "dev-client.json"
 SCOPES = (
-    "consent:read", "consent:write", "consent:admin", "notifier:admin", "auth:admin",
-    "profile:read", "profile:write", "profile:track", "profile:admin",
+    sc.CONSENT_READ, sc.CONSENT_WRITE, sc.CONSENT_ADMIN, sc.NOTIFIER_ADMIN, sc.AUTH_ADMIN,
+    sc.PROFILE_READ, sc.PROFILE_WRITE, sc.PROFILE_TRACK, sc.PROFILE_ADMIN,
+    sc.NOTIFIER_WEBHOOKS, sc.NOTIFIER_STREAM,
 )  # fmt: skip
 # Consent and the notifier hold an app to the purposes it declared: the development client
 # declares every purpose of the consent service's seeded catalogue.

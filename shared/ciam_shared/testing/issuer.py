@@ -4,7 +4,9 @@ contract (RFC 9068). The services under test fetch its JWKS over HTTP exactly as
 auth service's, so the verification path is the production one.
 
     with TokenIssuer() as issuer:
-        token = issuer.mint(str(account_id), client_id="shop-web")
+        mine = issuer.customer_token(str(account_id))  # auth's own pages, every customer scope
+        quiz = issuer.customer_token(str(account_id), client_id="quiz", scopes=["openid"])
+        shop = issuer.app_token("shop-web", scopes=["consent:read"])
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import Any
 
 from joserfc import jwt
 from joserfc.jwk import ECKey
+
+from ciam_shared.tokens.scopes import CUSTOMER_SCOPES, FIRST_PARTY_CLIENT
 
 DEFAULT_AUDIENCE = "ciam"
 DEFAULT_CLIENT = "test-client"
@@ -122,6 +126,22 @@ class TokenIssuer:
     def app_token(self, client_id: str, **kwargs: Any) -> str:
         """An app's own token (client credentials): `sub` == `client_id`."""
         return self.mint(client_id, client_id=client_id, **kwargs)
+
+    def customer_token(
+        self,
+        account_id: str,
+        *,
+        client_id: str = FIRST_PARTY_CLIENT,
+        scopes: Iterable[str] = CUSTOMER_SCOPES,
+        **kwargs: Any,
+    ) -> str:
+        """A customer's token (authorization code): `sub` the account, `client_id` the app the
+        customer signed in with, `scopes` what the customer granted it. By default the auth
+        service's own pages (the first-party client) with every customer scope; a third-party
+        app's token names its client id (registered in the apps topic) and its scopes."""
+        if client_id == account_id:
+            raise ValueError("a customer token names an account, not the client")
+        return self.mint(account_id, client_id=client_id, scopes=sorted(scopes), **kwargs)
 
     def bearer(self, token: str) -> dict[str, str]:
         return {"authorization": f"Bearer {token}"}

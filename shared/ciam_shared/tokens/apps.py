@@ -1,9 +1,12 @@
 """What a brand app may do beyond its token: the token says who it is, the auth service's
 registration (followed from the compacted apps topic, e.g. by the SDK's `BrandAppView`) says
-whether it still exists and which purposes it declared.
+whether it still exists, which brand it belongs to and which purposes it declared.
 
 A token stays valid until it expires, so a deleted app's token is refused here, by the
-registration, not by the signature. Customers and admins are not brand apps: unaffected.
+registration, not by the signature. The same holds for a customer's token issued through a
+third-party app (`Principal.delegate`): the app acts for the customer, so the customer's token
+stops with the app and reaches only the purposes the app declared. Admins and the first-party
+client (the auth service itself, which is in no directory) are not held to a registration.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from ciam_shared.tokens.principal import Forbidden, Kind, Principal
 class RegisteredApp(Protocol):
     @property
     def name(self) -> str: ...
+
+    @property
+    def brand(self) -> str | None: ...
 
     @property
     def purposes(self) -> list[str]: ...
@@ -45,26 +51,38 @@ def registered_app(apps: AppDirectory, client_id: str) -> RegisteredApp:
     return app
 
 
-def check_app(apps: AppDirectory, principal: Principal) -> None:
-    """An app token is honoured only while the auth service knows the app."""
+def acting_app(principal: Principal) -> str | None:
+    """The app whose registration limits the principal: an app itself, or the third-party
+    app a customer's token was issued through; None for admins and first-party customers."""
     if principal.kind is Kind.APP:
-        registered_app(apps, principal.id)
+        return principal.id
+    return principal.delegate
+
+
+def check_app(apps: AppDirectory, principal: Principal) -> None:
+    """An app's token, and a customer's token issued through an app, is honoured only while
+    the auth service knows the app."""
+    if (client_id := acting_app(principal)) is not None:
+        registered_app(apps, client_id)
 
 
 def declared_purposes(apps: AppDirectory, principal: Principal) -> frozenset[str] | None:
-    """The purposes an app may act on; None for customers and admins (not limited)."""
-    if principal.kind is not Kind.APP:
+    """The purposes the principal may act on: an app's declared ones, also when it acts for a
+    customer; None for admins and first-party customers (not limited)."""
+    if (client_id := acting_app(principal)) is None:
         return None
-    return frozenset(registered_app(apps, principal.id).purposes)
+    return frozenset(registered_app(apps, client_id).purposes)
 
 
 def require_declared(
     apps: AppDirectory, principal: Principal, purposes: Iterable[str], *, batch: bool = False
 ) -> None:
-    """Every purpose must be among the app's declared ones (customers and admins: any)."""
+    """Every purpose must be among the acting app's declared ones (admins and first-party
+    customers: any)."""
     declared = declared_purposes(apps, principal)
-    if declared is not None:
-        check_declared(principal.id, declared, purposes, batch=batch)
+    client_id = acting_app(principal)
+    if declared is not None and client_id is not None:
+        check_declared(client_id, declared, purposes, batch=batch)
 
 
 def check_declared(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from ciam_shared.http.problems import DomainError
+from ciam_shared.tokens.scopes import FIRST_PARTY_CLIENT
 
 
 class NotAuthenticated(DomainError):
@@ -71,13 +72,29 @@ class Principal:
     def app(self) -> str | None:
         return self.id if self.kind is Kind.APP else None
 
+    @property
+    def first_party(self) -> bool:
+        """A customer token of the auth service's own pages: it may act on every purpose and
+        brand of its customer (still only within its customer scopes)."""
+        return self.kind is Kind.CUSTOMER and self.client_id == FIRST_PARTY_CLIENT
+
+    @property
+    def delegate(self) -> str | None:
+        """The third-party app acting for a customer (its client id), held to that app's
+        registration: its declared purposes, its brand, its existence."""
+        if self.kind is Kind.CUSTOMER and not self.first_party:
+            return self.client_id
+        return None
+
 
 def principal_of(token: AccessToken, *, admin_scope: str) -> Principal:
-    """Admin: the service's admin scope. App: `sub` == `client_id` (client credentials).
-    Customer: any other token, whose `sub` must then be an account id."""
-    if admin_scope in token.scopes:
-        return Principal(Kind.ADMIN, token.subject, token.scopes, None, token.client_id)
+    """Who before which scopes. A client-credentials token (`sub` == `client_id`) is an app,
+    or an admin when it carries the service's admin scope. Any other token is a customer
+    (its `sub` must be an account id), whatever scopes it carries: a customer's token never
+    reaches beyond that customer, even from an app registered with admin scopes."""
     if token.subject == token.client_id:
+        if admin_scope in token.scopes:
+            return Principal(Kind.ADMIN, token.subject, token.scopes, None, token.client_id)
         return Principal(Kind.APP, token.subject, token.scopes, token.brand, token.client_id)
     try:
         uuid.UUID(token.subject)

@@ -3,7 +3,9 @@
 A brand app records only the purposes it declared at the auth service (403
 `purpose-not-declared`, nothing written) and, by data minimisation, reads only those too: its
 current consents, history and propagation list only its declared purposes, and a receipt of
-another purpose does not exist for it (404). Customers and admins see everything.
+another purpose does not exist for it (404). The same holds for a third-party app acting for a
+customer (a customer token it obtained): the customer granted the app a scope, not the sight of
+every purpose. Admins and the customer on auth's own pages see everything.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from ciam_consent.auth import (
     WRITE,
     AppsDep,
     PrincipalDep,
-    authorize_brand,
     authorize_subject,
+    change_brand,
 )
 from ciam_consent.errors import ReceiptNotFound
 from ciam_consent.http_context import gpc_signal, request_context
@@ -76,7 +78,8 @@ def _changes_out(applied: changes.Applied) -> ChangesOut:
 
 
 def _visible(apps: AppDirectory, principal: Principal, purpose: str) -> bool:
-    """A brand app sees its declared purposes only (data minimisation); others see all."""
+    """A brand app, also acting for a customer, sees its declared purposes only (data
+    minimisation); admins and auth's own pages see all."""
     declared = declared_purposes(apps, principal)
     return declared is None or purpose in declared
 
@@ -142,9 +145,9 @@ async def change_consents(
     authorize_subject(principal, subject_id, scope=WRITE)
     require_declared(apps, principal, [c.purpose for c in body.changes], batch=True)
     items = []
-    for change in body.changes:
-        brand = change.brand or principal.brand
-        authorize_brand(principal, brand)
+    for index, change in enumerate(body.changes):
+        given = "brand" in change.model_fields_set
+        brand = change_brand(apps, principal, change.brand, given=given, item=index)
         items.append(
             Requested(
                 change.purpose,
@@ -175,8 +178,7 @@ async def _single(
 ) -> ChangesOut:
     authorize_subject(principal, subject_id, scope=WRITE)
     require_declared(apps, principal, [purpose])
-    brand = body.brand or principal.brand
-    authorize_brand(principal, brand)
+    brand = change_brand(apps, principal, body.brand, given="brand" in body.model_fields_set)
     item = Requested(
         purpose,
         status_,

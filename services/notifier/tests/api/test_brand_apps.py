@@ -28,6 +28,7 @@ from ciam_shared.events import CloudEvent, CollectionMethod, ConsentStatus, Cons
 from ciam_shared.testing.apps import delete_app, publish_app_tombstone, register_app
 from ciam_shared.testing.issuer import TokenIssuer
 from ciam_shared.testing.plugin import eventually, publish_event, running, settings_kwargs
+from ciam_shared.tokens.scopes import NOTIFIER_WEBHOOKS
 
 
 @dataclass
@@ -69,7 +70,8 @@ class Notifier:
     service: Any
 
     def app(self, client_id: str) -> dict[str, str]:
-        return {"authorization": f"Bearer {self.issuer.app_token(client_id, ttl=600)}"}
+        token = self.issuer.app_token(client_id, ttl=600, scopes=(NOTIFIER_WEBHOOKS,))
+        return {"authorization": f"Bearer {token}"}
 
     async def declare(self, client_id: str, purposes: Sequence[str]) -> None:
         """Auth registers (or changes) the app; returns once the notifier knows it so."""

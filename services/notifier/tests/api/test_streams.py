@@ -17,9 +17,10 @@ from ciam_notifier.main import create_app
 from ciam_notifier.settings import NotifierSettings
 from ciam_shared.devstack import free_port
 from ciam_shared.events import CloudEvent, CollectionMethod, ConsentStatus, ConsentWithdrawn
-from ciam_shared.testing.apps import register_app
+from ciam_shared.testing.apps import delete_app, register_app
 from ciam_shared.testing.issuer import TokenIssuer
 from ciam_shared.testing.plugin import eventually, publish_event, settings_kwargs
+from ciam_shared.tokens.scopes import NOTIFIER_STREAM, NOTIFIER_WEBHOOKS
 
 
 @pytest.fixture
@@ -124,7 +125,7 @@ async def test_a_stream_resumes_from_last_event_id_without_missing_a_change(
     notifier_url, kafka_bootstrap: str, topic_prefix: str
 ) -> None:
     base, issuer, _db_url = notifier_url
-    app = issuer.app_token("shop-backend", ttl=600)
+    app = issuer.app_token("shop-backend", ttl=600, scopes=(NOTIFIER_STREAM,))
     subject = uuid.uuid4()
     await publish_event(kafka_bootstrap, withdrawal(subject, 1), prefix=topic_prefix)
     first = await read_events(base, app, 1)
@@ -143,7 +144,7 @@ async def test_a_live_change_arrives_while_connected_and_a_customer_sees_only_th
 ) -> None:
     base, issuer, _db_url = notifier_url
     alice, bob = uuid.uuid4(), uuid.uuid4()
-    reader = asyncio.create_task(read_events(base, issuer.mint(str(alice)), 1))
+    reader = asyncio.create_task(read_events(base, issuer.customer_token(str(alice)), 1))
     await asyncio.sleep(0.3)  # connected and waiting
     await publish_event(kafka_bootstrap, withdrawal(bob, 1), prefix=topic_prefix)
     await publish_event(kafka_bootstrap, withdrawal(alice, 1), prefix=topic_prefix)
@@ -163,7 +164,7 @@ async def test_resuming_from_beyond_the_retention_is_told_there_is_a_gap(
     notifier_url, kafka_bootstrap: str, topic_prefix: str
 ) -> None:
     base, issuer, db_url = notifier_url
-    app = issuer.app_token("shop-backend", ttl=600)
+    app = issuer.app_token("shop-backend", ttl=600, scopes=(NOTIFIER_STREAM,))
     subject = uuid.uuid4()
     for version in (1, 2, 3):
         await publish_event(kafka_bootstrap, withdrawal(subject, version), prefix=topic_prefix)
@@ -191,7 +192,7 @@ async def test_an_apps_stream_carries_only_its_declared_purposes_and_strangers_g
 ) -> None:
     base, issuer, _db_url = notifier_url
     await register_app(kafka_bootstrap, "news-app", ["email-marketing"], prefix=topic_prefix)
-    news = issuer.app_token("news-app", ttl=600)
+    news = issuer.app_token("news-app", ttl=600, scopes=(NOTIFIER_STREAM, NOTIFIER_WEBHOOKS))
     stranger = issuer.app_token("never-registered", ttl=600)
     async with httpx.AsyncClient(timeout=10) as client:
 
@@ -214,3 +215,84 @@ async def test_an_apps_stream_carries_only_its_declared_purposes_and_strangers_g
     assert [(e["data"]["data"]["purpose"], e["data"]["data"]["version"]) for e in events] == [
         ("email-marketing", 2)
     ]
+
+
+async def _answer(base: str, token: str) -> tuple[int, dict[str, Any]]:
+    """The status of the stream's answer and, when refused, its problem document; an open
+    stream is closed at once."""
+    headers = {"authorization": f"Bearer {token}"}
+    async with (
+        httpx.AsyncClient(timeout=10) as client,
+        client.stream("GET", f"{base}/v1/streams/consents", headers=headers) as response,
+    ):
+        if response.status_code == 200:
+            return 200, {}
+        await response.aread()
+        return response.status_code, dict(response.json())
+
+
+async def test_the_all_subjects_stream_needs_its_own_scope_or_an_admin(
+    notifier_url, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    base, issuer, _db_url = notifier_url
+    for scopes in ((), ("consent:read", NOTIFIER_WEBHOOKS)):
+        status, problem = await _answer(base, issuer.app_token("shop-backend", scopes=scopes))
+        assert status == 403, problem
+        assert problem["type"].endswith("/insufficient-scope")
+        assert problem["scope"] == NOTIFIER_STREAM
+    subject = uuid.uuid4()
+    await publish_event(kafka_bootstrap, withdrawal(subject, 1), prefix=topic_prefix)
+    admin = issuer.app_token("ops", ttl=600, scopes=("notifier:admin",))
+    events = await read_events(base, admin, 1)
+    assert events[0]["data"]["data"]["subject_id"] == str(subject)
+
+
+async def test_a_customer_streams_only_their_own_consents_whatever_scopes_their_app_holds(
+    notifier_url, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    base, issuer, _db_url = notifier_url
+    await register_app(kafka_bootstrap, "quiz", ["email-marketing"], prefix=topic_prefix)
+    alice, bob = uuid.uuid4(), uuid.uuid4()
+    openid_only = issuer.customer_token(str(alice), client_id="quiz", scopes=("openid",))
+
+    async def quiz_known() -> bool:
+        # Refused for its scope (not as an unknown app) once the view knows the app.
+        return (await _answer(base, openid_only))[1]["type"].endswith("/insufficient-scope")
+
+    await eventually(quiz_known)
+    assert (await _answer(base, openid_only))[1]["scope"] == "me:consents:read"
+    await publish_event(kafka_bootstrap, withdrawal(bob, 1), prefix=topic_prefix)
+    await publish_event(kafka_bootstrap, withdrawal(alice, 1, "sms-marketing"), prefix=topic_prefix)
+    await publish_event(kafka_bootstrap, withdrawal(alice, 2), prefix=topic_prefix)
+
+    # An app registered with admin scopes: its customer's token is still only the customer.
+    admin_scoped = issuer.customer_token(
+        str(alice), client_id="quiz", scopes=("notifier:admin", NOTIFIER_STREAM, "me:consents:read")
+    )
+    seen = await read_events(base, admin_scoped, 1)
+    # Through the third-party app: only the purposes it declared.
+    assert [(e["data"]["data"]["subject_id"], e["data"]["data"]["version"]) for e in seen] == [
+        (str(alice), 2)
+    ]
+    own_pages = await read_events(base, issuer.customer_token(str(alice)), 2)
+    assert [e["data"]["data"]["purpose"] for e in own_pages] == ["sms-marketing", "email-marketing"]
+
+
+async def test_a_customer_token_of_a_deleted_app_gets_no_stream(
+    notifier_url, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    base, issuer, _db_url = notifier_url
+    await register_app(kafka_bootstrap, "old-quiz", ["email-marketing"], prefix=topic_prefix)
+    token = issuer.customer_token(str(uuid.uuid4()), client_id="old-quiz")
+
+    async def served() -> bool:
+        return (await _answer(base, token))[0] == 200
+
+    await eventually(served)
+    await delete_app(kafka_bootstrap, "old-quiz", prefix=topic_prefix)
+
+    async def refused() -> bool:
+        status, problem = await _answer(base, token)
+        return status == 403 and problem["type"].endswith("/app-unknown")
+
+    await eventually(refused)

@@ -34,6 +34,7 @@ from ciam_shared.events import (
 )
 from ciam_shared.testing.issuer import TokenIssuer
 from ciam_shared.testing.plugin import eventually, publish_event, running, settings_kwargs
+from ciam_shared.tokens.scopes import NOTIFIER_STREAM, NOTIFIER_WEBHOOKS
 from ciam_shared.topics import CONSENT_APPLIED, ensure_topics
 
 
@@ -101,7 +102,7 @@ class Notifier:
     db_url: str
 
     def app(self, client_id: str = "shop-backend") -> dict[str, str]:
-        token = self.issuer.app_token(client_id, ttl=600)
+        token = self.issuer.app_token(client_id, ttl=600, scopes=(NOTIFIER_WEBHOOKS,))
         return {"authorization": f"Bearer {token}"}
 
     async def subscribe(self, url: str, **body: Any) -> dict[str, Any]:
@@ -339,7 +340,7 @@ async def test_unsafe_urls_and_strangers_are_refused(notifier: Notifier) -> None
         )
         assert response.status_code == 422, url
     mine = await notifier.subscribe("http://127.0.0.1:9/hook")
-    other = notifier.issuer.app_token("cinema-app")
+    other = notifier.issuer.app_token("cinema-app", scopes=(NOTIFIER_WEBHOOKS,))
     stranger = await notifier.client.get(
         f"/v1/subscriptions/{mine['id']}", headers={"authorization": f"Bearer {other}"}
     )
@@ -387,3 +388,25 @@ async def test_a_fast_delivery_the_process_never_sent_goes_out_after_its_lease(
         await shutdown(servers)
     assert len(receiver.received) == 1
     assert receiver.received[0][0]["webhook-id"] == str(event.id)
+
+
+async def test_webhook_subscriptions_need_the_webhooks_scope(notifier: Notifier) -> None:
+    mine = await notifier.subscribe("http://127.0.0.1:9/hook")
+    for scopes in ((), ("consent:read", NOTIFIER_STREAM)):
+        token = notifier.issuer.app_token("shop-backend", scopes=scopes)
+        headers = {"authorization": f"Bearer {token}"}
+        for method, path in (
+            ("POST", "/v1/subscriptions"),
+            ("GET", "/v1/subscriptions"),
+            ("GET", f"/v1/subscriptions/{mine['id']}"),
+            ("POST", f"/v1/subscriptions/{mine['id']}/rotate-secret"),
+            ("DELETE", f"/v1/subscriptions/{mine['id']}"),
+        ):
+            response = await notifier.client.request(
+                method, path, json={"url": "http://127.0.0.1:9/other"}, headers=headers
+            )
+            assert response.status_code == 403, (scopes, method, path, response.text)
+            assert response.json()["type"].endswith("/insufficient-scope")
+            assert response.json()["scope"] == NOTIFIER_WEBHOOKS
+    listed = await notifier.client.get("/v1/subscriptions", headers=notifier.app())
+    assert [(s["id"], s["status"]) for s in listed.json()] == [(mine["id"], "active")]

@@ -30,6 +30,7 @@ from ciam_profile.schemas import (
 from ciam_profile.service import identity, profiles
 from ciam_shared.http.openapi import BEARER, problem_responses
 from ciam_shared.service import SessionDep
+from ciam_shared.tokens.scopes import MY_PROFILE_WRITE
 
 router = APIRouter(prefix="/v1", tags=["identity graph"], responses=problem_responses(*BEARER))
 
@@ -71,7 +72,7 @@ async def link_identifier(
     and an anonymous profile behind it is stitched in. Device and cookie ids are linked by
     the app that saw the sign-in on that device, never on a customer's word: claiming
     someone else's device id would pull in their browsing history."""
-    authorize_own_or(principal, subject_id, WRITE)
+    authorize_own_or(principal, subject_id, WRITE, customer_scope=MY_PROFILE_WRITE)
     if principal.kind is Kind.CUSTOMER and body.kind in ANONYMOUS_KINDS:
         raise Forbidden("Device and cookie ids are linked by the app that saw the sign-in.")
     merge_id = await identity.link_identifier(

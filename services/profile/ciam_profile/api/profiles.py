@@ -1,4 +1,8 @@
-"""Profiles over HTTP: read (consent-aware for apps), edit, export."""
+"""Profiles over HTTP: read (consent-aware for apps), edit, export.
+
+A customer's token reaches its own profile only, each action with its customer scope; the
+whole profile shows to a customer's token (also one held by a third-party app: the customer
+granted it `me:profile:read` on auth's consent screen, which names the profile)."""
 
 from __future__ import annotations
 
@@ -10,13 +14,22 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from ciam_profile.api.deps import PartsDep
-from ciam_profile.auth import ADMIN, READ, WRITE, PrincipalDep, authorize_own_or, writable_kinds
+from ciam_profile.auth import (
+    ADMIN,
+    READ,
+    WRITE,
+    Kind,
+    PrincipalDep,
+    authorize_own_or,
+    writable_kinds,
+)
 from ciam_profile.errors import FieldNotWritable
 from ciam_profile.schemas import ProfileOut, ProfilePatch
 from ciam_profile.service import erasure, profiles
 from ciam_profile.service.reading import read_in, read_profile
 from ciam_shared.http.openapi import BEARER, problem_responses
 from ciam_shared.service import RuntimeDep, SessionDep
+from ciam_shared.tokens.scopes import MY_PROFILE_EXPORT, MY_PROFILE_READ, MY_PROFILE_WRITE
 
 router = APIRouter(prefix="/v1/profiles", tags=["profiles"], responses=problem_responses(*BEARER))
 
@@ -28,7 +41,7 @@ async def get_profile(
     """No SessionDep: a cached read needs no transaction; a miss opens its own. The cached
     document is JSON already, in ProfileOut's shape: it is sent as it is, not validated
     again (the hot path of every app)."""
-    authorize_own_or(principal, subject_id, READ)
+    authorize_own_or(principal, subject_id, READ, customer_scope=MY_PROFILE_READ)
     doc, kinds = await read_profile(runtime.sessions, parts.reader, principal, subject_id)
     return Response(json.dumps(_body(doc, kinds)), media_type="application/json")
 
@@ -41,9 +54,11 @@ async def patch_profile(
     principal: PrincipalDep,
     parts: PartsDep,
 ) -> ProfileOut:
-    if not writable_kinds(principal):
+    if principal.kind is Kind.APP and not writable_kinds(principal):
         raise FieldNotWritable(f"This needs the `{WRITE}` scope.")
-    authorize_own_or(principal, subject_id, _any_write_scope(principal.scopes))
+    authorize_own_or(
+        principal, subject_id, _any_write_scope(principal.scopes), customer_scope=MY_PROFILE_WRITE
+    )
     fields = cast(BaseModel, body.fields)
     values: dict[str, Any] = fields.model_dump(mode="json", exclude_unset=True)
     await profiles.update_fields(
@@ -57,8 +72,9 @@ async def patch_profile(
 async def export_profile(
     subject_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
 ) -> dict[str, Any]:
-    """The whole profile, identity graph and tracked events: the customer's own, or admin."""
-    authorize_own_or(principal, subject_id, ADMIN)
+    """The whole profile, identity graph and tracked events: the customer's own (with
+    `me:profile:export`), or an admin's."""
+    authorize_own_or(principal, subject_id, ADMIN, customer_scope=MY_PROFILE_EXPORT)
     return await erasure.export_subject(session, subject_id)
 
 
