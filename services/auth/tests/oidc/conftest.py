@@ -80,8 +80,13 @@ class AuthService:
         return RegisteredClient(client.client_id, secret)
 
     async def admin_token(self) -> str:
+        # An operator client: no redirect URI of any kind (docs/security.md).
         admin = await self.client(
-            name="ops", scopes=["auth:admin"], grant_types=["client_credentials"], redirect_uris=[]
+            name="ops",
+            scopes=["auth:admin"],
+            grant_types=["client_credentials"],
+            redirect_uris=[],
+            post_logout_redirect_uris=[],
         )
         response = await self.http.post(
             "/token", data={"grant_type": "client_credentials"}, auth=admin.basic()
