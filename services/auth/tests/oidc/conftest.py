@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ciam_auth.main import create_app
 from ciam_auth.oidc import clients
+from ciam_auth.oidc.provider import EXTRA as PROVIDER_EXTRA
+from ciam_auth.oidc.provider import Provider
 from ciam_auth.sessions import COOKIE, SessionStore, store_of
 from ciam_auth.settings import AuthSettings
 from ciam_shared.db import create_engine, unit_of_work
@@ -60,6 +62,7 @@ class AuthService:
     store: SessionStore
     sessions: async_sessionmaker[AsyncSession]
     passwords: Any
+    provider: Provider
 
     async def client(self, **overrides: Any) -> RegisteredClient:
         values: dict[str, Any] = {
@@ -199,5 +202,6 @@ async def auth(
             store_of(runtime),
             runtime.sessions,
             runtime.extras["auth"].passwords,
+            runtime.extras[PROVIDER_EXTRA],
         )
     await engine.dispose()
