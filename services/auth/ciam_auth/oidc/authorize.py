@@ -20,8 +20,6 @@ from ciam_auth.sessions import Session
 
 CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # base64url of a SHA-256, no padding
 PROMPTS = {"none", "login", "consent"}
-# Scopes a first-party app gets without asking, and the OIDC scopes every app may request.
-OIDC_SCOPES = {"openid", "profile", "email", "offline_access"}
 
 
 class PageError(Exception):
