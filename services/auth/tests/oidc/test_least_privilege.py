@@ -87,6 +87,10 @@ async def test_an_app_registered_with_admin_scopes_cannot_get_them_through_the_c
     asked = await app_token(auth, legacy, "auth:admin")
     assert asked.status_code == 400 and asked.json()["error"] == "invalid_scope"
     assert "operator client" in asked.json()["error_description"]
+    # The start-up warning names it for the operator to split (an operator client is fine).
+    await auth.admin_token()
+    async with unit_of_work(auth.sessions) as session:
+        assert await clients.breaking_the_model(session) == [legacy.client_id]
 
 
 async def test_a_code_or_refresh_token_with_an_admin_scope_issued_before_is_refused(
