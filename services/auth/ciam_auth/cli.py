@@ -1,13 +1,15 @@
 """Operator commands: `python -m ciam_auth.cli create-client --name ops --scope auth:admin
 --grant client_credentials` registers a client straight in the database (the first admin
 client cannot be created through the admin API, which needs one). Prints the client as JSON;
-the secret is shown this once."""
+the secret is shown this once. A registration that breaks the authorisation model (e.g. an
+admin scope with a redirect URI) is refused with the reason on stderr and exit status 2."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import sys
 
 from ciam_auth.oidc import clients
 from ciam_auth.settings import AuthSettings
@@ -15,14 +17,8 @@ from ciam_shared.db import unit_of_work
 from ciam_shared.service import ServiceRuntime
 
 
-async def create_client(args: argparse.Namespace) -> dict[str, object]:
-    from ciam_auth.main import SPEC
-
-    settings = AuthSettings()
-    # The runtime's session factory knows the outbox, so the registration event is staged
-    # and the running service's relay publishes it.
-    runtime = ServiceRuntime.build(SPEC, settings)
-    spec = clients.ClientSpec(
+def client_spec(args: argparse.Namespace) -> clients.ClientSpec:
+    return clients.ClientSpec(
         name=args.name,
         brand=args.brand,
         redirect_uris=args.redirect_uri,
@@ -33,6 +29,15 @@ async def create_client(args: argparse.Namespace) -> dict[str, object]:
         auth_method=args.auth_method,
         first_party=args.first_party,
     )
+
+
+async def create_client(spec: clients.ClientSpec) -> dict[str, object]:
+    from ciam_auth.main import SPEC
+
+    settings = AuthSettings()
+    # The runtime's session factory knows the outbox, so the registration event is staged
+    # and the running service's relay publishes it.
+    runtime = ServiceRuntime.build(SPEC, settings)
     try:
         async with unit_of_work(runtime.sessions) as session:
             client, secret = await clients.register(
@@ -67,7 +72,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     create.add_argument("--first-party", action="store_true")
     args = parser.parse_args(argv)
-    print(json.dumps(asyncio.run(create_client(args))))
+    spec = client_spec(args)
+    try:
+        clients.check(spec)  # before touching the database: nothing is written when refused
+    except clients.InvalidClientRegistration as exc:
+        print(f"create-client: refused: {exc.detail}", file=sys.stderr)
+        return 2
+    print(json.dumps(asyncio.run(create_client(spec))))
     return 0
 
 

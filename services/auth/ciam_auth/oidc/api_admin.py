@@ -1,5 +1,6 @@
-"""Admin API: brand apps (OIDC clients) and signing keys. Needs an access token of this
-provider with the `auth:admin` scope (a client-credentials token of an operator client)."""
+"""Admin API: brand apps (OIDC clients) and signing keys. Needs a client-credentials token of
+this provider with the `auth:admin` scope, of an operator client (guards.py); a customer's
+token is refused whatever its scopes."""
 
 from __future__ import annotations
 
@@ -12,47 +13,24 @@ from fastapi import APIRouter, Depends, Request, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ciam_auth.models import OAuthClient
-from ciam_auth.oidc import clients
+from ciam_auth.oidc import clients, guards
 from ciam_auth.oidc.provider import Provider, get_provider
 from ciam_shared.db import after_commit
 from ciam_shared.http.openapi import problem_responses
-from ciam_shared.http.problems import DomainError
 from ciam_shared.service import RuntimeDep, SessionDep
+from ciam_shared.tokens.scopes import AUTH_ADMIN
 
-ADMIN_SCOPE = "auth:admin"
+ADMIN_SCOPE = AUTH_ADMIN
 SCOPE = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
 DEFAULT_GRANTS: tuple[clients.GrantType, ...] = ("authorization_code", "refresh_token")
 router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=problem_responses(401, 403))
 ProviderDep = Annotated[Provider, Depends(get_provider)]
 
 
-class NotAuthenticated(DomainError):
-    status = 401
-    type_slug = "not-authenticated"
-    title = "Authentication required"
-
-
-class Forbidden(DomainError):
-    status = 403
-    type_slug = "forbidden"
-    title = "Not allowed"
-
-
-async def require_admin(request: Request, provider: ProviderDep) -> str:
-    return await require_scope(request, provider, ADMIN_SCOPE)
-
-
-async def require_scope(request: Request, provider: Provider, scope: str) -> str:
-    """The caller's `sub`, if it holds a live access token of this provider with `scope`."""
-    if "authorization" not in request.headers:
-        raise NotAuthenticated("Send `Authorization: Bearer <token>`.")
-    try:
-        claims = await provider.bearer_claims(request)
-    except ValueError as exc:
-        raise NotAuthenticated(f"The bearer token is not valid ({exc}).") from None
-    if scope not in str(claims.get("scope", "")).split():
-        raise Forbidden(f"This needs the `{scope}` scope.")
-    return str(claims["sub"])
+async def require_admin(request: Request, provider: ProviderDep, db: SessionDep) -> str:
+    """The operator client calling: who it is before which scopes (guards.py)."""
+    client = await guards.calling_client(request, provider, db, ADMIN_SCOPE, operator=True)
+    return client.client_id
 
 
 Admin = Annotated[str, Depends(require_admin)]

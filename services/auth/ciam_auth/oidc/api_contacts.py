@@ -3,7 +3,8 @@
 Why HTTP and not an event: identity events carry no personal data, because a log cannot be
 edited and erasure must leave nothing readable. A service that must write to a customer asks
 for the address when it sends, keeps no copy, and gets 404 once the account is deleted.
-Needs an app token with the `auth:contacts` scope (granted to platform services only).
+Needs a client-credentials token with the `auth:contacts` scope (granted to platform services
+only) of a client that still holds it; a customer's token is refused (guards.py).
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
 from ciam_auth.models import Account
-from ciam_auth.oidc.api_admin import require_scope
+from ciam_auth.oidc import guards
 from ciam_auth.oidc.provider import Provider, get_provider
 from ciam_shared.http.openapi import problem_responses
 from ciam_shared.http.problems import DomainError
 from ciam_shared.service import SessionDep
+from ciam_shared.tokens.scopes import AUTH_CONTACTS
 
-CONTACTS_SCOPE = "auth:contacts"
+CONTACTS_SCOPE = AUTH_CONTACTS
 router = APIRouter(prefix="/v1/internal", tags=["internal"], responses=problem_responses(401, 403))
 
 
@@ -32,9 +34,9 @@ class AccountNotFound(DomainError):
 
 
 async def contacts_reader(
-    request: Request, provider: Annotated[Provider, Depends(get_provider)]
+    request: Request, provider: Annotated[Provider, Depends(get_provider)], db: SessionDep
 ) -> str:
-    return await require_scope(request, provider, CONTACTS_SCOPE)
+    return (await guards.calling_client(request, provider, db, CONTACTS_SCOPE)).client_id
 
 
 class ContactOut(BaseModel):

@@ -18,10 +18,12 @@ from ciam_auth.oidc.provider import Provider, get_provider
 from ciam_auth.oidc.tokens import ID_TYP
 from ciam_auth.sessions import COOKIE, store_of
 from ciam_shared.service import SessionDep
+from ciam_shared.tokens.scopes import CUSTOMER_SCOPES
 
 router = APIRouter(tags=["oidc"])
 ProviderDep = Annotated[Provider, Depends(get_provider)]
 CONFIDENTIAL = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+CUSTOMER_LIST = sorted(CUSTOMER_SCOPES)
 LOGOUT_PARAMS = ("id_token_hint", "post_logout_redirect_uri", "state", "client_id", "ui_locales")
 
 
@@ -37,7 +39,8 @@ async def discovery(provider: ProviderDep) -> JSONResponse:
         "introspection_endpoint": f"{base}/introspect",
         "revocation_endpoint": f"{base}/revoke",
         "end_session_endpoint": f"{base}/end-session",
-        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        # What an app may ask a customer for (admin scopes never; docs/security.md).
+        "scopes_supported": ["openid", "profile", "email", "offline_access", *CUSTOMER_LIST],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],

@@ -100,7 +100,8 @@ async def userinfo(request: Request, provider: ProviderDep) -> JSONResponse:
         )
     async with provider.runtime.sessions() as db:
         account = await db.get(Account, account_id)
-    if account is None:
+        alive = await flows.client_alive(db, claims)
+    if account is None or not alive:
         return JSONResponse({"error": "invalid_token"}, status_code=401, headers=NO_STORE)
     body: dict[str, Any] = {"sub": str(account.id)}
     body |= flows.user_claims(account, str(claims.get("scope", "")).split())

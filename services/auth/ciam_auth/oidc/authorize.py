@@ -15,12 +15,11 @@ from urllib.parse import urlencode
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_auth.models import ClientGrant, OAuthClient
+from ciam_auth.oidc import policy
 from ciam_auth.sessions import Session
 
 CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # base64url of a SHA-256, no padding
 PROMPTS = {"none", "login", "consent"}
-# Scopes a first-party app gets without asking, and the OIDC scopes every app may request.
-OIDC_SCOPES = {"openid", "profile", "email", "offline_access"}
 
 
 class PageError(Exception):
@@ -82,6 +81,10 @@ async def parse(session: AsyncSession, params: dict[str, str]) -> AuthorizationR
     scopes = params.get("scope", "").split()
     if "openid" not in scopes:
         raise fail("invalid_scope", "The openid scope is required.")
+    # Whatever the registration says (a row from before the rule): an admin scope is never
+    # issued for a customer, so it is never asked for on a consent screen either.
+    if admin := policy.admin_scopes(scopes):
+        raise fail("invalid_scope", f"Admin scopes are never issued here: {' '.join(admin)}.")
     allowed = set(client.scopes) | {"openid"}
     if unknown := [s for s in scopes if s not in allowed]:
         raise fail("invalid_scope", f"Not allowed for this client: {' '.join(unknown)}.")

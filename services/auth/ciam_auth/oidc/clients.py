@@ -21,7 +21,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_auth.models import ClientGrant, OAuthClient, RefreshToken
-from ciam_auth.oidc import assertions
+from ciam_auth.oidc import assertions, policy
 from ciam_auth.oidc.errors import InvalidClient, invalid_request
 from ciam_shared.db import utcnow
 from ciam_shared.events import BrandAppDeleted, BrandAppRegistered, CloudEvent
@@ -66,7 +66,8 @@ def secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _check(spec: ClientSpec) -> None:
+def check(spec: ClientSpec) -> None:
+    """Refuse a registration that cannot work or that breaks the authorisation model."""
     if (spec.auth_method == "private_key_jwt") != (spec.jwks is not None):
         raise InvalidClientRegistration("jwks is given with private_key_jwt, and only then.")
     if spec.jwks is not None:
@@ -80,13 +81,20 @@ def _check(spec: ClientSpec) -> None:
         raise InvalidClientRegistration("The authorization code grant needs a redirect URI.")
     if "refresh_token" in spec.grant_types and "authorization_code" not in spec.grant_types:
         raise InvalidClientRegistration("Refresh tokens come with the authorization code grant.")
+    if problem := policy.registration_problem(
+        scopes=spec.scopes,
+        redirect_uris=spec.redirect_uris,
+        post_logout_redirect_uris=spec.post_logout_redirect_uris,
+        grant_types=spec.grant_types,
+    ):
+        raise InvalidClientRegistration(problem)
 
 
 async def register(
     session: AsyncSession, spec: ClientSpec, *, topic_prefix: str
 ) -> tuple[OAuthClient, str | None]:
     """Create a client; returns it and its secret, which is shown this once only."""
-    _check(spec)
+    check(spec)
     secret = secrets.token_urlsafe(32) if spec.auth_method in SECRET_METHODS else None
     now = utcnow()
     client = OAuthClient(
@@ -108,7 +116,7 @@ async def update_client(
     client = await get(session, client_id)
     if (client.auth_method == "none") != (spec.auth_method == "none"):
         raise InvalidClientRegistration("A client cannot switch between public and confidential.")
-    _check(spec)
+    check(spec)
     if spec.auth_method in SECRET_METHODS and client.secret_hash is None:
         raise InvalidClientRegistration(
             "This client has no secret: keep private_key_jwt, or register a new client."
@@ -164,6 +172,16 @@ async def get(session: AsyncSession, client_id: str) -> OAuthClient:
 
 async def list_all(session: AsyncSession) -> list[OAuthClient]:
     return list((await session.scalars(select(OAuthClient).order_by(OAuthClient.created_at))).all())
+
+
+async def breaking_the_model(session: AsyncSession) -> list[str]:
+    """Ids of clients written before the rules that hold an admin scope with a redirect URI
+    or the code grant: they get no admin scope until an operator splits them (policy.py)."""
+    return [
+        c.client_id
+        for c in await list_all(session)
+        if policy.admin_scopes(c.scopes) and not policy.is_operator(c)
+    ]
 
 
 def columns(spec: ClientSpec) -> dict[str, object]:

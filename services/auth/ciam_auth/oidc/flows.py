@@ -10,18 +10,20 @@ import re
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_auth.models import Account, OAuthClient
-from ciam_auth.oidc import rotation, tokens
-from ciam_auth.oidc.authorize import OIDC_SCOPES
+from ciam_auth.oidc import policy, rotation, tokens
 from ciam_auth.oidc.errors import OAuthError, invalid_grant, invalid_request
 from ciam_auth.oidc.provider import Provider
+from ciam_shared.tokens.scopes import FIRST_PARTY_CLIENT
 
 log = logging.getLogger(__name__)
 VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
+# Replicas' clocks differ a little: a token a second older than its client's row is still its.
+REREGISTRATION_LEEWAY_S = 5
 
 
 def _pkce_ok(verifier: str, challenge: str) -> bool:
@@ -62,6 +64,9 @@ async def authorization_code(
         raise invalid_grant("redirect_uri differs from the authorization request's.")
     if not _pkce_ok(verifier, grant.code_challenge):
         raise invalid_grant("The code_verifier does not match the code_challenge.")
+    if policy.admin_scopes(grant.scope.split()):
+        # /authorize refuses them; a code from before that rule still lives a minute.
+        raise invalid_grant("Admin scopes are never issued for a customer.")
     account = await db.get(Account, uuid.UUID(grant.account_id))
     if account is None:
         raise invalid_grant("The account no longer exists.")
@@ -103,6 +108,8 @@ async def refresh(
     if rotated is None:
         await _refused_refresh(db, provider, client, token, narrow)
         raise invalid_grant("The refresh token is invalid, expired, revoked or already used.")
+    if policy.admin_scopes(rotated.scope.split()):
+        await _end_admin_grant(db, provider, client, rotated.family_id)
     scope = " ".join(narrow) if narrow else rotated.scope
     scopes = scope.split()
     issued = _sign_for_account(
@@ -125,6 +132,19 @@ async def refresh(
         issued.id_token,
         rotated.refresh_token,
     )
+
+
+async def _end_admin_grant(
+    db: AsyncSession, provider: Provider, client: OAuthClient, family: uuid.UUID
+) -> NoReturn:
+    """A customer's grant with an admin scope, issued before the authorization code grant
+    refused them: it is revoked whole (the successor the rotation stored, and the family's
+    access tokens), never refreshed."""
+    log.warning("grant with an admin scope refreshed: revoked", extra={"client": client.client_id})
+    await tokens.revoke_family(db, family)
+    await db.commit()
+    await provider.grants.revoke_family(family, provider.settings.refresh_token_ttl_s)
+    raise invalid_grant("This grant carries an admin scope, never issued for a customer: revoked.")
 
 
 async def _refused_refresh(
@@ -150,11 +170,24 @@ async def client_credentials(
     provider: Provider, client: OAuthClient, form: dict[str, str]
 ) -> tokens.Issued:
     _granted(client, "client_credentials")
-    # An app's own token carries API scopes only: there is no user for openid, email...
-    api_scopes = [s for s in client.scopes if s not in OIDC_SCOPES]
+    # An app's own token carries API scopes only: there is no customer for openid, email or
+    # the customer scopes; and admin scopes go to operator clients only (policy.py).
+    api_scopes = policy.client_credentials_scopes(client)
     requested = form.get("scope")
     scopes = requested.split() if requested else api_scopes
+    if customer := policy.customer_scopes(scopes):
+        raise OAuthError(
+            "invalid_scope",
+            f"Customer scopes name no customer here: {' '.join(customer)} "
+            "(they come with the authorization code grant).",
+        )
     if unknown := [s for s in scopes if s not in api_scopes]:
+        if (admin := policy.admin_scopes(unknown)) and set(admin) <= set(client.scopes):
+            raise OAuthError(
+                "invalid_scope",
+                f"{' '.join(admin)}: admin scopes go to an operator client only, one "
+                "without redirect URIs and the authorization code grant.",
+            )
         raise OAuthError("invalid_scope", f"Not allowed for this client: {' '.join(unknown)}.")
     scope = " ".join(dict.fromkeys(s for s in scopes if s in api_scopes))
     access, jti = provider.issuer.access_token(
@@ -293,11 +326,32 @@ async def introspect(
         return {"active": False}
     if await provider.grants.access_token_revoked(str(claims.get("jti"))):
         return {"active": False}
+    if not await client_alive(db, claims):
+        return {"active": False}
     return {"active": True, "token_type": "Bearer"} | {
         k: claims[k]
         for k in ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "brand")
         if k in claims
     }
+
+
+async def client_alive(db: AsyncSession, claims: dict[str, Any]) -> bool:
+    """Whether the client a token was issued to still exists: a deleted app's tokens, its own
+    and its customers', stop at once (and stay stopped if its id were registered again: the
+    token must be younger than the registration). Read from the database, not the 5 s client
+    cache, so every replica agrees at once. Auth's own pages' tokens name no stored client."""
+    client_id = claims.get("client_id")
+    if client_id == FIRST_PARTY_CLIENT:
+        return True
+    if not isinstance(client_id, str):
+        return False
+    client = await db.get(OAuthClient, client_id)
+    issued_at = claims.get("iat")
+    return (
+        client is not None
+        and isinstance(issued_at, int)
+        and issued_at >= client.created_at.timestamp() - REREGISTRATION_LEEWAY_S
+    )
 
 
 async def revoke(db: AsyncSession, provider: Provider, client: OAuthClient, token: str) -> None:

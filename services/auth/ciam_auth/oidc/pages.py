@@ -24,6 +24,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "scope_profile": "See your basic profile",
         "scope_email": "See your email address",
         "scope_offline_access": "Stay signed in when you are not using it",
+        # Customer scopes (ciam_shared.tokens.scopes): what the app may do for you.
+        "scope_me:consents:read": "See your consents (given and withdrawn)",
+        "scope_me:consents:write": (
+            "Give and withdraw your consents for the purposes it uses, in its own brand"
+        ),
+        "scope_me:profile:read": "See the data in your customer profile",
+        "scope_me:profile:write": "Change the data in your customer profile",
+        "scope_me:profile:export": "Download a copy of all your customer profile data",
         "scope_other": "Use: {scope}",
         "logout_title": "Sign out?",
         "logout_confirm": "Sign out of all brand apps on this device?",
@@ -47,6 +55,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "scope_profile": "Wgląd w podstawowy profil",
         "scope_email": "Wgląd w Twój adres e-mail",
         "scope_offline_access": "Dostęp także wtedy, gdy z niej nie korzystasz",
+        "scope_me:consents:read": "Wgląd w Twoje zgody (udzielone i wycofane)",
+        "scope_me:consents:write": (
+            "Udzielanie i wycofywanie Twoich zgód na cele, do których aplikacja używa danych, "
+            "w obrębie jej marki"
+        ),
+        "scope_me:profile:read": "Wgląd w dane Twojego profilu klienta",
+        "scope_me:profile:write": "Zmianę danych Twojego profilu klienta",
+        "scope_me:profile:export": "Pobranie kopii wszystkich danych Twojego profilu klienta",
         "scope_other": "Użycie: {scope}",
         "logout_title": "Wylogować?",
         "logout_confirm": "Wylogować ze wszystkich aplikacji marki na tym urządzeniu?",

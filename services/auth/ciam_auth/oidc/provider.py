@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ciam_auth import sessions
 from ciam_auth.oidc.assertions import AssertionChecker
-from ciam_auth.oidc.clients import ClientCache
+from ciam_auth.oidc.clients import ClientCache, breaking_the_model
 from ciam_auth.oidc.grants import GrantStore
 from ciam_auth.oidc.keys import KeyRing
 from ciam_auth.oidc.tokens import ACCESS_TYP, TokenIssuer, revoke_for_sessions
@@ -117,6 +117,14 @@ class Provider:
 async def start_provider(runtime: ServiceRuntime) -> None:
     provider = Provider.build(runtime)
     await provider.reload_keys()
+    async with runtime.sessions() as session:
+        for client_id in await breaking_the_model(session):
+            # Harmless (every grant checks the rule), but the operator should know.
+            log.warning(
+                "client %s holds an admin scope and a redirect URI or the code grant: it gets "
+                "no admin scope until it is split into an operator client and an app",
+                client_id,
+            )
     runtime.extras[EXTRA] = provider
     sessions.store_of(runtime).on_sessions_revoked(provider.on_sessions_revoked)
     runtime.spawn("oidc-key-refresh", provider.refresh_keys_forever())

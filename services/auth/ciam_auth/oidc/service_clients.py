@@ -26,6 +26,7 @@ from ciam_auth.oidc import clients
 from ciam_shared.db import unit_of_work, utcnow
 from ciam_shared.service import ServiceRuntime
 from ciam_shared.settings import MIN_SECRET_LENGTH, PLACEHOLDER_SECRETS
+from ciam_shared.tokens.scopes import FIRST_PARTY_CLIENT
 
 log = logging.getLogger(__name__)
 Scope = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_.:-]{0,63}$")]
@@ -53,6 +54,14 @@ class ServiceClientConfig(BaseModel):
             raise ValueError(
                 f"service client {self.client_id}: API scopes only, not {' '.join(user)}"
             )
+        if self.client_id == FIRST_PARTY_CLIENT:
+            # Tokens of this id are auth's own (its pages act for the customer with them).
+            raise ValueError(f"service client {self.client_id}: this id is reserved for auth")
+        try:
+            # The same rules as every other registration (customer scopes need a customer).
+            clients.check(self.spec())
+        except clients.InvalidClientRegistration as exc:
+            raise ValueError(f"service client {self.client_id}: {exc.detail}") from None
         return self
 
     @property

@@ -67,6 +67,7 @@ class TokenIssuer:
         auth_time: int | None = None,
         sid: str | None = None,
         family: uuid.UUID | None = None,
+        ttl_s: int | None = None,
     ) -> tuple[str, str]:
         """A signed access token and its jti. A token of a user's grant names the grant's
         refresh token family in its jti, `<family hex>.<random>`, so revoking the family
@@ -81,7 +82,7 @@ class TokenIssuer:
             "sub": sub,
             "client_id": client_id,
             "iat": now,
-            "exp": now + self.access_ttl_s,
+            "exp": now + (self.access_ttl_s if ttl_s is None else ttl_s),
             "jti": jti,
             "scope": scope,
         }

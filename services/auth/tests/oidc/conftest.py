@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ciam_auth.main import create_app
 from ciam_auth.oidc import clients
+from ciam_auth.oidc.provider import EXTRA as PROVIDER_EXTRA
+from ciam_auth.oidc.provider import Provider
 from ciam_auth.sessions import COOKIE, SessionStore, store_of
 from ciam_auth.settings import AuthSettings
 from ciam_shared.db import create_engine, unit_of_work
@@ -60,6 +62,7 @@ class AuthService:
     store: SessionStore
     sessions: async_sessionmaker[AsyncSession]
     passwords: Any
+    provider: Provider
 
     async def client(self, **overrides: Any) -> RegisteredClient:
         values: dict[str, Any] = {
@@ -80,8 +83,13 @@ class AuthService:
         return RegisteredClient(client.client_id, secret)
 
     async def admin_token(self) -> str:
+        # An operator client: no redirect URI of any kind (docs/security.md).
         admin = await self.client(
-            name="ops", scopes=["auth:admin"], grant_types=["client_credentials"], redirect_uris=[]
+            name="ops",
+            scopes=["auth:admin"],
+            grant_types=["client_credentials"],
+            redirect_uris=[],
+            post_logout_redirect_uris=[],
         )
         response = await self.http.post(
             "/token", data={"grant_type": "client_credentials"}, auth=admin.basic()
@@ -194,5 +202,6 @@ async def auth(
             store_of(runtime),
             runtime.sessions,
             runtime.extras["auth"].passwords,
+            runtime.extras[PROVIDER_EXTRA],
         )
     await engine.dispose()

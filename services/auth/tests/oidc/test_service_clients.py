@@ -246,6 +246,10 @@ async def test_a_weak_secret_stops_the_start_outside_development_without_quoting
         ([client("svc-a", "x" * 40, "auth:contacts")] * 2, "declared twice"),
         ([client("svc a", "x" * 40, "auth:contacts")], "pattern"),
         ([{"client_id": "svc-a", "secret": "x" * 40, "scope": ["auth:contacts"]}], "Extra"),
+        # Customer scopes act for a customer, whom a client credentials token never names.
+        ([client("svc-a", "x" * 40, "me:profile:read")], "authorization code grant"),
+        # The first-party client's tokens are auth's own (docs/security.md).
+        ([client("ciam-auth", "x" * 40, "consent:write")], "reserved for auth"),
     ],
 )
 async def test_a_malformed_declaration_stops_the_start(

@@ -11,6 +11,8 @@ from urllib.parse import urljoin
 import httpx
 from sqlalchemy import text
 
+from ciam_auth.oidc import clients
+from ciam_shared.db import unit_of_work
 from ciam_shared.testing.plugin import eventually
 
 from .conftest import GOOGLE_USER, ISSUER, SocialAuth
@@ -53,9 +55,35 @@ async def google_sign_in(social: SocialAuth, login: str, fields: tuple[str, ...]
     return response
 
 
+async def contacts_token(social: SocialAuth) -> dict[str, str]:
+    """A platform service's token for auth's internal API: of a client that exists and holds
+    `auth:contacts`, got with client credentials (auth refuses any other, docs/security.md)."""
+    spec = clients.ClientSpec(
+        name="profile",
+        brand=None,
+        redirect_uris=[],
+        post_logout_redirect_uris=[],
+        scopes=["auth:contacts"],
+        purposes=[],
+        grant_types=["client_credentials"],
+        auth_method="client_secret_basic",
+        first_party=True,
+    )
+    async with unit_of_work(social.runtime.sessions) as session:
+        client, secret = await clients.register(
+            session, spec, topic_prefix=social.settings.topic_prefix
+        )
+    assert secret is not None
+    issued = await social.http.post(
+        "/token", data={"grant_type": "client_credentials"}, auth=(client.client_id, secret)
+    )
+    assert issued.status_code == 200, issued.text
+    return {"authorization": f"Bearer {issued.json()['access_token']}"}
+
+
 async def imported(social: SocialAuth, account: uuid.UUID) -> dict[str, Any]:
     response = await social.http.get(
-        f"/v1/internal/social-imports/{account}", headers=social.app_token("auth:contacts")
+        f"/v1/internal/social-imports/{account}", headers=await contacts_token(social)
     )
     assert response.status_code == 200, response.text
     return dict(response.json()["fields"])
