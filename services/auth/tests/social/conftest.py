@@ -257,6 +257,8 @@ async def social_with_consent(
     if google is None:
         pytest.skip("Node.js or tests/idp/node_modules missing (make node-deps)")
     evil, other = evil_providers
+    for provider in (evil, other):
+        provider.mode, provider.issuer_in_discovery, provider.userinfo = "ok", None, None
     auth_sock, auth_url = loopback_socket()
     consent_sock, consent_url = loopback_socket()
     common = {"kafka": kafka_bootstrap, "redis": redis_url, "topic_prefix": topic_prefix}
