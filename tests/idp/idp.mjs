@@ -1,6 +1,7 @@
 // A certified OpenID provider (oidc-provider, OpenID Certified) that plays Google in the auth
 // service's social sign-in tests. Started by a pytest fixture on loopback:
-//   node idp.mjs '{"client_id": ..., "client_secret": ..., "redirect_uris": [...], "accounts": {...}}'
+//   node idp.mjs '{"client_id": ..., "client_secret": ..., "redirect_uris": [...], "accounts": {...},
+//                  "userinfo_only": false}'
 // Prints the issuer URL on its first line once it listens. Dev interactions (login form that
 // accepts any password for a known login, consent form) stand in for Google's pages.
 import { createServer } from 'node:http';
@@ -21,8 +22,10 @@ server.listen(0, '127.0.0.1', () => {
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
     }],
-    // Google puts the profile claims in the ID token; so does this provider.
-    conformIdTokenClaims: false,
+    // Google puts the profile claims in the ID token; so does this provider, unless started
+    // with "userinfo_only": then, as oidc-provider does by default (OIDC Core 5.4), the ID
+    // token of the code flow carries only `sub` and the claims come from userinfo.
+    conformIdTokenClaims: config.userinfo_only === true,
     claims: {
       openid: ['sub'],
       email: ['email', 'email_verified'],

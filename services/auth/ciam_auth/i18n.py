@@ -112,6 +112,15 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
             "within {minutes} minutes:\n{link}\n\nIf it was not you, ignore this message: "
             "nothing is linked.\n"
         ),
+        "mail_social_takeover_subject": "You now sign in with {provider}",
+        "mail_social_takeover_body": (
+            "Hello,\n\nyou signed in with {provider}, which confirmed that {email} is yours. "
+            "This address had been used to register an account with a password, and that "
+            "registration was never confirmed. We removed it, with its password and its "
+            "confirmation links, so nobody can sign in with that password. You now sign in "
+            "with {provider}; to sign in with a password as well, set one in your account "
+            "settings:\n{account}\n"
+        ),
         # Emails
         "mail_verify_subject": "Confirm your email address",
         "mail_verify_body": (
@@ -243,6 +252,15 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
             "adresem i poprosił o połączenie go z Twoim kontem. Aby je połączyć, otwórz ten link "
             "w tej samej przeglądarce w ciągu {minutes} minut:\n{link}\n\nJeśli to nie Ty, "
             "zignoruj tę wiadomość: nic nie zostanie połączone.\n"
+        ),
+        "mail_social_takeover_subject": "Logujesz się teraz przez {provider}",
+        "mail_social_takeover_body": (
+            "Dzień dobry,\n\nzalogowano się przez {provider}, który potwierdził, że adres "
+            "{email} należy do Ciebie. Tego adresu użyto wcześniej do rejestracji konta "
+            "z hasłem, której nigdy nie potwierdzono. Usunęliśmy tę rejestrację razem z jej "
+            "hasłem i linkami potwierdzającymi, więc tym hasłem nie można się zalogować. Teraz "
+            "logujesz się przez {provider}; aby logować się także hasłem, ustaw je "
+            "w ustawieniach konta:\n{account}\n"
         ),
         "mail_verify_subject": "Potwierdź adres e-mail",
         "mail_verify_body": (

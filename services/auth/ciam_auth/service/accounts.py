@@ -292,6 +292,26 @@ async def delete_account(
         await ctx.throttle.succeeded(account_key(account.email), client_key(client.address))
 
 
+def unproven_registration(account: Account) -> bool:
+    """A password registration whose address nobody has proven (no link or code redeemed).
+    Whoever typed that password may not own the address: a customer who proves the address
+    (a provider that vouches for it) takes it over (docs/security.md, "Pre-hijacking")."""
+    return account.password_hash is not None and account.email_verified_at is None
+
+
+async def discard_unproven_registration(
+    session: AsyncSession, ctx: AuthContext, account: Account
+) -> None:
+    """The address was proven by someone else: the unproven registration goes, with its
+    password, its mailed links and codes, its recovery codes and its sessions, and the other
+    services forget its subject (UserDeleted). The caller holds the account's row lock."""
+    if not unproven_registration(account):
+        raise ValueError("only an unproven password registration is discarded")
+    await repository.delete_account(session, account.id)
+    await _stage(session, ctx, UserDeleted(subject_id=account.id, deleted_at=utcnow()))
+    await ctx.sessions.revoke_all(account.id)
+
+
 async def _per_client_limit(ctx: AuthContext, action: str, client: Client) -> None:
     """Registrations (each costs a hash and a mail) and reset requests per client address."""
     window = ctx.settings.throttle_window_seconds

@@ -29,6 +29,7 @@ from ciam_auth.social.api_pages import (
     current_pending,
     pending_csrf,
     pending_form,
+    provider_name,
     save_choice,
     see_other,
     signed_in_response,
@@ -45,8 +46,7 @@ MAILS_PER_HOUR = 5
 
 
 def _name(social: SocialDep, pending: Pending) -> str:
-    upstream = social.upstreams.get(pending.provider)
-    return upstream.config.name if upstream else pending.provider
+    return provider_name(social, pending.provider)
 
 
 @router.post(SEND, response_model=None)
@@ -97,7 +97,7 @@ async def confirm_page(
     lang = locale(request, ui_locales)
     found = await current_pending(request, social)
     if found is None or not await social.flows.mail_link_matches(token, found[0]):
-        return error_page(request, "link_invalid", lang=lang)
+        return _link_invalid(request, social, found, lang)
     pending_id, pending = found
     name, t = _name(social, pending), MESSAGES[lang]
     return render(request, "social_continue.html", lang=lang, provider=name,
@@ -116,21 +116,31 @@ async def confirm(request: Request, social: SocialDep, runtime: RuntimeDep) -> R
     token = str(form.get("token", ""))
     found = await current_pending(request, social)
     if found is None or not await social.flows.mail_link_matches(token, found[0]):
-        return error_page(request, "link_invalid", lang=lang)
+        return _link_invalid(request, social, found, lang)
     pending_id, pending = found
+    name = _name(social, pending)
     if not hmac.compare_digest(str(form.get("csrf_token", "")), pending_csrf(request, pending_id)):
-        return error_page(request, "csrf", lang=lang, status=403)
+        return error_page(request, "csrf", lang=lang, status=403, provider=name)
     if form.get("decision") != "accept":
         await social.flows.use_mail_link(token, pending_id)
         await social.flows.done(pending_id)
         return see_other("/login")
     account = await account_of(runtime, pending)
     if not eligible(pending, account) or not await social.flows.use_mail_link(token, pending_id):
-        return error_page(request, "link_invalid", lang=lang)
+        return error_page(request, "link_invalid", lang=lang, provider=name)
     assert account is not None
     chosen = [str(v) for v in form.getlist("fields")]
     refused = await save_choice(request, social, runtime, pending_id, pending, chosen, account.id)
     if refused is not None:
         return refused
     # The mailbox proved the account, the provider the identity: the customer is in.
-    return await signed_in_response(request, runtime, social, account.id, pending.return_to)
+    return await signed_in_response(request, runtime, social, account.id, pending.return_to,
+                                    provider=name)  # fmt: skip
+
+
+def _link_invalid(
+    request: Request, social: SocialDep, found: tuple[str, Pending] | None, lang: str
+) -> Response:
+    """The page names the provider when this browser still has its pending decision."""
+    name = _name(social, found[1]) if found else ""
+    return error_page(request, "link_invalid", lang=lang, provider=name)

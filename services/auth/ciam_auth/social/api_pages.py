@@ -20,9 +20,9 @@ from starlette.datastructures import FormData
 from ciam_auth import pages as account_pages
 from ciam_auth import repository as account_repository
 from ciam_auth.context import AuthContext
-from ciam_auth.service import signin
+from ciam_auth.service import accounts, signin
 from ciam_auth.sessions import Session, current_session, set_session_cookie, store_of
-from ciam_auth.social import fields, mail_offer, reauth, repository, service
+from ciam_auth.social import fields, mail_offer, reauth, repository, service, userinfo
 from ciam_auth.social.errors import IdentityLinkedElsewhere
 from ciam_auth.social.flow import (
     BINDING_COOKIE,
@@ -50,6 +50,12 @@ SocialDep = Annotated[Social, Depends(get_social)]
 CurrentSession = Annotated[Session | None, Depends(current_session)]
 PENDING_COOKIE = "ciam_social_pending"
 CONTINUE = "/login/social/continue"
+
+
+def provider_name(social: Social, provider_id: str) -> str:
+    """The provider's label for the pages (its id when it is no longer configured)."""
+    upstream = social.upstreams.get(provider_id)
+    return upstream.config.name if upstream else provider_id
 
 
 def see_other(url: str) -> RedirectResponse:
@@ -135,6 +141,7 @@ async def _identity(
         code, verifier=flow.verifier, redirect_uri=social.callback_url(flow.provider)
     )
     identity = await validate(tokens["id_token"], upstream, nonce=flow.nonce)
+    identity = await userinfo.completed(upstream, identity, tokens)
     if upstream.config.name_in_user_param:
         identity = fields.with_posted_name(identity, params.get("user"))
     return identity
@@ -170,7 +177,8 @@ async def _decide(
                 return error_page(request, "linked_elsewhere", lang=lang, provider=name,
                                   status=409)  # fmt: skip
             return see_other(flow.return_to)
-        return await signed_in_response(request, runtime, social, known.account_id, flow.return_to)
+        return await signed_in_response(request, runtime, social, known.account_id,
+                                        flow.return_to, provider=name)  # fmt: skip
     pending = Pending(
         provider=flow.provider,
         issuer=identity.issuer,
@@ -192,7 +200,13 @@ async def _decide(
                 "social sign-in refused", extra={"provider": flow.provider, "reason": reason}
             )
             return error_page(request, "unverified", lang=lang, provider=name, status=409)
-        pending = dataclasses.replace(pending, kind="link", account_id=str(existing.id))
+        if accounts.unproven_registration(existing):
+            # Pre-hijacking: nobody proved this registration's address; the provider did. The
+            # customer gets a new account and the registration goes (takeover.py): it is never
+            # linked to, so whoever typed its password gets nothing.
+            pending = dataclasses.replace(pending, takes_over=True)
+        else:
+            pending = dataclasses.replace(pending, kind="link", account_id=str(existing.id))
     pending_id = await social.flows.park(pending)
     response = see_other(CONTINUE)
     response.set_cookie(PENDING_COOKIE, pending_id, max_age=PENDING_TTL_S, path="/login/social",
@@ -206,6 +220,8 @@ async def signed_in_response(
     social: Social,
     account_id: uuid.UUID,
     return_to: str,
+    *,
+    provider: str,
 ) -> Response:
     """The provider vouched for the identity: that is a first factor, like a password. An
     account with TOTP still gives its code (the same page as after a password), and the
@@ -215,7 +231,7 @@ async def signed_in_response(
     async with unit_of_work(runtime.sessions) as db:
         account = await account_repository.account_by_id(db, account_id)
         if account is None:  # deleted between the callback and now
-            return error_page(request, "expired", lang=locale(request))
+            return error_page(request, "expired", lang=locale(request), provider=provider)
         if account.totp_enabled:
             mfa_token = await signin.pending_second_step(ctx, account.id, first_factor="fed")
             created = None
@@ -264,15 +280,19 @@ async def continue_page(
     if found is None:
         return error_page(request, "expired", lang=lang)
     pending_id, pending = found
-    upstream = social.upstreams.get(pending.provider)
-    name = upstream.config.name if upstream else pending.provider
+    name = provider_name(social, pending.provider)
     t = MESSAGES[lang]
     common: dict[str, Any] = {"provider": name, "fields": list(pending.offered),
               "csrf_token": pending_csrf(request, pending_id)}  # fmt: skip
     if pending.kind == "new":
+        notice = (
+            t["takeover_notice"].replace("{email}", pending.email or "")
+            if pending.takes_over
+            else None
+        )
         return render(request, "social_continue.html", lang=lang, title=t["import_title"],
                       intro=t["import_intro"].replace("{provider}", name), button=t["continue"],
-                      **common)  # fmt: skip
+                      notice=notice, **common)  # fmt: skip
     if session is None or str(session.account_id) != pending.account_id:
         if session is not None:
             message, sign_in = t["link_other_account"], None
@@ -304,7 +324,8 @@ async def pending_form(
         return error_page(request, "expired", lang=lang)
     pending_id, pending = found
     if not hmac.compare_digest(str(form.get("csrf_token", "")), pending_csrf(request, pending_id)):
-        return error_page(request, "csrf", lang=lang, status=403)
+        return error_page(request, "csrf", lang=lang, status=403,
+                          provider=provider_name(social, pending.provider))  # fmt: skip
     return form, pending_id, pending
 
 
@@ -330,7 +351,9 @@ async def continue_answer(
     if refused is not None:
         return refused
     if pending.kind == "new":
-        return await signed_in_response(request, runtime, social, account_id, pending.return_to)
+        name = provider_name(social, pending.provider)
+        return await signed_in_response(request, runtime, social, account_id, pending.return_to,
+                                        provider=name)  # fmt: skip
     response = see_other(pending.return_to)
     response.delete_cookie(PENDING_COOKIE, path="/login/social")
     return response
@@ -347,7 +370,7 @@ async def save_choice(
 ) -> Response | None:
     """Record the import choice as consents, then create the account or link the identity
     (the pending decision is used up first: a second submit does nothing). None: done."""
-    lang = locale(request)
+    lang, name = locale(request), provider_name(social, pending.provider)
     chosen = [f for f in dict.fromkeys(chosen_fields) if f in pending.offered]
     denied = [f for f in pending.offered if f not in chosen]
     device = request.headers.get("user-agent", "")
@@ -357,18 +380,19 @@ async def save_choice(
         log.warning("import skipped: consent not recorded", extra={"provider": pending.provider})
     imported = fields.allowed(pending.offered, chosen) if recorded else {}
     if not await social.flows.done(pending_id):  # a second submit of the same page
-        return error_page(request, "expired", lang=lang)
+        return error_page(request, "expired", lang=lang, provider=name)
     try:
         async with unit_of_work(runtime.sessions) as db:
             if pending.kind == "new":
-                await service.create_account(db, pending, account_id=account_id,
-                                             imported=imported, channel="web",
-                                             topic_prefix=runtime.topic_prefix)  # fmt: skip
+                await service.create_account(db, runtime.extras["auth"], pending,
+                                             account_id=account_id, imported=imported,
+                                             channel="web", locale=lang,
+                                             provider_name=name)  # fmt: skip
             else:
                 await service.link(db, pending, account_id=account_id, imported=imported,
                                    topic_prefix=runtime.topic_prefix)  # fmt: skip
     except IdentityLinkedElsewhere:
-        return error_page(request, "linked_elsewhere", lang=lang, status=409)
+        return error_page(request, "linked_elsewhere", lang=lang, provider=name, status=409)
     return None
 
 

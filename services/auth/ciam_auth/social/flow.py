@@ -72,6 +72,9 @@ class Pending:
     # email matches (the customer must prove it by signing in to it).
     account_id: str | None = None
     kind: Literal["new", "link"] = "new"
+    # A new account whose verified email takes over an unproven password registration of the
+    # same address (takeover.py): the page says so before the customer agrees.
+    takes_over: bool = False
 
 
 class FlowStore:

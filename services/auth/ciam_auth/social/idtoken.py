@@ -30,6 +30,9 @@ class Identity:
     issuer: str
     subject: str
     claims: dict[str, Any]
+    # Apple sends `email_verified` as the string "true" (its preset sets this). OIDC Core 5.1
+    # defines a JSON boolean: from any other provider a string is not a verification.
+    verified_as_string: bool = False
 
     @property
     def email(self) -> str | None:
@@ -38,8 +41,9 @@ class Identity:
 
     @property
     def email_verified(self) -> bool:
-        # Apple sends the string "true"; anything else (absent, false, "false") is unverified.
-        return self.claims.get("email_verified") in (True, "true")
+        verified = self.claims.get("email_verified")
+        # `is True`: 1 == True in Python, and a number is not a JSON boolean either.
+        return verified is True or (self.verified_as_string and verified == "true")
 
 
 async def validate(token: str, upstream: Upstream, *, nonce: str) -> Identity:
@@ -65,7 +69,8 @@ async def _validate(token: str, upstream: Upstream, *, nonce: str) -> Identity:
     except jws_check.Refused as exc:
         raise TokenRefused(str(exc)) from None
     _check_claims(claims, issuer=upstream.config.issuer, client_id=config.client_id, nonce=nonce)
-    return Identity(upstream.config.issuer, claims["sub"], claims)
+    apple = config.preset == "apple"
+    return Identity(upstream.config.issuer, claims["sub"], claims, verified_as_string=apple)
 
 
 async def _key(upstream: Upstream, kid: str | None, alg: str) -> jws_check.PublicKey:

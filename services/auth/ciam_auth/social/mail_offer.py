@@ -24,13 +24,16 @@ async def account_of(runtime: ServiceRuntime, pending: Pending) -> Account | Non
 def eligible(pending: Pending, account: Account | None) -> bool:
     """Only the signed-out proof of an existing account found by its verified email, and
     never for an account with TOTP: a mailbox plus a provider account must not stand in for
-    the password and the second factor (the customer signs in to link instead)."""
+    the password and the second factor (the customer signs in to link instead). Never for an
+    account whose address was not verified: the mailbox proves nothing about whoever set its
+    password (pre-hijacking: such a registration is taken over instead, takeover.py)."""
     return (
         pending.kind == "link"
         and pending.mode == "signin"
         and pending.email_verified
         and account is not None
         and account.email is not None
+        and account.email_verified_at is not None
         and account.email == pending.email
         and not account.totp_enabled
     )

@@ -45,6 +45,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "link_button": "Link and continue",
         "cancel": "Cancel",
         "error_title": "Sign-in with {provider} did not work",
+        # When no provider is known (an unknown one, or the sign-in's state is gone).
+        "error_title_any": "Sign-in did not work",
         "error_unknown_provider": "This sign-in option is not available.",
         "error_expired": "The sign-in took too long or was already used. Please start again.",
         "error_cancelled": "The sign-in was cancelled at {provider}.",
@@ -73,6 +75,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "link_mail_sent": "If the address is right, a link is on its way to {email}. Open it "
         "in this browser within 10 minutes to link {provider}.",
         "back": "Back to sign-in",
+        "takeover_notice": "The address {email} was used to register an account with a "
+        "password, but it was never confirmed. {provider} confirms that the address is yours, "
+        "so if you continue, that unconfirmed registration and its password are removed and "
+        "the address belongs to your new account. You can set a password later in your "
+        "account settings.",
     },
     "pl": {
         "import_title": "Witamy",
@@ -96,6 +103,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "link_button": "Połącz i przejdź dalej",
         "cancel": "Anuluj",
         "error_title": "Logowanie przez {provider} nie powiodło się",
+        "error_title_any": "Logowanie nie powiodło się",
         "error_unknown_provider": "Ta metoda logowania jest niedostępna.",
         "error_expired": "Logowanie trwało zbyt długo lub zostało już użyte. Zacznij od nowa.",
         "error_cancelled": "Logowanie zostało anulowane w {provider}.",
@@ -124,6 +132,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "link_mail_sent": "Jeśli adres się zgadza, link jest w drodze na {email}. Otwórz go "
         "w tej przeglądarce w ciągu 10 minut, aby połączyć {provider}.",
         "back": "Wróć do logowania",
+        "takeover_notice": "Adresu {email} użyto do rejestracji konta z hasłem, ale nigdy go "
+        "nie potwierdzono. {provider} potwierdza, że adres należy do Ciebie, więc jeśli "
+        "przejdziesz dalej, ta niepotwierdzona rejestracja i jej hasło zostaną usunięte, "
+        "a adres będzie należeć do Twojego nowego konta. Hasło możesz ustawić później "
+        "w ustawieniach konta.",
     },
 }
 

@@ -60,3 +60,10 @@ async def lock_account(session: AsyncSession, account_id: uuid.UUID) -> Account 
         select(Account).where(Account.id == account_id).with_for_update()
     )
     return found
+
+
+async def lock_account_by_email(session: AsyncSession, email: str) -> Account | None:
+    found: Account | None = await session.scalar(
+        select(Account).where(Account.email == email).with_for_update()
+    )
+    return found

@@ -3,7 +3,8 @@
 Linking rules (docs/services/auth-social.md): an identity is found by (issuer, subject) only;
 a new identity whose verified email names an existing account is linked only after the
 customer signs in to that account and confirms; an unverified email never links and never
-creates an account holding that address.
+creates an account holding that address; a verified email takes over a password registration
+of that address that nobody confirmed (takeover.py).
 """
 
 from __future__ import annotations
@@ -14,14 +15,17 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ciam_auth.context import AuthContext
 from ciam_auth.models import Account
-from ciam_auth.social import repository
+from ciam_auth.service import accounts
+from ciam_auth.social import repository, takeover
 from ciam_auth.social.errors import IdentityLinkedElsewhere, IdentityNotFound, LastWayToSignIn
 from ciam_auth.social.flow import Pending
 from ciam_auth.social.models import LinkedIdentity
 from ciam_shared.db import new_id, utcnow
 from ciam_shared.events import (
     CloudEvent,
+    EmailVerified,
     EventData,
     IdentityLinked,
     IdentityUnlinked,
@@ -70,27 +74,48 @@ async def returning(
 
 async def create_account(
     session: AsyncSession,
+    ctx: AuthContext,
     pending: Pending,
     *,
     account_id: uuid.UUID,
     imported: dict[str, Any],
     channel: str,
-    topic_prefix: str,
+    locale: str,
+    provider_name: str,
 ) -> LinkedIdentity:
     """A new customer: an account without a password, its first identity and the import the
-    customer allowed. The account keeps the email only when the provider vouched for it."""
+    customer allowed. The account keeps the email only when the provider vouched for it, and
+    then the address counts as verified. A password registration of that address that nobody
+    ever confirmed gives way (takeover.py); a confirmed account is never replaced."""
+    topic_prefix = ctx.topic_prefix
     email = pending.email if pending.email_verified else None
-    if email is not None and await repository.account_by_email(session, email) is not None:
-        # Someone registered this address meanwhile: never a second account for it.
-        raise IdentityLinkedElsewhere("An account with this email address exists.")
+    if email is not None:
+        existing = await repository.lock_account_by_email(session, email)
+        if existing is not None:
+            if not accounts.unproven_registration(existing):
+                # Someone proved this address meanwhile: never a second account for it.
+                raise IdentityLinkedElsewhere("An account with this email address exists.")
+            await accounts.discard_unproven_registration(session, ctx, existing)
+            ctx.mailer.stage(session, takeover.notice(ctx, email, locale, provider_name))
     now = utcnow()
-    session.add(Account(id=account_id, email=email, password_hash=None, created_at=now))
+    session.add(
+        Account(
+            id=account_id,
+            email=email,
+            password_hash=None,
+            created_at=now,
+            email_verified_at=now if email is not None else None,
+            locale=locale,
+        )
+    )
     await session.flush()
     await _stage(
         session,
         UserRegistered(subject_id=account_id, registered_at=now, channel=channel),
         topic_prefix,
     )
+    if email is not None:
+        await _stage(session, EmailVerified(subject_id=account_id, verified_at=now), topic_prefix)
     return await link(session, pending, account_id=account_id, imported=imported,
                       topic_prefix=topic_prefix)  # fmt: skip
 

@@ -33,6 +33,7 @@ class Metadata:
     jwks_uri: str
     iss_parameter_supported: bool
     token_auth_methods: tuple[str, ...]
+    userinfo_endpoint: str | None = None
 
 
 @dataclass
@@ -81,6 +82,9 @@ class Upstream:
                 token_auth_methods=tuple(
                     doc.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
                 ),
+                userinfo_endpoint=_url(doc, "userinfo_endpoint")
+                if doc.get("userinfo_endpoint") is not None
+                else None,
             )
         except (KeyError, TypeError):
             raise ProviderUnavailable("discovery: a required endpoint is missing") from None
@@ -133,6 +137,24 @@ class Upstream:
             raise ProviderUnavailable(f"token: HTTP {response.status_code} {error or ''}".strip())
         if not isinstance(body.get("id_token"), str):
             raise ProviderUnavailable("token: no id_token in the response")
+        return body
+
+    async def userinfo(self, endpoint: str, access_token: str) -> dict[str, Any]:
+        """The userinfo response (OIDC Core 5.3) as a JSON object; a signed or encrypted one
+        (`application/jwt`) is not read: the provider is then unavailable for us."""
+        headers = {"authorization": f"Bearer {access_token}", "accept": "application/json"}
+        try:
+            response = await self.http.get(endpoint, headers=headers)
+        except httpx.HTTPError as exc:
+            raise ProviderUnavailable(f"userinfo: {type(exc).__name__}") from None
+        if response.status_code != 200:
+            raise ProviderUnavailable(f"userinfo: HTTP {response.status_code}")
+        try:
+            body = response.json()
+        except ValueError:
+            raise ProviderUnavailable("userinfo: not JSON") from None
+        if not isinstance(body, dict):
+            raise ProviderUnavailable("userinfo: not a JSON object")
         return body
 
 

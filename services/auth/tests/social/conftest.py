@@ -135,12 +135,14 @@ class SocialAuth:
     async def hash(self, password: str) -> str:
         return str(await self.runtime.extras["auth"].passwords.hash(password))
 
-    async def password_account(self, email: str) -> uuid.UUID:
+    async def password_account(self, email: str, *, verified: bool = True) -> uuid.UUID:
+        """`verified=False`: a registration whose address nobody confirmed."""
         account_id = uuid.uuid4()
         async with self.engine.begin() as connection:
             await connection.execute(
                 text("INSERT INTO accounts (id, email, password_hash, created_at, "
-                     "email_verified_at) VALUES (:id, :email, :hash, now(), now())"),
+                     "email_verified_at) VALUES (:id, :email, :hash, now(), "
+                     + ("now())" if verified else "NULL)")),
                 {"id": account_id, "email": email, "hash": await self.hash("pw 12345678")},
             )  # fmt: skip
         return account_id
@@ -172,6 +174,20 @@ def evil_providers() -> Iterator[tuple[EvilProvider, EvilProvider]]:
 
 @pytest.fixture(scope="session")
 async def google() -> AsyncIterator[Google | None]:
+    async with idp(userinfo_only=False) as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+async def google_userinfo() -> AsyncIterator[Google | None]:
+    """oidc-provider as it comes: the ID token carries only `sub`; the address and the name
+    are at its userinfo endpoint (OIDC Core 5.4)."""
+    async with idp(userinfo_only=True) as started:
+        yield started
+
+
+@asynccontextmanager
+async def idp(*, userinfo_only: bool) -> AsyncIterator[Google | None]:
     if shutil.which("node") is None or not (IDP_DIR / "node_modules" / "oidc-provider").exists():
         yield None
         return
@@ -180,6 +196,7 @@ async def google() -> AsyncIterator[Google | None]:
         "client_secret": GOOGLE_SECRET,
         "redirect_uris": [f"{ISSUER}/login/social/google/callback"],
         "accounts": {"ada": GOOGLE_USER, "bob": GOOGLE_USER | {"email": "bob@example.com"}},
+        "userinfo_only": userinfo_only,
     }
     process = await asyncio.create_subprocess_exec(
         "node", str(IDP_DIR / "idp.mjs"), json.dumps(config),
@@ -240,6 +257,8 @@ async def social_with_consent(
     if google is None:
         pytest.skip("Node.js or tests/idp/node_modules missing (make node-deps)")
     evil, other = evil_providers
+    for provider in (evil, other):
+        provider.mode, provider.issuer_in_discovery, provider.userinfo = "ok", None, None
     auth_sock, auth_url = loopback_socket()
     consent_sock, consent_url = loopback_socket()
     common = {"kafka": kafka_bootstrap, "redis": redis_url, "topic_prefix": topic_prefix}
@@ -281,9 +300,45 @@ async def social(
     google: Google | None,
     mailbox: Any,  # the auth tests' SMTP server (../conftest.py)
 ) -> AsyncIterator[SocialAuth]:
+    async with social_auth(
+        fresh_database, kafka_bootstrap, redis_url, topic_prefix, evil_providers, google, mailbox
+    ) as auth:
+        yield auth
+
+
+@pytest.fixture
+async def social_userinfo(
+    fresh_database: Any,
+    kafka_bootstrap: str,
+    redis_url: str,
+    topic_prefix: str,
+    evil_providers: tuple[EvilProvider, EvilProvider],
+    google_userinfo: Google | None,
+    mailbox: Any,
+) -> AsyncIterator[SocialAuth]:
+    """`social` whose "google" keeps the claims out of the ID token (only at userinfo)."""
+    if google_userinfo is None:
+        pytest.skip("Node.js or tests/idp/node_modules missing (make node-deps)")
+    async with social_auth(
+        fresh_database, kafka_bootstrap, redis_url, topic_prefix, evil_providers,
+        google_userinfo, mailbox,
+    ) as auth:  # fmt: skip
+        yield auth
+
+
+@asynccontextmanager
+async def social_auth(
+    fresh_database: Any,
+    kafka_bootstrap: str,
+    redis_url: str,
+    topic_prefix: str,
+    evil_providers: tuple[EvilProvider, EvilProvider],
+    google: Google | None,
+    mailbox: Any,
+) -> AsyncIterator[SocialAuth]:
     evil, other = evil_providers
     for provider in (evil, other):
-        provider.mode, provider.issuer_in_discovery = "ok", None
+        provider.mode, provider.issuer_in_discovery, provider.userinfo = "ok", None, None
     providers = [
         evil.config("evil"),
         other.config("other"),

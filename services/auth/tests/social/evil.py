@@ -33,6 +33,8 @@ class EvilProvider:
         self.codes: dict[str, tuple[str, str]] = {}  # code -> (id token, PKCE challenge)
         self.issuer_in_discovery: str | None = None  # another value: a lying discovery
         self.mode = "ok"  # "slow", "garbage", "500"
+        # Set: discovery names a userinfo endpoint answering this for the access token "at".
+        self.userinfo: dict[str, Any] | None = None
         self.slow_s = 8.0  # longer than any timeout the fixtures set
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -122,6 +124,7 @@ class EvilProvider:
                 if provider.mode == "garbage":
                     return self._raw(200, b"<html>oops</html>", "text/html")
                 if self.path.startswith("/.well-known/openid-configuration"):
+                    userinfo = {"userinfo_endpoint": f"{provider.url}/userinfo"}
                     return self._send(200, {
                         "issuer": provider.issuer_in_discovery or provider.issuer,
                         "authorization_endpoint": f"{provider.url}/authorize",
@@ -129,7 +132,11 @@ class EvilProvider:
                         "jwks_uri": f"{provider.url}/jwks",
                         "authorization_response_iss_parameter_supported": True,
                         "token_endpoint_auth_methods_supported": ["client_secret_basic"],
-                    })  # fmt: skip
+                    } | (userinfo if provider.userinfo is not None else {}))  # fmt: skip
+                if self.path == "/userinfo" and provider.userinfo is not None:
+                    if self.headers.get("authorization") != "Bearer at":
+                        return self._send(401, {"error": "invalid_token"})
+                    return self._send(200, provider.userinfo)
                 if self.path == "/jwks":
                     return self._send(200, {"keys": [provider.key.as_dict(private=False)]})
                 self._send(404, {"error": "not_found"})

@@ -13,6 +13,7 @@ LINKED = "dev.ciam.identity.identity.linked.v1"
 UNLINKED = "dev.ciam.identity.identity.unlinked.v1"
 REGISTERED = "dev.ciam.identity.user.registered.v1"
 SIGNED_IN = "dev.ciam.identity.user.signed-in.v1"
+VERIFIED = "dev.ciam.identity.email.verified.v1"
 
 
 async def account_row(social: SocialAuth, account_id: uuid.UUID) -> tuple[str | None, str | None]:
@@ -38,7 +39,7 @@ async def test_a_new_customer_signs_up_in_one_click_without_a_password(social: S
     account = await social.signed_in_account()
     assert account is not None
     assert await account_row(social, account) == ("someone@example.com", None)
-    assert await social.outbox_types() == [REGISTERED, LINKED, SIGNED_IN]
+    assert await social.outbox_types() == [REGISTERED, VERIFIED, LINKED, SIGNED_IN]
 
 
 async def test_a_returning_customer_is_recognised_and_never_gets_a_second_account(
