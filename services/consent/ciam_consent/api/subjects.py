@@ -9,8 +9,9 @@ another purpose does not exist for it (404). Customers and admins see everything
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Path, Request, status
 
 from ciam_consent.api.deps import RecorderDep
 from ciam_consent.auth import (
@@ -26,6 +27,7 @@ from ciam_consent.http_context import gpc_signal, request_context
 from ciam_consent.integrity import receipt_payload
 from ciam_consent.models import HistoryEntry
 from ciam_consent.schemas import (
+    VERSION_MAX,
     ChangeOut,
     ChangesIn,
     ChangesOut,
@@ -262,7 +264,7 @@ async def history(
 @router.get("/{subject_id}/receipts/{version}")
 async def receipt(
     subject_id: uuid.UUID,
-    version: int,
+    version: Annotated[int, Path(ge=1, le=VERSION_MAX)],
     session: SessionDep,
     principal: PrincipalDep,
     apps: AppsDep,
