@@ -4,8 +4,9 @@ The URL keeps its host name, so the Host header, the TLS server name (SNI) and t
 certificate check are the host's, and the connection pool is keyed by it. Only the socket's
 destination is pinned: the network backend takes the address from the checked `Target`
 (through a context variable set around the request) and never resolves a name itself; a host
-with no pinned address cannot be connected to at all (fail closed). Environment proxies are
-ignored (a proxy would resolve the name again).
+with no pinned address cannot be connected to at all (fail closed). Proxy variables in the
+environment are ignored (a proxy would resolve the name again); SSL_CERT_FILE and
+SSL_CERT_DIR still name the trusted CAs.
 """
 
 from __future__ import annotations
@@ -61,11 +62,11 @@ class PinnedTransport(httpx.AsyncHTTPTransport):
     built is replaced (tests/unit/test_webhook_guard.py proves the backend is in use)."""
 
     def __init__(self, *, limits: httpx.Limits, verify: ssl.SSLContext | bool = True) -> None:
-        super().__init__(verify=verify, limits=limits, trust_env=False)
+        super().__init__(verify=verify, limits=limits)
         ssl_context = (
             verify
             if isinstance(verify, ssl.SSLContext)
-            else httpx.create_ssl_context(verify=verify, trust_env=False)
+            else httpx.create_ssl_context(verify=verify)  # honours SSL_CERT_FILE / _DIR
         )
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=ssl_context,

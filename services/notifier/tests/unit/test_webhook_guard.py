@@ -200,7 +200,14 @@ async def _serve(app: Hook, port: int, **tls: Any) -> AsyncIterator[None]:
         await task
 
 
-async def test_the_host_header_is_the_name_and_no_second_lookup_happens() -> None:
+async def test_the_host_header_is_the_name_and_no_second_lookup_happens(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A proxy would resolve the name itself: the environment's proxies are not used.
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
     hook, port = Hook(), free_port()
     # Checked: loopback (allowlisted here); a second lookup would say 10.9.9.9, where nothing
     # listens, and the system's DNS does not know the name at all.
