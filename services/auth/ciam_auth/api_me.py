@@ -1,12 +1,14 @@
 """JSON API of the signed-in customer, authenticated by the session cookie.
 
 Cross-site forgery: the cookie is SameSite=Lax, so a cross-site POST or DELETE never carries
-it; and these endpoints take JSON, which a cross-site form cannot send without a CORS preflight.
+it; a same-site one (a sibling subdomain) does, so every state-changing call must also come
+from our own origin (Origin, else Sec-Fetch-Site) and, when it has a content type, be JSON,
+which no other origin can send without a CORS preflight (`web.same_origin_json`).
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from ciam_auth import repository
 from ciam_auth.api import session_out
@@ -25,11 +27,16 @@ from ciam_auth.schemas import (
 )
 from ciam_auth.service import accounts, second_factor
 from ciam_auth.sessions import clear_session_cookie, reauthenticated_until
-from ciam_auth.web import SignedInDep, client_of
+from ciam_auth.web import SignedInDep, client_of, same_origin_json
 from ciam_shared.http.openapi import problem_responses
 from ciam_shared.service import SessionDep
 
-router = APIRouter(prefix="/v1/me", tags=["me"], responses=problem_responses(401, 403))
+router = APIRouter(
+    prefix="/v1/me",
+    tags=["me"],
+    dependencies=[Depends(same_origin_json)],
+    responses=problem_responses(401, 403, 415),
+)
 
 
 @router.get("")

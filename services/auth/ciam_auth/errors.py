@@ -82,6 +82,15 @@ class CsrfFailed(DomainError):
     title = "Form expired"
 
 
+class UnsupportedMediaType(DomainError):
+    """A state-changing call of the cookie-authenticated JSON API in another content type
+    (text/plain is what a cross-origin page can send without a CORS preflight)."""
+
+    status = 415
+    type_slug = "unsupported-media-type"
+    title = "Send JSON"
+
+
 class NoAddressForPassword(DomainError):
     """A password-less account without an email address cannot set a password: sign-in by
     password needs the address."""

@@ -10,8 +10,13 @@ Three counters, all keyed by hashes (no address or email in clear in Redis):
 - per client address: at most `client_limit` attempts in a window, whatever the account.
 
 A client that signed in to the account before carries a device cookie (`ciam_device`, OWASP's
-"device cookies"); it is exempt from the account-wide delay, so an attack from elsewhere does
-not even slow the customer's own devices.
+"device cookies"): a random token, valid only for that account while Redis holds its hash
+(nothing to forge, no use for another account). Its attempts are counted per (account,
+device) instead of per (account, address), and neither the per-address limit nor the
+account-wide delay applies to it: an attacker behind the same carrier or office NAT, whose
+failures lock out that address, does not lock out the customer's known device; the attacker
+stays throttled by the address. A stolen device cookie buys no more than an address does: its
+own failures delay it like a pair's.
 
 The account key is derived from the normalised email, so an unknown address is throttled
 exactly like a known one: the answers tell nothing about which accounts exist. An attempt
@@ -57,6 +62,15 @@ def delay_after(failures: int, free: int, cap: float, base: float = 1.0) -> floa
     return float(min(cap, base * 2 ** min(failures - free, 30)))
 
 
+@dataclass(frozen=True)
+class Source:
+    """Where an attempt comes from, as the throttle counts it: a known device of the account
+    (`trusted`, counted by its token) or a client address."""
+
+    key: str
+    trusted: bool = False
+
+
 class Throttle:
     def __init__(
         self,
@@ -75,14 +89,32 @@ class Throttle:
         p = f"{self.prefix}throttle:"
         return f"{p}pair:{account}:{client}", f"{p}account:{account}", f"{p}client:{client}"
 
-    async def check(self, account: str, client: str, *, trusted: bool = False) -> None:
-        """Raise Throttled if this attempt must wait; counts the attempt for the client.
+    async def source(self, account: str, client: str, device_token: str | None) -> Source:
+        """The device, if the client's device cookie is one of this account's; else the client
+        address (`client`, a `client_key`)."""
+        if await self.trusted(account, device_token):
+            assert device_token is not None
+            return Source(f"device:{_digest(device_token)}", trusted=True)
+        return Source(client)
 
-        A `trusted` device (it signed in to this account before) is exempt from the
-        account-wide delay: an attack from elsewhere cannot slow the customer's own devices.
+    async def check(self, account: str, source: Source) -> None:
+        """Raise Throttled if this attempt must wait; counts the attempt for the address.
+
+        A known device is held only to its own failures: not to the address's limit (shared
+        with everyone behind the same NAT) nor to the account-wide delay (an attack from
+        elsewhere).
         """
-        pair, acct, per_client = self._keys(account, client)
+        pair, acct, per_client = self._keys(account, source.key)
         policy = self.policy
+        if source.trusted:
+            failures, last = await self.redis.hmget(pair, "failures", "last")
+            now = time.time()
+            wait = _wait(
+                failures, last, policy.pair_free, policy.pair_max_delay, policy.base_delay, now
+            )
+            if wait > 0:
+                raise Throttled(wait)
+            return
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.hmget(pair, "failures", "last")
             pipe.hmget(acct, "failures", "last")
@@ -93,25 +125,22 @@ class Throttle:
         now = time.time()
         if int(attempts) > policy.client_limit:
             raise Throttled(max(1, int(client_ttl)))
-        waits = [
-            _wait(pair_f, pair_t, policy.pair_free, policy.pair_max_delay, policy.base_delay, now)
-        ]
-        if not trusted:
-            waits.append(
-                _wait(
-                    acct_f,
-                    acct_t,
-                    policy.account_free,
-                    policy.account_max_delay,
-                    policy.base_delay,
-                    now,
-                )
-            )
-        if (longest := max(waits)) > 0:
+        longest = max(
+            _wait(pair_f, pair_t, policy.pair_free, policy.pair_max_delay, policy.base_delay, now),
+            _wait(
+                acct_f,
+                acct_t,
+                policy.account_free,
+                policy.account_max_delay,
+                policy.base_delay,
+                now,
+            ),
+        )
+        if longest > 0:
             raise Throttled(longest)
 
-    async def failed(self, account: str, client: str) -> None:
-        pair, acct, _ = self._keys(account, client)
+    async def failed(self, account: str, source: Source) -> None:
+        pair, acct, _ = self._keys(account, source.key)
         now = str(time.time())
         async with self.redis.pipeline(transaction=True) as pipe:
             for key in (pair, acct):
@@ -124,10 +153,11 @@ class Throttle:
         pair, acct, _ = self._keys(account, client)
         await self.redis.delete(pair, acct)
 
-    async def signed_in(self, account: str, client: str) -> str:
-        """`succeeded` and `trust` in one round trip: the delays of this account and pair end,
-        and this client gets a new device token (returned)."""
-        pair, acct, _ = self._keys(account, client)
+    async def signed_in(self, account: str, source: Source) -> str:
+        """`succeeded` and `trust` in one round trip: the delays of this account and of this
+        source end (a known device's success leaves its address's delay to the attacker behind
+        it), and this client gets a new device token (returned)."""
+        pair, acct, _ = self._keys(account, source.key)
         token = secrets.token_urlsafe(32)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.delete(pair, acct)
@@ -136,8 +166,7 @@ class Throttle:
         return token
 
     def _device(self, account: str, token: str) -> str:
-        digest = hashlib.sha256(token.encode()).hexdigest()[:32]
-        return f"{self.prefix}throttle:device:{account}:{digest}"
+        return f"{self.prefix}throttle:device:{account}:{_digest(token)}"
 
     async def trust(self, account: str) -> str:
         """A new device token for a client that just signed in to `account` (OWASP's device
@@ -165,8 +194,17 @@ class Throttle:
         return int(count) <= limit
 
 
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()[:32]
+
+
 def _wait(
-    failures: bytes | None, last: bytes | None, free: int, cap: float, base: float, now: float
+    failures: bytes | str | None,
+    last: bytes | str | None,
+    free: int,
+    cap: float,
+    base: float,
+    now: float,
 ) -> float:
     if failures is None or last is None:
         return 0.0

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import re
 import secrets
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request, Response
 
-from ciam_auth.errors import CsrfFailed, NotSignedIn
+from ciam_auth.errors import CsrfFailed, NotSignedIn, UnsupportedMediaType
 from ciam_auth.i18n import choose_locale
 from ciam_auth.service.signin import Client
+from ciam_auth.sessions import COOKIE as SESSION_COOKIE
 from ciam_auth.sessions import Session, current_session
 
 CSRF_COOKIE = "ciam_csrf"
@@ -81,22 +85,89 @@ def locale_of(request: Request, ui_locales: str | None = None) -> str:
     )
 
 
+def _csrf_key(request: Request) -> bytes:
+    # The operator's secret (empty only in development, where the binding still rests on the
+    # session cookie, which a forger does not have).
+    settings = request.app.state.runtime.extras["auth"].settings
+    kek = settings.key_encryption_secret.get_secret_value()
+    return hashlib.sha256(b"ciam-page-csrf:" + kek.encode()).digest()
+
+
+def _bound_token(request: Request, browser_secret: str) -> str:
+    """The form token: an HMAC (server key) of the browser's CSRF cookie and of the session
+    cookie the request carries. Signing in (or out) changes the session cookie, so a token
+    from before, or from another session, no longer matches; and a cookie planted by someone
+    else (a sibling subdomain can set cookies) is no use without the victim's session."""
+    session_secret = request.cookies.get(SESSION_COOKIE) or ""
+    message = b"page-csrf\x00" + browser_secret.encode() + b"\x00" + session_secret.encode()
+    digest = hmac.new(_csrf_key(request), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
 def csrf_token(request: Request, response: Response, *, secure: bool) -> str:
-    """Double-submit token: a random cookie value repeated in each form's hidden field. A
-    cross-site page can make the browser send the cookie but cannot read it to fill the form."""
-    token = request.cookies.get(CSRF_COOKIE)
-    if not token or len(token) != 43:
-        token = secrets.token_urlsafe(32)
+    """The token for the forms of the page being rendered: a random cookie (set here if the
+    browser has none) bound to the session (`_bound_token`). A cross-site page can make the
+    browser send the cookies but can neither read them nor compute the token."""
+    browser_secret = request.cookies.get(CSRF_COOKIE)
+    if not browser_secret or len(browser_secret) != 43:
+        browser_secret = secrets.token_urlsafe(32)
         response.set_cookie(
-            CSRF_COOKIE, token, path="/", httponly=True, samesite="lax", secure=secure
+            CSRF_COOKIE, browser_secret, path="/", httponly=True, samesite="lax", secure=secure
         )
-    return token
+    return _bound_token(request, browser_secret)
 
 
 def check_csrf(request: Request, submitted: str | None) -> None:
-    cookie = request.cookies.get(CSRF_COOKIE) or ""
-    if not cookie or not submitted or not hmac.compare_digest(cookie, submitted):
+    """A page's form post: from one of our own pages (Origin, Sec-Fetch-Site) and with the
+    token of this browser and this session."""
+    check_same_origin(request)
+    browser_secret = request.cookies.get(CSRF_COOKIE) or ""
+    if len(browser_secret) != 43 or not submitted or len(submitted) > 100:
         raise CsrfFailed("The form expired. Load the page again.")
+    if not hmac.compare_digest(_bound_token(request, browser_secret), submitted):
+        raise CsrfFailed("The form expired. Load the page again.")
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def check_same_origin(request: Request) -> None:
+    """Refuse a state-changing request that a browser says comes from another origin.
+
+    `Origin` (sent by browsers on every POST, PUT, PATCH, DELETE) must be this service's
+    public origin or the origin the request was addressed to; `null` (a sandboxed frame, a
+    data: URL, a cross-origin redirect) is refused. Without `Origin`, `Sec-Fetch-Site` must be
+    `same-origin` or `none` (typed by the user); `same-site` is refused too, since a sibling
+    subdomain is not us. A client that sends neither (not a browser) is left to the other
+    checks (CSRF token, JSON content type).
+    """
+    origin = request.headers.get("origin")
+    if origin is not None:
+        settings = request.app.state.runtime.extras["auth"].settings
+        ours = {_origin_of(settings.public_url), _origin_of(str(request.base_url))}
+        if origin.strip().lower() not in ours:
+            raise CsrfFailed("This request came from another site.")
+        return
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site.strip().lower() not in ("same-origin", "none"):
+        raise CsrfFailed("This request came from another site.")
+
+
+_JSON = re.compile(r"^application/([a-z0-9.+-]+\+)?json\s*(;.*)?$", re.IGNORECASE)
+
+
+async def same_origin_json(request: Request) -> None:
+    """For the cookie-authenticated JSON API: a state-changing request must come from our own
+    origin and, if it names a content type, be JSON. `text/plain` (and form types) are what a
+    cross-origin page may send without a CORS preflight; JSON needs one, which we never grant."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    check_same_origin(request)
+    content_type = request.headers.get("content-type")
+    if content_type is not None and not _JSON.match(content_type.strip()):
+        raise UnsupportedMediaType("Send JSON (Content-Type: application/json).")
 
 
 def safe_return_to(value: str | None) -> str:

@@ -30,6 +30,11 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
+# Versions are 32-bit integer columns: a larger number cannot name a row, and sent to the
+# database it would fail there (a 500); refuse it at the edge (422 problem details).
+VERSION_MAX = 2**31 - 1
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -39,7 +44,7 @@ class ChangeIn(Strict):
     status: Literal[ConsentStatus.GRANTED, ConsentStatus.DENIED, ConsentStatus.WITHDRAWN]
     brand: Scope | None = None
     channel: Scope | None = None
-    purpose_version: int | None = Field(default=None, ge=1)
+    purpose_version: int | None = Field(default=None, ge=1, le=VERSION_MAX)
     expires_at: Annotated[datetime | None, AfterValidator(_aware)] = None
 
 
@@ -54,7 +59,7 @@ class ChangesIn(Strict):
 class SingleChangeIn(Strict):
     brand: Scope | None = None
     channel: Scope | None = None
-    purpose_version: int | None = Field(default=None, ge=1)
+    purpose_version: int | None = Field(default=None, ge=1, le=VERSION_MAX)
     expires_at: Annotated[datetime | None, AfterValidator(_aware)] = None
     collected_via: Literal[
         CollectionMethod.WEB, CollectionMethod.APP, CollectionMethod.API, CollectionMethod.IMPORT

@@ -95,7 +95,7 @@ async def subscribe(
         event_types=body.event_types,
         purposes=body.purposes,
         brands=body.brands,
-        allowlist=runtime.extras["allowlist"],
+        guard=runtime.extras["webhook_guard"],
     )
     return _created(row)
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from ciam_notifier.apps import app_directory
+from ciam_notifier.errors import BadResumePoint
 from ciam_notifier.service.streams import stream
 from ciam_shared.http.openapi import BEARER, problem_responses
 from ciam_shared.service import RuntimeDep
@@ -23,9 +24,9 @@ ADMIN = NOTIFIER_ADMIN
 SSE_HEADERS = {"cache-control": "no-store", "x-accel-buffering": "no"}
 
 
-# Stream positions are the events' BIGINT sequence numbers: a larger one names no event, and
-# would fail the stream's first query after its 200 went out.
-MAX_POSITION = 2**63 - 1
+# Stream event ids are a BIGINT sequence: a larger resume point would fail in the database
+# after the stream's 200 went out; it is refused before (422 problem details).
+SEQ_MAX = 2**63 - 1
 
 
 def _authorize(principal: Principal) -> None:
@@ -36,12 +37,12 @@ def _authorize(principal: Principal) -> None:
 
 
 def _resume_from(last_event_id: str | None, after: int | None) -> int:
-    """Last-Event-ID (set by an EventSource on reconnect) wins over `?after=`, unless it is no
-    position of ours."""
+    """Last-Event-ID (set by an EventSource on reconnect) wins over `?after=`."""
     if last_event_id is not None and last_event_id.strip().isdigit():
-        position = int(last_event_id.strip())
-        if position <= MAX_POSITION:
-            return position
+        digits = last_event_id.strip().lstrip("0") or "0"
+        if len(digits) > 19 or int(digits) > SEQ_MAX:  # length first: int() of 5,000 digits fails
+            raise BadResumePoint(f"Last-Event-ID must be at most {SEQ_MAX}.")
+        return int(digits)
     return after or 0
 
 
@@ -50,7 +51,7 @@ async def consent_stream(
     request: Request,
     runtime: RuntimeDep,
     last_event_id: Annotated[str | None, Header()] = None,
-    after: Annotated[int | None, Query(ge=0, le=MAX_POSITION)] = None,
+    after: Annotated[int | None, Query(ge=0, le=SEQ_MAX)] = None,
 ) -> StreamingResponse:
     """An app with `notifier:stream` gets every subject's consent changes of the purposes it
     declares; an admin every change; a customer (`me:consents:read`) their own, through a

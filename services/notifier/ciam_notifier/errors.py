@@ -25,3 +25,11 @@ class MessageNotFound(DomainError):
     status = 404
     type_slug = "message-not-found"
     title = "Message not found"
+
+
+class BadResumePoint(DomainError):
+    """A Last-Event-ID beyond any stream event id (a 64-bit sequence)."""
+
+    status = 422
+    type_slug = "bad-resume-point"
+    title = "Stream resume point out of range"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from datetime import timedelta
 
 import httpx
@@ -19,7 +20,8 @@ from ciam_notifier.service.delivery import DeliveryWorker, Policy
 from ciam_notifier.service.sending import MessageWorker, Tuning
 from ciam_notifier.service.streams import Broadcaster, prune_forever
 from ciam_notifier.settings import NotifierSettings
-from ciam_notifier.ssrf import networks
+from ciam_notifier.ssrf import Resolver, WebhookGuard, networks, system_resolver
+from ciam_notifier.webhook_http import webhook_client
 from ciam_shared.events import ConsentApplied, WebhookDeadLettered
 from ciam_shared.service import ServiceRuntime, ServiceSpec, build_app
 from ciam_shared.topics import (
@@ -51,27 +53,34 @@ SPEC = ServiceSpec(
 )
 
 
-def create_app(settings: NotifierSettings | None = None) -> FastAPI:
+def create_app(
+    settings: NotifierSettings | None = None,
+    *,
+    resolver: Resolver = system_resolver,
+    webhook_tls: ssl.SSLContext | None = None,
+) -> FastAPI:
+    """`resolver` (DNS for webhook hosts) and `webhook_tls` (the CAs webhook servers are
+    checked against) default to the system's; tests pass their own."""
     settings = settings or NotifierSettings()
     runtime = ServiceRuntime.build(SPEC, settings)
-    allowlist = tuple(networks(settings.webhook_allowlist))
+    guard = WebhookGuard(tuple(networks(settings.webhook_allowlist)), resolver)
     policy = Policy(
         retry_period=timedelta(seconds=settings.retry_period_seconds),
         backoff_base=settings.backoff_base_seconds,
         backoff_max=settings.backoff_max_seconds,
         concurrency=settings.delivery_concurrency,
         poll_seconds=settings.delivery_poll_seconds,
-        allowlist=allowlist,
+        guard=guard,
         topic_prefix=settings.topic_prefix,
     )
-    http = httpx.AsyncClient(
+    http = webhook_client(
         timeout=settings.delivery_timeout_seconds,
-        follow_redirects=False,
         limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
         headers={"user-agent": "ciam-notifier/0.1 (+standard-webhooks)"},
+        verify=webhook_tls or True,
     )
     worker = DeliveryWorker(runtime.sessions, http, policy)
-    runtime.extras |= {"allowlist": allowlist, "worker": worker}
+    runtime.extras |= {"webhook_guard": guard, "worker": worker}
     broadcaster = Broadcaster()
     runtime.extras["broadcaster"] = broadcaster
 
@@ -86,11 +95,13 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         client_id="notifier-apps",
     )
     runtime.extras[APPS] = apps
+    gateway_http = httpx.AsyncClient(timeout=settings.delivery_timeout_seconds)
     channels: dict[str, Channel] = {
         "email": EmailChannel(settings.smtp_host, settings.smtp_port, settings.mail_from)
     }
     if settings.sms_gateway_url:
-        channels["sms"] = SmsChannel(settings.sms_gateway_url, http)
+        # The operator's gateway, not a customer-chosen URL: an ordinary client.
+        channels["sms"] = SmsChannel(settings.sms_gateway_url, gateway_http)
     auth_http = httpx.AsyncClient(timeout=settings.auth_timeout_seconds)
     contacts = (
         AuthContacts(
@@ -138,6 +149,7 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
         await apps.stop()
         await http.aclose()
         await auth_http.aclose()
+        await gateway_http.aclose()
 
     return build_app(
         runtime,

@@ -1,4 +1,5 @@
-"""Request ids, access logs and Prometheus request metrics as one pure-ASGI middleware."""
+"""Request ids, access logs, Prometheus request metrics and the baseline security headers of
+every response, as one pure-ASGI middleware."""
 
 from __future__ import annotations
 
@@ -22,6 +23,13 @@ LATENCY = Histogram(
 )
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 HEADER = b"x-request-id"
+# On every response of every service unless the handler set its own (docs/security.md,
+# "Hardening"): no MIME sniffing (a JSON or text answer is never run as a script or page);
+# `same-origin`: a full Referer only to our own pages (their URLs carry reset and verification
+# tokens and OIDC parameters), none to other sites. Not `no-referrer`: under it browsers send
+# `Origin: null` on our own form posts, and the auth pages refuse a POST whose Origin is not
+# their own.
+SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"))
 
 
 class RequestContextMiddleware:
@@ -43,7 +51,10 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []), (HEADER, rid.encode())]
+                headers = [*message.get("headers", []), (HEADER, rid.encode())]
+                present = {name.lower() for name, _ in headers}
+                headers += [(n, v) for n, v in SECURITY_HEADERS if n not in present]
+                message["headers"] = headers
             await send(message)
 
         try:

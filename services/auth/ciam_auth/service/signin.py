@@ -61,8 +61,9 @@ async def check_password(
 ) -> Account:
     """The account whose password this is, or InvalidCredentials; throttled; upgrades the hash."""
     email = normal_email(email)
-    key, who = account_key(email), client_key(client.address)
-    await ctx.throttle.check(key, who, trusted=await ctx.throttle.trusted(key, client.device_token))
+    key = account_key(email)
+    who = await ctx.throttle.source(key, client_key(client.address), client.device_token)
+    await ctx.throttle.check(key, who)
     account = await repository.account_by_email(session, email)
     verdict = await ctx.passwords.verify(account.password_hash if account else None, password)
     if account is None or not verdict.ok:
@@ -89,7 +90,8 @@ async def sign_in(
     if account.totp_enabled:
         return SignInResult(mfa_token=await pending_second_step(ctx, account.id, "pwd"))
     key = account_key(account.email or str(account.id))
-    device_token = await ctx.throttle.signed_in(key, client_key(client.address))
+    who = await ctx.throttle.source(key, client_key(client.address), client.device_token)
+    device_token = await ctx.throttle.signed_in(key, who)
     return SignInResult(
         session=await start_session(session, ctx, account, client, ["pwd"], current),
         device_token=device_token,
@@ -111,8 +113,9 @@ async def complete_second_step(
     account = await repository.account_by_id(session, account_id, for_update=True)
     if account is None or account.totp_secret is None:
         raise InvalidToken("The sign-in expired. Start again.")
-    key, who = account_key(account.email or str(account.id)), client_key(client.address)
-    await ctx.throttle.check(key, who, trusted=await ctx.throttle.trusted(key, client.device_token))
+    key = account_key(account.email or str(account.id))
+    who = await ctx.throttle.source(key, client_key(client.address), client.device_token)
+    await ctx.throttle.check(key, who)
     ok = False
     if code:
         context = totp_context(account.id)

@@ -11,8 +11,9 @@ every purpose. Admins and the customer on auth's own pages see everything.
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Path, Request, status
 
 from ciam_consent.api.deps import RecorderDep
 from ciam_consent.auth import (
@@ -28,6 +29,7 @@ from ciam_consent.http_context import gpc_signal, request_context
 from ciam_consent.integrity import receipt_payload
 from ciam_consent.models import HistoryEntry
 from ciam_consent.schemas import (
+    VERSION_MAX,
     ChangeOut,
     ChangesIn,
     ChangesOut,
@@ -273,7 +275,7 @@ async def history(
 @router.get("/{subject_id}/receipts/{version}", responses=problem_responses(404, 410))
 async def receipt(
     subject_id: uuid.UUID,
-    version: int,
+    version: Annotated[int, Path(ge=1, le=VERSION_MAX)],
     session: SessionDep,
     principal: PrincipalDep,
     apps: AppsDep,

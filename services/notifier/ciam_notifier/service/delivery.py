@@ -26,7 +26,8 @@ from ciam_notifier import repository, signing
 from ciam_notifier.errors import UnsafeWebhookUrl
 from ciam_notifier.models import Delivery, Subscription
 from ciam_notifier.service.fanout import Immediate
-from ciam_notifier.ssrf import IPNetwork, check_url
+from ciam_notifier.ssrf import WebhookGuard
+from ciam_notifier.webhook_http import post_pinned
 from ciam_shared.db import unit_of_work, utcnow
 from ciam_shared.events import CloudEvent, ConsentApplied, WebhookDeadLettered
 from ciam_shared.outbox import stage_many
@@ -43,7 +44,7 @@ class Policy:
     backoff_max: float
     concurrency: int
     poll_seconds: float
-    allowlist: tuple[IPNetwork, ...]
+    guard: WebhookGuard
     topic_prefix: str
 
 
@@ -159,7 +160,9 @@ class DeliveryWorker:
         if subscription is None or subscription.status != "active":
             return Outcome(False, error="subscription paused or deleted")
         try:
-            await check_url(subscription.url, self.policy.allowlist)
+            # Checked again (DNS may have changed since the subscription), and the POST goes
+            # to exactly the addresses checked now: no second lookup, no rebinding window.
+            target = await self.policy.guard.check(subscription.url)
         except UnsafeWebhookUrl as exc:
             return Outcome(False, error=exc.detail)
         body = json.dumps(payload, separators=(",", ":")).encode()
@@ -169,7 +172,7 @@ class DeliveryWorker:
         ]
         headers = signing.headers(keys, str(event_id), int(time.time()), body)
         try:
-            response = await self.http.post(subscription.url, content=body, headers=headers)
+            response = await post_pinned(self.http, target, content=body, headers=headers)
         except httpx.HTTPError as exc:
             return Outcome(False, error=f"{type(exc).__name__}: {exc}"[:500])
         if 200 <= response.status_code < 300:

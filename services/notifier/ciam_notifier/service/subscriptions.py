@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,7 +10,7 @@ from ciam_notifier import repository
 from ciam_notifier.errors import SubscriptionNotFound, SubscriptionStopped
 from ciam_notifier.models import Subscription
 from ciam_notifier.signing import new_secret
-from ciam_notifier.ssrf import IPNetwork, check_url
+from ciam_notifier.ssrf import WebhookGuard
 from ciam_shared.db import new_id, utcnow
 from ciam_shared.tokens.apps import check_declared
 
@@ -25,10 +24,10 @@ async def subscribe(
     event_types: list[str],
     purposes: list[str],
     brands: list[str],
-    allowlist: Sequence[IPNetwork],
+    guard: WebhookGuard,
 ) -> Subscription:
     check_declared(app, declared, purposes)
-    await check_url(url, allowlist)
+    await guard.check(url)
     row = Subscription(
         id=new_id(),
         app=app,

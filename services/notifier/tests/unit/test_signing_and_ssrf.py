@@ -8,7 +8,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from ciam_notifier import signing
 from ciam_notifier.errors import UnsafeWebhookUrl
 from ciam_notifier.service.delivery import Policy, backoff
-from ciam_notifier.ssrf import check_url
+from ciam_notifier.ssrf import WebhookGuard, check_url
 
 
 def test_a_standard_webhooks_library_verifies_our_signature() -> None:
@@ -61,7 +61,7 @@ async def test_an_allowlisted_network_is_accepted() -> None:
 
 
 def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
-    policy = Policy(timedelta(hours=24), 1.0, 60.0, 8, 1.0, (), "")
+    policy = Policy(timedelta(hours=24), 1.0, 60.0, 8, 1.0, WebhookGuard(), "")
     for attempts, ceiling in [(1, 1.0), (2, 2.0), (5, 16.0), (20, 60.0)]:
         delays = [backoff(policy, attempts) for _ in range(200)]
         assert all(ceiling / 2 <= d <= ceiling for d in delays)

@@ -1,0 +1,299 @@
+"""The webhook address guard and the pinned client: only globally routable unicast addresses
+(embedded IPv4 decoded), and the connection goes to the address checked, never to a second
+lookup's answer; the Host header and the TLS name stay the host's."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import ipaddress
+import ssl
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpcore
+import httpx
+import pytest
+import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from ciam_notifier.errors import UnsafeWebhookUrl
+from ciam_notifier.ssrf import IPAddress, WebhookGuard, embedded_ipv4, networks
+from ciam_notifier.webhook_http import PinnedBackend, post_pinned, webhook_client
+from ciam_shared.devstack import free_port
+from ciam_shared.testing.plugin import eventually
+
+# The reproducers of issue 12, and their relatives.
+REFUSED = [
+    "http://[::127.0.0.1]/",  # IPv4-compatible (deprecated) loopback
+    "http://[64:ff9b::7f00:1]/",  # NAT64 of 127.0.0.1
+    "http://[64:ff9b::a9fe:a9fe]/",  # NAT64 of the metadata address 169.254.169.254
+    "http://[2002:7f00:1::]/",  # 6to4 of 127.0.0.1
+    "http://224.0.0.1/",  # multicast
+    "http://[::ffff:127.0.0.1]/",  # IPv4-mapped loopback
+    "http://[::ffff:a9fe:a9fe]/",  # IPv4-mapped metadata address
+    "http://[64:ff9b:1:7f00:0:100::]/",  # local-use NAT64 (RFC 8215)
+    "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/",  # Teredo, client 127.0.0.1
+    "http://[ff02::1]/",  # IPv6 multicast
+    "http://[fd00::1]/",  # unique local
+    "http://[fe80::1]/",  # link-local
+    "http://[::]/",
+    "http://0.0.0.0/",
+    "http://100.64.0.1/",  # carrier-grade NAT
+    "http://255.255.255.255/",
+    "http://240.0.0.1/",
+    "http://192.0.2.1/",  # documentation
+    "http://[2001:db8::1]/",  # documentation
+    "http://198.18.0.1/",  # benchmarking
+]
+PUBLIC = [
+    "https://93.184.215.14/hook",
+    "https://[2606:4700:4700::1111]/hook",
+    "https://[64:ff9b::5db8:d70e]/hook",  # NAT64 of a public address
+    "https://[2002:5db8:d70e::1]/hook",  # 6to4 of a public address
+    "https://[::ffff:93.184.215.14]/hook",
+    "https://[2001:0:4136:e378:8000:63bf:a247:28f1]/hook",  # Teredo, both ends public
+]
+# Loopback and the metadata network allowlisted, as a careless operator might: the embedded
+# forms still do not pass (only the IPv4-mapped form is the IPv4 destination itself).
+LOOSE = tuple(networks(["127.0.0.0/8", "169.254.0.0/16"]))
+
+
+@pytest.mark.parametrize("url", REFUSED)
+async def test_special_and_embedded_addresses_are_refused(url: str) -> None:
+    with pytest.raises(UnsafeWebhookUrl):
+        await WebhookGuard().check(url)
+
+
+@pytest.mark.parametrize("url", [u for u in REFUSED if "::ffff:" not in u])
+async def test_an_allowlisted_ipv4_network_does_not_admit_its_embedded_forms(url: str) -> None:
+    with pytest.raises(UnsafeWebhookUrl):
+        await WebhookGuard(LOOSE).check(url)
+
+
+@pytest.mark.parametrize("url", PUBLIC)
+async def test_public_unicast_addresses_pass(url: str) -> None:
+    target = await WebhookGuard().check(url)
+    assert len(target.addresses) == 1
+
+
+def test_embedded_ipv4_is_decoded_in_every_form() -> None:
+    def decoded(text: str) -> list[str]:
+        return [str(a) for a in embedded_ipv4(ipaddress.IPv6Address(text))]
+
+    assert decoded("::127.0.0.1") == ["127.0.0.1"]
+    assert decoded("::ffff:10.0.0.1") == ["10.0.0.1"]
+    assert decoded("64:ff9b::a9fe:a9fe") == ["169.254.169.254"]
+    assert decoded("64:ff9b:1:7f00:0:100::") == ["127.0.0.1"]
+    assert decoded("2002:7f00:1::") == ["127.0.0.1"]
+    assert decoded("2001:0:4136:e378:8000:63bf:80ff:fffe") == ["65.54.227.120", "127.0.0.1"]
+    assert decoded("2606:4700:4700::1111") == []
+
+
+async def test_a_message_names_what_an_embedded_address_leads_to() -> None:
+    with pytest.raises(UnsafeWebhookUrl) as refused:
+        await WebhookGuard().check("http://[64:ff9b::a9fe:a9fe]/")
+    assert "169.254.169.254" in refused.value.detail
+
+
+class Dns:
+    """A resolver that answers from a table the test changes, counting the lookups."""
+
+    def __init__(self, answers: dict[str, list[str]]) -> None:
+        self.answers = answers
+        self.lookups: list[str] = []
+
+    async def __call__(self, host: str, port: int) -> list[IPAddress]:
+        self.lookups.append(host)
+        if host not in self.answers:
+            raise OSError("no such host")
+        return [ipaddress.ip_address(a) for a in self.answers[host]]
+
+
+async def test_a_name_is_refused_when_any_of_its_addresses_is_not_public() -> None:
+    dns = Dns({"hook.example": ["93.184.215.14", "10.0.0.7"]})
+    with pytest.raises(UnsafeWebhookUrl):
+        await WebhookGuard(resolver=dns).check("https://hook.example/x")
+    with pytest.raises(UnsafeWebhookUrl):
+        await WebhookGuard(resolver=dns).check("https://unknown.example/x")
+
+
+class Recorder(httpcore.AsyncNetworkBackend):
+    """Stands in for the operating system's sockets: records where a connection would go."""
+
+    def __init__(self) -> None:
+        self.connects: list[tuple[str, int]] = []
+
+    async def connect_tcp(self, host: str, port: int, *args: Any, **kwargs: Any) -> Any:
+        self.connects.append((host, port))
+        raise httpcore.ConnectError("recorded, not connected")
+
+
+async def test_a_name_is_connected_by_the_address_checked_never_by_a_second_lookup() -> None:
+    # A rebinding DNS: public at the check, the metadata address at any later lookup.
+    class Rebinding(Dns):
+        async def __call__(self, host: str, port: int) -> list[IPAddress]:
+            answer = await super().__call__(host, port)
+            self.answers[host] = ["169.254.169.254"]
+            return answer
+
+    dns = Rebinding({"hook.example": ["93.184.215.14", "2606:4700:4700::1111"]})
+    target = await WebhookGuard(resolver=dns).check("https://hook.example:8443/x")
+    http = webhook_client(timeout=2, limits=httpx.Limits(), headers={})
+    recorder = Recorder()
+    backend = _backend(http)
+    backend._inner = recorder  # type: ignore[assignment]
+    try:
+        with pytest.raises(httpx.ConnectError):
+            await post_pinned(http, target, content=b"{}", headers={})
+    finally:
+        await http.aclose()
+    # Both checked addresses tried in order; the name never resolved again.
+    assert recorder.connects == [("93.184.215.14", 8443), ("2606:4700:4700::1111", 8443)]
+    assert dns.lookups == ["hook.example"]
+
+
+def _backend(http: httpx.AsyncClient) -> PinnedBackend:
+    pool = http._transport._pool  # type: ignore[attr-defined]
+    backend = pool._network_backend
+    assert isinstance(backend, PinnedBackend)  # httpx uses the pinned backend
+    return backend
+
+
+class Hook:
+    """A webhook endpoint on loopback that records the Host header of each request."""
+
+    def __init__(self) -> None:
+        self.hosts: list[str] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        while (await receive()).get("more_body"):
+            pass
+        self.hosts.append(dict(scope["headers"])[b"host"].decode())
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+@contextlib.asynccontextmanager
+async def _serve(app: Hook, port: int, **tls: Any) -> AsyncIterator[None]:
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off", **tls)
+    )
+    task = asyncio.create_task(server.serve())
+
+    async def started() -> bool:
+        return bool(server.started)
+
+    try:
+        await eventually(started)
+        yield
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def test_the_host_header_is_the_name_and_no_second_lookup_happens(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A proxy would resolve the name itself: the environment's proxies are not used.
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    hook, port = Hook(), free_port()
+    # Checked: loopback (allowlisted here); a second lookup would say 10.9.9.9, where nothing
+    # listens, and the system's DNS does not know the name at all.
+    dns = Dns({"hook.example": ["127.0.0.1"]})
+    guard = WebhookGuard(tuple(networks(["127.0.0.0/8"])), dns)
+    target = await guard.check(f"http://hook.example:{port}/x")
+    dns.answers["hook.example"] = ["10.9.9.9"]
+    http = webhook_client(timeout=3, limits=httpx.Limits(), headers={})
+    try:
+        async with _serve(hook, port):
+            response = await post_pinned(http, target, content=b"{}", headers={})
+            assert response.status_code == 204
+            # Without a pinned address the client refuses to connect at all (fail closed).
+            with pytest.raises(httpx.ConnectError):
+                await http.post(f"http://127.0.0.1:{port}/x", content=b"{}")
+    finally:
+        await http.aclose()
+    assert hook.hosts == [f"hook.example:{port}"]
+    assert dns.lookups == ["hook.example"]
+
+
+def _certificates(directory: Path, name: str) -> tuple[ssl.SSLContext, dict[str, str]]:
+    """A CA, and a server certificate for `name` only (no IP address in it)."""
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    (directory / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (directory / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    trust = ssl.create_default_context(cadata=ca.public_bytes(serialization.Encoding.PEM).decode())
+    files = {"ssl_certfile": str(directory / "cert.pem"), "ssl_keyfile": str(directory / "key.pem")}
+    return trust, files
+
+
+async def test_tls_checks_the_certificate_against_the_name_while_connecting_by_address() -> None:
+    hook, port = Hook(), free_port()
+    dns = Dns({"hook.example": ["127.0.0.1"], "other.example": ["127.0.0.1"]})
+    guard = WebhookGuard(tuple(networks(["127.0.0.0/8"])), dns)
+    with tempfile.TemporaryDirectory() as directory:
+        trust, files = _certificates(Path(directory), "hook.example")
+        http = webhook_client(timeout=3, limits=httpx.Limits(), headers={}, verify=trust)
+        try:
+            async with _serve(hook, port, **files):
+                ok = await post_pinned(
+                    http,
+                    await guard.check(f"https://hook.example:{port}/x"),
+                    content=b"{}",
+                    headers={},
+                )
+                assert ok.status_code == 204
+                # Same address, another name: the certificate is not for it, so no delivery.
+                with pytest.raises(httpx.ConnectError, match="certificate"):
+                    await post_pinned(
+                        http,
+                        await guard.check(f"https://other.example:{port}/x"),
+                        content=b"{}",
+                        headers={},
+                    )
+        finally:
+            await http.aclose()
+    assert hook.hosts == [f"hook.example:{port}"]
