@@ -74,9 +74,10 @@ async def test_older_grants_need_reconsent_and_each_move_is_staged(consent_api) 
         }
     new = [e for e in await api.staged() if e.id in later]
     moves = [e.data for e in new if isinstance(e.data, ConsentReconsentRequired)]
-    assert sorted((m.subject_id, m.brand, m.version) for m in moves) == sorted(
-        [(alice, None, 4), (alice, "shop", 5)]
-    )
+    assert [(m.subject_id, m.brand, m.channel, m.version) for m in moves] == [
+        (alice, None, None, 4),
+        (alice, "shop", "app", 5),
+    ]
     assert all(m.collected_via == "system" and m.purpose_version == 1 for m in moves)
     states = [e.data for e in new if isinstance(e.data, ConsentState)]
     assert [(s.subject_id, s.version) for s in states] == [(alice, 5)]  # one per moved subject
