@@ -127,19 +127,17 @@ class AuthServer(LoopbackServer):
         """Every subject auth announced as registered on its identity topic so far."""
         settings = self.settings
         topic = IDENTITY_EVENTS.name(settings.topic_prefix)
-        consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
+        partitions = [TopicPartition(topic, p) for p in range(IDENTITY_EVENTS.partitions)]
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None
+        )
         await consumer.start()
         try:
-            partitions = [
-                TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()
-            ]
-            if not partitions:
-                return set()
             consumer.assign(partitions)
             await consumer.seek_to_beginning(*partitions)
             ends = await consumer.end_offsets(partitions)
             found: set[uuid.UUID] = set()
-            while any(await consumer.position(tp) < ends[tp] for tp in partitions):
+            while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
                 for records in (await consumer.getmany(timeout_ms=1000)).values():
                     for record in records:
                         event = decode(dict(record.headers), record.value)
