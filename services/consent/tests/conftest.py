@@ -13,9 +13,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ciam_consent.auth import ADMIN, APPS, READ, WRITE
 from ciam_consent.main import create_app
-from ciam_consent.models import HistoryEntry, outbox
+from ciam_consent.models import (
+    ConsentRecord,
+    HistoryEntry,
+    Purpose,
+    PurposeVersion,
+    Subject,
+    outbox,
+    processed_events,
+)
 from ciam_consent.settings import ConsentSettings
 from ciam_shared.db import create_engine
+from ciam_shared.events import CloudEvent, EventData, decode
 from ciam_shared.testing.apps import CATALOGUE_PURPOSES, delete_app, register_app
 from ciam_shared.testing.issuer import TokenIssuer
 from ciam_shared.testing.plugin import eventually, running, settings_kwargs
@@ -105,6 +114,31 @@ class ConsentApi:
     async def history_count(self) -> int:
         return await self.count(HistoryEntry.__table__)
 
+    async def snapshot(self) -> dict[str, int]:
+        """How many rows each table of the service holds: equal before and after a refused
+        request proves that nothing was written."""
+        tables = {
+            "subjects": Subject.__table__,
+            "purposes": Purpose.__table__,
+            "purpose_versions": PurposeVersion.__table__,
+            "records": ConsentRecord.__table__,
+            "history": HistoryEntry.__table__,
+            "outbox": outbox,
+        }
+        return {name: await self.count(table) for name, table in tables.items()}
+
+    async def staged(self) -> list[CloudEvent[EventData]]:
+        """Every event in the outbox, decoded, in staging order (tombstones left out)."""
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(select(outbox).order_by(outbox.c.seq))
+            return [decode(r.headers, r.payload) for r in rows if r.payload is not None]
+
+    async def processed(self, event_id: uuid.UUID) -> bool:
+        """Whether a consumer of the service recorded `event_id` as processed."""
+        async with self.engine.connect() as connection:
+            query = select(func.count()).where(processed_events.c.event_id == event_id)
+            return bool(await connection.scalar(query))
+
 
 def consent_settings(
     url: str, kafka: str, redis: str, prefix: str, issuer: TokenIssuer, **extra: object
@@ -117,7 +151,14 @@ def consent_settings(
 
 
 @pytest.fixture
+def consent_extra_settings() -> dict[str, object]:
+    """Settings a test module overrides by redefining this fixture (e.g. the expiry sweep)."""
+    return {"expiry_sweep_seconds": 0.2}
+
+
+@pytest.fixture
 async def consent_api(
+    consent_extra_settings: dict[str, object],
     fresh_database,
     kafka_bootstrap: str,
     redis_url: str,
@@ -126,7 +167,7 @@ async def consent_api(
 ) -> AsyncIterator[ConsentApi]:
     url = await fresh_database("ciam_consent.migrations")
     settings = consent_settings(
-        url, kafka_bootstrap, redis_url, topic_prefix, token_issuer, expiry_sweep_seconds=0.2
+        url, kafka_bootstrap, redis_url, topic_prefix, token_issuer, **consent_extra_settings
     )
     engine = create_engine(url)
     await register_app(kafka_bootstrap, SHOP, CATALOGUE_PURPOSES, prefix=topic_prefix, name="Shop")

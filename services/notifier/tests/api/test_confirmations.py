@@ -6,6 +6,7 @@ PostgreSQL underneath."""
 from __future__ import annotations
 
 import email
+import re
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -15,28 +16,31 @@ from datetime import UTC, datetime
 from email.policy import default as default_policy
 from typing import Any
 
+import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiosmtpd.controller import Controller
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from ciam_auth.main import create_app as create_auth
-from ciam_auth.models import Account
+from ciam_auth.sessions import COOKIE as SESSION_COOKIE
 from ciam_auth.settings import AuthSettings
 from ciam_notifier.main import create_app
 from ciam_notifier.models import Message
 from ciam_notifier.settings import NotifierSettings
-from ciam_shared.db import unit_of_work
 from ciam_shared.devstack import free_port
 from ciam_shared.events import (
     CHANGE_EVENTS,
     CloudEvent,
     CollectionMethod,
     ConsentStatus,
+    UserRegistered,
+    decode,
 )
 from ciam_shared.testing.issuer import TokenIssuer
 from ciam_shared.testing.plugin import eventually, publish_event, running, settings_kwargs
 from ciam_shared.testing.servers import LoopbackServer
-from ciam_shared.topics import ALL_TOPICS, ensure_topics
+from ciam_shared.topics import ALL_TOPICS, IDENTITY_EVENTS, ensure_topics
 
 
 @dataclass
@@ -59,32 +63,95 @@ SERVICE_CLIENT = {
 }
 
 
-class AuthServer(LoopbackServer):
-    """The auth service's own app on a loopback port; stop and start it again at will."""
+PASSWORD = "correct horse battery staple"
 
-    def __init__(self, settings: AuthSettings, port: int) -> None:
+
+class AuthServer(LoopbackServer):
+    """The auth service's own app on a loopback port; stop and start it again at will.
+    Accounts are made and deleted through its API, as customers do: its mail (the codes)
+    goes to a mailbox of its own, apart from the notifier's."""
+
+    def __init__(self, settings: AuthSettings, port: int, mailbox: Mailbox) -> None:
         super().__init__(lambda: create_auth(settings), port)
         self.settings = settings
+        self.mailbox = mailbox
 
     async def account(self, *, verified: bool = True) -> tuple[uuid.UUID, str]:
-        """A customer account as registration leaves it (with its address confirmed, unless
-        told otherwise); the registration flow itself is tested in the auth service."""
+        """A customer account registered through the API, its address confirmed with the link
+        from its mail unless told otherwise (then its id is read from auth's UserRegistered)."""
         address = f"{secrets.token_hex(4)}@example.com"
-        account = Account(
-            id=uuid.uuid4(),
-            email=address,
-            password_hash="$argon2id$v=19$m=19456,t=2,p=1$unused$unused",
-            created_at=datetime.now(UTC),
-            email_verified_at=datetime.now(UTC) if verified else None,
-        )
-        async with unit_of_work(self.app.state.runtime.sessions) as session:
-            session.add(account)
-        return account.id, address
+        known = set() if verified else await self.registered()
+        async with httpx.AsyncClient(base_url=self.url) as client:
+            response = await client.post(
+                "/v1/accounts", json={"email": address, "password": PASSWORD}
+            )
+            assert response.status_code == 202, response.text
+            mail = await eventually(lambda: self._mail_to(address))
+            if verified:
+                response = await client.post(
+                    "/v1/email-verifications", json={"token": _token_in(mail)}
+                )
+                assert response.status_code == 200, response.text
+                return uuid.UUID(response.json()["subject_id"]), address
 
-    async def erase(self, subject: uuid.UUID) -> None:
-        """Remove the account row, as the account deletion does."""
-        async with unit_of_work(self.app.state.runtime.sessions) as session:
-            await session.execute(delete(Account).where(Account.id == subject))
+        async def new_registration() -> set[uuid.UUID]:
+            return (await self.registered()) - known
+
+        (subject,) = await eventually(new_registration)
+        return subject, address
+
+    async def erase(self, subject: uuid.UUID, address: str) -> None:
+        """The customer deletes the account: signed in, confirmed with the password."""
+        async with httpx.AsyncClient(base_url=self.url) as client:
+            signed_in = await client.post(
+                "/v1/sessions", json={"email": address, "password": PASSWORD}
+            )
+            assert signed_in.status_code == 200, signed_in.text
+            assert signed_in.json()["subject_id"] == str(subject)
+            # The cookie is `Secure` outside development; this loopback is plain HTTP.
+            cookie = next(
+                c.split(";")[0]
+                for c in signed_in.headers.get_list("set-cookie")
+                if c.startswith(f"{SESSION_COOKIE}=")
+            )
+            deleted = await client.request(
+                "DELETE", "/v1/me", json={"password": PASSWORD}, headers={"cookie": cookie}
+            )
+            assert deleted.status_code == 204, deleted.text
+
+    async def _mail_to(self, address: str) -> email.message.EmailMessage | None:
+        found = self.mailbox.to(address)
+        return found[0] if found else None
+
+    async def registered(self) -> set[uuid.UUID]:
+        """Every subject auth announced as registered on its identity topic so far."""
+        settings = self.settings
+        topic = IDENTITY_EVENTS.name(settings.topic_prefix)
+        partitions = [TopicPartition(topic, p) for p in range(IDENTITY_EVENTS.partitions)]
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None
+        )
+        await consumer.start()
+        try:
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            ends = await consumer.end_offsets(partitions)
+            found: set[uuid.UUID] = set()
+            while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
+                for records in (await consumer.getmany(timeout_ms=1000)).values():
+                    for record in records:
+                        event = decode(dict(record.headers), record.value)
+                        if isinstance(event.data, UserRegistered):
+                            found.add(event.data.subject_id)
+            return found
+        finally:
+            await consumer.stop()
+
+
+def _token_in(message: email.message.EmailMessage) -> str:
+    found = re.search(r"token=([A-Za-z0-9_-]+)", message.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    assert found, message
+    return found.group(1)
 
 
 @dataclass
@@ -143,11 +210,16 @@ async def rig(
     mailbox = Mailbox()
     smtp = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     smtp.start()
+    auth_mailbox = Mailbox()
+    auth_smtp = Controller(auth_mailbox, hostname="127.0.0.1", port=free_port())
+    auth_smtp.start()
     port = free_port()
     auth = AuthServer(
         AuthSettings(
             issuer=f"http://127.0.0.1:{port}",
             key_encryption_secret=secrets.token_urlsafe(32),
+            smtp_host="127.0.0.1",
+            smtp_port=auth_smtp.port,
             # The service's own client, declared as an operator does (AUTH_SERVICE_CLIENTS).
             service_clients=[SERVICE_CLIENT],
             **settings_kwargs(
@@ -158,6 +230,7 @@ async def rig(
             ),
         ),
         port,
+        auth_mailbox,
     )
     await auth.start()
     client_id, secret = (SERVICE_CLIENT["client_id"], SERVICE_CLIENT["secret"])
@@ -190,6 +263,7 @@ async def rig(
     finally:
         await auth.stop()
         smtp.stop()
+        auth_smtp.stop()
 
 
 async def test_a_withdrawal_is_confirmed_to_the_customer_once(rig: Rig) -> None:
@@ -241,7 +315,7 @@ async def test_a_confirmation_waits_while_auth_is_down_and_is_sent_once_after(ri
 
 async def test_no_confirmation_for_a_deleted_account(rig: Rig) -> None:
     subject, address = await rig.auth.account()
-    await rig.auth.erase(subject)
+    await rig.auth.erase(subject, address)
     async with rig.notifier() as app:
         await rig.change(subject, ConsentStatus.WITHDRAWN)
         await eventually(status_is(app, subject, "cancelled"))

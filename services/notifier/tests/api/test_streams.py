@@ -90,9 +90,14 @@ def withdrawal(
 
 
 async def read_events(
-    base: str, token: str, count: int, last_event_id: str | None = None
+    base: str,
+    token: str,
+    count: int,
+    last_event_id: str | None = None,
+    connected: asyncio.Event | None = None,
 ) -> list[dict[str, Any]]:
-    """Open the stream, read `count` events, disconnect."""
+    """Open the stream, read `count` events, disconnect. `connected` is set once the stream's
+    first frame (its `retry:` advice) has arrived: the server is then following changes."""
     headers = {"authorization": f"Bearer {token}"}
     if last_event_id is not None:
         headers["last-event-id"] = last_event_id
@@ -107,6 +112,8 @@ async def read_events(
         assert response.headers["content-type"].startswith("text/event-stream")
         async with asyncio.timeout(20):
             async for line in response.aiter_lines():
+                if connected is not None and line.startswith("retry: "):
+                    connected.set()
                 if line.startswith("id: "):
                     current["id"] = line[4:]
                 elif line.startswith("event: "):
@@ -144,8 +151,11 @@ async def test_a_live_change_arrives_while_connected_and_a_customer_sees_only_th
 ) -> None:
     base, issuer, _db_url = notifier_url
     alice, bob = uuid.uuid4(), uuid.uuid4()
-    reader = asyncio.create_task(read_events(base, issuer.customer_token(str(alice)), 1))
-    await asyncio.sleep(0.3)  # connected and waiting
+    connected = asyncio.Event()
+    token = issuer.customer_token(str(alice))
+    reader = asyncio.create_task(read_events(base, token, 1, connected=connected))
+    async with asyncio.timeout(20):
+        await connected.wait()
     await publish_event(kafka_bootstrap, withdrawal(bob, 1), prefix=topic_prefix)
     await publish_event(kafka_bootstrap, withdrawal(alice, 1), prefix=topic_prefix)
     events = await reader

@@ -192,8 +192,20 @@ async def test_a_withdrawal_reaches_ten_endpoints_signed_and_once_with_proof(
             f"webhook:shop-backend:{s['id']}" for s in subscriptions
         }
         assert all(p.data.event_id == withdrawal.id for p in proofs)
-        await asyncio.sleep(0.5)  # a duplicate, if any, would have been delivered by now
-        assert [len(r.received) for r in receivers] == [1] * 10
+        # A sentinel: the subject's next change reaches each endpoint after every earlier
+        # delivery of that subject (one subject's changes arrive in order), so a duplicate of
+        # the first would have arrived before it.
+        await publish_event(
+            kafka_bootstrap, change(ConsentGranted, subject, 2), prefix=topic_prefix
+        )
+
+        async def sentinel_received() -> bool:
+            return all(len(r.received) >= 2 for r in receivers)
+
+        await eventually(sentinel_received)
+        for receiver in receivers:
+            versions = [json.loads(body)["data"]["version"] for _, body in receiver.received]
+            assert versions == [1, 2]
     finally:
         await shutdown(servers)
 
@@ -313,13 +325,20 @@ async def test_subscriptions_filter_by_purpose_and_pausing_holds_deliveries(
             prefix=topic_prefix,
         )
 
-        async def queued() -> bool:
-            return len(await notifier.deliveries(subscription["id"])) == 1
+        async def queued() -> dict[str, Any] | None:
+            found = await notifier.deliveries(subscription["id"])
+            return found[0] if len(found) == 1 else None
 
-        await eventually(queued)
-        await asyncio.sleep(0.5)
+        first = await eventually(queued)
+
+        # The worker's round has looked at it: it held it for later (a later next attempt).
+        async def held() -> dict[str, Any] | None:
+            (now,) = await notifier.deliveries(subscription["id"])
+            return now if now["next_attempt_at"] != first["next_attempt_at"] else None
+
+        looked_at = await eventually(held)
         assert receiver.received == []  # paused: held, not sent, not dead
-        assert (await notifier.deliveries(subscription["id"]))[0]["attempts"] == 0
+        assert (looked_at["status"], looked_at["attempts"]) == ("pending", 0)
         await notifier.client.post(
             f"/v1/subscriptions/{subscription['id']}/resume", headers=notifier.app()
         )
