@@ -21,6 +21,7 @@ import secrets
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import uuid
@@ -34,6 +35,7 @@ import httpx
 import pytest
 from joserfc.jwk import ECKey
 
+from ciam_auth import totp
 from ciam_consent.integrity import verify_receipt
 from ciam_shared.devstack import free_port
 from ciam_shared.devstack.process import port_in_use
@@ -205,8 +207,9 @@ async def test_an_event_crosses_services_started_by_the_runner_and_all_stop_clea
             await runner.wait()
 
 
-# The runner on its defaults: its own PostgreSQL, its own secrets, development; every flow that
-# answered 500 on the former SQLite default, then a restart that keeps what was done.
+# The runner on its defaults: its own PostgreSQL, its own secrets, development; every customer
+# flow (register, verify, sign in, change password, reset, sign in with an app, refresh, TOTP,
+# delete; several answered 500 on the former SQLite default), then a restart that keeps them.
 
 PASSWORD = "a long enough passphrase"
 KEK_FILE = "auth-key-encryption-secret"
@@ -423,10 +426,23 @@ async def test_the_runner_serves_every_flow_on_its_own_postgres_and_keeps_them_o
             tokens = await code_flow_tokens(auth, kept, password, rp)
             tokens = await refreshed(auth, rp, tokens["refresh_token"])
 
-            # Account deletion (the same 500 on SQLite), of another account.
+            # TOTP on another account: enrol, then sign in with the password and a code.
             gone = f"gone-{uuid.uuid4().hex[:8]}@example.com"
             await registered(http, auth, mail, gone)
             async with signed_in(auth, gone, PASSWORD) as browser:
+                secret = (await browser.post("/v1/me/totp")).json()["secret"]
+                step = totp.current_step()
+                confirm = {"code": totp.hotp(secret, step)}
+                confirmed = await browser.post("/v1/me/totp/confirm", json=confirm)
+                assert confirmed.status_code == 200, confirmed.text
+            async with httpx.AsyncClient(base_url=auth, timeout=30) as browser:
+                body = {"email": gone, "password": PASSWORD}
+                first = (await browser.post("/v1/sessions", json=body)).json()
+                assert first["mfa_required"] is True, first
+                second_step = {"mfa_token": first["mfa_token"], "code": totp.hotp(secret, step + 1)}
+                second = await browser.post("/v1/sessions/mfa", json=second_step)
+                assert second.status_code == 200, second.text
+                # Account deletion (the same 500 on SQLite), in that session.
                 deleted = await browser.request("DELETE", "/v1/me", json={"password": PASSWORD})
                 assert deleted.status_code == 204, deleted.text
 
@@ -474,6 +490,115 @@ async def test_the_runner_serves_every_flow_on_its_own_postgres_and_keeps_them_o
             # token issued before the restart still works.
             await refreshed(auth, rp, tokens["refresh_token"])
         assert "stopped" in await runner.stop()
+    finally:
+        await runner.kill()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+# The README's "Try it", verbatim: its shell block, step by step, against the runner. Only the
+# ports move (to free ones) and the mailed code is filled in, as a reader copies it from the
+# mail page. A step whose curl gets an error status fails (`curl --fail-with-body`); a step is
+# retried for a few seconds, as a reader would, where it needs an event another service has not
+# applied yet (the app's registration reaching the profile, the grant reaching it).
+
+REPO = Path(__file__).resolve().parents[1]
+README_PORTS = {"8001": 0, "8002": 1, "8003": 2, "8004": 3}
+
+
+def readme_steps() -> list[str]:
+    """The commands of the README's "Try it" block, one per step (comment lines dropped)."""
+    text = (REPO / "README.md").read_text()
+    block = re.search(r"## Try it.*?```sh\n(.*?)```", text, re.S)
+    assert block is not None, "README.md has no Try it block"
+    steps, current = [], ""
+    for line in block.group(1).splitlines():
+        if not current and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        current += line + "\n"
+        checked = subprocess.run(["bash", "-n"], input=current, capture_output=True, text=True)
+        if checked.returncode == 0 and not line.endswith("\\"):
+            steps.append(current)
+            current = ""
+    assert not current, f"an unfinished command at the end of the block: {current}"
+    return steps
+
+
+def on_ports(step: str, base: int, mail_web: int) -> str:
+    step = re.sub(r"localhost:(800[1-4])", lambda m: f"localhost:{base + README_PORTS[m[1]]}", step)
+    return step.replace("localhost:8026", f"localhost:{mail_web}")
+
+
+@pytest.mark.timeout(600)
+async def test_the_readme_try_it_block_runs_verbatim_against_the_runner(
+    kafka_bootstrap: str, redis_url: str, postgres_admin_url: str, topic_prefix: str
+) -> None:
+    steps = readme_steps()
+    assert any("<6 digits>" in step for step in steps) and len(steps) >= 10, steps
+    base, mail_web = four_free_ports(), free_port()
+    home = Path(tempfile.mkdtemp(prefix="ciam-readme-"))
+    var, state = home / "var", home / "state.sh"
+    state.write_text("")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"CIAM_ENVIRONMENT", "AUTH_SMTP_HOST", "AUTH_SMTP_PORT", "TOKEN_ISSUER",
+                     "AUTH_KEY_ENCRYPTION_SECRET", "CONSENT_RECEIPT_SIGNING_KEY"}
+    } | {
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "REDIS_URL": redis_url,
+        "DATABASE_URL": postgres_admin_url,
+        "CIAM_BASE_PORT": str(base),
+        "CIAM_MAIL_PORT": str(free_port()),
+        "CIAM_MAIL_WEB_PORT": str(mail_web),
+        "CIAM_DEMO": "0",
+    }  # fmt: skip
+    prefix = f"readme_{uuid.uuid4().hex[:8]}_"
+    runner = Runner(env, ["--topic-prefix", topic_prefix, "--var", str(var), "--db-prefix", prefix])
+    # `make -s token` reads the runner's var/ (make passes ARGS on to the console).
+    shell_env = env | {"ARGS": f"--var {var}"}
+    prelude = (
+        "set -euo pipefail\n"
+        'curl() { command curl --fail-with-body --max-time 30 "$@"; }\n'
+        f"source {state}\n"
+    )
+    keep = f"\ndeclare -p S T C P 2>/dev/null > {state} || true\n"
+    outputs: list[str] = []
+    failures: list[str] = []
+    try:
+        await runner.start()
+        for number, step in enumerate(steps):
+            if "<6 digits>" in step:
+                mail = await wait_for_mail(f"http://127.0.0.1:{mail_web}", "ada@example.com")
+                code = re.search(r"\b(\d{6})\b", mail["text"])
+                assert code is not None, mail["text"]
+                step = step.replace("<6 digits>", code[1])
+            script = prelude + on_ports(step, base, mail_web) + keep
+
+            # The last step waits for the grant to reach the profile, as a reader would.
+            wanted = "maths" if number == len(steps) - 1 else ""
+            failures.clear()
+
+            async def ran(script: str = script, wanted: str = wanted) -> list[str] | None:
+                done = await asyncio.to_thread(
+                    subprocess.run, ["bash", "-c", script], cwd=REPO, env=shell_env,
+                    capture_output=True, text=True, timeout=60,
+                )  # fmt: skip
+                if done.returncode == 0 and wanted in done.stdout:
+                    return [done.stdout]
+                failures.append(done.stdout + done.stderr)
+                return None
+
+            try:
+                outputs.extend(await eventually(ran, timeout=20, interval=0.5))
+            except AssertionError as failed:
+                raise AssertionError(f"README step {step}failed: {failures[-1:]}") from failed
+        variables = state.read_text()
+        assert re.search(r'S="[0-9a-f-]{36}"', variables), variables
+        # The withdrawal's answer; the app's view of the profile before and after the grant.
+        assert '"status":"withdrawn"' in outputs[4].replace(" ", ""), outputs[4]
+        assert "interests" not in json.loads(outputs[-3])["fields"], outputs[-3]
+        assert json.loads(outputs[-1])["fields"]["interests"]["value"] == ["maths"], outputs[-1]
+        await runner.stop()
     finally:
         await runner.kill()
         shutil.rmtree(home, ignore_errors=True)

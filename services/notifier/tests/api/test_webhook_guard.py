@@ -23,6 +23,7 @@ from ciam_shared.devstack import free_port
 from ciam_shared.events import CloudEvent, CollectionMethod, ConsentStatus, ConsentWithdrawn
 from ciam_shared.testing.issuer import TokenIssuer
 from ciam_shared.testing.plugin import eventually, publish_event, running, settings_kwargs
+from ciam_shared.tokens.scopes import NOTIFIER_WEBHOOKS
 
 ISSUE_12 = [
     "::127.0.0.1",
@@ -70,7 +71,8 @@ class Notifier:
     dns: Dns
 
     def app(self) -> dict[str, str]:
-        return {"authorization": f"Bearer {self.issuer.app_token('shop-backend', ttl=600)}"}
+        token = self.issuer.app_token("shop-backend", ttl=600, scopes=(NOTIFIER_WEBHOOKS,))
+        return {"authorization": f"Bearer {token}"}
 
     async def subscribe(self, url: str) -> httpx.Response:
         return await self.client.post("/v1/subscriptions", json={"url": url}, headers=self.app())
