@@ -349,7 +349,7 @@ async def test_without_a_client_the_import_is_off_and_says_so_once(profile_api_w
 
 
 async def _import_is_off(api: Any) -> None:
-    assert api.app_under_test.state.runtime.extras["social_imports"] is None
+    assert api.app_under_test.state.runtime.parts.imports is None
     subject = await api.register()
     rows = await api.count(processed_events)
     event = CloudEvent.wrap(
@@ -373,7 +373,7 @@ async def _import_is_off(api: Any) -> None:
 
 
 async def test_the_token_is_reused_and_a_refused_one_is_replaced_once(rig: Rig) -> None:
-    imports = rig.profile.app_under_test.state.runtime.extras["social_imports"]
+    imports = rig.profile.app_under_test.state.runtime.parts.imports
     credentials = imports.credentials
 
     async def import_name() -> None:
