@@ -11,10 +11,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from ciam_notifier import repository
 from ciam_notifier.apps import declared
+from ciam_notifier.auth import WebhookAppDep
 from ciam_notifier.models import Delivery, Subscription
 from ciam_notifier.parts import AppsDep, PartsDep
 from ciam_notifier.schemas import (
@@ -29,37 +30,10 @@ from ciam_notifier.service import subscriptions
 from ciam_shared.db import after_commit, utcnow
 from ciam_shared.http.openapi import BEARER, problem_responses
 from ciam_shared.service import SessionDep
-from ciam_shared.tokens import Forbidden, Kind, Principal, bearer_principal
-from ciam_shared.tokens.access import require_scope
-from ciam_shared.tokens.apps import registered_app
-from ciam_shared.tokens.scopes import NOTIFIER_ADMIN, NOTIFIER_WEBHOOKS
 
-ADMIN = NOTIFIER_ADMIN
 router = APIRouter(
     prefix="/v1/subscriptions", tags=["webhooks"], responses=problem_responses(*BEARER)
 )
-
-
-async def current_app(request: Request, parts: PartsDep) -> Principal:
-    """A registered app's own token (client credentials); the caller checks its scope."""
-    principal: Principal = await bearer_principal(request, admin_scope=ADMIN)
-    if principal.kind is not Kind.APP:
-        raise Forbidden("This belongs to apps: use the app's client credentials.")
-    registered_app(parts.apps, principal.id)  # a deleted app's token: refused
-    return principal
-
-
-async def messaging_app(principal: Annotated[Principal, Depends(current_app)]) -> str:
-    return principal.id
-
-
-async def webhook_app(principal: Annotated[Principal, Depends(current_app)]) -> str:
-    require_scope(principal, NOTIFIER_WEBHOOKS)
-    return principal.id
-
-
-AppDep = Annotated[str, Depends(messaging_app)]  # marketing messages: any registered app
-WebhookAppDep = Annotated[str, Depends(webhook_app)]
 
 
 def _out(row: Subscription) -> SubscriptionOut:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from ciam_notifier import repository
-from ciam_notifier.api import AppDep
+from ciam_notifier.auth import AppDep
 from ciam_notifier.errors import MessageNotFound
 from ciam_notifier.models import Message
 from ciam_notifier.parts import PartsDep
