@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: help run test setup bench-startup bootstrap venv kafka-jars node-deps lint typecheck check schemas clean bench-broker bench-propagation bench-notifier bench-auth bench-auth-enumeration bench-profile token
+.PHONY: help run test setup bench-startup bootstrap venv kafka-jars node-deps lint typecheck contracts check schemas clean bench-broker bench-propagation bench-notifier bench-auth bench-auth-enumeration bench-profile token
 
 help: ## this list
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-zA-Z_-]+):.*## (.*)$$/\1\t\2/' \
@@ -44,7 +44,10 @@ typecheck: venv ## mypy --strict over every package
 	$(PY) -m mypy sdk/ciam_consent_sdk shared/ciam_shared services/auth/ciam_auth services/profile/ciam_profile \
 		services/consent/ciam_consent services/notifier/ciam_notifier examples/brand_app.py
 
-check: lint typecheck ## lint and typecheck
+contracts: venv ## import-linter: services independent, shared and the SDK import no service, layers inside each service
+	.venv/bin/lint-imports
+
+check: lint typecheck contracts ## lint, typecheck and the import contracts
 
 schemas: venv ## export every event schema as JSON Schema into shared/schemas
 	$(PY) -m ciam_shared.events shared/schemas

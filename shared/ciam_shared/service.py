@@ -3,16 +3,20 @@
 `ServiceRuntime` is built by a service's `create_app()` (nothing connects at import time) and
 started by the app's lifespan; `build_app` adds the shared edge: problem details, request ids,
 `/healthz`, `/readyz`, `/metrics` and `/asyncapi`.
+
+A service's own parts (its workers, views, caches) are one typed container, the runtime's
+generic parameter: `ServiceRuntime.build(...).with_parts(ConsentParts(...))` gives a
+`ServiceRuntime[ConsentParts]`, and `parts_dependency(ConsentParts)` hands them to routes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 import redis.asyncio as aioredis
 from fastapi import Depends, FastAPI, Request, Response
@@ -21,6 +25,7 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import MetaData, Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from typing_extensions import TypeVar as DefaultTypeVar
 
 from ciam_shared.broker import asyncapi_document, create_broker, document_publishers
 from ciam_shared.db import create_engine
@@ -52,8 +57,14 @@ class ServiceSpec:
     topics: Sequence[Topic] = ALL_TOPICS
 
 
+# The service's own parts. Defaults to None, so a bare `ServiceRuntime` is a runtime without
+# them (auth, which still keeps its parts in `extras`).
+PartsT = DefaultTypeVar("PartsT", default=None)
+P = TypeVar("P")
+
+
 @dataclass
-class ServiceRuntime:
+class ServiceRuntime(Generic[PartsT]):
     spec: ServiceSpec
     settings: BaseServiceSettings
     engine: AsyncEngine
@@ -61,12 +72,14 @@ class ServiceRuntime:
     redis: aioredis.Redis
     broker: KafkaBroker
     relay: OutboxRelay
+    parts: PartsT
     verifier: TokenVerifier | None = None  # None: no token issuer configured
+    # Untyped parts by string key: auth's, until it has a parts container of its own.
     extras: dict[str, Any] = field(default_factory=dict)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
-    def build(cls, spec: ServiceSpec, settings: BaseServiceSettings) -> ServiceRuntime:
+    def build(cls, spec: ServiceSpec, settings: BaseServiceSettings) -> ServiceRuntime[None]:
         engine = create_engine(
             settings.require_database_url(),
             pre_ping=settings.database_pre_ping,
@@ -103,7 +116,27 @@ class ServiceRuntime:
             if settings.token_issuer
             else None
         )
-        return cls(spec, settings, engine, sessions, redis, broker, relay, verifier)
+        return ServiceRuntime(
+            spec, settings, engine, sessions, redis, broker, relay, parts=None, verifier=verifier
+        )
+
+    def with_parts(self, parts: P) -> ServiceRuntime[P]:
+        """This runtime carrying the service's own parts, which are usually built from its
+        sessions or Redis (hence two steps). Everything else is shared, not copied: use the
+        returned runtime from here on."""
+        return ServiceRuntime(
+            self.spec,
+            self.settings,
+            self.engine,
+            self.sessions,
+            self.redis,
+            self.broker,
+            self.relay,
+            parts=parts,
+            verifier=self.verifier,
+            extras=self.extras,
+            tasks=self.tasks,
+        )
 
     @property
     def topic_prefix(self) -> str:
@@ -172,13 +205,27 @@ def _table(metadata: MetaData, name: str) -> Table:
     return metadata.tables[name]
 
 
-async def get_runtime(request: Request) -> ServiceRuntime:
+async def get_runtime(request: Request) -> ServiceRuntime[Any]:
     # async: FastAPI runs a plain `def` dependency in a worker thread, a hop per request.
-    runtime: ServiceRuntime = request.app.state.runtime
+    runtime: ServiceRuntime[Any] = request.app.state.runtime
     return runtime
 
 
-RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
+# Any service's runtime; a service's routes take its parts through `parts_dependency`.
+RuntimeDep = Annotated[ServiceRuntime[Any], Depends(get_runtime)]
+
+
+def parts_dependency(kind: type[P]) -> Callable[[Request], Awaitable[P]]:
+    """A FastAPI dependency giving the running service's parts, checked to be a `kind`
+    (`PartsDep = Annotated[ConsentParts, Depends(parts_dependency(ConsentParts))]`)."""
+
+    async def get_parts(request: Request) -> P:
+        parts = request.app.state.runtime.parts
+        if not isinstance(parts, kind):
+            raise TypeError(f"the service's parts are a {type(parts).__name__}, not a {kind}")
+        return parts
+
+    return get_parts
 
 
 async def _transaction(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
@@ -191,12 +238,12 @@ SessionDep = Annotated[AsyncSession, Depends(_transaction, scope="function")]
 
 
 def build_app(
-    runtime: ServiceRuntime,
+    runtime: ServiceRuntime[P],
     *,
     version: str = "0.1.0",
     routers: Sequence[Any] = (),
-    on_startup: Sequence[Callable[[ServiceRuntime], Any]] = (),
-    on_shutdown: Sequence[Callable[[ServiceRuntime], Any]] = (),
+    on_startup: Sequence[Callable[[ServiceRuntime[P]], Any]] = (),
+    on_shutdown: Sequence[Callable[[ServiceRuntime[P]], Any]] = (),
 ) -> FastAPI:
     spec = runtime.spec
     configure_logging(spec.name, runtime.settings.log_level)

@@ -22,6 +22,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from ciam_consent.parts import PartsDep
 from ciam_shared.tokens import Forbidden, Kind, Principal, bearer_principal
 from ciam_shared.tokens.access import require_scope
 from ciam_shared.tokens.apps import AppDirectory, check_app, registered_app
@@ -37,17 +38,14 @@ READ, WRITE, ADMIN = CONSENT_READ, CONSENT_WRITE, CONSENT_ADMIN
 # What a customer's token needs for what an app's token needs `consent:read` / `:write` for.
 CUSTOMER_SCOPE = {READ: MY_CONSENTS_READ, WRITE: MY_CONSENTS_WRITE}
 
-APPS = "apps"  # the service's BrandAppView, in runtime.extras
+
+async def app_directory(parts: PartsDep) -> AppDirectory:
+    return parts.apps
 
 
-def app_directory(request: Request) -> AppDirectory:
-    apps: AppDirectory = request.app.state.runtime.extras[APPS]
-    return apps
-
-
-async def current_principal(request: Request) -> Principal:
+async def current_principal(request: Request, parts: PartsDep) -> Principal:
     principal = await bearer_principal(request, admin_scope=ADMIN)
-    check_app(app_directory(request), principal)
+    check_app(parts.apps, principal)
     return principal
 
 

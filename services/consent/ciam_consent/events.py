@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ciam_consent.parts import ConsentRuntime
 from ciam_consent.service import lifecycle, queries
 from ciam_consent.service.recording import Recorder
 from ciam_shared.broker import subscribe_idempotent
 from ciam_shared.events import CloudEvent, ConsentApplied, UserDeleted, UserRegistered
-from ciam_shared.service import ServiceRuntime
 from ciam_shared.topics import CONSENT_APPLIED, IDENTITY_EVENTS
 
 IDENTITY_GROUP = "consent.identity-events"
 APPLIED_GROUP = "consent.applied-proofs"
 
 
-def register_subscribers(runtime: ServiceRuntime, recorder: Recorder) -> None:
+def register_subscribers(runtime: ConsentRuntime, recorder: Recorder) -> None:
     async def on_user_registered(session: AsyncSession, event: CloudEvent[UserRegistered]) -> None:
         await lifecycle.learn_subject(session, event.data.subject_id, event.data.registered_at)
 

@@ -6,10 +6,10 @@ import logging
 from fastapi import FastAPI
 
 from ciam_consent.api import routers
-from ciam_consent.auth import APPS
 from ciam_consent.events import register_subscribers
 from ciam_consent.integrity import ReceiptSigner
 from ciam_consent.models import Base
+from ciam_consent.parts import ConsentParts, ConsentRuntime
 from ciam_consent.service import catalogue, lifecycle
 from ciam_consent.service.recording import Controller, Recorder
 from ciam_consent.settings import ConsentSettings
@@ -66,7 +66,7 @@ SPEC = ServiceSpec(
 
 def create_app(settings: ConsentSettings | None = None) -> FastAPI:
     settings = settings or ConsentSettings()
-    runtime = ServiceRuntime.build(SPEC, settings)
+    base = ServiceRuntime.build(SPEC, settings)
     recorder = Recorder(
         signer=ReceiptSigner(
             settings.receipt_signing_key.get_secret_value(), development=settings.is_development
@@ -79,18 +79,15 @@ def create_app(settings: ConsentSettings | None = None) -> FastAPI:
         ),
         topic_prefix=settings.topic_prefix,
     )
-    runtime.extras["recorder"] = recorder
-    # Every brand app and the purposes it declared, from the auth service's compacted apps
-    # topic: an app token counts only while its app is registered (see ciam_consent.auth).
     apps = BrandAppView(
         settings.kafka_bootstrap_servers,
         topic_prefix=settings.topic_prefix,
         client_id="consent-apps",
     )
-    runtime.extras[APPS] = apps
+    runtime = base.with_parts(ConsentParts(recorder, apps))
     register_subscribers(runtime, recorder)
 
-    async def on_start(rt: ServiceRuntime) -> None:
+    async def on_start(rt: ConsentRuntime) -> None:
         # Returns once every app already on the topic is known: no app is refused at start.
         await apps.start()
         if settings.seed_catalogue:
@@ -101,13 +98,13 @@ def create_app(settings: ConsentSettings | None = None) -> FastAPI:
         await _announce_catalogue(rt)
         rt.spawn("expiry", _expire_forever(rt, recorder, settings.expiry_sweep_seconds))
 
-    async def on_stop(rt: ServiceRuntime) -> None:
+    async def on_stop(rt: ConsentRuntime) -> None:
         await apps.stop()
 
     return build_app(runtime, routers=routers, on_startup=[on_start], on_shutdown=[on_stop])
 
 
-async def _announce_catalogue(runtime: ServiceRuntime) -> None:
+async def _announce_catalogue(runtime: ConsentRuntime) -> None:
     """Publish every purpose on the compacted purposes topic (idempotent: the same content
     again). Straight to the broker rather than the outbox: it is reference data repeated at
     every start, so a publish lost in a crash is made good by the next start."""
@@ -123,7 +120,7 @@ async def _announce_catalogue(runtime: ServiceRuntime) -> None:
         )
 
 
-async def _expire_forever(runtime: ServiceRuntime, recorder: Recorder, every: float) -> None:
+async def _expire_forever(runtime: ConsentRuntime, recorder: Recorder, every: float) -> None:
     while True:
         try:
             async with unit_of_work(runtime.sessions) as session:

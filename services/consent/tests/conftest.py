@@ -11,7 +11,7 @@ from joserfc.jwk import ECKey
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ciam_consent.auth import ADMIN, APPS, READ, WRITE
+from ciam_consent.auth import ADMIN, READ, WRITE
 from ciam_consent.main import create_app
 from ciam_consent.models import (
     ConsentRecord,
@@ -64,7 +64,7 @@ class ConsentApi:
 
     @property
     def apps(self) -> Any:
-        return self.service.state.runtime.extras[APPS]
+        return self.service.state.runtime.parts.apps
 
     async def declare(
         self,

@@ -11,11 +11,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from ciam_notifier import repository
-from ciam_notifier.apps import app_directory, declared
+from ciam_notifier.apps import declared
+from ciam_notifier.auth import WebhookAppDep
 from ciam_notifier.models import Delivery, Subscription
+from ciam_notifier.parts import AppsDep, PartsDep
 from ciam_notifier.schemas import (
     DeliveryOut,
     ReplayIn,
@@ -27,39 +29,11 @@ from ciam_notifier.schemas import (
 from ciam_notifier.service import subscriptions
 from ciam_shared.db import after_commit, utcnow
 from ciam_shared.http.openapi import BEARER, problem_responses
-from ciam_shared.service import RuntimeDep, SessionDep
-from ciam_shared.tokens import Forbidden, Kind, Principal, bearer_principal
-from ciam_shared.tokens.access import require_scope
-from ciam_shared.tokens.apps import AppDirectory, registered_app
-from ciam_shared.tokens.scopes import NOTIFIER_ADMIN, NOTIFIER_WEBHOOKS
+from ciam_shared.service import SessionDep
 
-ADMIN = NOTIFIER_ADMIN
 router = APIRouter(
     prefix="/v1/subscriptions", tags=["webhooks"], responses=problem_responses(*BEARER)
 )
-
-
-async def current_app(request: Request) -> Principal:
-    """A registered app's own token (client credentials); the caller checks its scope."""
-    principal: Principal = await bearer_principal(request, admin_scope=ADMIN)
-    if principal.kind is not Kind.APP:
-        raise Forbidden("This belongs to apps: use the app's client credentials.")
-    registered_app(app_directory(request), principal.id)  # a deleted app's token: refused
-    return principal
-
-
-async def messaging_app(principal: Annotated[Principal, Depends(current_app)]) -> str:
-    return principal.id
-
-
-async def webhook_app(principal: Annotated[Principal, Depends(current_app)]) -> str:
-    require_scope(principal, NOTIFIER_WEBHOOKS)
-    return principal.id
-
-
-AppDep = Annotated[str, Depends(messaging_app)]  # marketing messages: any registered app
-WebhookAppDep = Annotated[str, Depends(webhook_app)]
-AppsDep = Annotated[AppDirectory, Depends(app_directory)]
 
 
 def _out(row: Subscription) -> SubscriptionOut:
@@ -84,7 +58,7 @@ async def subscribe(
     body: SubscriptionIn,
     session: SessionDep,
     app: WebhookAppDep,
-    runtime: RuntimeDep,
+    parts: PartsDep,
     apps: AppsDep,
 ) -> SubscriptionCreated:
     row = await subscriptions.subscribe(
@@ -95,7 +69,7 @@ async def subscribe(
         event_types=body.event_types,
         purposes=body.purposes,
         brands=body.brands,
-        guard=runtime.extras["webhook_guard"],
+        guard=parts.webhook_guard,
     )
     return _created(row)
 
@@ -124,11 +98,11 @@ async def resume(
     subscription_id: uuid.UUID,
     session: SessionDep,
     app: WebhookAppDep,
-    runtime: RuntimeDep,
+    parts: PartsDep,
     apps: AppsDep,
 ) -> SubscriptionOut:
     row = await subscriptions.resume(session, app, subscription_id, declared(apps, app))
-    after_commit(session, runtime.extras["worker"].wake)
+    after_commit(session, parts.deliveries.wake)
     return _out(row)
 
 
@@ -188,10 +162,10 @@ async def replay(
     body: ReplayIn,
     session: SessionDep,
     app: WebhookAppDep,
-    runtime: RuntimeDep,
+    parts: PartsDep,
 ) -> ReplayOut:
     """Deliver again every change queued for this endpoint in [since, until], dead or not."""
     await subscriptions.live(session, app, subscription_id)
     count = await repository.requeue(session, subscription_id, body.since, body.until, utcnow())
-    after_commit(session, runtime.extras["worker"].wake)
+    after_commit(session, parts.deliveries.wake)
     return ReplayOut(requeued=count)

@@ -6,13 +6,14 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from ciam_notifier import repository
-from ciam_notifier.api import AppDep
+from ciam_notifier.auth import AppDep
 from ciam_notifier.errors import MessageNotFound
 from ciam_notifier.models import Message
+from ciam_notifier.parts import PartsDep
 from ciam_notifier.service import messages
 from ciam_notifier.service.sending import MessageWorker
 from ciam_shared.http.openapi import BEARER, problem_responses
@@ -51,9 +52,8 @@ def _out(message: Message) -> MessageOut:
     )
 
 
-def _worker(request: Request) -> MessageWorker:
-    worker: MessageWorker = request.app.state.runtime.extras["message_worker"]
-    return worker
+async def _worker(parts: PartsDep) -> MessageWorker:
+    return parts.messages
 
 
 WorkerDep = Annotated[MessageWorker, Depends(_worker)]

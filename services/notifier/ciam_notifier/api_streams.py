@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from ciam_notifier.apps import app_directory
 from ciam_notifier.errors import BadResumePoint
+from ciam_notifier.parts import PartsDep
 from ciam_notifier.service.streams import stream
 from ciam_shared.http.openapi import BEARER, problem_responses
 from ciam_shared.service import RuntimeDep
@@ -50,6 +50,7 @@ def _resume_from(last_event_id: str | None, after: int | None) -> int:
 async def consent_stream(
     request: Request,
     runtime: RuntimeDep,
+    parts: PartsDep,
     last_event_id: Annotated[str | None, Header()] = None,
     after: Annotated[int | None, Query(ge=0, le=SEQ_MAX)] = None,
 ) -> StreamingResponse:
@@ -57,7 +58,7 @@ async def consent_stream(
     declares; an admin every change; a customer (`me:consents:read`) their own, through a
     third-party app only of the purposes that app declares."""
     principal = await bearer_principal(request, admin_scope=ADMIN)
-    apps = app_directory(request)
+    apps = parts.apps
     check_app(apps, principal)  # a deleted app's token, or a customer's token through it
     _authorize(principal)
     subject = uuid.UUID(principal.id) if principal.kind is Kind.CUSTOMER else None
@@ -72,7 +73,7 @@ async def consent_stream(
 
     events = stream(
         runtime.sessions,
-        runtime.extras["broadcaster"],
+        parts.broadcaster,
         after=_resume_from(last_event_id, after),
         subject_id=subject,
         declared=declared,

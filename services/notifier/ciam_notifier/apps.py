@@ -11,18 +11,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_notifier import repository
 from ciam_shared.tokens.apps import AppDirectory, registered_app
-
-APPS = "apps"  # the BrandAppView, in runtime.extras
-
-
-def app_directory(request: Request) -> AppDirectory:
-    apps: AppDirectory = request.app.state.runtime.extras[APPS]
-    return apps
 
 
 def declared(apps: AppDirectory, client_id: str) -> frozenset[str]:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_consent_sdk import BrandAppView
 from ciam_notifier.apps import declared_now, stop_app
+from ciam_notifier.parts import NotifierRuntime
 from ciam_notifier.service import confirmations, fanout, suppression
 from ciam_shared.broker import RETRY_DELAY_SECONDS, SAFE_ACK_POLICY, subscribe_idempotent
 from ciam_shared.db import after_commit, unit_of_work, utcnow
@@ -23,7 +24,6 @@ from ciam_shared.events import (
     ConsentChange,
     EventData,
 )
-from ciam_shared.service import ServiceRuntime
 from ciam_shared.topics import BRAND_APPS, CONSENT_CHANGES
 
 CONSENT_GROUP = "notifier.consent-changes"
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 
 def register_subscribers(
-    runtime: ServiceRuntime,
+    runtime: NotifierRuntime,
     apps: BrandAppView,
     apps_ready: asyncio.Event,
     deliver_now: Callable[[list[fanout.Immediate]], None],  # also wakes the worker's round
@@ -74,7 +74,7 @@ def register_subscribers(
     _subscribe_app_deletions(runtime)
 
 
-def _subscribe_app_deletions(runtime: ServiceRuntime) -> None:
+def _subscribe_app_deletions(runtime: NotifierRuntime) -> None:
     """An app deleted at the auth service: its deletion event, or only the tombstone once
     compaction removed the event, stops its subscriptions. Not `subscribe_idempotent`: a
     tombstone has no event id, and stopping twice changes nothing anyway."""

@@ -11,11 +11,11 @@ from ciam_consent_sdk import BrandAppView, ConsentView
 from ciam_notifier.api import router
 from ciam_notifier.api_messages import router as messages_router
 from ciam_notifier.api_streams import router as streams_router
-from ciam_notifier.apps import APPS
 from ciam_notifier.channels import Channel, EmailChannel, SmsChannel
 from ciam_notifier.contacts import AuthContacts
 from ciam_notifier.events import register_subscribers
 from ciam_notifier.models import Base
+from ciam_notifier.parts import NotifierParts, NotifierRuntime
 from ciam_notifier.service.delivery import DeliveryWorker, Policy
 from ciam_notifier.service.sending import MessageWorker, Tuning
 from ciam_notifier.service.streams import Broadcaster, prune_forever
@@ -62,7 +62,7 @@ def create_app(
     """`resolver` (DNS for webhook hosts) and `webhook_tls` (the CAs webhook servers are
     checked against) default to the system's; tests pass their own."""
     settings = settings or NotifierSettings()
-    runtime = ServiceRuntime.build(SPEC, settings)
+    base = ServiceRuntime.build(SPEC, settings)
     guard = WebhookGuard(tuple(networks(settings.webhook_allowlist)), resolver)
     policy = Policy(
         retry_period=timedelta(seconds=settings.retry_period_seconds),
@@ -79,10 +79,8 @@ def create_app(
         headers={"user-agent": "ciam-notifier/0.1 (+standard-webhooks)"},
         verify=webhook_tls or True,
     )
-    worker = DeliveryWorker(runtime.sessions, http, policy)
-    runtime.extras |= {"webhook_guard": guard, "worker": worker}
+    worker = DeliveryWorker(base.sessions, http, policy)
     broadcaster = Broadcaster()
-    runtime.extras["broadcaster"] = broadcaster
 
     view = ConsentView(
         settings.kafka_bootstrap_servers, topic_prefix=settings.topic_prefix, subscriber="notifier"
@@ -94,7 +92,6 @@ def create_app(
         topic_prefix=settings.topic_prefix,
         client_id="notifier-apps",
     )
-    runtime.extras[APPS] = apps
     gateway_http = httpx.AsyncClient(timeout=settings.delivery_timeout_seconds)
     channels: dict[str, Channel] = {
         "email": EmailChannel(settings.smtp_host, settings.smtp_port, settings.mail_from)
@@ -120,8 +117,8 @@ def create_app(
         confirmation_retry_period=timedelta(seconds=settings.confirmation_retry_period_seconds),
         confirm_unverified=settings.confirm_unverified,
     )
-    message_worker = MessageWorker(runtime.sessions, view, channels, tuning, contacts, apps)
-    runtime.extras["message_worker"] = message_worker
+    message_worker = MessageWorker(base.sessions, view, channels, tuning, contacts, apps)
+    runtime = base.with_parts(NotifierParts(guard, worker, broadcaster, apps, message_worker))
     apps_ready = asyncio.Event()
     register_subscribers(
         runtime,
@@ -133,7 +130,7 @@ def create_app(
         message_worker.wake if contacts is not None else None,
     )
 
-    async def on_start(rt: ServiceRuntime) -> None:
+    async def on_start(rt: NotifierRuntime) -> None:
         await apps.start()  # returns once every app already on the topic is known
         apps_ready.set()
         await view.start()
@@ -144,7 +141,7 @@ def create_app(
             prune_forever(rt.sessions, timedelta(seconds=settings.stream_retention_seconds)),
         )
 
-    async def on_stop(rt: ServiceRuntime) -> None:
+    async def on_stop(rt: NotifierRuntime) -> None:
         await view.stop()
         await apps.stop()
         await http.aclose()

@@ -27,25 +27,23 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from ciam_profile.fields import DataKind
+from ciam_profile.parts import PartsDep
 from ciam_shared.tokens import Forbidden, Kind, Principal, bearer_principal
 from ciam_shared.tokens.access import ScopeMissing
 from ciam_shared.tokens.access import require_scope as require_token_scope
-from ciam_shared.tokens.apps import AppDirectory, check_app
+from ciam_shared.tokens.apps import check_app
 from ciam_shared.tokens.scopes import PROFILE_ADMIN, PROFILE_READ, PROFILE_TRACK, PROFILE_WRITE
 
 READ, WRITE, TRACK, ADMIN = PROFILE_READ, PROFILE_WRITE, PROFILE_TRACK, PROFILE_ADMIN
 
 __all__ = ["ADMIN", "READ", "TRACK", "WRITE", "Forbidden", "Kind", "Principal", "PrincipalDep"]
 
-APPS = "apps"  # the service's BrandAppView, in runtime.extras
 
-
-async def current_principal(request: Request) -> Principal:
+async def current_principal(request: Request, parts: PartsDep) -> Principal:
     # async: a plain `def` dependency would cost a worker-thread hop on every request.
     principal = await bearer_principal(request, admin_scope=ADMIN)
     # The BrandAppView answers from memory: no I/O on the hot path of every read.
-    apps: AppDirectory = request.app.state.runtime.extras[APPS]
-    check_app(apps, principal)
+    check_app(parts.apps, principal)
     return principal
 
 

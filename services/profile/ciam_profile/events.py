@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_profile.cache import ProfileCache
+from ciam_profile.parts import ProfileRuntime
 from ciam_profile.service import erasure, profiles, social_import
 from ciam_profile.social import SocialImports
 from ciam_shared.broker import Handler, subscribe_idempotent
@@ -20,7 +21,6 @@ from ciam_shared.events import (
     UserDeleted,
     UserRegistered,
 )
-from ciam_shared.service import ServiceRuntime
 from ciam_shared.topics import IDENTITY_EVENTS
 
 # One group for every identity event: records are keyed by subject, so a subject's
@@ -29,7 +29,7 @@ IDENTITY_GROUP = "profile.identity-events"
 
 
 def register_subscribers(
-    runtime: ServiceRuntime, cache: ProfileCache, imports: SocialImports | None
+    runtime: ProfileRuntime, cache: ProfileCache, imports: SocialImports | None
 ) -> None:
     async def on_user_registered(session: AsyncSession, event: CloudEvent[UserRegistered]) -> None:
         await profiles.create_profile_for_registration(

@@ -7,14 +7,13 @@ from fastapi import FastAPI
 
 from ciam_consent_sdk import BrandAppView, ConsentView
 from ciam_profile.api import routers
-from ciam_profile.api.deps import PARTS, Parts
-from ciam_profile.auth import APPS
 from ciam_profile.cache import ProfileCache
 from ciam_profile.catalogue import PurposeCatalogue
 from ciam_profile.events import register_subscribers
 from ciam_profile.gate import ConsentGate
 from ciam_profile.limits import BodyLimit
 from ciam_profile.models import Base
+from ciam_profile.parts import ProfileParts, ProfileRuntime
 from ciam_profile.settings import ProfileSettings
 from ciam_profile.social import SocialImports
 from ciam_shared.events import (
@@ -63,9 +62,9 @@ SPEC = ServiceSpec(
 
 def create_app(settings: ProfileSettings | None = None) -> FastAPI:
     settings = settings or ProfileSettings()
-    runtime = ServiceRuntime.build(SPEC, settings)
+    base = ServiceRuntime.build(SPEC, settings)
     cache = ProfileCache(
-        runtime.redis, prefix=settings.topic_prefix, ttl_seconds=settings.cache_ttl_seconds
+        base.redis, prefix=settings.topic_prefix, ttl_seconds=settings.cache_ttl_seconds
     )
     # Consents from the compacted state topic (the SDK a brand app uses), acknowledged on
     # ciam.consent.applied as subscriber "profile"; the catalogue from the purposes topic.
@@ -85,8 +84,6 @@ def create_app(settings: ProfileSettings | None = None) -> FastAPI:
         topic_prefix=settings.topic_prefix,
         client_id="profile-apps",
     )
-    runtime.extras[PARTS] = Parts(settings, cache, gate, apps)
-    runtime.extras[APPS] = apps  # every request's app check (ciam_profile.auth)
     imports = (
         SocialImports(
             httpx.AsyncClient(timeout=settings.auth_timeout_seconds),
@@ -97,10 +94,10 @@ def create_app(settings: ProfileSettings | None = None) -> FastAPI:
         if settings.social_import_enabled
         else None
     )
-    runtime.extras["social_imports"] = imports
+    runtime = base.with_parts(ProfileParts(settings, cache, gate, apps, imports))
     register_subscribers(runtime, cache, imports)
 
-    async def on_start(rt: ServiceRuntime) -> None:
+    async def on_start(rt: ProfileRuntime) -> None:
         if imports is None:
             log.warning(
                 "social import off: PROFILE_AUTH_CLIENT_ID and PROFILE_AUTH_CLIENT_SECRET are "
@@ -112,7 +109,7 @@ def create_app(settings: ProfileSettings | None = None) -> FastAPI:
         await view.start()
         await apps.start()
 
-    async def on_stop(rt: ServiceRuntime) -> None:
+    async def on_stop(rt: ProfileRuntime) -> None:
         await apps.stop()
         await view.stop()
         await catalogue.stop()

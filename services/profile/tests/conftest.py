@@ -18,7 +18,6 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ciam_profile.api.deps import PARTS
 from ciam_profile.auth import ADMIN, READ, TRACK, WRITE
 from ciam_profile.main import create_app
 from ciam_profile.models import outbox
@@ -133,7 +132,7 @@ class ProfileApi:
         await publish_event(
             self.kafka, CloudEvent.wrap(registered, source="/ciam/auth"), prefix=self.prefix
         )
-        apps = self.app_under_test.state.runtime.extras[PARTS].apps
+        apps = self.app_under_test.state.runtime.parts.apps
 
         async def known() -> bool:
             return bool(apps.purposes_of(client_id) == frozenset(purposes))
@@ -143,7 +142,7 @@ class ProfileApi:
     async def delete_app(self, client_id: str) -> None:
         """Auth deletes the app; returns once the profile service's app view forgot it."""
         await delete_app(self.kafka, client_id, prefix=self.prefix)
-        apps = self.app_under_test.state.runtime.extras[PARTS].apps
+        apps = self.app_under_test.state.runtime.parts.apps
 
         async def gone() -> bool:
             return apps.get(client_id) is None
@@ -177,7 +176,7 @@ class ProfileApi:
 
     @property
     def parts(self) -> Any:
-        return self.app_under_test.state.runtime.extras[PARTS]
+        return self.app_under_test.state.runtime.parts
 
     async def erase(self, subject: uuid.UUID) -> None:
         """The account is deleted (auth's UserDeleted), then the consent service tombstones

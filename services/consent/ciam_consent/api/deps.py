@@ -4,13 +4,12 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from ciam_consent.parts import PartsDep
 from ciam_consent.service.recording import Recorder
-from ciam_shared.service import RuntimeDep
 
 
-def get_recorder(runtime: RuntimeDep) -> Recorder:
-    recorder: Recorder = runtime.extras["recorder"]
-    return recorder
+async def get_recorder(parts: PartsDep) -> Recorder:
+    return parts.recorder
 
 
 RecorderDep = Annotated[Recorder, Depends(get_recorder)]

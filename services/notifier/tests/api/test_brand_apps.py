@@ -17,7 +17,6 @@ import pytest
 import uvicorn
 from sqlalchemy import select
 
-from ciam_notifier.apps import APPS
 from ciam_notifier.main import create_app
 from ciam_notifier.models import Delivery, Subscription
 from ciam_notifier.repository import stop_subscriptions_of
@@ -76,7 +75,7 @@ class Notifier:
     async def declare(self, client_id: str, purposes: Sequence[str]) -> None:
         """Auth registers (or changes) the app; returns once the notifier knows it so."""
         await register_app(self.kafka, client_id, purposes, prefix=self.prefix)
-        apps = self.service.state.runtime.extras[APPS]
+        apps = self.service.state.runtime.parts.apps
 
         async def known() -> bool:
             app = apps.get(client_id)

@@ -338,7 +338,7 @@ async def test_the_notifier_token_for_auth_is_fetched_once_and_reused(rig: Rig) 
     first, _ = await rig.auth.account()
     second, _ = await rig.auth.account()
     async with rig.notifier() as app:
-        contacts = app.state.runtime.extras["message_worker"].contacts
+        contacts = app.state.runtime.parts.messages.contacts
         await rig.change(first, ConsentStatus.WITHDRAWN)
         await eventually(status_is(app, first, "sent"))
         token = contacts.credentials.cached_token

@@ -128,7 +128,7 @@ class Harness:
         return str(response.json()["status"])
 
     def view(self) -> Any:
-        return self.app.state.runtime.extras["message_worker"].view
+        return self.app.state.runtime.parts.messages.view
 
 
 @pytest.fixture
@@ -319,7 +319,7 @@ async def test_an_address_that_would_inject_smtp_commands_fails_and_sends_nothin
 
 async def test_an_app_may_only_send_marketing_for_a_purpose_it_declares(harness: Harness) -> None:
     await register_app(harness.bootstrap, "shop-backend", ["sms-marketing"], prefix=harness.prefix)
-    apps = harness.app.state.runtime.extras["apps"]
+    apps = harness.app.state.runtime.parts.apps
 
     async def narrowed() -> bool:
         return bool(apps.get("shop-backend").purposes == ["sms-marketing"])

@@ -2,45 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from ciam_profile.cache import ProfileCache
-from ciam_profile.gate import ConsentGate
-from ciam_profile.service.apps import DeclaredPurposes
+from ciam_profile.parts import PartsDep, ProfileParts
 from ciam_profile.service.reading import Reader
-from ciam_profile.settings import ProfileSettings
-from ciam_shared.service import RuntimeDep
 
-PARTS = "profile_parts"
+__all__ = ["GpcDep", "PartsDep", "reader_of"]
 
 
-@dataclass(frozen=True)
-class Parts:
-    """The service's own parts, built once by create_app."""
-
-    settings: ProfileSettings
-    cache: ProfileCache
-    gate: ConsentGate
-    apps: DeclaredPurposes
-
-    @property
-    def reader(self) -> Reader:
-        return Reader(self.cache, self.gate, self.apps)
-
-    @property
-    def topic_prefix(self) -> str:
-        return self.settings.topic_prefix
-
-
-async def get_parts(runtime: RuntimeDep) -> Parts:
-    parts: Parts = runtime.extras[PARTS]
-    return parts
-
-
-PartsDep = Annotated[Parts, Depends(get_parts)]
+def reader_of(parts: ProfileParts) -> Reader:
+    """Consent-aware reads with the running service's cache, consents and apps."""
+    return Reader(parts.cache, parts.gate, parts.apps)
 
 
 async def gpc_signal(request: Request) -> bool:

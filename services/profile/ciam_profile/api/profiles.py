@@ -13,7 +13,7 @@ from typing import Any, cast
 from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
-from ciam_profile.api.deps import PartsDep
+from ciam_profile.api.deps import PartsDep, reader_of
 from ciam_profile.auth import (
     ADMIN,
     READ,
@@ -42,7 +42,7 @@ async def get_profile(
     document is JSON already, in ProfileOut's shape: it is sent as it is, not validated
     again (the hot path of every app)."""
     authorize_own_or(principal, subject_id, READ, customer_scope=MY_PROFILE_READ)
-    doc, kinds = await read_profile(runtime.sessions, parts.reader, principal, subject_id)
+    doc, kinds = await read_profile(runtime.sessions, reader_of(parts), principal, subject_id)
     return Response(json.dumps(_body(doc, kinds)), media_type="application/json")
 
 
@@ -64,7 +64,7 @@ async def patch_profile(
     await profiles.update_fields(
         session, parts.cache, principal, subject_id, values, topic_prefix=parts.topic_prefix
     )
-    doc, kinds = await read_in(session, parts.reader, principal, subject_id)
+    doc, kinds = await read_in(session, reader_of(parts), principal, subject_id)
     return _out(doc, kinds)
 
 

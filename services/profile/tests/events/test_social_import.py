@@ -1,30 +1,31 @@
-"""The social import: identity events name the fields, the values come from the real auth
-service (its code, a fresh database, served on a loopback port) asked with the profile's own
-client credentials; real Kafka, PostgreSQL and Redis underneath.
+"""The social import, as the profile service sees it: identity events name the fields, and
+the values come from the auth service's import API (`GET /v1/internal/social-imports/{id}`,
+with the profile's own client-credentials token from auth's `/token`); real Kafka, PostgreSQL
+and Redis underneath.
 
-The linked identities are written into auth's database as its sign-in leaves them (the flow
-itself, with a real OpenID provider, is tested in services/auth and end to end in tests/)."""
+Auth's side is a double of that HTTP API on a loopback port, holding what auth's sign-in and
+withdrawals would leave: these tests are about the profile's handling and its client, and a
+test never writes another service's tables. The real auth service answers the same calls in
+the end-to-end proof, tests/test_social_import_end_to_end.py (auth, consent and profile as
+processes, a certified OpenID provider playing Google)."""
 
 from __future__ import annotations
 
+import base64
 import logging
 import secrets
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
-from sqlalchemy import delete
+from fastapi import FastAPI, Header, Request
+from fastapi.responses import JSONResponse
 
-from ciam_auth.main import create_app as create_auth
-from ciam_auth.models import Account
-from ciam_auth.settings import AuthSettings
-from ciam_auth.social.models import LinkedIdentity
 from ciam_profile.models import processed_events
-from ciam_shared.db import unit_of_work
 from ciam_shared.devstack import free_port
 from ciam_shared.events import (
     CloudEvent,
@@ -34,7 +35,8 @@ from ciam_shared.events import (
     SocialImportRefreshed,
     SocialImportWithdrawn,
 )
-from ciam_shared.testing.plugin import eventually, publish_event, settings_kwargs
+from ciam_shared.http.problems import PROBLEM_BASE
+from ciam_shared.testing.plugin import eventually, publish_event
 from ciam_shared.testing.servers import LoopbackServer
 from ciam_shared.topics import ALL_TOPICS, ensure_topics
 
@@ -48,52 +50,95 @@ EMAIL = {"email": {"email": "ada@example.com"}}
 ProfileApi = Any  # conftest's ProfileApi (not importable under --import-mode=importlib)
 
 
-SERVICE_CLIENT = {
-    "client_id": "svc-profile",
-    "secret": secrets.token_urlsafe(32),
-    "scopes": ["auth:contacts"],
-}
+SCOPE = "auth:contacts"
+SERVICE_CLIENT = {"client_id": "svc-profile", "secret": secrets.token_urlsafe(32)}
+ACCOUNT_NOT_FOUND = f"{PROBLEM_BASE}account-not-found"  # auth's AccountNotFound
+
+
+@dataclass
+class AuthImports:
+    """What auth holds for the import API: per account, its linked identities' allowed
+    imports (kept across a stop and start of the server, like auth's database)."""
+
+    accounts: dict[uuid.UUID, dict[uuid.UUID, dict[str, Any]]] = field(default_factory=dict)
+    tokens: set[str] = field(default_factory=set)
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.post("/token")
+        async def token(request: Request) -> JSONResponse:
+            if not _is_service_client(request.headers.get("authorization", "")):
+                return JSONResponse({"error": "invalid_client"}, status_code=401)
+            form = await request.form()
+            if form.get("grant_type") != "client_credentials" or form.get("scope") != SCOPE:
+                return JSONResponse({"error": "invalid_request"}, status_code=400)
+            issued = secrets.token_urlsafe(24)
+            self.tokens.add(issued)
+            return JSONResponse({"access_token": issued, "token_type": "Bearer", "expires_in": 300})
+
+        @app.get("/v1/internal/social-imports/{subject_id}")
+        async def social_import(
+            subject_id: uuid.UUID, authorization: Annotated[str, Header()] = ""
+        ) -> JSONResponse:
+            scheme, _, presented = authorization.partition(" ")
+            if scheme.lower() != "bearer" or presented not in self.tokens:
+                return JSONResponse(
+                    {"title": "Unauthorized", "status": 401},
+                    status_code=401,
+                    headers={"www-authenticate": 'Bearer error="invalid_token"'},
+                )
+            identities = self.accounts.get(subject_id)
+            if identities is None:
+                problem = {"type": ACCOUNT_NOT_FOUND, "title": "Account not found", "status": 404}
+                return JSONResponse(problem, status_code=404)
+            merged: dict[str, Any] = {}
+            for imported in identities.values():
+                for name, value in imported.items():
+                    merged.setdefault(name, value)
+            return JSONResponse({"subject_id": str(subject_id), "fields": merged})
+
+        return app
+
+
+def _is_service_client(authorization: str) -> bool:
+    """client_secret_basic with the profile's client id and secret."""
+    scheme, _, encoded = authorization.partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        client_id, _, secret = base64.b64decode(encoded).decode().partition(":")
+    except ValueError:
+        return False
+    return client_id == SERVICE_CLIENT["client_id"] and secrets.compare_digest(
+        secret, str(SERVICE_CLIENT["secret"])
+    )
 
 
 class AuthServer(LoopbackServer):
-    """The auth service's own app on a loopback port; stop and start it again at will."""
+    """The double of auth's import API on a loopback port; stop and start it again at will."""
 
-    def __init__(self, settings: AuthSettings, port: int) -> None:
-        super().__init__(lambda: create_auth(settings), port)
-        self.settings = settings
+    def __init__(self, port: int) -> None:
+        self.imports = AuthImports()
+        super().__init__(self.imports.app, port)
 
     async def social_account(self, imported: dict[str, Any]) -> tuple[uuid.UUID, uuid.UUID]:
         """A social-only account with one linked identity, holding the values the customer
         allowed to import, as the first social sign-in leaves them. (subject, identity)"""
-        now = datetime.now(UTC)
-        account = Account(id=uuid.uuid4(), email=None, password_hash=None, created_at=now)
-        identity = LinkedIdentity(
-            id=uuid.uuid4(),
-            account_id=account.id,
-            provider="google",
-            issuer="https://accounts.google.example",
-            subject=secrets.token_hex(8),
-            import_fields=sorted(imported),
-            imported=imported,
-            created_at=now,
-            last_used_at=now,
-        )
-        async with unit_of_work(self.app.state.runtime.sessions) as session:
-            session.add(account)
-            await session.flush()
-            session.add(identity)
-        return account.id, identity.id
+        subject, identity = uuid.uuid4(), uuid.uuid4()
+        self.imports.accounts[subject] = {identity: imported}
+        return subject, identity
 
     async def set_imported(self, identity_id: uuid.UUID, imported: dict[str, Any]) -> None:
         """What a returning sign-in (refresh) or a withdrawal leaves in auth."""
-        async with unit_of_work(self.app.state.runtime.sessions) as session:
-            identity = await session.get(LinkedIdentity, identity_id)
-            assert identity is not None
-            identity.import_fields, identity.imported = sorted(imported), imported
+        for identities in self.imports.accounts.values():
+            if identity_id in identities:
+                identities[identity_id] = imported
+                return
+        raise AssertionError(f"no identity {identity_id}")
 
     async def erase(self, subject: uuid.UUID) -> None:
-        async with unit_of_work(self.app.state.runtime.sessions) as session:
-            await session.execute(delete(Account).where(Account.id == subject))
+        del self.imports.accounts[subject]
 
 
 @dataclass
@@ -142,34 +187,11 @@ class Rig:
         return types.count("dev.ciam.profile.updated.v1")
 
 
-async def start_auth(database: str, kafka: str, redis: str, prefix: str) -> AuthServer:
-    port = free_port()
-    auth = AuthServer(
-        AuthSettings(
-            issuer=f"http://127.0.0.1:{port}",
-            key_encryption_secret=secrets.token_urlsafe(32),
-            # The service's own client, declared as an operator does (AUTH_SERVICE_CLIENTS).
-            service_clients=[SERVICE_CLIENT],
-            **settings_kwargs(database, kafka=kafka, redis=redis, topic_prefix=prefix),
-        ),
-        port,
-    )
-    await auth.start()
-    return auth
-
-
 @pytest.fixture
-async def rig(
-    fresh_database,
-    profile_api_with: Any,
-    kafka_bootstrap: str,
-    redis_url: str,
-    topic_prefix: str,
-) -> AsyncIterator[Rig]:
+async def rig(profile_api_with: Any, kafka_bootstrap: str, topic_prefix: str) -> AsyncIterator[Rig]:
     await ensure_topics(kafka_bootstrap, ALL_TOPICS, prefix=topic_prefix)
-    auth = await start_auth(
-        await fresh_database("ciam_auth.migrations"), kafka_bootstrap, redis_url, topic_prefix
-    )
+    auth = AuthServer(free_port())
+    await auth.start()
     try:
         client_id, secret = (SERVICE_CLIENT["client_id"], SERVICE_CLIENT["secret"])
         async with profile_api_with(
@@ -349,7 +371,7 @@ async def test_without_a_client_the_import_is_off_and_says_so_once(profile_api_w
 
 
 async def _import_is_off(api: Any) -> None:
-    assert api.app_under_test.state.runtime.extras["social_imports"] is None
+    assert api.app_under_test.state.runtime.parts.imports is None
     subject = await api.register()
     rows = await api.count(processed_events)
     event = CloudEvent.wrap(
@@ -373,7 +395,7 @@ async def _import_is_off(api: Any) -> None:
 
 
 async def test_the_token_is_reused_and_a_refused_one_is_replaced_once(rig: Rig) -> None:
-    imports = rig.profile.app_under_test.state.runtime.extras["social_imports"]
+    imports = rig.profile.app_under_test.state.runtime.parts.imports
     credentials = imports.credentials
 
     async def import_name() -> None:

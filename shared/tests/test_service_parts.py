@@ -1,0 +1,72 @@
+"""A service's own parts ride on its runtime, typed, and reach its routes through one
+dependency that checks what they are."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+import httpx
+import pytest
+from fastapi import Depends, FastAPI, Request
+from sqlalchemy import MetaData
+
+from ciam_shared.inbox import processed_events_table
+from ciam_shared.outbox import outbox_table
+from ciam_shared.service import ServiceRuntime, ServiceSpec, parts_dependency
+from ciam_shared.settings import BaseServiceSettings
+
+
+@dataclass(frozen=True)
+class DemoParts:
+    greeting: str
+
+
+@dataclass(frozen=True)
+class OtherParts:
+    greeting: str
+
+
+@pytest.fixture
+async def runtime() -> AsyncIterator[ServiceRuntime[None]]:
+    metadata = MetaData()
+    outbox_table(metadata)
+    processed_events_table(metadata)
+    spec = ServiceSpec(name="demo", title="Demo", metadata=metadata, migrations_package="demo")
+    # Nothing connects: the engine, Redis and the broker are lazy until the runtime starts.
+    settings = BaseServiceSettings(
+        environment="test", database_url="postgresql+asyncpg://demo@127.0.0.1:9/demo"
+    )
+    built = ServiceRuntime.build(spec, settings)
+    yield built
+    await built.redis.aclose()
+    await built.engine.dispose()
+
+
+def test_a_runtime_with_parts_shares_everything_else(runtime: ServiceRuntime[None]) -> None:
+    typed = runtime.with_parts(DemoParts("hello"))
+    assert runtime.parts is None
+    assert typed.parts == DemoParts("hello")
+    for name in ("spec", "settings", "engine", "sessions", "redis", "broker", "relay", "tasks"):
+        assert getattr(typed, name) is getattr(runtime, name), name
+    assert typed.extras is runtime.extras
+
+
+async def test_a_route_gets_the_parts_and_another_kind_is_refused(
+    runtime: ServiceRuntime[None],
+) -> None:
+    app = FastAPI()
+    app.state.runtime = runtime.with_parts(DemoParts("hello"))
+
+    @app.get("/greeting")
+    async def greeting(parts: Annotated[DemoParts, Depends(parts_dependency(DemoParts))]) -> str:
+        return parts.greeting
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://demo") as client:
+        assert (await client.get("/greeting")).json() == "hello"
+
+    request = Request({"type": "http", "app": app, "headers": []})
+    with pytest.raises(TypeError, match="DemoParts"):
+        await parts_dependency(OtherParts)(request)
