@@ -17,44 +17,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import smtplib
-import uuid
-from dataclasses import dataclass
 from datetime import timedelta
-from email.message import EmailMessage
-from email.utils import make_msgid
-from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ciam_auth import queues_repository as queues
+from ciam_auth.adapters.mail import DAY, Mail, SmtpServer, compose, new_message_id, send_blocking
+from ciam_auth.adapters.worker import Retry, Worker
 from ciam_auth.models import OutgoingMail
-from ciam_auth.worker import Retry, Worker
 from ciam_shared.db import after_commit, new_id, unit_of_work, utcnow
 
 log = logging.getLogger(__name__)
 
-DAY = 24 * 3600
 BATCH = 20
 MAIL_RETRY = Retry()
-
-
-@dataclass(frozen=True)
-class Mail:
-    to: str
-    subject: str
-    body: str
-    # Worth sending this long (a link or a code in it expires), and never more than a day.
-    valid_seconds: int = DAY
-
-
-@dataclass(frozen=True)
-class SmtpServer:
-    host: str
-    port: int
-    sender: str
-    timeout: float = 10.0
-    # Set: mails are written as <row id>.eml files here instead (local runs, no SMTP server).
-    directory: str = ""
 
 
 class Mailer:
@@ -80,7 +56,7 @@ class Mailer:
                 recipient=mail.to,
                 subject=mail.subject,
                 body=mail.body,
-                message_id=make_msgid(domain=_domain(self.server.sender)),
+                message_id=new_message_id(self.server),
                 attempts=0,
                 created_at=now,
                 next_attempt_at=now,
@@ -108,7 +84,8 @@ class Mailer:
 
     async def _deliver(self, row: OutgoingMail) -> None:
         try:
-            await asyncio.to_thread(self._send_blocking, row.id, _message(self.server, row))
+            message = compose(self.server, row.recipient, row.subject, row.body, row.message_id)
+            await asyncio.to_thread(send_blocking, self.server, row.id.hex, message)
         except (OSError, smtplib.SMTPException) as exc:
             await self._failed(row, exc)
             return
@@ -138,27 +115,3 @@ class Mailer:
             type(exc).__name__,
             (when - now).total_seconds(),
         )
-
-    def _send_blocking(self, mail_id: uuid.UUID, message: EmailMessage) -> None:
-        if self.server.directory:
-            directory = Path(self.server.directory)
-            directory.mkdir(parents=True, exist_ok=True)
-            # Named by the row: a mail sent again after a crash overwrites its own file.
-            (directory / f"{mail_id.hex}.eml").write_bytes(message.as_bytes())
-            return
-        with smtplib.SMTP(self.server.host, self.server.port, timeout=self.server.timeout) as smtp:
-            smtp.send_message(message)
-
-
-def _message(server: SmtpServer, row: OutgoingMail) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = server.sender
-    message["To"] = row.recipient
-    message["Subject"] = row.subject
-    message["Message-ID"] = row.message_id
-    message.set_content(row.body)
-    return message
-
-
-def _domain(address: str) -> str:
-    return address.rpartition("@")[2] or "localhost"

@@ -4,21 +4,24 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from ciam_auth import api, api_me, pages, pages_accounts, pages_security
+from ciam_auth.adapters.mail import SmtpServer
+from ciam_auth.adapters.passwords import Passwords
+from ciam_auth.adapters.sealing import KeyEncryption
+from ciam_auth.adapters.throttle import Throttle, ThrottlePolicy
+from ciam_auth.adapters.worker import Retry
 from ciam_auth.context import AuthContext
 from ciam_auth.errors import Throttled
 from ciam_auth.jobs import Jobs
-from ciam_auth.mailer import Mailer, SmtpServer
+from ciam_auth.mailer import Mailer
 from ciam_auth.models import Base
-from ciam_auth.oidc.api_admin import router as admin_router
-from ciam_auth.oidc.api_authorize import router as authorize_router
-from ciam_auth.oidc.api_contacts import router as contacts_router
-from ciam_auth.oidc.api_discovery import router as discovery_router
-from ciam_auth.oidc.api_token import router as token_router
+from ciam_auth.oidc.api.admin import router as admin_router
+from ciam_auth.oidc.api.authorize import router as authorize_router
+from ciam_auth.oidc.api.contacts import router as contacts_router
+from ciam_auth.oidc.api.discovery import router as discovery_router
+from ciam_auth.oidc.api.token import router as token_router
 from ciam_auth.oidc.errors import install_oauth_error_handler
 from ciam_auth.oidc.provider import start_provider
-from ciam_auth.oidc.service_clients import start_service_clients
-from ciam_auth.passwords import Passwords
-from ciam_auth.sealing import KeyEncryption
+from ciam_auth.oidc.startup import start_service_clients
 from ciam_auth.service import accounts
 from ciam_auth.sessions import SessionStore
 from ciam_auth.settings import AuthSettings
@@ -27,8 +30,6 @@ from ciam_auth.social.api_mail_link import router as mail_link_router
 from ciam_auth.social.api_pages import router as social_router
 from ciam_auth.social.events import register_subscribers as register_social_subscribers
 from ciam_auth.social.runtime import start_social, stop_social
-from ciam_auth.throttle import Throttle, ThrottlePolicy
-from ciam_auth.worker import Retry
 from ciam_shared.events import (
     BrandAppDeleted,
     BrandAppRegistered,

@@ -12,7 +12,9 @@ from fastapi.responses import RedirectResponse
 from pydantic import EmailStr, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ciam_auth import repository, totp
+from ciam_auth import repository
+from ciam_auth.adapters import totp
+from ciam_auth.adapters.sealing import open_text, totp_context
 from ciam_auth.context import AuthContext, AuthDep
 from ciam_auth.errors import (
     CsrfFailed,
@@ -26,7 +28,6 @@ from ciam_auth.errors import (
 )
 from ciam_auth.i18n import text
 from ciam_auth.pages import FormStr, OptionalForm, account_view, failure_message, render
-from ciam_auth.sealing import open_text, totp_context
 from ciam_auth.service import accounts, second_factor
 from ciam_auth.sessions import CurrentSessionDep, Session, clear_session_cookie
 from ciam_auth.web import check_csrf, client_of, locale_of

@@ -13,6 +13,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_auth import repository
+from ciam_auth.adapters.throttle import account_key, client_key
 from ciam_auth.context import SOURCE, AuthContext
 from ciam_auth.errors import InvalidToken, NoAddressForPassword, Throttled
 from ciam_auth.i18n import LOCALES
@@ -20,7 +21,6 @@ from ciam_auth.models import Account, AccountJob
 from ciam_auth.service import email_tokens, mails
 from ciam_auth.service.signin import Client, normal_email, reauthenticate
 from ciam_auth.sessions import Session
-from ciam_auth.throttle import account_key, client_key
 from ciam_shared.db import new_id, utcnow
 from ciam_shared.events import (
     CloudEvent,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from ciam_auth.adapters.mail import Mail
 from ciam_auth.context import AuthContext
 from ciam_auth.i18n import text
-from ciam_auth.mailer import Mail
 from ciam_auth.service.email_tokens import Issued
 
 

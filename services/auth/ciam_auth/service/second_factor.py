@@ -7,11 +7,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ciam_auth import repository, totp
+from ciam_auth import repository
+from ciam_auth.adapters import totp
+from ciam_auth.adapters.sealing import open_text, seal_text, totp_context
 from ciam_auth.context import SOURCE, AuthContext
 from ciam_auth.errors import InvalidCredentials, TotpStateError
 from ciam_auth.models import Account
-from ciam_auth.sealing import open_text, seal_text, totp_context
 from ciam_auth.service.signin import Client, reauthenticate
 from ciam_auth.sessions import Session
 from ciam_shared.db import utcnow

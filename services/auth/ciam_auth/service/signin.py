@@ -14,7 +14,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ciam_auth import repository, totp
+from ciam_auth import repository
+from ciam_auth.adapters import totp
+from ciam_auth.adapters.sealing import is_sealed, open_text, seal_text, totp_context
+from ciam_auth.adapters.throttle import account_key, client_key
 from ciam_auth.context import SOURCE, AuthContext
 from ciam_auth.errors import (
     EmailNotVerified,
@@ -24,9 +27,7 @@ from ciam_auth.errors import (
     ReauthenticationRequired,
 )
 from ciam_auth.models import Account
-from ciam_auth.sealing import is_sealed, open_text, seal_text, totp_context
 from ciam_auth.sessions import Session, reauthenticated_until
-from ciam_auth.throttle import account_key, client_key
 from ciam_shared.db import utcnow
 from ciam_shared.events import CloudEvent, UserSignedIn
 from ciam_shared.outbox import stage

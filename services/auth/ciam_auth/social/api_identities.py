@@ -15,7 +15,8 @@ from fastapi import APIRouter, Depends, Header, Request, Response, status
 from pydantic import BaseModel
 
 from ciam_auth.models import Account
-from ciam_auth.oidc.api_contacts import AccountNotFound, contacts_reader
+from ciam_auth.oidc.api.contacts import contacts_reader
+from ciam_auth.oidc.errors import AccountNotFound
 from ciam_auth.oidc.provider import provider_of
 from ciam_auth.sessions import Session, current_session
 from ciam_auth.social import service

@@ -20,9 +20,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from ciam_auth.adapters.mail import Mail
+from ciam_auth.adapters.throttle import account_key
 from ciam_auth.context import AuthContext
 from ciam_auth.i18n import text
-from ciam_auth.mailer import Mail
 from ciam_auth.social.api_pages import (
     CONTINUE,
     SocialDep,
@@ -37,7 +38,6 @@ from ciam_auth.social.api_pages import (
 from ciam_auth.social.flow import MAIL_LINK_TTL_S, Pending
 from ciam_auth.social.mail_offer import CONFIRM, SEND, account_of, eligible
 from ciam_auth.social.pages import MESSAGES, error_page, locale, render
-from ciam_auth.throttle import account_key
 from ciam_shared.db import unit_of_work
 from ciam_shared.service import RuntimeDep
 

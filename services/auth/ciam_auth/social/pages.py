@@ -9,14 +9,14 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
-from ciam_auth.oidc import pages as oidc_pages
+from ciam_auth.oidc.api import pages as oidc_pages
 
 locale = oidc_pages.locale
 _env = Environment(
     loader=ChoiceLoader(
         [
             FileSystemLoader(Path(__file__).parent / "templates"),
-            FileSystemLoader(Path(oidc_pages.__file__).parent / "templates"),
+            FileSystemLoader(oidc_pages.TEMPLATES),
         ]
     ),
     autoescape=select_autoescape(["html"]),

@@ -14,7 +14,8 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from ciam_auth import queues_repository as queues
-from ciam_auth.mailer import Mail, Mailer, SmtpServer
+from ciam_auth.adapters.mail import Mail, SmtpServer
+from ciam_auth.mailer import Mailer
 from ciam_shared.db import create_engine, create_session_factory, unit_of_work, utcnow
 from ciam_shared.testing.plugin import eventually
 

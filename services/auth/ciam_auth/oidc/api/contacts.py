@@ -13,24 +13,17 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel
 
-from ciam_auth.models import Account
-from ciam_auth.oidc import guards
+from ciam_auth.oidc.api import guards
 from ciam_auth.oidc.provider import Provider, get_provider
+from ciam_auth.oidc.schemas import ContactOut
+from ciam_auth.oidc.service import contacts
 from ciam_shared.http.openapi import problem_responses
-from ciam_shared.http.problems import DomainError
 from ciam_shared.service import SessionDep
 from ciam_shared.tokens.scopes import AUTH_CONTACTS
 
 CONTACTS_SCOPE = AUTH_CONTACTS
 router = APIRouter(prefix="/v1/internal", tags=["internal"], responses=problem_responses(401, 403))
-
-
-class AccountNotFound(DomainError):
-    status = 404
-    type_slug = "account-not-found"
-    title = "No such account"
 
 
 async def contacts_reader(
@@ -39,25 +32,14 @@ async def contacts_reader(
     return (await guards.calling_client(request, provider, db, CONTACTS_SCOPE)).client_id
 
 
-class ContactOut(BaseModel):
-    subject_id: uuid.UUID
-    email: str
-    email_verified: bool
-    locale: str
-
-
 @router.get("/contacts/{subject_id}", responses=problem_responses(404))
 async def contact(
     subject_id: uuid.UUID, db: SessionDep, _: Annotated[str, Depends(contacts_reader)]
 ) -> ContactOut:
-    account = await db.get(Account, subject_id)
-    if account is None:
-        raise AccountNotFound("No account with this subject id (it may have been deleted).")
-    if account.email is None:  # a social-only account whose provider vouched for no address
-        raise AccountNotFound("This account has no email address.")
+    account, email = await contacts.contact(db, subject_id)
     return ContactOut(
         subject_id=account.id,
-        email=account.email,
+        email=email,
         email_verified=account.email_verified_at is not None,
         locale=account.locale,
     )

@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_auth.models import OAuthClient
 from ciam_auth.oidc import policy
-from ciam_auth.oidc.flows import client_alive
 from ciam_auth.oidc.provider import Provider
+from ciam_auth.oidc.service import clients
+from ciam_auth.oidc.service.flows import client_alive
 from ciam_shared.http.problems import DomainError
 
 
@@ -49,7 +50,7 @@ async def calling_client(
         )
     if scope not in str(claims.get("scope", "")).split():
         raise Forbidden(f"This needs the `{scope}` scope.")
-    client = await db.get(OAuthClient, str(claims["client_id"]))
+    client = await clients.find(db, str(claims["client_id"]))
     if client is None or not await client_alive(db, claims):
         raise NotAuthenticated("The client this token was issued to no longer exists.")
     if scope not in client.scopes:

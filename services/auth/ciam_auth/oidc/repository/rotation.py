@@ -27,7 +27,7 @@ from sqlalchemy import ARRAY, Table, Text, bindparam, func, insert, literal_colu
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ciam_auth.models import Account, RefreshToken
-from ciam_auth.oidc.tokens import refresh_hash
+from ciam_auth.oidc.repository.tokens import refresh_hash
 from ciam_shared.db import TimestampTZ, utcnow
 
 # Bind names differ from every column name: a Core UPDATE turns a parameter named after a

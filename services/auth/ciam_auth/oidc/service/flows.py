@@ -9,15 +9,20 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_auth.models import Account, OAuthClient
-from ciam_auth.oidc import policy, rotation, tokens
+from ciam_auth.oidc import policy, tokens
 from ciam_auth.oidc.errors import OAuthError, invalid_grant, invalid_request
 from ciam_auth.oidc.provider import Provider
+from ciam_auth.oidc.repository import accounts, rotation
+from ciam_auth.oidc.repository import clients as clients_repository
+from ciam_auth.oidc.repository import tokens as repository
+from ciam_auth.transactions import CommitThenRefuse
 from ciam_shared.tokens.scopes import FIRST_PARTY_CLIENT
 
 log = logging.getLogger(__name__)
@@ -30,6 +35,15 @@ def _pkce_ok(verifier: str, challenge: str) -> bool:
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
     computed = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
     return hmac.compare_digest(computed, challenge)
+
+
+def _revoke_in_grants(provider: Provider, family: uuid.UUID) -> Callable[[], Awaitable[None]]:
+    """After the database's revocation commits: the family's access tokens are refused too."""
+
+    async def revoke() -> None:
+        await provider.grants.revoke_family(family, provider.settings.refresh_token_ttl_s)
+
+    return revoke
 
 
 def _granted(client: OAuthClient, grant: str) -> None:
@@ -48,16 +62,16 @@ async def authorization_code(
         raise invalid_request("A PKCE code_verifier (43-128 characters) is required.")
     grant = await provider.grants.take_code(code)
     if grant is None:
+        refused = invalid_grant("The code is invalid, expired or already used.")
         family = await provider.grants.family_of_redeemed(code)
         if family is not None:
             # Redeemed twice: the code leaked. Revoke what it issued (RFC 6749 4.1.2).
             log.warning(
                 "authorization code reused: revoking its tokens", extra={"client": client.client_id}
             )
-            await tokens.revoke_family(db, family)
-            await db.commit()
-            await provider.grants.revoke_family(family, provider.settings.refresh_token_ttl_s)
-        raise invalid_grant("The code is invalid, expired or already used.")
+            await repository.revoke_family(db, family)
+            raise CommitThenRefuse(refused, after_commit=_revoke_in_grants(provider, family))
+        raise refused
     if grant.client_id != client.client_id:
         raise invalid_grant("The code was issued to another client.")
     if form.get("redirect_uri") != grant.redirect_uri:
@@ -67,7 +81,7 @@ async def authorization_code(
     if policy.admin_scopes(grant.scope.split()):
         # /authorize refuses them; a code from before that rule still lives a minute.
         raise invalid_grant("Admin scopes are never issued for a customer.")
-    account = await db.get(Account, uuid.UUID(grant.account_id))
+    account = await accounts.account(db, uuid.UUID(grant.account_id))
     if account is None:
         raise invalid_grant("The account no longer exists.")
     family = uuid.uuid4()
@@ -106,8 +120,9 @@ async def refresh(
         ttl_s=provider.settings.refresh_token_ttl_s,
     )
     if rotated is None:
-        await _refused_refresh(db, provider, client, token, narrow)
-        raise invalid_grant("The refresh token is invalid, expired, revoked or already used.")
+        refused = invalid_grant("The refresh token is invalid, expired, revoked or already used.")
+        await _refused_refresh(db, provider, client, token, narrow, refused)
+        raise refused
     if policy.admin_scopes(rotated.scope.split()):
         await _end_admin_grant(db, provider, client, rotated.family_id)
     scope = " ".join(narrow) if narrow else rotated.scope
@@ -141,27 +156,32 @@ async def _end_admin_grant(
     refused them: it is revoked whole (the successor the rotation stored, and the family's
     access tokens), never refreshed."""
     log.warning("grant with an admin scope refreshed: revoked", extra={"client": client.client_id})
-    await tokens.revoke_family(db, family)
-    await db.commit()
-    await provider.grants.revoke_family(family, provider.settings.refresh_token_ttl_s)
-    raise invalid_grant("This grant carries an admin scope, never issued for a customer: revoked.")
+    await repository.revoke_family(db, family)
+    raise CommitThenRefuse(
+        invalid_grant("This grant carries an admin scope, never issued for a customer: revoked."),
+        after_commit=_revoke_in_grants(provider, family),
+    )
 
 
 async def _refused_refresh(
-    db: AsyncSession, provider: Provider, client: OAuthClient, token: str, narrow: list[str]
+    db: AsyncSession,
+    provider: Provider,
+    client: OAuthClient,
+    token: str,
+    narrow: list[str],
+    refused: OAuthError,
 ) -> None:
-    """Why the rotation matched nothing: a spent token presented again revokes its family;
-    a live one asked for a wider scope is invalid_scope; anything else is invalid_grant."""
-    known = await tokens.find_refresh_token(db, token)
+    """Why the rotation matched nothing: a spent token presented again revokes its family
+    (committed, then `refused`); a live one asked for a wider scope is invalid_scope; anything
+    else returns, and the caller answers `refused` (invalid_grant)."""
+    known = await repository.find_refresh_token(db, token)
     if known is None or known.client_id != client.client_id:
         return
     if known.used_at is not None:
         # Reuse of a rotated token: one of the two holders is an attacker (RFC 9700 4.14.2).
         log.warning("refresh token reused: revoking the family", extra={"client": client.client_id})
-        await tokens.revoke_family(db, known.family_id)
-        await db.commit()
-        await provider.grants.revoke_family(known.family_id, provider.settings.refresh_token_ttl_s)
-        return
+        await repository.revoke_family(db, known.family_id)
+        raise CommitThenRefuse(refused, after_commit=_revoke_in_grants(provider, known.family_id))
     if known.revoked_at is None and not set(narrow) <= set(known.scope.split()):
         raise OAuthError("invalid_scope", "A refresh cannot widen the scope.")
 
@@ -225,7 +245,7 @@ async def _issue_for_account(
     )
     refresh_token = None
     if "refresh_token" in client.grant_types:
-        refresh_token = await tokens.new_refresh_token(
+        refresh_token = await repository.new_refresh_token(
             db,
             family_id=family,
             client_id=client.client_id,
@@ -300,7 +320,7 @@ async def introspect(
     """RFC 7662. Any confidential client may introspect an access token (resource servers do);
     a refresh token only by the client it was issued to."""
     if token.startswith("rt_"):
-        row = await tokens.find_refresh_token(db, token)
+        row = await repository.find_refresh_token(db, token)
         now = time.time()
         if (
             row is None
@@ -335,6 +355,19 @@ async def introspect(
     }
 
 
+async def userinfo(
+    db: AsyncSession, account_id: uuid.UUID, claims: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The userinfo answer for a verified access token with the openid scope; None when its
+    account or its client is gone."""
+    account = await accounts.account(db, account_id)
+    alive = await client_alive(db, claims)
+    if account is None or not alive:
+        return None
+    body: dict[str, Any] = {"sub": str(account.id)}
+    return body | user_claims(account, str(claims.get("scope", "")).split())
+
+
 async def client_alive(db: AsyncSession, claims: dict[str, Any]) -> bool:
     """Whether the client a token was issued to still exists: a deleted app's tokens, its own
     and its customers', stop at once (and stay stopped if its id were registered again: the
@@ -345,7 +378,7 @@ async def client_alive(db: AsyncSession, claims: dict[str, Any]) -> bool:
         return True
     if not isinstance(client_id, str):
         return False
-    client = await db.get(OAuthClient, client_id)
+    client = await clients_repository.client(db, client_id)
     issued_at = claims.get("iat")
     return (
         client is not None
@@ -358,9 +391,9 @@ async def revoke(db: AsyncSession, provider: Provider, client: OAuthClient, toke
     """RFC 7009: revoking a refresh token revokes its family and the access tokens issued with
     it; an unknown or foreign token is answered the same way (200) and changes nothing."""
     if token.startswith("rt_"):
-        row = await tokens.find_refresh_token(db, token)
+        row = await repository.find_refresh_token(db, token)
         if row is not None and row.client_id == client.client_id:
-            await tokens.revoke_family(db, row.family_id)
+            await repository.revoke_family(db, row.family_id)
             await provider.grants.revoke_family(
                 row.family_id, provider.settings.refresh_token_ttl_s
             )

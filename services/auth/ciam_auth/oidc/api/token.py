@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ciam_auth.models import Account, OAuthClient
-from ciam_auth.oidc import clients, flows
+from ciam_auth.models import OAuthClient
 from ciam_auth.oidc.errors import NO_STORE, OAuthError, invalid_request
 from ciam_auth.oidc.provider import Provider, get_provider
+from ciam_auth.oidc.service import clients, flows
+from ciam_auth.transactions import transaction
 
 router = APIRouter(tags=["oidc"])
 ProviderDep = Annotated[Provider, Depends(get_provider)]
@@ -41,7 +42,7 @@ async def _client(
 @router.post("/token")
 async def token(request: Request, provider: ProviderDep) -> JSONResponse:
     form = await _form(request)
-    async with provider.runtime.sessions() as db:
+    async with transaction(provider.runtime.sessions) as db:
         client = await _client(db, request, form, provider)
         grant_type = form.get("grant_type")
         if grant_type == "authorization_code":
@@ -54,14 +55,13 @@ async def token(request: Request, provider: ProviderDep) -> JSONResponse:
             raise invalid_request("grant_type is required.")
         else:
             raise OAuthError("unsupported_grant_type", f"{grant_type} is not offered.")
-        await db.commit()
     return JSONResponse(issued.response(), headers=NO_STORE)
 
 
 @router.post("/introspect")
 async def introspect(request: Request, provider: ProviderDep) -> JSONResponse:
     form = await _form(request)
-    async with provider.runtime.sessions() as db:
+    async with transaction(provider.runtime.sessions) as db:
         client = await _client(db, request, form, provider)
         if client.auth_method == "none":
             raise OAuthError(
@@ -76,10 +76,9 @@ async def revoke(request: Request, provider: ProviderDep) -> JSONResponse:
     form = await _form(request)
     if "token" not in form:
         raise invalid_request("token is required.")
-    async with provider.runtime.sessions() as db:
+    async with transaction(provider.runtime.sessions) as db:
         client = await _client(db, request, form, provider)
         await flows.revoke(db, provider, client, form["token"])
-        await db.commit()
     return JSONResponse({}, headers=NO_STORE)
 
 
@@ -98,11 +97,8 @@ async def userinfo(request: Request, provider: ProviderDep) -> JSONResponse:
             status_code=401,
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'} | NO_STORE,
         )
-    async with provider.runtime.sessions() as db:
-        account = await db.get(Account, account_id)
-        alive = await flows.client_alive(db, claims)
-    if account is None or not alive:
+    async with transaction(provider.runtime.sessions) as db:
+        body = await flows.userinfo(db, account_id, claims)
+    if body is None:
         return JSONResponse({"error": "invalid_token"}, status_code=401, headers=NO_STORE)
-    body: dict[str, Any] = {"sub": str(account.id)}
-    body |= flows.user_claims(account, str(claims.get("scope", "")).split())
     return JSONResponse(body, headers=NO_STORE)

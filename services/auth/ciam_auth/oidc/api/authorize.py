@@ -11,13 +11,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from ciam_auth.models import ClientGrant
-from ciam_auth.oidc import authorize as az
+from ciam_auth.oidc.api.pages import error_page, locale, render, scope_label
 from ciam_auth.oidc.grants import CodeGrant
-from ciam_auth.oidc.pages import error_page, locale, render, scope_label
 from ciam_auth.oidc.provider import Provider, get_provider
+from ciam_auth.oidc.service import authorize as az
 from ciam_auth.sessions import Session, current_session
-from ciam_shared.db import utcnow
 from ciam_shared.service import SessionDep
 
 log = logging.getLogger(__name__)
@@ -118,20 +116,7 @@ async def consent(
         return _redirect_error(params, provider, exc)
     if params.get("decision") != "allow":
         return _redirect(req, provider, error="access_denied", error_description="Denied.")
-    grant = await db.get(ClientGrant, (session.account_id, req.client.client_id))
-    if grant is None:
-        db.add(
-            ClientGrant(
-                account_id=session.account_id,
-                client_id=req.client.client_id,
-                scopes=req.scopes,
-                granted_at=utcnow(),
-            )
-        )
-    else:
-        grant.scopes = sorted(set(grant.scopes) | set(req.scopes))
-        grant.granted_at = utcnow()
-    await db.flush()
+    await az.record_consent(db, req, session)
     return await _issue_code(req, provider, session)
 
 

@@ -33,7 +33,20 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from ciam_auth.errors import Throttled
+from ciam_shared.http.problems import DomainError
+
+
+class Throttled(DomainError):
+    status = 429
+    type_slug = "throttled"
+    title = "Too many attempts"
+
+    def __init__(self, retry_after: float) -> None:
+        self.retry_after = max(1, int(retry_after + 0.999))
+        super().__init__(
+            f"Too many attempts. Try again in {self.retry_after} seconds.",
+            retry_after=self.retry_after,
+        )
 
 
 def account_key(email: str) -> str:

@@ -7,22 +7,44 @@ know each app, its brand and its declared purposes without calling this service.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import json
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
 from urllib.parse import unquote
 
 from fastapi import Request
-from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ciam_auth.models import ClientGrant, OAuthClient, RefreshToken
+from ciam_auth.models import OAuthClient
 from ciam_auth.oidc import assertions, policy
 from ciam_auth.oidc.errors import InvalidClient, invalid_request
+from ciam_auth.oidc.registration import (
+    SECRET_METHODS,
+)
+from ciam_auth.oidc.registration import (
+    AuthMethod as AuthMethod,
+)
+from ciam_auth.oidc.registration import (
+    ClientSpec as ClientSpec,
+)
+from ciam_auth.oidc.registration import (
+    GrantType as GrantType,
+)
+from ciam_auth.oidc.registration import (
+    InvalidClientRegistration as InvalidClientRegistration,
+)
+from ciam_auth.oidc.registration import (
+    check as check,
+)
+from ciam_auth.oidc.registration import (
+    columns as columns,
+)
+from ciam_auth.oidc.registration import (
+    secret_hash as secret_hash,
+)
+from ciam_auth.oidc.repository import clients as repository
 from ciam_shared.db import utcnow
 from ciam_shared.events import BrandAppDeleted, BrandAppRegistered, CloudEvent
 from ciam_shared.http.problems import DomainError
@@ -30,64 +52,12 @@ from ciam_shared.outbox import stage, stage_tombstone
 from ciam_shared.topics import BRAND_APPS
 
 SOURCE = "/ciam/auth"
-AuthMethod = Literal["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
-SECRET_METHODS = ("client_secret_basic", "client_secret_post")
-GrantType = Literal["authorization_code", "refresh_token", "client_credentials"]
 
 
 class ClientNotFound(DomainError):
     status = 404
     type_slug = "client-not-found"
     title = "No such client"
-
-
-class InvalidClientRegistration(DomainError):
-    status = 422
-    type_slug = "invalid-client"
-    title = "Invalid client registration"
-
-
-@dataclass(frozen=True)
-class ClientSpec:
-    name: str
-    brand: str | None
-    redirect_uris: list[str]
-    post_logout_redirect_uris: list[str]
-    scopes: list[str]
-    purposes: list[str]
-    grant_types: list[GrantType]
-    auth_method: AuthMethod
-    first_party: bool
-    # The public keys of a `private_key_jwt` client; None for every other method.
-    jwks: dict[str, Any] | None = None
-
-
-def secret_hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def check(spec: ClientSpec) -> None:
-    """Refuse a registration that cannot work or that breaks the authorisation model."""
-    if (spec.auth_method == "private_key_jwt") != (spec.jwks is not None):
-        raise InvalidClientRegistration("jwks is given with private_key_jwt, and only then.")
-    if spec.jwks is not None:
-        try:
-            assertions.public_jwks(spec.jwks)
-        except assertions.InvalidJwks as exc:
-            raise InvalidClientRegistration(str(exc)) from None
-    if spec.auth_method == "none" and "client_credentials" in spec.grant_types:
-        raise InvalidClientRegistration("A public client cannot use client credentials.")
-    if "authorization_code" in spec.grant_types and not spec.redirect_uris:
-        raise InvalidClientRegistration("The authorization code grant needs a redirect URI.")
-    if "refresh_token" in spec.grant_types and "authorization_code" not in spec.grant_types:
-        raise InvalidClientRegistration("Refresh tokens come with the authorization code grant.")
-    if problem := policy.registration_problem(
-        scopes=spec.scopes,
-        redirect_uris=spec.redirect_uris,
-        post_logout_redirect_uris=spec.post_logout_redirect_uris,
-        grant_types=spec.grant_types,
-    ):
-        raise InvalidClientRegistration(problem)
 
 
 async def register(
@@ -104,8 +74,7 @@ async def register(
         updated_at=now,
         **columns(spec),
     )
-    session.add(client)
-    await session.flush()
+    await repository.add_client(session, client)
     await publish(session, client, topic_prefix)
     return client, secret
 
@@ -124,7 +93,7 @@ async def update_client(
     for name, value in columns(spec).items():
         setattr(client, name, value)
     client.updated_at = utcnow()
-    await session.flush()
+    await repository.saved(session)
     await publish(session, client, topic_prefix)
     return client
 
@@ -136,7 +105,7 @@ async def rotate_secret(session: AsyncSession, client_id: str) -> str:
     secret = secrets.token_urlsafe(32)
     client.secret_hash = secret_hash(secret)
     client.updated_at = utcnow()
-    await session.flush()
+    await repository.saved(session)
     return secret
 
 
@@ -144,14 +113,7 @@ async def remove(session: AsyncSession, client_id: str, *, topic_prefix: str) ->
     """Delete the app, revoke every refresh token it holds, and publish the deletion."""
     client = await get(session, client_id)
     now = utcnow()
-    await session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.client_id == client_id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
-    await session.execute(delete(ClientGrant).where(ClientGrant.client_id == client_id))
-    await session.delete(client)
-    await session.flush()
+    await repository.delete_client(session, client, now)
     event = BrandAppDeleted(client_id=client_id, deleted_at=now)
     await stage(session, CloudEvent.wrap(event, source=SOURCE), topic_prefix=topic_prefix)
     await stage_tombstone(
@@ -164,14 +126,19 @@ async def remove(session: AsyncSession, client_id: str, *, topic_prefix: str) ->
 
 
 async def get(session: AsyncSession, client_id: str) -> OAuthClient:
-    client = await session.get(OAuthClient, client_id)
+    client = await repository.client(session, client_id)
     if client is None:
         raise ClientNotFound(f"No client `{client_id}`.")
     return client
 
 
+async def find(session: AsyncSession, client_id: str) -> OAuthClient | None:
+    """The client, or None (read afresh: not from the token endpoint's cache)."""
+    return await repository.client(session, client_id)
+
+
 async def list_all(session: AsyncSession) -> list[OAuthClient]:
-    return list((await session.scalars(select(OAuthClient).order_by(OAuthClient.created_at))).all())
+    return await repository.all_clients(session)
 
 
 async def breaking_the_model(session: AsyncSession) -> list[str]:
@@ -182,21 +149,6 @@ async def breaking_the_model(session: AsyncSession) -> list[str]:
         for c in await list_all(session)
         if policy.admin_scopes(c.scopes) and not policy.is_operator(c)
     ]
-
-
-def columns(spec: ClientSpec) -> dict[str, object]:
-    return {
-        "name": spec.name,
-        "brand": spec.brand,
-        "redirect_uris": list(spec.redirect_uris),
-        "post_logout_redirect_uris": list(spec.post_logout_redirect_uris),
-        "scopes": sorted(set(spec.scopes)),
-        "purposes": sorted(set(spec.purposes)),
-        "grant_types": sorted(set(spec.grant_types)),
-        "auth_method": spec.auth_method,
-        "first_party": spec.first_party,
-        "jwks": assertions.public_jwks(spec.jwks) if spec.jwks is not None else None,
-    }
 
 
 async def publish(session: AsyncSession, client: OAuthClient, topic_prefix: str) -> None:
@@ -291,7 +243,7 @@ class ClientCache:
         hit = self._entries.get(client_id)
         if hit is not None and hit[0] > time.monotonic():
             return hit[1]
-        client = await session.get(OAuthClient, client_id)
+        client = await repository.client(session, client_id)
         if client is not None and self.ttl_s > 0:
             session.expunge(client)  # read-only from here on, shared between requests
             if len(self._entries) >= self.MAX_ENTRIES:
@@ -312,7 +264,7 @@ async def authenticate(
     if cache is not None:
         client = await cache.get(session, creds.client_id)
     else:
-        client = await session.get(OAuthClient, creds.client_id)
+        client = await repository.client(session, creds.client_id)
     basic = creds.method == "client_secret_basic"
     if client is None:
         # Same work as a real check, so a caller cannot time which client ids exist.

@@ -15,19 +15,42 @@ import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
+from typing import Protocol
 
 from argon2 import PasswordHasher, Type, extract_parameters
 from argon2.exceptions import InvalidHashError, VerificationError
 from prometheus_client import Counter
 
-from ciam_auth.errors import PasswordRefused
-from ciam_auth.settings import AuthSettings
+from ciam_shared.http.problems import DomainError
 
 COMMON_PASSWORDS_FILE = "common-passwords.txt.gz"
 # Also what shows that an unknown account costs a real verification (no enumeration by time).
 ARGON2_OPERATIONS = Counter(
     "ciam_auth_argon2_operations_total", "argon2id hashes and verifications", ["operation"]
 )
+
+
+class PasswordRefused(DomainError):
+    status = 422
+    type_slug = "password-refused"
+    title = "Password refused"
+
+
+class PasswordSettings(Protocol):
+    """What the hasher reads of the service's settings (AuthSettings has it all)."""
+
+    @property
+    def argon2_time_cost(self) -> int: ...
+    @property
+    def argon2_memory_kib(self) -> int: ...
+    @property
+    def argon2_parallelism(self) -> int: ...
+    @property
+    def hash_workers(self) -> int: ...
+    @property
+    def password_min_length(self) -> int: ...
+    @property
+    def password_max_length(self) -> int: ...
 
 
 def normalise(password: str) -> str:
@@ -49,7 +72,7 @@ class Verification:
 class Passwords:
     """The service's password hasher. One per app; `close()` ends its worker pool."""
 
-    def __init__(self, settings: AuthSettings, common: frozenset[str] | None = None) -> None:
+    def __init__(self, settings: PasswordSettings, common: frozenset[str] | None = None) -> None:
         self.settings = settings
         self.hasher = PasswordHasher(
             time_cost=settings.argon2_time_cost,

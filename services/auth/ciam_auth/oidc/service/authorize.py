@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_auth.models import ClientGrant, OAuthClient
 from ciam_auth.oidc import policy
+from ciam_auth.oidc.repository import clients as repository
 from ciam_auth.sessions import Session
+from ciam_shared.db import utcnow
 
 CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # base64url of a SHA-256, no padding
 PROMPTS = {"none", "login", "consent"}
@@ -52,7 +54,7 @@ class AuthorizationRequest:
 
 async def parse(session: AsyncSession, params: dict[str, str]) -> AuthorizationRequest:
     client_id = params.get("client_id", "")
-    client = await session.get(OAuthClient, client_id) if client_id else None
+    client = await repository.client(session, client_id) if client_id else None
     if client is None:
         raise PageError("unknown_client")
     redirect_uri = params.get("redirect_uri", "")
@@ -123,10 +125,36 @@ def needs_login(request: AuthorizationRequest, session: Session | None) -> bool:
 async def needs_consent(db: AsyncSession, request: AuthorizationRequest, session: Session) -> bool:
     if request.client.first_party and "consent" not in request.prompt:
         return False
-    grant = await db.get(ClientGrant, (session.account_id, request.client.client_id))
+    grant = await repository.consent_grant(db, session.account_id, request.client.client_id)
     return (
         grant is None or not set(request.scopes) <= set(grant.scopes) or "consent" in request.prompt
     )
+
+
+async def record_consent(db: AsyncSession, request: AuthorizationRequest, session: Session) -> None:
+    """The customer allowed the client the request's scopes: added to what it allowed before."""
+    account_id, client_id = session.account_id, request.client.client_id
+    grant = await repository.consent_grant(db, account_id, client_id)
+    if grant is None:
+        await repository.add_consent_grant(
+            db,
+            ClientGrant(
+                account_id=account_id,
+                client_id=client_id,
+                scopes=request.scopes,
+                granted_at=utcnow(),
+            ),
+        )
+        return
+    grant.scopes = sorted(set(grant.scopes) | set(request.scopes))
+    grant.granted_at = utcnow()
+    await repository.saved(db)
+
+
+async def post_logout_target_allowed(db: AsyncSession, client_id: str | None, target: str) -> bool:
+    """Whether `target` is one of the client's registered post-logout redirect URIs."""
+    client = await repository.client(db, client_id) if client_id else None
+    return client is not None and target in client.post_logout_redirect_uris
 
 
 def redirect_to_client(request: AuthorizationRequest, issuer: str, **params: str | None) -> str:

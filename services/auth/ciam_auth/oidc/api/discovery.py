@@ -9,12 +9,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from ciam_auth.models import OAuthClient
-from ciam_auth.oidc.api_authorize import CurrentSession
+from ciam_auth.oidc.api.authorize import CurrentSession
+from ciam_auth.oidc.api.pages import error_page, locale, render
 from ciam_auth.oidc.assertions import ALGORITHMS as ASSERTION_ALGORITHMS
 from ciam_auth.oidc.keys import ALG
-from ciam_auth.oidc.pages import error_page, locale, render
 from ciam_auth.oidc.provider import Provider, get_provider
+from ciam_auth.oidc.service import authorize
 from ciam_auth.oidc.tokens import ID_TYP
 from ciam_auth.sessions import COOKIE, store_of
 from ciam_shared.service import SessionDep
@@ -104,10 +104,8 @@ async def logout(
     if hint and client_id != hint["aud"]:
         return error_page(request, "bad_logout", lang=lang)
     target = params.get("post_logout_redirect_uri")
-    if target:
-        client = await db.get(OAuthClient, client_id) if client_id else None
-        if client is None or target not in client.post_logout_redirect_uris:
-            return error_page(request, "bad_logout", lang=lang)
+    if target and not await authorize.post_logout_target_allowed(db, client_id, target):
+        return error_page(request, "bad_logout", lang=lang)
     if session is not None:
         confirmed = hint is not None and hint.get("sub") == str(session.account_id)
         if not confirmed and request.method == "POST":
