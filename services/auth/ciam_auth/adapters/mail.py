@@ -1,5 +1,5 @@
 """Sending one mail: over SMTP, or as an .eml file in a directory (local runs without a mail
-server). The durable queue that decides when to send is `ciam_auth.mailer`."""
+server). The durable queue that decides when to send is `ciam_auth.queues.mailer`."""
 
 from __future__ import annotations
 

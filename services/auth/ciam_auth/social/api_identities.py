@@ -18,7 +18,7 @@ from ciam_auth.models import Account
 from ciam_auth.oidc.api.contacts import contacts_reader
 from ciam_auth.oidc.errors import AccountNotFound
 from ciam_auth.oidc.provider import provider_of
-from ciam_auth.sessions import Session, current_session
+from ciam_auth.sessions.store import Session, current_session
 from ciam_auth.social import service
 from ciam_auth.social.errors import CsrfRefused, NotSignedIn
 from ciam_shared.http.openapi import problem_responses

@@ -18,10 +18,11 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from ciam_auth import pages as account_pages
-from ciam_auth import repository as account_repository
+from ciam_auth.accounts import repository as account_repository
+from ciam_auth.accounts.service import accounts
 from ciam_auth.context import AuthContext
-from ciam_auth.service import accounts, signin
-from ciam_auth.sessions import Session, current_session, set_session_cookie, store_of
+from ciam_auth.sessions import service as signin
+from ciam_auth.sessions.store import Session, current_session, set_session_cookie, store_of
 from ciam_auth.social import fields, mail_offer, reauth, repository, service, userinfo
 from ciam_auth.social.errors import IdentityLinkedElsewhere
 from ciam_auth.social.flow import (

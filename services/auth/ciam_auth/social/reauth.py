@@ -3,7 +3,7 @@ provider (we sent `prompt=login` and `max_age=0`), and the session is stamped as
 re-authenticated (`SessionStore.reauthenticated(step_up=True)`).
 
 What a password-less account's sensitive changes then accept is decided in
-`ciam_auth.service.signin.reauthenticate`; here only the proof is checked:
+`ciam_auth.sessions.service.reauthenticate`; here only the proof is checked:
 
 - the flow was started from this very session (the session id is in the flow state, which
   is bound to the browser);
@@ -21,7 +21,7 @@ import logging
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
-from ciam_auth.sessions import Session, store_of
+from ciam_auth.sessions.store import Session, store_of
 from ciam_auth.social import repository
 from ciam_auth.social.flow import FlowState
 from ciam_auth.social.idtoken import Identity

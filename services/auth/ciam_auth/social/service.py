@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ciam_auth.accounts.service import accounts
 from ciam_auth.context import AuthContext
 from ciam_auth.models import Account
-from ciam_auth.service import accounts
 from ciam_auth.social import repository, takeover
 from ciam_auth.social.errors import IdentityLinkedElsewhere, IdentityNotFound, LastWayToSignIn
 from ciam_auth.social.flow import Pending

@@ -15,7 +15,7 @@ from ciam_auth.oidc.api.pages import error_page, locale, render, scope_label
 from ciam_auth.oidc.grants import CodeGrant
 from ciam_auth.oidc.provider import Provider, get_provider
 from ciam_auth.oidc.service import authorize as az
-from ciam_auth.sessions import Session, current_session
+from ciam_auth.sessions.store import Session, current_session
 from ciam_shared.service import SessionDep
 
 log = logging.getLogger(__name__)

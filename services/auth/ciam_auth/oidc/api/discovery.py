@@ -16,7 +16,7 @@ from ciam_auth.oidc.keys import ALG
 from ciam_auth.oidc.provider import Provider, get_provider
 from ciam_auth.oidc.service import authorize
 from ciam_auth.oidc.tokens import ID_TYP
-from ciam_auth.sessions import COOKIE, store_of
+from ciam_auth.sessions.store import COOKIE, store_of
 from ciam_shared.service import SessionDep
 from ciam_shared.tokens.scopes import CUSTOMER_SCOPES
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ciam_auth.models import ClientGrant, OAuthClient
 from ciam_auth.oidc import policy
 from ciam_auth.oidc.repository import clients as repository
-from ciam_auth.sessions import Session
+from ciam_auth.sessions.store import Session
 from ciam_shared.db import utcnow
 
 CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # base64url of a SHA-256, no padding

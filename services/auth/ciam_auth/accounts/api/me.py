@@ -10,23 +10,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from ciam_auth import repository
-from ciam_auth.api import session_out
-from ciam_auth.context import AuthDep
-from ciam_auth.errors import NotSignedIn, SessionNotFound
-from ciam_auth.schemas import (
+from ciam_auth.accounts.schemas import (
     Accepted,
     EmailChangeIn,
     MeOut,
     PasswordChangeIn,
     PasswordConfirmIn,
     RecoveryCodesOut,
-    SessionOut,
     TotpConfirmIn,
     TotpEnrollmentOut,
 )
-from ciam_auth.service import accounts, second_factor
-from ciam_auth.sessions import clear_session_cookie, reauthenticated_until
+from ciam_auth.accounts.service import accounts, second_factor
+from ciam_auth.context import AuthDep
+from ciam_auth.errors import NotSignedIn, SessionNotFound
+from ciam_auth.sessions.schemas import SessionOut, session_out
+from ciam_auth.sessions.store import clear_session_cookie, reauthenticated_until
 from ciam_auth.web import SignedInDep, client_of, same_origin_json
 from ciam_shared.http.openapi import problem_responses
 from ciam_shared.service import SessionDep
@@ -41,7 +39,7 @@ router = APIRouter(
 
 @router.get("")
 async def me(current: SignedInDep, session: SessionDep, ctx: AuthDep) -> MeOut:
-    account = await repository.account_by_id(session, current.account_id)
+    account = await accounts.account_of(session, current.account_id)
     if account is None:
         raise NotSignedIn("The account no longer exists.")
     return MeOut(
@@ -49,7 +47,7 @@ async def me(current: SignedInDep, session: SessionDep, ctx: AuthDep) -> MeOut:
         email=account.email,
         email_verified=account.email_verified_at is not None,
         totp_enabled=account.totp_enabled,
-        recovery_codes_left=await repository.recovery_codes_left(session, account.id),
+        recovery_codes_left=await accounts.recovery_codes_left(session, account.id),
         has_password=account.password_hash is not None,
         reauthenticated_until=reauthenticated_until(current, ctx.settings.reauth_window_seconds),
     )

@@ -12,9 +12,8 @@ from fastapi.responses import RedirectResponse
 from pydantic import EmailStr, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ciam_auth import repository
-from ciam_auth.adapters import totp
-from ciam_auth.adapters.sealing import open_text, totp_context
+from ciam_auth.accounts.api.account_page import account_view
+from ciam_auth.accounts.service import accounts, second_factor
 from ciam_auth.context import AuthContext, AuthDep
 from ciam_auth.errors import (
     CsrfFailed,
@@ -27,9 +26,8 @@ from ciam_auth.errors import (
     TotpStateError,
 )
 from ciam_auth.i18n import text
-from ciam_auth.pages import FormStr, OptionalForm, account_view, failure_message, render
-from ciam_auth.service import accounts, second_factor
-from ciam_auth.sessions import CurrentSessionDep, Session, clear_session_cookie
+from ciam_auth.pages import FormStr, OptionalForm, failure_message, render
+from ciam_auth.sessions.store import CurrentSessionDep, Session, clear_session_cookie
 from ciam_auth.web import check_csrf, client_of, locale_of
 from ciam_shared.service import SessionDep
 
@@ -188,14 +186,9 @@ async def confirm_totp(
         check_csrf(request, csrf)
         codes = await second_factor.confirm(session, ctx, current, code=code)
     except InvalidCredentials:
-        account = await repository.account_by_id(session, current.account_id)
-        sealed = account.totp_pending_secret if account else None
-        if account is None or sealed is None:
+        pending = await second_factor.pending_enrollment(session, ctx, current.account_id)
+        if pending is None:
             return RedirectResponse("/account", status_code=status.HTTP_303_SEE_OTHER)
-        secret = open_text(ctx.sealing, sealed, totp_context(account.id))
-        uri = totp.otpauth_uri(
-            secret, account=account.email or str(account.id), issuer=ctx.settings.totp_issuer
-        )
         return render(
             request,
             ctx,
@@ -204,8 +197,8 @@ async def confirm_totp(
             title_key="totp_set_up",
             status_code=401,
             error=text(locale, "totp_failed"),
-            secret=secret,
-            otpauth_uri=uri,
+            secret=pending.secret,
+            otpauth_uri=pending.otpauth_uri,
         )
     except FAILURES as exc:
         message, status_code = _message(locale, exc)

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ciam_auth import repository
+from ciam_auth.accounts import repository
 from ciam_auth.context import AuthContext
 from ciam_auth.errors import InvalidToken
 from ciam_auth.models import EmailToken

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from ciam_auth.accounts.service import accounts
 from ciam_auth.context import AuthDep
 from ciam_auth.errors import CsrfFailed, InvalidToken, PasswordRefused, Throttled
 from ciam_auth.i18n import text
 from ciam_auth.pages import FormStr, OptionalForm, failure_message, render
-from ciam_auth.service import accounts
 from ciam_auth.web import check_csrf, client_of, locale_of
 from ciam_shared.service import SessionDep
 

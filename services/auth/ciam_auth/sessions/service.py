@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ciam_auth import repository
+from ciam_auth.accounts import repository
 from ciam_auth.adapters import totp
 from ciam_auth.adapters.sealing import is_sealed, open_text, seal_text, totp_context
 from ciam_auth.adapters.throttle import account_key, client_key
@@ -27,7 +27,7 @@ from ciam_auth.errors import (
     ReauthenticationRequired,
 )
 from ciam_auth.models import Account
-from ciam_auth.sessions import Session, reauthenticated_until
+from ciam_auth.sessions.store import Session, reauthenticated_until
 from ciam_shared.db import utcnow
 from ciam_shared.events import CloudEvent, UserSignedIn
 from ciam_shared.outbox import stage

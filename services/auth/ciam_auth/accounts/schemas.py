@@ -55,37 +55,6 @@ class ResetConfirmIn(VerificationIn):
     new_password: str = Password
 
 
-class SignInIn(Strict):
-    email: EmailStr
-    password: str = Password
-    channel: str = Field(default="api", max_length=30)
-
-
-class SecondStepIn(Strict):
-    mfa_token: str = Field(max_length=200)
-    code: str | None = OptionalCode
-    recovery_code: str | None = Field(default=None, max_length=40)
-    channel: str = Field(default="api", max_length=30)
-
-
-class SessionOut(BaseModel):
-    id: str
-    device: str
-    channel: str
-    created_at: datetime
-    last_seen: datetime
-    current: bool = False
-
-
-class SignInOut(BaseModel):
-    """`session` when signed in; `mfa_required` and `mfa_token` when the TOTP step is due."""
-
-    mfa_required: bool = False
-    mfa_token: str | None = None
-    session: SessionOut | None = None
-    subject_id: uuid.UUID | None = None
-
-
 class MeOut(BaseModel):
     subject_id: uuid.UUID
     email: str | None  # a social account whose provider vouched for no address has none

@@ -21,10 +21,10 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ciam_auth import queues_repository as queues
 from ciam_auth.adapters.mail import DAY, Mail, SmtpServer, compose, new_message_id, send_blocking
 from ciam_auth.adapters.worker import Retry, Worker
 from ciam_auth.models import OutgoingMail
+from ciam_auth.queues import repository as queues
 from ciam_shared.db import after_commit, new_id, unit_of_work, utcnow
 
 log = logging.getLogger(__name__)

@@ -10,17 +10,19 @@ the mail) runs in a durable job after the answer left (jobs.py).
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ciam_auth import repository
+from ciam_auth.accounts import repository
+from ciam_auth.accounts.service import email_tokens, mails
 from ciam_auth.adapters.throttle import account_key, client_key
 from ciam_auth.context import SOURCE, AuthContext
 from ciam_auth.errors import InvalidToken, NoAddressForPassword, Throttled
 from ciam_auth.i18n import LOCALES
 from ciam_auth.models import Account, AccountJob
-from ciam_auth.service import email_tokens, mails
-from ciam_auth.service.signin import Client, normal_email, reauthenticate
-from ciam_auth.sessions import Session
+from ciam_auth.sessions.service import Client, normal_email, reauthenticate
+from ciam_auth.sessions.store import Session
 from ciam_shared.db import new_id, utcnow
 from ciam_shared.events import (
     CloudEvent,
@@ -290,6 +292,15 @@ async def delete_account(
     await ctx.sessions.revoke_all(account.id)
     if account.email is not None:
         await ctx.throttle.succeeded(account_key(account.email), client_key(client.address))
+
+
+async def account_of(session: AsyncSession, account_id: uuid.UUID) -> Account | None:
+    """The signed-in customer's account; None when it was deleted meanwhile."""
+    return await repository.account_by_id(session, account_id)
+
+
+async def recovery_codes_left(session: AsyncSession, account_id: uuid.UUID) -> int:
+    return await repository.recovery_codes_left(session, account_id)
 
 
 def unproven_registration(account: Account) -> bool:

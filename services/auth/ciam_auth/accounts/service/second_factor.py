@@ -3,18 +3,19 @@ codes, shown once and kept only as hashes); disabling needs the password."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ciam_auth import repository
+from ciam_auth.accounts import repository
 from ciam_auth.adapters import totp
 from ciam_auth.adapters.sealing import open_text, seal_text, totp_context
 from ciam_auth.context import SOURCE, AuthContext
 from ciam_auth.errors import InvalidCredentials, TotpStateError
 from ciam_auth.models import Account
-from ciam_auth.service.signin import Client, reauthenticate
-from ciam_auth.sessions import Session
+from ciam_auth.sessions.service import Client, reauthenticate
+from ciam_auth.sessions.store import Session
 from ciam_shared.db import utcnow
 from ciam_shared.events import CloudEvent, SecondFactorChanged
 from ciam_shared.outbox import stage
@@ -32,6 +33,21 @@ async def begin(session: AsyncSession, ctx: AuthContext, signed_in: Session) -> 
         raise TotpStateError("TOTP is already enabled; disable it first to enroll again.")
     secret = totp.new_secret()
     account.totp_pending_secret = seal_text(ctx.sealing, secret, totp_context(account.id))
+    uri = totp.otpauth_uri(
+        secret, account=account.email or str(account.id), issuer=ctx.settings.totp_issuer
+    )
+    return Enrollment(secret=secret, otpauth_uri=uri)
+
+
+async def pending_enrollment(
+    session: AsyncSession, ctx: AuthContext, account_id: uuid.UUID
+) -> Enrollment | None:
+    """The enrollment awaiting its first code, shown again after a wrong one; None if none is."""
+    account = await repository.account_by_id(session, account_id)
+    sealed = account.totp_pending_secret if account else None
+    if account is None or sealed is None:
+        return None
+    secret = open_text(ctx.sealing, sealed, totp_context(account.id))
     uri = totp.otpauth_uri(
         secret, account=account.email or str(account.id), issuer=ctx.settings.totp_issuer
     )

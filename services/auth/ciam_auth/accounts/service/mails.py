@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from ciam_auth.accounts.service.email_tokens import Issued
 from ciam_auth.adapters.mail import Mail
 from ciam_auth.context import AuthContext
 from ciam_auth.i18n import text
-from ciam_auth.service.email_tokens import Issued
 
 
 def _link(ctx: AuthContext, path: str, locale: str, **query: str) -> str:
