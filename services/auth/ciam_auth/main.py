@@ -29,9 +29,9 @@ from ciam_auth.sessions.api import pages as sessions_pages
 from ciam_auth.sessions.api import sessions as sessions_api
 from ciam_auth.sessions.store import SessionStore
 from ciam_auth.settings import AuthSettings
-from ciam_auth.social.api_identities import router as identities_router
-from ciam_auth.social.api_mail_link import router as mail_link_router
-from ciam_auth.social.api_pages import router as social_router
+from ciam_auth.social.api.identities import router as identities_router
+from ciam_auth.social.api.mail_link import router as mail_link_router
+from ciam_auth.social.api.sign_in import router as social_router
 from ciam_auth.social.events import register_subscribers as register_social_subscribers
 from ciam_auth.social.runtime import start_social, stop_social
 from ciam_shared.events import (

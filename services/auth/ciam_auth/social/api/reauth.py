@@ -22,10 +22,10 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from ciam_auth.sessions.store import Session, store_of
-from ciam_auth.social import repository
+from ciam_auth.social import service
+from ciam_auth.social.api.pages import error_page
 from ciam_auth.social.flow import FlowState
 from ciam_auth.social.idtoken import Identity
-from ciam_auth.social.pages import error_page
 from ciam_auth.social.upstream import Upstream
 from ciam_shared.db import unit_of_work
 from ciam_shared.service import ServiceRuntime
@@ -66,7 +66,7 @@ async def finish(
         log.warning("re-authentication refused", extra={"provider": provider, "reason": stale})
         return error_page(request, "reauth_stale", lang=lang, provider=name)
     async with unit_of_work(runtime.sessions) as db:
-        linked = await repository.identity_by_subject(db, identity.issuer, identity.subject)
+        linked = await service.linked_identity(db, identity.issuer, identity.subject)
     if linked is None or str(linked.account_id) != flow.account_id:
         reason = "identity not linked" if linked is None else "identity of another account"
         log.warning("re-authentication refused", extra={"provider": provider, "reason": reason})

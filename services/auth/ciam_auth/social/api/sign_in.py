@@ -18,12 +18,13 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from ciam_auth import pages as account_pages
-from ciam_auth.accounts import repository as account_repository
 from ciam_auth.accounts.service import accounts
 from ciam_auth.context import AuthContext
 from ciam_auth.sessions import service as signin
 from ciam_auth.sessions.store import Session, current_session, set_session_cookie, store_of
-from ciam_auth.social import fields, mail_offer, reauth, repository, service, userinfo
+from ciam_auth.social import fields, mail_offer, service, userinfo
+from ciam_auth.social.api import reauth
+from ciam_auth.social.api.pages import MESSAGES, error_page, locale, render
 from ciam_auth.social.errors import IdentityLinkedElsewhere
 from ciam_auth.social.flow import (
     BINDING_COOKIE,
@@ -38,7 +39,6 @@ from ciam_auth.social.flow import (
     safe_return_to,
 )
 from ciam_auth.social.idtoken import Identity, TokenRefused, validate
-from ciam_auth.social.pages import MESSAGES, error_page, locale, render
 from ciam_auth.social.runtime import Social, get_social
 from ciam_auth.social.upstream import ProviderUnavailable, Upstream
 from ciam_auth.web import client_of
@@ -168,7 +168,7 @@ async def _decide(
             topic_prefix=runtime.topic_prefix,
         )  # fmt: skip
         existing = (
-            await repository.account_by_email(db, identity.email)
+            await service.account_for_address(db, identity.email)
             if identity.email and known is None and flow.mode == "signin"
             else None
         )
@@ -230,7 +230,7 @@ async def signed_in_response(
     ctx: AuthContext = runtime.extras["auth"]
     # RFC 8176 has no value for a federated sign-in; "fed" is the common one.
     async with unit_of_work(runtime.sessions) as db:
-        account = await account_repository.account_by_id(db, account_id)
+        account = await service.account_of(db, account_id)
         if account is None:  # deleted between the callback and now
             return error_page(request, "expired", lang=locale(request), provider=provider)
         if account.totp_enabled:

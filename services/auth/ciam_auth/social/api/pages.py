@@ -15,7 +15,7 @@ locale = oidc_pages.locale
 _env = Environment(
     loader=ChoiceLoader(
         [
-            FileSystemLoader(Path(__file__).parent / "templates"),
+            FileSystemLoader(Path(__file__).parent.parent / "templates"),
             FileSystemLoader(oidc_pages.TEMPLATES),
         ]
     ),

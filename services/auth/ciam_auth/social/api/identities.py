@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import hmac
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response, status
-from pydantic import BaseModel
 
-from ciam_auth.models import Account
 from ciam_auth.oidc.api.contacts import contacts_reader
 from ciam_auth.oidc.errors import AccountNotFound
 from ciam_auth.oidc.provider import provider_of
 from ciam_auth.sessions.store import Session, current_session
 from ciam_auth.social import service
 from ciam_auth.social.errors import CsrfRefused, NotSignedIn
+from ciam_auth.social.schemas import IdentitiesOut, IdentityOut, ImportOut
 from ciam_shared.http.openapi import problem_responses
 from ciam_shared.service import RuntimeDep, SessionDep
 
@@ -38,23 +36,9 @@ async def signed_in(request: Request) -> Session:
 SignedIn = Annotated[Session, Depends(signed_in)]
 
 
-class IdentityOut(BaseModel):
-    id: uuid.UUID
-    provider: str
-    linked_at: datetime
-    last_used_at: datetime
-    imported_fields: list[str]
-
-
-class IdentitiesOut(BaseModel):
-    identities: list[IdentityOut]
-    has_password: bool
-    csrf_token: str
-
-
 @router.get("/v1/me/identities", responses=problem_responses(401))
 async def my_identities(request: Request, session: SignedIn, db: SessionDep) -> IdentitiesOut:
-    account = await db.get(Account, session.account_id)
+    account = await service.account_of(db, session.account_id)
     identities = await service.list_identities(db, session.account_id)
     return IdentitiesOut(
         identities=[
@@ -92,12 +76,6 @@ async def unlink(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-class ImportOut(BaseModel):
-    subject_id: uuid.UUID
-    # field -> {claim: value}; only fields the customer allows today
-    fields: dict[str, Any]
-
-
 @router.get(
     "/v1/internal/social-imports/{subject_id}",
     tags=["internal"],
@@ -108,7 +86,7 @@ async def social_import(
 ) -> ImportOut:
     """What the profile may import for this subject, read when an IdentityLinked event
     arrives; after a withdrawal the withdrawn fields are gone from here too."""
-    if await db.get(Account, subject_id) is None:
+    if await service.account_of(db, subject_id) is None:
         raise AccountNotFound("No account with this subject id (it may have been deleted).")
     merged: dict[str, Any] = {}
     for identity in await service.list_identities(db, subject_id):

@@ -24,7 +24,8 @@ from ciam_auth.adapters.mail import Mail
 from ciam_auth.adapters.throttle import account_key
 from ciam_auth.context import AuthContext
 from ciam_auth.i18n import text
-from ciam_auth.social.api_pages import (
+from ciam_auth.social.api.pages import MESSAGES, error_page, locale, render
+from ciam_auth.social.api.sign_in import (
     CONTINUE,
     SocialDep,
     current_pending,
@@ -37,7 +38,6 @@ from ciam_auth.social.api_pages import (
 )
 from ciam_auth.social.flow import MAIL_LINK_TTL_S, Pending
 from ciam_auth.social.mail_offer import CONFIRM, SEND, account_of, eligible
-from ciam_auth.social.pages import MESSAGES, error_page, locale, render
 from ciam_shared.db import unit_of_work
 from ciam_shared.service import RuntimeDep
 
