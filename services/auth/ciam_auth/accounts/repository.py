@@ -1,4 +1,4 @@
-"""Every query of the auth service."""
+"""Every query of the accounts capability: accounts, email tokens, recovery codes."""
 
 from __future__ import annotations
 
@@ -125,23 +125,6 @@ async def replace_recovery_codes(
     await session.execute(delete(RecoveryCode).where(RecoveryCode.account_id == account_id))
     session.add_all(RecoveryCode(account_id=account_id, code_hash=h) for h in hashes)
     await session.flush()
-
-
-async def use_recovery_code(
-    session: AsyncSession, account_id: uuid.UUID, code_hash: str, now: datetime
-) -> bool:
-    """Mark the code used; False if it is unknown or already used (each code works once)."""
-    used = await session.scalar(
-        update(RecoveryCode)
-        .where(
-            RecoveryCode.account_id == account_id,
-            RecoveryCode.code_hash == code_hash,
-            RecoveryCode.used_at.is_(None),
-        )
-        .values(used_at=now)
-        .returning(RecoveryCode.id)
-    )
-    return used is not None
 
 
 async def recovery_codes_left(session: AsyncSession, account_id: uuid.UUID) -> int:

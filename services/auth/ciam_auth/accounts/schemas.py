@@ -1,22 +1,17 @@
+"""The JSON shapes of the accounts API and /v1/me."""
+
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import BaseModel, EmailStr, Field, model_validator
 
-# Length limits here only stop absurd bodies; the password policy (8 to 128 characters after
-# NFKC, not a common password) is the use case's, with its own problem type.
-Password = Field(min_length=1, max_length=1024)
+from ciam_auth.sessions.schemas import Code, OptionalCode, Password, Strict
+
 # The current password: absent for a password-less account, which re-authenticates through a
 # linked provider instead (docs/services/auth.md, "Re-authentication").
 CurrentPassword = Field(default="", max_length=1024)
-Code = Field(min_length=6, max_length=32)
-OptionalCode = Field(default=None, min_length=6, max_length=32)
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class RegistrationIn(Strict):

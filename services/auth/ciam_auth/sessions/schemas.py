@@ -5,10 +5,19 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from ciam_auth.accounts.schemas import OptionalCode, Password, Strict
 from ciam_auth.sessions.store import Session
+
+# Length limits here only stop absurd bodies; the password policy (8 to 128 characters after
+# NFKC, not a common password) is the use case's, with its own problem type.
+Password = Field(min_length=1, max_length=1024)
+Code = Field(min_length=6, max_length=32)
+OptionalCode = Field(default=None, min_length=6, max_length=32)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
 
 
 class SignInIn(Strict):

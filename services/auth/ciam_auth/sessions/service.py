@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ciam_auth.accounts import repository
 from ciam_auth.adapters import totp
 from ciam_auth.adapters.sealing import is_sealed, open_text, seal_text, totp_context
 from ciam_auth.adapters.throttle import account_key, client_key
@@ -27,6 +26,7 @@ from ciam_auth.errors import (
     ReauthenticationRequired,
 )
 from ciam_auth.models import Account
+from ciam_auth.sessions import repository
 from ciam_auth.sessions.store import Session, reauthenticated_until
 from ciam_shared.db import utcnow
 from ciam_shared.events import CloudEvent, UserSignedIn
@@ -111,7 +111,7 @@ async def complete_second_step(
 ) -> SignInResult:
     """The TOTP code (or a recovery code, once) after the password; throttled like passwords."""
     account_id, first_factor = await _mfa_account(ctx, mfa_token)
-    account = await repository.account_by_id(session, account_id, for_update=True)
+    account = await repository.lock_account(session, account_id)
     if account is None or account.totp_secret is None:
         raise InvalidToken("The sign-in expired. Start again.")
     key = account_key(account.email or str(account.id))
