@@ -406,7 +406,7 @@ async def refreshes(
 
     import redis.asyncio as aioredis
 
-    from ciam_auth.sessions import COOKIE, SessionStore
+    from ciam_auth.sessions.store import COOKIE, SessionStore
 
     app = await _client(
         env, "--first-party", "--redirect-uri", "https://rp.example/cb", "--scope", "openid",

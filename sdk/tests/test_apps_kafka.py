@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ciam_auth.oidc import clients
+from ciam_auth.oidc.service import clients
 from ciam_consent_sdk import APPS_TOPIC, BrandAppView
 from ciam_shared.db import unit_of_work
 from ciam_shared.testing.plugin import eventually

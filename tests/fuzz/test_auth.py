@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from ciam_auth.main import create_app
-from ciam_auth.oidc import clients
 from ciam_auth.oidc.provider import EXTRA, Provider
-from ciam_auth.sessions import COOKIE, store_of
+from ciam_auth.oidc.service import clients
+from ciam_auth.sessions.store import COOKIE, store_of
 from ciam_auth.settings import AuthSettings
 from ciam_shared.db import create_engine, unit_of_work
 from ciam_shared.devstack import free_port

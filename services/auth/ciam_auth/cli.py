@@ -11,7 +11,7 @@ import asyncio
 import json
 import sys
 
-from ciam_auth.oidc import clients
+from ciam_auth.oidc.service import clients
 from ciam_auth.settings import AuthSettings
 from ciam_shared.db import unit_of_work
 from ciam_shared.service import ServiceRuntime

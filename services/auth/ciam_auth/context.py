@@ -9,13 +9,13 @@ import redis.asyncio as aioredis
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ciam_auth.jobs import Jobs
-from ciam_auth.mailer import Mailer
-from ciam_auth.passwords import Passwords
-from ciam_auth.sealing import KeyEncryption
-from ciam_auth.sessions import SessionStore
+from ciam_auth.adapters.passwords import Passwords
+from ciam_auth.adapters.sealing import KeyEncryption
+from ciam_auth.adapters.throttle import Throttle
+from ciam_auth.queues.jobs import Jobs
+from ciam_auth.queues.mailer import Mailer
+from ciam_auth.sessions.store import SessionStore
 from ciam_auth.settings import AuthSettings
-from ciam_auth.throttle import Throttle
 
 SOURCE = "/ciam/auth"
 

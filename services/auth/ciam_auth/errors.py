@@ -1,10 +1,6 @@
+from ciam_auth.adapters.passwords import PasswordRefused as PasswordRefused
+from ciam_auth.adapters.throttle import Throttled as Throttled
 from ciam_shared.http.problems import DomainError
-
-
-class PasswordRefused(DomainError):
-    status = 422
-    type_slug = "password-refused"
-    title = "Password refused"
 
 
 class InvalidCredentials(DomainError):
@@ -16,19 +12,6 @@ class InvalidCredentials(DomainError):
 
     def __init__(self) -> None:
         super().__init__("The email address or password is not correct.")
-
-
-class Throttled(DomainError):
-    status = 429
-    type_slug = "throttled"
-    title = "Too many attempts"
-
-    def __init__(self, retry_after: float) -> None:
-        self.retry_after = max(1, int(retry_after + 0.999))
-        super().__init__(
-            f"Too many attempts. Try again in {self.retry_after} seconds.",
-            retry_after=self.retry_after,
-        )
 
 
 class EmailNotVerified(DomainError):

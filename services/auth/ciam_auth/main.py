@@ -3,32 +3,37 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from ciam_auth import api, api_me, pages, pages_accounts, pages_security
+from ciam_auth.accounts.api import account_page, me, security_pages
+from ciam_auth.accounts.api import accounts as accounts_api
+from ciam_auth.accounts.api import pages as accounts_pages
+from ciam_auth.accounts.service import accounts
+from ciam_auth.adapters.mail import SmtpServer
+from ciam_auth.adapters.passwords import Passwords
+from ciam_auth.adapters.sealing import KeyEncryption
+from ciam_auth.adapters.throttle import Throttle, ThrottlePolicy
+from ciam_auth.adapters.worker import Retry
 from ciam_auth.context import AuthContext
 from ciam_auth.errors import Throttled
-from ciam_auth.jobs import Jobs
-from ciam_auth.mailer import Mailer, SmtpServer
 from ciam_auth.models import Base
-from ciam_auth.oidc.api_admin import router as admin_router
-from ciam_auth.oidc.api_authorize import router as authorize_router
-from ciam_auth.oidc.api_contacts import router as contacts_router
-from ciam_auth.oidc.api_discovery import router as discovery_router
-from ciam_auth.oidc.api_token import router as token_router
+from ciam_auth.oidc.api.admin import router as admin_router
+from ciam_auth.oidc.api.authorize import router as authorize_router
+from ciam_auth.oidc.api.contacts import router as contacts_router
+from ciam_auth.oidc.api.discovery import router as discovery_router
+from ciam_auth.oidc.api.token import router as token_router
 from ciam_auth.oidc.errors import install_oauth_error_handler
 from ciam_auth.oidc.provider import start_provider
-from ciam_auth.oidc.service_clients import start_service_clients
-from ciam_auth.passwords import Passwords
-from ciam_auth.sealing import KeyEncryption
-from ciam_auth.service import accounts
-from ciam_auth.sessions import SessionStore
+from ciam_auth.oidc.startup import start_service_clients
+from ciam_auth.queues.jobs import Jobs
+from ciam_auth.queues.mailer import Mailer
+from ciam_auth.sessions.api import pages as sessions_pages
+from ciam_auth.sessions.api import sessions as sessions_api
+from ciam_auth.sessions.store import SessionStore
 from ciam_auth.settings import AuthSettings
-from ciam_auth.social.api_identities import router as identities_router
-from ciam_auth.social.api_mail_link import router as mail_link_router
-from ciam_auth.social.api_pages import router as social_router
+from ciam_auth.social.api.identities import router as identities_router
+from ciam_auth.social.api.mail_link import router as mail_link_router
+from ciam_auth.social.api.sign_in import router as social_router
 from ciam_auth.social.events import register_subscribers as register_social_subscribers
 from ciam_auth.social.runtime import start_social, stop_social
-from ciam_auth.throttle import Throttle, ThrottlePolicy
-from ciam_auth.worker import Retry
 from ciam_shared.events import (
     BrandAppDeleted,
     BrandAppRegistered,
@@ -144,11 +149,13 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
     app = build_app(
         runtime,
         routers=[
-            api.router,
-            api_me.router,
-            pages.router,
-            pages_accounts.router,
-            pages_security.router,
+            accounts_api.router,
+            sessions_api.router,
+            me.router,
+            sessions_pages.router,
+            account_page.router,
+            accounts_pages.router,
+            security_pages.router,
             discovery_router,
             authorize_router,
             token_router,

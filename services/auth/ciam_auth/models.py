@@ -41,7 +41,8 @@ class Account(Base):
     locale: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     # TOTP: the confirmed secret, the one awaiting confirmation, and the last accepted time step
     # (a code is never accepted twice).
-    # Sealed (AES-GCM under AUTH_KEY_ENCRYPTION_SECRET, bound to the account): `ciam_auth.sealing`.
+    # Sealed (AES-GCM under AUTH_KEY_ENCRYPTION_SECRET, bound to the account):
+    # `ciam_auth.adapters.sealing`.
     totp_secret: Mapped[str | None] = mapped_column(String(200), nullable=True)
     totp_pending_secret: Mapped[str | None] = mapped_column(String(200), nullable=True)
     totp_enabled_at: Mapped[datetime | None] = mapped_column(TimestampTZ(), nullable=True)

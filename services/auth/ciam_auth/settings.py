@@ -4,7 +4,7 @@ from typing import Any, ClassVar
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from ciam_auth.oidc.service_clients import ServiceClientConfig, check_declaration, read_file
+from ciam_auth.oidc.declaration import ServiceClientConfig, check_declaration, read_file
 from ciam_auth.social.config import UpstreamConfig
 from ciam_shared.settings import MIN_SECRET_LENGTH, BaseServiceSettings, Environment
 

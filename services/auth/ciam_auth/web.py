@@ -14,9 +14,9 @@ from fastapi import Depends, Request, Response
 
 from ciam_auth.errors import CsrfFailed, NotSignedIn, UnsupportedMediaType
 from ciam_auth.i18n import choose_locale
-from ciam_auth.service.signin import Client
-from ciam_auth.sessions import COOKIE as SESSION_COOKIE
-from ciam_auth.sessions import Session, current_session
+from ciam_auth.sessions.service import Client
+from ciam_auth.sessions.store import COOKIE as SESSION_COOKIE
+from ciam_auth.sessions.store import Session, current_session
 
 CSRF_COOKIE = "ciam_csrf"
 DEVICE_COOKIE = "ciam_device"

@@ -17,7 +17,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, KeySetSerialization, RSAKey
 from redis.asyncio import Redis
 
-from ciam_auth import jws_check
+from ciam_auth.adapters import jws_check
 from ciam_auth.oidc.errors import InvalidClient
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"

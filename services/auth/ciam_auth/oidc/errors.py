@@ -7,6 +7,8 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from ciam_shared.http.problems import DomainError
+
 
 class OAuthError(Exception):
     def __init__(self, error: str, description: str, *, status: int = 400) -> None:
@@ -20,6 +22,12 @@ class InvalidClient(OAuthError):
     def __init__(self, description: str = "Client authentication failed.", *, basic: bool = False):
         super().__init__("invalid_client", description, status=401)
         self.basic = basic
+
+
+class AccountNotFound(DomainError):
+    status = 404
+    type_slug = "account-not-found"
+    title = "No such account"
 
 
 def invalid_grant(description: str) -> OAuthError:

@@ -19,11 +19,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from joserfc.jwk import ECKey, KeySet
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ciam_auth.adapters.sealing import KeyEncryption
 from ciam_auth.models import SigningKey
-from ciam_auth.sealing import KeyEncryption
+from ciam_auth.oidc.repository import keys as repository
 from ciam_shared.db import utcnow
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ class KeyRing:
 
     async def load(self, session: AsyncSession, *, create_if_missing: bool = True) -> None:
         horizon = utcnow() - self._overlap
-        rows = (await session.scalars(select(SigningKey).order_by(SigningKey.created_at))).all()
+        rows = await repository.signing_keys(session)
         keys = [
             LoadedKey(
                 row.kid,
@@ -77,24 +77,22 @@ class KeyRing:
         kid = secrets.token_urlsafe(12)
         key = ECKey.generate_key("P-256", parameters={"kid": kid, "alg": ALG, "use": "sig"})
         now = utcnow()
-        session.add(
+        await repository.add_signing_key(
+            session,
             SigningKey(
                 kid=kid,
                 alg=ALG,
                 private_jwk=self._encryption.seal(json.dumps(key.as_dict(private=True)).encode()),
                 public_jwk=key.as_dict(private=False),
                 created_at=now,
-            )
+            ),
         )
-        await session.flush()
         log.info("signing key created", extra={"kid": kid})
         return LoadedKey(kid, key, now, None)
 
     async def rotate(self, session: AsyncSession) -> str:
         """Retire every active key and add a new one; call `load` after the commit."""
-        await session.execute(
-            update(SigningKey).where(SigningKey.retired_at.is_(None)).values(retired_at=utcnow())
-        )
+        await repository.retire_active_keys(session, utcnow())
         return (await self._add(session)).kid
 
     @property

@@ -13,13 +13,27 @@ still break them: such a client keeps its other scopes and never gets an admin s
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 
-from ciam_auth.models import OAuthClient
 from ciam_shared.tokens.scopes import ADMIN_SCOPES, CUSTOMER_SCOPES
 
 # The OpenID Connect scopes: about the signed-in customer, meaningless in client credentials.
 OIDC_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
+
+
+class Registered(Protocol):
+    """What the rules read of a stored client (an `OAuthClient` row has it): the rules stay
+    free of the database, so the settings can apply them to a declaration."""
+
+    @property
+    def scopes(self) -> Sequence[str]: ...
+    @property
+    def redirect_uris(self) -> Sequence[str]: ...
+    @property
+    def post_logout_redirect_uris(self) -> Sequence[str]: ...
+    @property
+    def grant_types(self) -> Sequence[str]: ...
 
 
 def admin_scopes(scopes: Iterable[str]) -> list[str]:
@@ -60,7 +74,7 @@ def registration_problem(
     return None
 
 
-def is_operator(client: OAuthClient) -> bool:
+def is_operator(client: Registered) -> bool:
     """An operator client: holds an admin scope, and could never have asked for it on a
     customer's behalf (no redirect URI, no authorization code grant)."""
     return (
@@ -71,7 +85,7 @@ def is_operator(client: OAuthClient) -> bool:
     )
 
 
-def client_credentials_scopes(client: OAuthClient) -> list[str]:
+def client_credentials_scopes(client: Registered) -> list[str]:
     """The scopes a client may get for itself: its API scopes, without the OIDC and customer
     scopes (no customer is named), and its admin scopes only if it is an operator client."""
     operator = is_operator(client)

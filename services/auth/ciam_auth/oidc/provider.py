@@ -15,13 +15,14 @@ from typing import Any
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ciam_auth import sessions
+from ciam_auth.adapters.sealing import DEVELOPMENT_KEK, KeyEncryption
 from ciam_auth.oidc.assertions import AssertionChecker
-from ciam_auth.oidc.clients import ClientCache, breaking_the_model
 from ciam_auth.oidc.grants import GrantStore
 from ciam_auth.oidc.keys import KeyRing
-from ciam_auth.oidc.tokens import ACCESS_TYP, TokenIssuer, revoke_for_sessions
-from ciam_auth.sealing import DEVELOPMENT_KEK, KeyEncryption
+from ciam_auth.oidc.repository.tokens import revoke_for_sessions
+from ciam_auth.oidc.service.clients import ClientCache, breaking_the_model
+from ciam_auth.oidc.tokens import ACCESS_TYP, TokenIssuer
+from ciam_auth.sessions import store as sessions
 from ciam_auth.settings import AuthSettings
 from ciam_shared.service import ServiceRuntime
 

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
-from ciam_auth import jws_check
+from ciam_auth.adapters import jws_check
 from ciam_auth.social.upstream import Upstream
 
 log = logging.getLogger(__name__)

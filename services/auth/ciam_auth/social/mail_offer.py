@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 
 from ciam_auth.models import Account
+from ciam_auth.social import repository
 from ciam_auth.social.flow import Pending
-from ciam_shared.db import unit_of_work
 from ciam_shared.service import ServiceRuntime
 
 SEND = "/login/social/continue/mail"
@@ -17,8 +17,8 @@ CONFIRM = "/login/social/confirm"
 async def account_of(runtime: ServiceRuntime, pending: Pending) -> Account | None:
     if pending.account_id is None:
         return None
-    async with unit_of_work(runtime.sessions) as db:
-        return await db.get(Account, uuid.UUID(pending.account_id))
+    async with runtime.sessions() as db:  # a read: nothing to commit
+        return await repository.account(db, uuid.UUID(pending.account_id))
 
 
 def eligible(pending: Pending, account: Account | None) -> bool:

@@ -50,6 +50,10 @@ async def count_identities(session: AsyncSession, account_id: uuid.UUID) -> int:
     return int(count or 0)
 
 
+async def account(session: AsyncSession, account_id: uuid.UUID) -> Account | None:
+    return await session.get(Account, account_id)
+
+
 async def account_by_email(session: AsyncSession, email: str) -> Account | None:
     found: Account | None = await session.scalar(select(Account).where(Account.email == email))
     return found

@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ciam_auth.accounts.service import accounts
 from ciam_auth.context import AuthContext
 from ciam_auth.models import Account
-from ciam_auth.service import accounts
 from ciam_auth.social import repository, takeover
 from ciam_auth.social.errors import IdentityLinkedElsewhere, IdentityNotFound, LastWayToSignIn
 from ciam_auth.social.flow import Pending
@@ -209,3 +209,18 @@ async def withdraw_import(
         await _stage(session, event, topic_prefix)
     await session.flush()
     return sorted(removed)
+
+
+async def account_of(session: AsyncSession, account_id: uuid.UUID) -> Account | None:
+    return await repository.account(session, account_id)
+
+
+async def account_for_address(session: AsyncSession, email: str) -> Account | None:
+    """The account that uses this address, if any (a sign-in may offer to link to it)."""
+    return await repository.account_by_email(session, email)
+
+
+async def linked_identity(
+    session: AsyncSession, issuer: str, subject: str
+) -> LinkedIdentity | None:
+    return await repository.identity_by_subject(session, issuer, subject)

@@ -6,9 +6,9 @@ docs/security.md, "Pre-hijacking", says why this and not a refusal."""
 
 from __future__ import annotations
 
+from ciam_auth.adapters.mail import Mail
 from ciam_auth.context import AuthContext
 from ciam_auth.i18n import text
-from ciam_auth.mailer import Mail
 
 
 def notice(ctx: AuthContext, to: str, locale: str, provider: str) -> Mail:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ciam_auth import totp
+from ciam_auth.adapters import totp
 
 from ..conftest import PASSWORD, Auth
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ciam_auth.models import Account, outbox
-from ciam_auth.sessions import COOKIE
+from ciam_auth.sessions.store import COOKIE
 
 from ..conftest import PASSWORD, Auth, body_of, code_in, token_in
 

@@ -8,9 +8,9 @@ import asyncio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ciam_auth.jobs import Jobs
+from ciam_auth.accounts.service.accounts import REGISTER
 from ciam_auth.models import Account, AccountJob
-from ciam_auth.service.accounts import REGISTER
+from ciam_auth.queues.jobs import Jobs
 from ciam_shared.db import create_session_factory, unit_of_work
 from ciam_shared.testing.plugin import eventually
 

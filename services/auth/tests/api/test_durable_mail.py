@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from ciam_auth import queues_repository as queues
-from ciam_auth.mailer import Mail, Mailer, SmtpServer
+from ciam_auth.adapters.mail import Mail, SmtpServer
+from ciam_auth.queues import repository as queues
+from ciam_auth.queues.mailer import Mailer
 from ciam_shared.db import create_engine, create_session_factory, unit_of_work, utcnow
 from ciam_shared.testing.plugin import eventually
 
@@ -122,7 +123,7 @@ async def test_a_refused_mail_is_given_up_with_a_log_line_without_the_address(
     refusing, lines = Refusing(), Lines()
     controller = Controller(refusing, hostname="127.0.0.1", port=refusing.port)
     controller.start()
-    logger = logging.getLogger("ciam_auth.mailer")
+    logger = logging.getLogger("ciam_auth.queues.mailer")
     logger.addHandler(lines)
     try:
         async with stack.instance(refusing.port) as instance:

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 
-from ciam_auth import sessions
-from ciam_auth.sessions import SessionStore, session_id_of
+from ciam_auth.sessions import store as sessions
+from ciam_auth.sessions.store import SessionStore, session_id_of
 from ciam_shared.testing.plugin import eventually
 
 

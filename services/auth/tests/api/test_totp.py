@@ -11,8 +11,8 @@ import pytest
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import text
 
-from ciam_auth import totp
-from ciam_auth.sealing import open_text, totp_context
+from ciam_auth.adapters import totp
+from ciam_auth.adapters.sealing import open_text, totp_context
 
 from ..conftest import PASSWORD, Auth
 

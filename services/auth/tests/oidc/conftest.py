@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ciam_auth.main import create_app
-from ciam_auth.oidc import clients
 from ciam_auth.oidc.provider import EXTRA as PROVIDER_EXTRA
 from ciam_auth.oidc.provider import Provider
-from ciam_auth.sessions import COOKIE, SessionStore, store_of
+from ciam_auth.oidc.service import clients
+from ciam_auth.sessions.store import COOKIE, SessionStore, store_of
 from ciam_auth.settings import AuthSettings
 from ciam_shared.db import create_engine, unit_of_work
 from ciam_shared.testing.plugin import running, settings_kwargs

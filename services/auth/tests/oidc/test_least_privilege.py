@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from ciam_auth import cli
 from ciam_auth.models import OAuthClient, RefreshToken, outbox
-from ciam_auth.oidc import clients, first_party, tokens
 from ciam_auth.oidc.grants import CodeGrant
+from ciam_auth.oidc.repository import tokens
+from ciam_auth.oidc.service import clients, first_party
 from ciam_shared.db import unit_of_work, utcnow
 from ciam_shared.tokens.scopes import CUSTOMER_SCOPES, FIRST_PARTY_CLIENT
 

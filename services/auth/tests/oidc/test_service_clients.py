@@ -18,8 +18,8 @@ from sqlalchemy import select, text
 
 from ciam_auth.main import SPEC, create_app
 from ciam_auth.models import OAuthClient, outbox
-from ciam_auth.oidc import service_clients
-from ciam_auth.oidc.service_clients import ServiceClientConfig
+from ciam_auth.oidc.declaration import ServiceClientConfig
+from ciam_auth.oidc.service import service_clients
 from ciam_auth.settings import AuthSettings
 from ciam_shared.db import create_engine, unit_of_work
 from ciam_shared.logging import JsonFormatter

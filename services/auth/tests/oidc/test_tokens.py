@@ -8,7 +8,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import text
 
-from ciam_auth.oidc.tokens import refresh_hash
+from ciam_auth.oidc.repository.tokens import refresh_hash
 
 from .conftest import AuthService, Flow, pkce, redirect_query
 

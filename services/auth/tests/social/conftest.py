@@ -25,7 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ciam_auth.main import create_app
-from ciam_auth.sessions import COOKIE, store_of
+from ciam_auth.sessions.store import COOKIE, store_of
 from ciam_auth.settings import AuthSettings
 from ciam_consent.main import create_app as create_consent_app
 from ciam_consent.settings import ConsentSettings

@@ -11,7 +11,7 @@ from urllib.parse import urljoin
 import httpx
 from sqlalchemy import text
 
-from ciam_auth.oidc import clients
+from ciam_auth.oidc.service import clients
 from ciam_shared.db import unit_of_work
 from ciam_shared.testing.plugin import eventually
 

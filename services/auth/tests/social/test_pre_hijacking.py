@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import text
 
 from ciam_auth.models import Account
-from ciam_auth.sessions import COOKIE, store_of
+from ciam_auth.sessions.store import COOKIE, store_of
 from ciam_auth.social.flow import Pending
 from ciam_auth.social.mail_offer import eligible
 

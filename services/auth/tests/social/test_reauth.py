@@ -14,7 +14,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from ciam_auth import totp
+from ciam_auth.adapters import totp
 from ciam_shared.events import decode
 from ciam_shared.testing.plugin import eventually
 from ciam_shared.topics import IDENTITY_EVENTS

@@ -8,8 +8,8 @@ import re
 
 from sqlalchemy import text
 
-from ciam_auth import totp
-from ciam_auth.sealing import seal_text, totp_context
+from ciam_auth.adapters import totp
+from ciam_auth.adapters.sealing import seal_text, totp_context
 
 from .conftest import SocialAuth
 

@@ -7,12 +7,12 @@ import base64
 
 import pytest
 
-from ciam_auth import totp
+from ciam_auth.adapters import totp
+from ciam_auth.adapters.passwords import Passwords, load_common_passwords
+from ciam_auth.adapters.throttle import delay_after
 from ciam_auth.errors import PasswordRefused
 from ciam_auth.i18n import MESSAGES, choose_locale
-from ciam_auth.passwords import Passwords, load_common_passwords
 from ciam_auth.settings import AuthSettings
-from ciam_auth.throttle import delay_after
 from ciam_auth.web import device_label, safe_return_to
 
 RFC_SECRET = base64.b32encode(b"12345678901234567890").decode()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ciam_auth.social.reauth import CLOCK_SKEW_S, fresh_sign_in
+from ciam_auth.social.api.reauth import CLOCK_SKEW_S, fresh_sign_in
 
 STARTED = 1_800_000_000.0
 

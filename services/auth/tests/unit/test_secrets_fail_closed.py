@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from ciam_auth.sealing import KeyEncryption
+from ciam_auth.adapters.sealing import KeyEncryption
 from ciam_auth.settings import AuthSettings
 
 

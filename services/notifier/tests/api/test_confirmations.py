@@ -23,7 +23,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from ciam_auth.main import create_app as create_auth
-from ciam_auth.sessions import COOKIE as SESSION_COOKIE
+from ciam_auth.sessions.store import COOKIE as SESSION_COOKIE
 from ciam_auth.settings import AuthSettings
 from ciam_notifier.main import create_app
 from ciam_notifier.models import Message

@@ -1,0 +1,185 @@
+"""The sign-in pages: the password form, the TOTP step, signing out. Plain HTML forms, no
+JavaScript, Polish and English. A failed sign-in re-renders the form with one generic message,
+whatever went wrong."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response, status
+from fastapi.responses import RedirectResponse
+
+from ciam_auth.context import AuthContext, AuthDep
+from ciam_auth.errors import (
+    CsrfFailed,
+    EmailNotVerified,
+    InvalidCredentials,
+    InvalidToken,
+    Throttled,
+)
+from ciam_auth.i18n import text
+from ciam_auth.pages import FormStr, OptionalForm, failure_message, render
+from ciam_auth.sessions import service as signin
+from ciam_auth.sessions.store import CurrentSessionDep, clear_session_cookie, set_session_cookie
+from ciam_auth.web import check_csrf, client_of, locale_of, safe_return_to, set_device_cookie
+from ciam_shared.service import SessionDep
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+
+
+def social_buttons(ctx: AuthContext) -> list[tuple[str, str]]:
+    """(id, label) of the enabled upstream providers, shown as "Sign in with ..." links."""
+    return [(p.id, p.name) for p in ctx.settings.social_providers if p.enabled]
+
+
+@router.get("/login")
+async def login_page(
+    request: Request,
+    ctx: AuthDep,
+    current: CurrentSessionDep,
+    return_to: str | None = None,
+    prompt: str | None = None,
+) -> Response:
+    """`prompt=login` (OIDC) shows the form even to a signed-in customer: re-authentication."""
+    target = safe_return_to(return_to)
+    if current is not None and prompt != "login":
+        return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
+    return render(
+        request,
+        ctx,
+        "login.html",
+        social=social_buttons(ctx),
+        locale=locale_of(request),
+        title_key="login_title",
+        return_to=target,
+        fresh=prompt == "login",
+    )
+
+
+@router.post("/login")
+async def login(
+    request: Request,
+    session: SessionDep,
+    ctx: AuthDep,
+    current: CurrentSessionDep,
+    email: FormStr = "",
+    password: FormStr = "",
+    csrf: OptionalForm = None,
+    return_to: OptionalForm = None,
+    ui_locales: OptionalForm = None,
+    prompt: OptionalForm = None,
+) -> Response:
+    locale, target = locale_of(request, ui_locales), safe_return_to(return_to)
+    try:
+        check_csrf(request, csrf)
+        result = await signin.sign_in(
+            session,
+            ctx,
+            email=email,
+            password=password,
+            client=client_of(request, "web"),
+            current=current,
+        )
+    except (InvalidCredentials, Throttled, CsrfFailed, EmailNotVerified) as exc:
+        message, code = failure_message(locale, exc)
+        return render(
+            request,
+            ctx,
+            "login.html",
+            social=social_buttons(ctx),
+            locale=locale,
+            title_key="login_title",
+            status_code=code,
+            error=message,
+            email=email,
+            return_to=target,
+            fresh=prompt == "login",
+        )
+    if result.session is None:
+        return render(
+            request,
+            ctx,
+            "login_totp.html",
+            locale=locale,
+            title_key="totp_title",
+            mfa_token=result.mfa_token,
+            return_to=target,
+        )
+    return _signed_in(ctx, result, target)
+
+
+@router.post("/login/totp")
+async def login_totp(
+    request: Request,
+    session: SessionDep,
+    ctx: AuthDep,
+    current: CurrentSessionDep,
+    mfa_token: FormStr = "",
+    code: OptionalForm = None,
+    recovery_code: OptionalForm = None,
+    csrf: OptionalForm = None,
+    return_to: OptionalForm = None,
+    ui_locales: OptionalForm = None,
+) -> Response:
+    locale, target = locale_of(request, ui_locales), safe_return_to(return_to)
+    try:
+        check_csrf(request, csrf)
+        result = await signin.complete_second_step(
+            session,
+            ctx,
+            mfa_token=mfa_token,
+            code=code or None,
+            recovery_code=recovery_code or None,
+            client=client_of(request, "web"),
+            current=current,
+        )
+    except InvalidToken:  # the pending sign-in expired or was ended: start again
+        return render(
+            request,
+            ctx,
+            "login.html",
+            social=social_buttons(ctx),
+            locale=locale,
+            title_key="login_title",
+            status_code=401,
+            error=text(locale, "login_failed"),
+            return_to=target,
+        )
+    except (InvalidCredentials, Throttled, CsrfFailed) as exc:
+        message, status_code = failure_message(locale, exc)
+        if isinstance(exc, InvalidCredentials):
+            message = text(locale, "totp_failed")
+        return render(
+            request,
+            ctx,
+            "login_totp.html",
+            locale=locale,
+            title_key="totp_title",
+            status_code=status_code,
+            error=message,
+            mfa_token=mfa_token,
+            return_to=target,
+        )
+    return _signed_in(ctx, result, target)
+
+
+def _signed_in(ctx: AuthContext, result: signin.SignInResult, target: str) -> Response:
+    assert result.session is not None
+    secure = ctx.settings.secure_cookies
+    response = RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
+    if result.session.secret:  # a new session; a re-authenticated one keeps its cookie
+        set_session_cookie(
+            response, result.session, secure=secure, max_age=ctx.settings.session_absolute_seconds
+        )
+    set_device_cookie(response, result.device_token, secure=secure)
+    return response
+
+
+@router.post("/logout")
+async def logout(
+    request: Request, ctx: AuthDep, current: CurrentSessionDep, csrf: OptionalForm = None
+) -> Response:
+    check_csrf(request, csrf)
+    if current is not None:
+        await ctx.sessions.revoke(current.account_id, current.id)
+    response = RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
+    clear_session_cookie(response, secure=ctx.settings.secure_cookies)
+    return response
