@@ -44,6 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ciam_shared.db import TimestampTZ, after_commit, utcnow
 from ciam_shared.events import CloudEvent, encode
+from ciam_shared.wake import woken_or_timed_out
 
 log = logging.getLogger(__name__)
 
@@ -205,9 +206,7 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.sweep_seconds)
-            self._wake.clear()
+            await woken_or_timed_out(self._wake, self.sweep_seconds)
             try:
                 while await self.publish_batch() == self.batch_size:
                     pass

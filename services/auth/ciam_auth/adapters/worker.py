@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ciam_shared.wake import woken_or_timed_out
+
 log = logging.getLogger(__name__)
 
 # On shutdown the step in hand is finished (a step cancelled in the middle of a database call
@@ -58,9 +60,7 @@ class Worker:
         while True:
             while await self._once():
                 pass
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-            self._wake.clear()
+            await woken_or_timed_out(self._wake, self.poll_seconds)
 
     async def _once(self) -> bool:
         self._busy = True

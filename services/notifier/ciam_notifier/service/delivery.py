@@ -8,7 +8,6 @@ A 2xx is the endpoint's proof that it applied the change: it is published on con
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import random
@@ -31,6 +30,7 @@ from ciam_notifier.webhook_http import post_pinned
 from ciam_shared.db import unit_of_work, utcnow
 from ciam_shared.events import CloudEvent, ConsentApplied, WebhookDeadLettered
 from ciam_shared.outbox import stage_many
+from ciam_shared.wake import woken_or_timed_out
 
 log = logging.getLogger(__name__)
 SOURCE = "/ciam/notifier"
@@ -130,9 +130,7 @@ class DeliveryWorker:
                 log.exception("delivery round failed; retrying")
                 handled = 0
             if handled == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.policy.poll_seconds)
-                self._wake.clear()
+                await woken_or_timed_out(self._wake, self.policy.poll_seconds)
 
     async def run_once(self) -> int:
         """Attempt every due delivery once (up to `concurrency`); returns how many."""

@@ -17,7 +17,6 @@ reaching the kernel (no await lies between them) loses that one email, recorded 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import uuid
@@ -37,6 +36,7 @@ from ciam_notifier.service.confirmations import render
 from ciam_notifier.service.messages import MARKETING, MESSAGES, refusal
 from ciam_shared.db import unit_of_work, utcnow
 from ciam_shared.tokens.apps import AppDirectory
+from ciam_shared.wake import woken_or_timed_out
 
 log = logging.getLogger(__name__)
 MAX_MARKETING_ATTEMPTS = 10
@@ -119,9 +119,7 @@ class MessageWorker:
                 log.exception("message round failed; retrying")
                 handled = 0
             if handled == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.tuning.poll_seconds)
-                self._wake.clear()
+                await woken_or_timed_out(self._wake, self.tuning.poll_seconds)
 
     async def run_once(self) -> int:
         now = utcnow()
