@@ -8,12 +8,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 
 from ciam_shared.observability.metrics import LagProbe, refresh_forever
 from ciam_shared.observability.tracing import TracingMiddleware, configure_tracing
 
 if TYPE_CHECKING:
     from ciam_shared.service import ServiceRuntime
+
+
+# FastAPI's own OpenTelemetry (on as soon as a global provider is set) is kept off: its
+# server spans record the URL's query string, which carries reset tokens, OIDC codes and
+# states; ours (TracingMiddleware) name the route template only. Its metrics and logs would
+# duplicate /metrics and the JSON logs.
+FASTAPI_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
 def instrument(app: FastAPI, service: str) -> None:
@@ -39,4 +47,4 @@ def start_watching(runtime: ServiceRuntime) -> None:
     )
 
 
-__all__ = ["instrument", "start_watching"]
+__all__ = ["FASTAPI_TELEMETRY", "instrument", "start_watching"]
