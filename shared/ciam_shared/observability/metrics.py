@@ -11,6 +11,7 @@ Every replica of a service reports the same series (label `instance` tells them 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import datetime
 
@@ -88,18 +89,21 @@ class LagProbe:
             await self._admin.start()
             await consumer.start()
         except BaseException:
+            self._consumer = consumer  # stop() closes whatever part of it started
             await self.stop()
-            await consumer.stop()
             raise
         self._consumer = consumer
 
     async def stop(self) -> None:
         admin, consumer = self._admin, self._consumer
         self._admin = self._consumer = None
+        # Closing a client that never connected may raise: nothing is left to release then.
         if consumer is not None:
-            await consumer.stop()
+            with contextlib.suppress(Exception):
+                await consumer.stop()
         if admin is not None:
-            await admin.close()
+            with contextlib.suppress(Exception):
+                await admin.close()
 
     async def measure(self) -> dict[tuple[str, str, int], int]:
         """{(group, topic, partition): lag}, and the gauges set to it."""
