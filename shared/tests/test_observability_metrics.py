@@ -74,6 +74,10 @@ async def test_consumer_lag_is_measured_from_the_broker_per_group_and_partition(
         lag = await probe.measure()
         assert lag == {(group, topic, 1): 3}
         assert sample("ciam_kafka_consumer_lag", group=group, topic=topic, partition="1") == 3
+        committed = sample(
+            "ciam_kafka_consumer_committed_offset", group=group, topic=topic, partition="1"
+        )
+        assert committed == 2
 
         await reader.commit({tp: 5})
         assert await probe.measure() == {(group, topic, 1): 0}

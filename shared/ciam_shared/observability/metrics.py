@@ -30,6 +30,11 @@ CONSUMER_LAG = Gauge(
     "Records a consumer group has not committed yet, per topic and partition",
     ["group", "topic", "partition"],
 )
+COMMITTED_OFFSET = Gauge(
+    "ciam_kafka_consumer_committed_offset",
+    "The offset a consumer group committed last, per topic and partition (a stuck group's stops)",
+    ["group", "topic", "partition"],
+)
 OUTBOX_UNSENT = Gauge("ciam_outbox_unsent", "Outbox rows not published yet", ["service"])
 OUTBOX_OLDEST_AGE = Gauge(
     "ciam_outbox_oldest_unsent_age_seconds",
@@ -128,6 +133,8 @@ class LagProbe:
         }
         for (group, topic, partition), value in lag.items():
             CONSUMER_LAG.labels(group, topic, str(partition)).set(value)
+        for (group, tp), offset in committed.items():
+            COMMITTED_OFFSET.labels(group, tp.topic, str(tp.partition)).set(offset)
         return lag
 
 
@@ -159,6 +166,7 @@ async def refresh_forever(
 
 
 __all__ = [
+    "COMMITTED_OFFSET",
     "CONSUMER_LAG",
     "OUTBOX_OLDEST_AGE",
     "OUTBOX_UNSENT",
