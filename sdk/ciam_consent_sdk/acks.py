@@ -16,6 +16,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from ciam_consent_sdk.models import ConsentApplied
+from ciam_consent_sdk.tracing import current_headers
 from ciam_consent_sdk.wire import APPLIED_EVENT_TYPE, CONTENT_TYPE, SPEC_VERSION
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,8 @@ def encode_applied(ack: ConsentApplied) -> tuple[bytes, bytes, list[tuple[str, b
         "ce_time": datetime.now(UTC).isoformat(),
         "content-type": CONTENT_TYPE,
     }
-    encoded = [(name, value.encode()) for name, value in headers.items()]
+    # The change's trace goes on to the consent service's proof handling.
+    encoded = [(name, value.encode()) for name, value in headers.items()] + current_headers()
     return subject.encode(), ack.model_dump_json().encode(), encoded
 
 

@@ -10,11 +10,14 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
+from opentelemetry.trace import SpanKind, TracerProvider
+
 from ciam_consent_sdk.acks import AckPublisher
 from ciam_consent_sdk.feed import ConsentViewError, StateFeed
 from ciam_consent_sdk.models import ConsentState, ConsentUpdate, Lag, ViewStats
 from ciam_consent_sdk.rules import is_allowed
 from ciam_consent_sdk.store import ConsentStore
+from ciam_consent_sdk.tracing import extract, view_tracer
 from ciam_consent_sdk.wire import (
     APPLIED_TOPIC,
     STATE_TOPIC,
@@ -36,6 +39,9 @@ class ConsentView:
     metadata admin client), so they are the connection options all of them accept:
     security_protocol, ssl_context, sasl_*, request_timeout_ms, metadata_max_age_ms. The options
     the view relies on (no consumer group, acks=all, idempotence) cannot be overridden.
+
+    `tracer_provider`: where the spans of handled records go (OpenTelemetry's global provider
+    by default, a no-op unless the app configured one); see `ciam_consent_sdk.tracing`.
     """
 
     def __init__(
@@ -51,6 +57,7 @@ class ConsentView:
         stop_timeout: float = 10.0,
         lag_refresh_seconds: float = 5.0,
         kafka_options: Mapping[str, Any] | None = None,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
         if subscriber is not None and not 1 <= len(subscriber) <= 200:
             raise ValueError("subscriber must be 1 to 200 characters")
@@ -82,6 +89,7 @@ class ConsentView:
         self._callbacks: list[ChangeCallback] = []
         self._stats = ViewStats()
         self._started = False
+        self._tracer = view_tracer(tracer_provider)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -192,6 +200,25 @@ class ConsentView:
     # -- records --------------------------------------------------------------------------
 
     async def _handle(self, record: KafkaRecord, during_bootstrap: bool = False) -> None:
+        if during_bootstrap:  # replaying history: no span per record of a bootstrap
+            await self._handle_record(record, during_bootstrap)
+            return
+        with self._tracer.start_as_current_span(
+            f"process {self.state_topic}",
+            context=extract(record.headers),
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": self.state_topic,
+                "messaging.destination.partition.id": str(record.partition),
+                "messaging.kafka.offset": record.offset,
+                "ciam.subscriber": self.subscriber or "",
+            },
+        ):
+            await self._handle_record(record, during_bootstrap)
+
+    async def _handle_record(self, record: KafkaRecord, during_bootstrap: bool) -> None:
         try:
             decoded = decode_record(record.key, record.value, record.headers)
         except MalformedRecord as error:

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ciam_shared.db import unit_of_work
 from ciam_shared.events import CloudEvent, EventData, UnknownEventType, decode
 from ciam_shared.inbox import record_processed
+from ciam_shared.observability import tracing
 from ciam_shared.topics import Topic
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ def subscribe_idempotent(
     yet, and waits for that request before sending the next).
     """
     by_type = {model.event_type: handler for model, handler in handlers.items()}
+    topic_name = topic.name(prefix)
 
     async def on_record(message: KafkaMessage) -> None:
         try:
@@ -75,14 +77,26 @@ def subscribe_idempotent(
         handler = by_type.get(event.type)
         if handler is None:
             return
-        try:
-            async with unit_of_work(sessions) as session:
-                if await record_processed(session, group_id, event.id):
-                    await handler(session, event)
-        except Exception:
-            log.exception("handler of %s failed; the record will be delivered again", event.type)
-            await asyncio.sleep(RETRY_DELAY_SECONDS)  # no hot loop on a failing dependency
-            raise
+        raw = message.raw_message
+        # The handler runs in the producer's trace; what it stages continues it.
+        with tracing.consume_span(
+            getattr(raw, "topic", topic_name),
+            message.headers,
+            group=group_id,
+            partition=getattr(raw, "partition", None),
+            offset=getattr(raw, "offset", None),
+            message_id=str(event.id),
+        ):
+            try:
+                async with unit_of_work(sessions) as session:
+                    if await record_processed(session, group_id, event.id):
+                        await handler(session, event)
+            except Exception:
+                log.exception(
+                    "handler of %s failed; the record will be delivered again", event.type
+                )
+                await asyncio.sleep(RETRY_DELAY_SECONDS)  # no hot loop on a failing dependency
+                raise
 
     on_record.__name__ = f"on_{group_id.replace('.', '_').replace('-', '_')}"
     broker.subscriber(

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from opentelemetry.trace import Span
 from prometheus_client import Counter, Gauge
 from sqlalchemy import JSON as SAJSON
 from sqlalchemy import (
@@ -44,6 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ciam_shared.db import TimestampTZ, after_commit, utcnow
 from ciam_shared.events import CloudEvent, encode
+from ciam_shared.observability import tracing
 from ciam_shared.wake import woken_or_timed_out
 
 log = logging.getLogger(__name__)
@@ -102,9 +104,13 @@ async def stage_many(
         return
     table = _outbox_of(session)
     now = utcnow()
+    # The trace of the request or handler that staged the events: the relay's publish
+    # continues it (CloudEvents distributed-tracing attributes; empty while tracing is off).
+    trace_headers = tracing.event_attributes()
     rows = []
     for event in events:
         key, value, headers = encode(event)
+        headers |= trace_headers
         rows.append(
             {
                 "event_id": event.id,
@@ -136,13 +142,20 @@ async def stage_tombstone(
             topic=f"{topic_prefix}{topic_base_name}",
             key=key,
             event_type=TOMBSTONE,
-            headers={VERSION_HEADER: str(version)},
+            headers={VERSION_HEADER: str(version), **tracing.event_attributes()},
             payload=None,
             created_at=utcnow(),
             attempts=0,
         )
     )
     _wake_after_commit(session)
+
+
+def _hop(headers: dict[str, str], span: Span) -> dict[str, str]:
+    """The row's headers with the publish span as the record's `traceparent`."""
+    sent = dict(headers)
+    tracing.inject_hop(span, sent)
+    return sent
 
 
 def _outbox_of(session: AsyncSession) -> Table:
@@ -232,24 +245,31 @@ class OutboxRelay:
             BACKLOG.labels(self.service).set(len(rows))
             if not rows:
                 return 0
+            # One producer span per record, in the trace its row carries, ended at the ack.
+            spans = [tracing.publish_span(row.topic, row.headers) for row in rows]
             try:
                 futures = [
                     await self._producer.send(
                         row.topic,
                         value=row.payload,
                         key=row.key.encode(),
-                        headers=[(k, v.encode()) for k, v in row.headers.items()],
+                        headers=[(k, v.encode()) for k, v in _hop(row.headers, span).items()],
                     )
-                    for row in rows
+                    for row, span in zip(rows, spans, strict=True)
                 ]
                 await asyncio.gather(*futures)
             except Exception as exc:
+                for span in spans:
+                    tracing.fail(span, exc)
+                    span.end()
                 await session.execute(
                     update(t)
                     .where(t.c.seq.in_([r.seq for r in rows]))
                     .values(attempts=t.c.attempts + 1, last_error=repr(exc)[:2000])
                 )
                 raise
+            for span in spans:
+                span.end()
             await session.execute(
                 update(t).where(t.c.seq.in_([r.seq for r in rows])).values(sent_at=utcnow())
             )

@@ -36,6 +36,7 @@ from ciam_shared.http.openapi import document_problems, problem_responses
 from ciam_shared.http.problems import install_problem_handlers, problem
 from ciam_shared.inbox import PROCESSED_EVENTS
 from ciam_shared.logging import configure_logging
+from ciam_shared.observability import FASTAPI_TELEMETRY, instrument, start_watching
 from ciam_shared.outbox import OUTBOX, WAKE, OutboxRelay
 from ciam_shared.settings import BaseServiceSettings
 from ciam_shared.tokens import TokenVerifier
@@ -247,6 +248,9 @@ def build_app(
 ) -> FastAPI:
     spec = runtime.spec
     configure_logging(spec.name, runtime.settings.log_level)
+    # Observability hook (ciam_shared.observability): the lag and outbox gauges start with
+    # the service; `instrument` below adds the HTTP spans.
+    on_startup = (*on_startup, start_watching)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -264,11 +268,12 @@ def build_app(
                 if asyncio.iscoroutine(result):
                     await result
 
-    app = FastAPI(title=spec.title, version=version, lifespan=lifespan)
+    app = FastAPI(title=spec.title, version=version, lifespan=lifespan, telemetry=FASTAPI_TELEMETRY)
     app.state.runtime = runtime
     app.add_middleware(RequestContextMiddleware, service=spec.name)
     install_problem_handlers(app)
     document_problems(app)
+    instrument(app, spec.name)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

@@ -75,6 +75,8 @@ class BaseServiceSettings(BaseSettings):
     outbox_sweep_seconds: float = 5.0
     # Off: this process stages events but leaves publishing to another (a dedicated relay).
     outbox_relay_enabled: bool = True
+    # How often the consumer lag and outbox gauges are measured (ciam_shared.observability).
+    metrics_refresh_seconds: float = 15.0
     # Access tokens (RFC 9068 JWTs) are verified locally against this issuer's JWKS
     # (`{token_issuer}/.well-known/jwks.json` unless token_jwks_url names another). Empty: no
     # verifier, and every bearer-authenticated endpoint answers 503.

@@ -8,6 +8,7 @@ import httpx
 from fastapi import FastAPI
 
 from ciam_consent_sdk import BrandAppView, ConsentView
+from ciam_consent_sdk.metrics import expose as expose_view
 from ciam_notifier.api import router
 from ciam_notifier.api_messages import router as messages_router
 from ciam_notifier.api_streams import router as streams_router
@@ -85,6 +86,7 @@ def create_app(
     view = ConsentView(
         settings.kafka_bootstrap_servers, topic_prefix=settings.topic_prefix, subscriber="notifier"
     )
+    expose_view(view, "notifier")  # its lag on /metrics
     # Every brand app and its declared purposes, from the auth service's compacted apps topic:
     # who may subscribe, stream and send, and which changes reach each app.
     apps = BrandAppView(

@@ -83,6 +83,9 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(TimestampTZ(), default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(TimestampTZ(), nullable=True)
+    # The fan-out's W3C traceparent (None while tracing is off): a retry in a later round
+    # stays in the consent change's trace.
+    traceparent: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class StreamEvent(Base):

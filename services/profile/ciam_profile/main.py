@@ -6,6 +6,7 @@ import httpx
 from fastapi import FastAPI
 
 from ciam_consent_sdk import BrandAppView, ConsentView
+from ciam_consent_sdk.metrics import expose as expose_view
 from ciam_profile.api import routers
 from ciam_profile.cache import ProfileCache
 from ciam_profile.catalogue import PurposeCatalogue
@@ -74,6 +75,7 @@ def create_app(settings: ProfileSettings | None = None) -> FastAPI:
         subscriber=settings.consent_subscriber,
         client_id="profile-consents",
     )
+    expose_view(view, settings.consent_subscriber)  # its lag on /metrics
     catalogue = PurposeCatalogue(
         settings.kafka_bootstrap_servers, topic_prefix=settings.topic_prefix
     )

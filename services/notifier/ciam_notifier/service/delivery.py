@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,12 +30,15 @@ from ciam_notifier.ssrf import WebhookGuard
 from ciam_notifier.webhook_http import post_pinned
 from ciam_shared.db import unit_of_work, utcnow
 from ciam_shared.events import CloudEvent, ConsentApplied, WebhookDeadLettered
+from ciam_shared.observability import tracing
 from ciam_shared.outbox import stage_many
 from ciam_shared.wake import woken_or_timed_out
 
 log = logging.getLogger(__name__)
 SOURCE = "/ciam/notifier"
 OUTCOMES = Counter("ciam_webhook_attempts_total", "Webhook delivery attempts", ["outcome"])
+for _outcome in ("delivered", "retry", "dead"):
+    OUTCOMES.labels(_outcome)  # every series from the start: alerts see 0, not "no data"
 
 
 @dataclass(frozen=True)
@@ -141,7 +145,12 @@ class DeliveryWorker:
             found = await repository.subscriptions_by_id(session, {d.subscription_id for d in due})
             subscriptions = {d.subscription_id: found.get(d.subscription_id) for d in due}
             outcomes = await asyncio.gather(
-                *(self._send(d.event_id, d.payload, subscriptions[d.subscription_id]) for d in due)
+                *(
+                    self._send(
+                        d.event_id, d.payload, subscriptions[d.subscription_id], d.traceparent
+                    )
+                    for d in due
+                )
             )
             staged = [
                 self._record(delivery, subscriptions[delivery.subscription_id], outcome)
@@ -153,6 +162,33 @@ class DeliveryWorker:
             return len(due)
 
     async def _send(
+        self,
+        event_id: uuid.UUID,
+        payload: dict[str, Any],
+        subscription: Subscription | None,
+        traceparent: str | None = None,
+    ) -> Outcome:
+        """One attempt, as a span of the change's trace: the fan-out's, stored with the
+        delivery (`traceparent`), or the current one on the fast path."""
+        parent = tracing.extract({tracing.TRACEPARENT: traceparent}) if traceparent else None
+        with tracing.tracer().start_as_current_span(
+            "webhook POST",
+            context=parent,
+            kind=SpanKind.CLIENT,
+            attributes={
+                "http.request.method": "POST",
+                "ciam.webhook.subscription": str(subscription.id) if subscription else "",
+                "ciam.webhook.event_id": str(event_id),
+            },
+        ) as span:
+            outcome = await self._post(event_id, payload, subscription)
+            if outcome.status_code is not None:
+                span.set_attribute("http.response.status_code", outcome.status_code)
+            if not outcome.ok:
+                span.set_status(Status(StatusCode.ERROR, (outcome.error or "")[:200]))
+            return outcome
+
+    async def _post(
         self, event_id: uuid.UUID, payload: dict[str, Any], subscription: Subscription | None
     ) -> Outcome:
         if subscription is None or subscription.status != "active":
@@ -169,6 +205,8 @@ class DeliveryWorker:
             *([subscription.previous_secret] if subscription.previous_secret else []),
         ]
         headers = signing.headers(keys, str(event_id), int(time.time()), body)
+        # The receiver may continue the trace (the signature covers id, time and body only).
+        headers |= tracing.current_headers()
         try:
             response = await post_pinned(self.http, target, content=body, headers=headers)
         except httpx.HTTPError as exc:

@@ -25,6 +25,7 @@ from ciam_notifier import repository
 from ciam_notifier.models import Subscription
 from ciam_shared.db import new_id, utcnow
 from ciam_shared.events import CloudEvent, ConsentChange
+from ciam_shared.observability import tracing
 
 FAST_LEASE = timedelta(seconds=30)  # longer than a POST's timeout plus recording it
 
@@ -100,6 +101,7 @@ async def fan_out(
             session, subject, [s.id for s in interested]
         )
         at_once = {s.id for s in interested if s.status == "active" and s.id not in waiting}
+    traceparent = tracing.current_traceparent()
     rows = [
         {
             "id": new_id(),
@@ -113,6 +115,7 @@ async def fan_out(
             "attempts": 0,
             "next_attempt_at": lease_until if subscription.id in at_once else now,
             "created_at": now,
+            "traceparent": traceparent,
         }
         for subscription in interested
     ]
