@@ -5,7 +5,7 @@ gauges, refreshed in the background)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
@@ -30,7 +30,7 @@ def instrument(app: FastAPI, service: str) -> None:
     app.add_middleware(TracingMiddleware, service=service)
 
 
-def start_watching(runtime: ServiceRuntime) -> None:
+def start_watching(runtime: ServiceRuntime[Any]) -> None:
     """Refresh the consumer lag and outbox gauges while the service runs (a background task
     of the runtime, cancelled when it stops)."""
     settings = runtime.settings
