@@ -35,7 +35,7 @@ import httpx
 import pytest
 from joserfc.jwk import ECKey
 
-from ciam_auth import totp
+from ciam_auth.adapters import totp
 from ciam_consent.integrity import verify_receipt
 from ciam_shared.devstack import free_port
 from ciam_shared.devstack.process import port_in_use
