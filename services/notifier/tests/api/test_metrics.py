@@ -71,7 +71,15 @@ async def test_the_metrics_show_consumer_lag_outbox_view_and_webhook_outcomes(
         ]
         return bool(found) and sum(found) == 0
 
+    async def view_bootstrapped() -> bool:
+        # The view reads its topic to the end in the background: a loaded broker takes a while.
+        return any(
+            name == "ciam_consent_view_bootstrapped" and labels == {"view": "notifier"} and value
+            for name, labels, value in await samples(client)
+        )
+
     await eventually(lag_measured)
+    await eventually(view_bootstrapped)
     found = {
         (name, tuple(sorted(labels.items()))): value
         for name, labels, value in await samples(client)
