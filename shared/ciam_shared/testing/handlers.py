@@ -75,3 +75,22 @@ async def handler_broker(
             yield HandlerBroker(test_broker, engine, sessions)
     finally:
         await engine.dispose()
+
+
+def consumed_payloads(broker: KafkaBroker) -> dict[str, set[str]]:
+    """What the service's AsyncAPI document (`/asyncapi`) says each consumer receives: the
+    channel (`<topic>:<group>`) and the names of its payload schemas."""
+    from ciam_shared.broker import asyncapi_document
+
+    document = asyncapi_document(broker, title="handlers")
+    messages = document["components"]["messages"]
+    consumed: dict[str, set[str]] = {}
+    for name, operation in document["operations"].items():
+        if operation["action"] != "receive":
+            continue
+        for reference in operation["messages"]:
+            message = messages[f"{name}:{reference['$ref'].rpartition('/')[2]}"]
+            payload = message["payload"]
+            refs = payload.get("oneOf", [payload])
+            consumed.setdefault(name, set()).update(r["$ref"].rpartition("/")[2] for r in refs)
+    return consumed

@@ -28,7 +28,7 @@ from ciam_shared.events import (
     UserRegistered,
     encode,
 )
-from ciam_shared.testing.handlers import PREFIX, HandlerBroker, handler_broker
+from ciam_shared.testing.handlers import PREFIX, HandlerBroker, consumed_payloads, handler_broker
 from ciam_shared.topics import CONSENT_APPLIED, IDENTITY_EVENTS
 
 
@@ -153,3 +153,15 @@ async def test_events_without_a_handler_are_acknowledged_and_skipped(
     # No error raised (acknowledged), no inbox row, no effect.
     assert await count(handlers, select(func.count()).select_from(processed_events)) == 0
     assert await count(handlers, select(func.count()).select_from(Subject)) == 0
+
+
+def test_the_asyncapi_document_describes_what_the_service_consumes() -> None:
+    broker = KafkaBroker("localhost:9")
+    events.subscribe(broker, prefix=PREFIX, sessions=None, parts=None)  # type: ignore[arg-type]
+    assert consumed_payloads(broker) == {
+        f"{IDENTITY_EVENTS.name(PREFIX)}:{events.IDENTITY_GROUP}": {
+            "UserRegistered",
+            "UserDeleted",
+        },
+        f"{CONSENT_APPLIED.name(PREFIX)}:{events.APPLIED_GROUP}": {"ConsentApplied"},
+    }

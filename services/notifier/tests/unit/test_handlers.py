@@ -29,7 +29,7 @@ from ciam_shared.events import (
     ConsentWithdrawn,
     encode,
 )
-from ciam_shared.testing.handlers import HandlerBroker, handler_broker
+from ciam_shared.testing.handlers import PREFIX, HandlerBroker, consumed_payloads, handler_broker
 from ciam_shared.topics import BRAND_APPS, CONSENT_CHANGES
 
 
@@ -172,3 +172,14 @@ async def test_a_registration_is_skipped(handlers: HandlerBroker) -> None:
     )
     await handlers.publish_event(CloudEvent.wrap(registered, source="/tests"), topic=BRAND_APPS)
     assert await status_of(handlers, subscription) == "active"
+
+
+def test_the_asyncapi_document_describes_what_the_service_consumes() -> None:
+    broker = KafkaBroker("localhost:9")
+    handling = events.Handling(None, None, asyncio.Event(), None, None, None, None)  # type: ignore[arg-type]
+    events.subscribe(broker, PREFIX, handling)
+    assert consumed_payloads(broker) == {
+        f"{CONSENT_CHANGES.name(PREFIX)}:{events.CONSENT_GROUP}": {"ConsentChange"},
+        # A deletion event, or the bare tombstone (no body) compaction leaves of it.
+        f"{BRAND_APPS.name(PREFIX)}:{events.APPS_GROUP}": {"BrandAppDeleted", "EmptyPayload"},
+    }
