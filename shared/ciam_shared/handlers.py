@@ -57,9 +57,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 Subscriber = LogicSubscriber[Any]
 
 
-def provide_parts(broker: KafkaBroker, parts: object) -> None:
-    """The service's parts for its handlers (`Annotated[Parts, Context(PARTS)]`)."""
-    broker.context.set_global(PARTS, parts)
+def provide_parts(broker: KafkaBroker, parts: object, *, key: str = PARTS) -> None:
+    """The service's parts for its handlers (`Annotated[Parts, Context(PARTS)]`). One object
+    per key and broker: a service of several capabilities gives each its own key (no dots:
+    `Context` reads a dot as an attribute path)."""
+    broker.context.set_global(key, parts)
 
 
 def event_type_of(message: StreamMessage[Any]) -> str:
