@@ -1,52 +1,80 @@
-"""Kafka entrypoints of the consent service."""
+"""Kafka entrypoints of the consent service: module-level handlers with typed payloads.
+
+Each handler runs in the transaction of its record's inbox row (ciam_shared.handlers); the
+service's parts reach it through FastStream's context.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Annotated
 
-from ciam_consent.parts import ConsentRuntime
+from faststream import Context
+from faststream.kafka import KafkaBroker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ciam_consent.parts import ConsentParts, ConsentRuntime
 from ciam_consent.service import lifecycle, queries
-from ciam_consent.service.recording import Recorder
-from ciam_shared.broker import subscribe_idempotent
-from ciam_shared.events import CloudEvent, ConsentApplied, UserDeleted, UserRegistered
+from ciam_shared.events import ConsentApplied, UserDeleted, UserRegistered
+from ciam_shared.handlers import PARTS, Session, handles, inbox_subscriber, provide_parts
 from ciam_shared.topics import CONSENT_APPLIED, IDENTITY_EVENTS
 
 IDENTITY_GROUP = "consent.identity-events"
 APPLIED_GROUP = "consent.applied-proofs"
 
+Parts = Annotated[ConsentParts, Context(PARTS)]
 
-def register_subscribers(runtime: ConsentRuntime, recorder: Recorder) -> None:
-    async def on_user_registered(session: AsyncSession, event: CloudEvent[UserRegistered]) -> None:
-        await lifecycle.learn_subject(session, event.data.subject_id, event.data.registered_at)
 
-    async def on_user_deleted(session: AsyncSession, event: CloudEvent[UserDeleted]) -> None:
-        await lifecycle.erase_subject(session, recorder, event.data.subject_id)
+async def on_user_registered(data: UserRegistered, session: Session) -> None:
+    """A new customer: the consent service learns the subject."""
+    await lifecycle.learn_subject(session, data.subject_id, data.registered_at)
 
-    async def on_consent_applied(session: AsyncSession, event: CloudEvent[ConsentApplied]) -> None:
-        data = event.data
-        await queries.record_applied(
-            session,
-            subscriber=data.subscriber,
-            subject_id=data.subject_id,
-            version=data.version,
-            event_id=data.event_id,
-            applied_at=data.applied_at,
-        )
 
-    subscribe_idempotent(
-        runtime.broker,
-        topic=IDENTITY_EVENTS,
-        prefix=runtime.topic_prefix,
-        group_id=IDENTITY_GROUP,
-        sessions=runtime.sessions,
-        handlers={UserRegistered: on_user_registered, UserDeleted: on_user_deleted},
+async def on_user_deleted(data: UserDeleted, session: Session, parts: Parts) -> None:
+    """A deleted account: its consents are erased (the history keeps hashes only)."""
+    await lifecycle.erase_subject(session, parts.recorder, data.subject_id)
+
+
+async def on_consent_applied(data: ConsentApplied, session: Session) -> None:
+    """A subscriber's proof that it applied a change."""
+    await queries.record_applied(
+        session,
+        subscriber=data.subscriber,
+        subject_id=data.subject_id,
+        version=data.version,
+        event_id=data.event_id,
+        applied_at=data.applied_at,
     )
-    subscribe_idempotent(
-        runtime.broker,
+
+
+def subscribe(
+    broker: KafkaBroker,
+    *,
+    prefix: str,
+    sessions: async_sessionmaker[AsyncSession],
+    parts: ConsentParts,
+) -> None:
+    """The consent service's subscribers on `broker` (the service's, or a test broker's)."""
+    provide_parts(broker, parts)
+    identity = inbox_subscriber(
+        broker, topic=IDENTITY_EVENTS, prefix=prefix, group_id=IDENTITY_GROUP, sessions=sessions
+    )
+    handles(identity, UserRegistered)(on_user_registered)
+    handles(identity, UserDeleted)(on_user_deleted)
+    applied = inbox_subscriber(
+        broker,
         topic=CONSENT_APPLIED,
-        prefix=runtime.topic_prefix,
+        prefix=prefix,
         group_id=APPLIED_GROUP,
-        sessions=runtime.sessions,
-        handlers={ConsentApplied: on_consent_applied},
+        sessions=sessions,
         description="Proofs that subscribers applied consent changes.",
+    )
+    handles(applied, ConsentApplied)(on_consent_applied)
+
+
+def register_subscribers(runtime: ConsentRuntime) -> None:
+    subscribe(
+        runtime.broker,
+        prefix=runtime.topic_prefix,
+        sessions=runtime.sessions,
+        parts=runtime.parts,
     )

@@ -85,7 +85,7 @@ def create_app(settings: ConsentSettings | None = None) -> FastAPI:
         client_id="consent-apps",
     )
     runtime = base.with_parts(ConsentParts(recorder, apps))
-    register_subscribers(runtime, recorder)
+    register_subscribers(runtime)
 
     async def on_start(rt: ConsentRuntime) -> None:
         # Returns once every app already on the topic is known: no app is refused at start.

@@ -1,28 +1,40 @@
-"""Kafka entrypoints of the notifier."""
+"""Kafka entrypoints of the notifier: module-level handlers with typed payloads.
+
+What a handler needs besides its record reaches it through FastStream's context: `Handling`
+(set once per broker by `subscribe`), the record's transaction and envelope
+(ciam_shared.handlers).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from faststream.kafka import KafkaMessage
-from sqlalchemy.ext.asyncio import AsyncSession
+from faststream import Context
+from faststream.kafka import KafkaBroker, KafkaRouter
+from faststream.kafka.annotations import KafkaMessage
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ciam_consent_sdk import BrandAppView
 from ciam_notifier.apps import declared_now, stop_app
 from ciam_notifier.parts import NotifierRuntime
 from ciam_notifier.service import confirmations, fanout, suppression
-from ciam_shared.broker import RETRY_DELAY_SECONDS, SAFE_ACK_POLICY, subscribe_idempotent
+from ciam_shared.broker import RETRY_DELAY_SECONDS, SAFE_ACK_POLICY
 from ciam_shared.db import after_commit, unit_of_work, utcnow
-from ciam_shared.events import (
-    CHANGE_EVENTS,
-    BrandAppDeleted,
-    CloudEvent,
-    ConsentChange,
-    EventData,
+from ciam_shared.events import CHANGE_EVENTS, BrandAppDeleted, CloudEvent, ConsentChange
+from ciam_shared.handlers import (
+    PARTS,
+    Event,
+    Session,
+    SkipUnhandled,
+    event_type_of,
+    handles,
+    inbox_subscriber,
+    provide_parts,
 )
 from ciam_shared.topics import BRAND_APPS, CONSENT_CHANGES
 
@@ -31,89 +43,131 @@ APPS_GROUP = "notifier.brand-apps"
 log = logging.getLogger(__name__)
 
 
-def register_subscribers(
-    runtime: NotifierRuntime,
-    apps: BrandAppView,
-    apps_ready: asyncio.Event,
-    deliver_now: Callable[[list[fanout.Immediate]], None],  # also wakes the worker's round
-    fast_path: Callable[[], bool],
-    wake_streams: Callable[[], None],
-    wake_messages: Callable[[], None] | None,
-) -> None:
-    """`wake_messages` None: confirmation emails are off (no auth client configured).
+@dataclass(frozen=True)
+class Handling:
+    """What the notifier's handlers need of the running service.
+
+    `wake_messages` None: confirmation emails are off (no auth client configured).
     `apps_ready` is set once `apps` has read its topic: the broker's subscribers start before
     the service's startup hooks, and a change fanned out before that would reach no app."""
 
-    async def on_consent_change(session: AsyncSession, event: CloudEvent[ConsentChange]) -> None:
-        await apps_ready.wait()
-        await suppression.follow_change(session, event)
-        new, immediate = await fanout.fan_out(
-            session, event, lambda app: declared_now(apps, app), fast=fast_path()
-        )
-        if new:
-            after_commit(session, lambda: deliver_now(immediate))
-        if wake_messages is not None and await confirmations.queue_confirmation(session, event):
-            after_commit(session, wake_messages)
-        after_commit(session, wake_streams)
+    sessions: async_sessionmaker[AsyncSession]
+    apps: BrandAppView
+    apps_ready: asyncio.Event
+    deliver_now: Callable[[list[fanout.Immediate]], None]  # also wakes the worker's round
+    fast_path: Callable[[], bool]
+    wake_streams: Callable[[], None]
+    wake_messages: Callable[[], None] | None
 
-    handlers: dict[type[EventData], Any] = {
-        model: on_consent_change for model in CHANGE_EVENTS.values()
-    }
-    subscribe_idempotent(
-        runtime.broker,
+
+Parts = Annotated[Handling, Context(PARTS)]
+
+
+async def on_consent_change(
+    data: ConsentChange, session: Session, event: Event, parts: Parts
+) -> None:
+    """A consent change: fanned out to the webhook subscriptions and streams that declared its
+    purpose, a confirmation queued, the suppression list followed."""
+    change: CloudEvent[ConsentChange] = event
+    await parts.apps_ready.wait()
+    await suppression.follow_change(session, change)
+    new, immediate = await fanout.fan_out(
+        session, change, lambda app: declared_now(parts.apps, app), fast=parts.fast_path()
+    )
+    if new:
+        after_commit(session, lambda: parts.deliver_now(immediate))
+    wake_messages = parts.wake_messages
+    if wake_messages is not None and await confirmations.queue_confirmation(session, change):
+        after_commit(session, wake_messages)
+    after_commit(session, parts.wake_streams)
+
+
+async def on_brand_app_deleted(data: BrandAppDeleted, message: KafkaMessage, parts: Parts) -> None:
+    """An app deleted at the auth service: its webhook subscriptions stop."""
+    await _stop_app(parts, message)
+
+
+async def on_brand_app_tombstone(message: KafkaMessage, parts: Parts) -> None:
+    """The tombstone of a deleted app (all that is left once compaction removed its deletion
+    event): its webhook subscriptions stop."""
+    await _stop_app(parts, message)
+
+
+async def _stop_app(parts: Handling, message: Any) -> None:
+    # Not an inbox subscriber: a tombstone has no event id, and stopping twice changes nothing.
+    raw = message.raw_message
+    key = getattr(raw, "key", None)
+    if not isinstance(key, bytes):
+        return
+    client_id = key.decode(errors="replace")
+    # The record's time (the deletion event's own time is in its data; the broker's
+    # timestamp serves both it and a bare tombstone, and is never earlier).
+    timestamp = getattr(raw, "timestamp", None)
+    deleted_at = (
+        datetime.fromtimestamp(timestamp / 1000, UTC)
+        if isinstance(timestamp, int) and timestamp > 0
+        else utcnow()
+    )
+    try:
+        async with unit_of_work(parts.sessions) as session:
+            stopped = await stop_app(session, client_id, deleted_at)
+    except Exception:
+        log.exception("stopping a deleted app's subscriptions failed; retrying")
+        await asyncio.sleep(RETRY_DELAY_SECONDS)
+        raise
+    if stopped:
+        log.info("stopped a deleted app's subscriptions", extra={"count": stopped})
+
+
+def _is_deletion(message: Any) -> bool:
+    return bool(message.body) and event_type_of(message) == BrandAppDeleted.event_type
+
+
+def _is_tombstone(message: Any) -> bool:
+    return not message.body  # a registration (with a body) is the BrandAppView's
+
+
+def subscribe(broker: KafkaBroker, prefix: str, handling: Handling) -> None:
+    """The notifier's subscribers on `broker` (the service's, or a test broker's)."""
+    provide_parts(broker, handling)
+    changes = inbox_subscriber(
+        broker,
         topic=CONSENT_CHANGES,
-        prefix=runtime.topic_prefix,
+        prefix=prefix,
         group_id=CONSENT_GROUP,
-        sessions=runtime.sessions,
-        handlers=handlers,
+        sessions=handling.sessions,
         description="Consent changes, fanned out to webhook subscriptions.",
         # Webhook latency: a change must not wait out a fetch already in flight (see
         # subscribe_idempotent); 50 ms costs an idle consumer 20 small fetches a second.
         fetch_max_wait_ms=50,
     )
-    _subscribe_app_deletions(runtime)
+    handles(changes, *CHANGE_EVENTS.values())(on_consent_change)
 
-
-def _subscribe_app_deletions(runtime: NotifierRuntime) -> None:
-    """An app deleted at the auth service: its deletion event, or only the tombstone once
-    compaction removed the event, stops its subscriptions. Not `subscribe_idempotent`: a
-    tombstone has no event id, and stopping twice changes nothing anyway."""
-    sessions = runtime.sessions
-
-    async def on_brand_app(message: KafkaMessage) -> None:
-        raw = message.raw_message
-        key = getattr(raw, "key", None)
-        if not isinstance(key, bytes):
-            return
-        event_type: object = (message.headers or {}).get("ce_type")
-        if isinstance(event_type, bytes):
-            event_type = event_type.decode(errors="replace")
-        if message.body and event_type != BrandAppDeleted.event_type:
-            return  # a registration: the BrandAppView follows those
-        client_id = key.decode(errors="replace")
-        # The record's time (the deletion event's own time is in its data; the broker's
-        # timestamp serves both it and a bare tombstone, and is never earlier).
-        timestamp = getattr(raw, "timestamp", None)
-        deleted_at = (
-            datetime.fromtimestamp(timestamp / 1000, UTC)
-            if isinstance(timestamp, int) and timestamp > 0
-            else utcnow()
-        )
-        try:
-            async with unit_of_work(sessions) as session:
-                stopped = await stop_app(session, client_id, deleted_at)
-        except Exception:
-            log.exception("stopping a deleted app's subscriptions failed; retrying")
-            await asyncio.sleep(RETRY_DELAY_SECONDS)
-            raise
-        if stopped:
-            log.info("stopped a deleted app's subscriptions", extra={"count": stopped})
-
-    runtime.broker.subscriber(
-        BRAND_APPS.name(runtime.topic_prefix),
+    topic = BRAND_APPS.name(prefix)
+    router = KafkaRouter(middlewares=[SkipUnhandled])  # registrations: acknowledged, skipped
+    apps = router.subscriber(
+        topic,
         group_id=APPS_GROUP,
         ack_policy=SAFE_ACK_POLICY,
         auto_offset_reset="earliest",
-        title=f"{BRAND_APPS.name(runtime.topic_prefix)}:{APPS_GROUP}",
+        title=f"{topic}:{APPS_GROUP}",
         description="Deleted brand apps: their webhook subscriptions stop.",
-    )(on_brand_app)
+    )
+    apps(filter=_is_deletion)(on_brand_app_deleted)
+    apps(filter=_is_tombstone)(on_brand_app_tombstone)
+    broker.include_router(router)
+
+
+def register_subscribers(
+    runtime: NotifierRuntime,
+    apps: BrandAppView,
+    apps_ready: asyncio.Event,
+    deliver_now: Callable[[list[fanout.Immediate]], None],
+    fast_path: Callable[[], bool],
+    wake_streams: Callable[[], None],
+    wake_messages: Callable[[], None] | None,
+) -> None:
+    handling = Handling(
+        runtime.sessions, apps, apps_ready, deliver_now, fast_path, wake_streams, wake_messages
+    )
+    subscribe(runtime.broker, runtime.topic_prefix, handling)
