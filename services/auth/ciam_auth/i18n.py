@@ -205,6 +205,9 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
             "available. Nothing was changed. Please try again in a moment."
         ),
         "privacy_refused": "This change cannot be made. Load the page again.",
+        "privacy_import_hint": (
+            "You choose what to import, field by field, when you sign in with a social account."
+        ),
     },
     "pl": {
         "service": "Twoje konto",
@@ -402,6 +405,9 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
             "niedostępna. Nic nie zostało zmienione. Spróbuj ponownie za chwilę."
         ),
         "privacy_refused": "Tej zmiany nie można wprowadzić. Wczytaj stronę ponownie.",
+        "privacy_import_hint": (
+            "Pola do importu wybiera się przy logowaniu przez konto w serwisie społecznościowym."
+        ),
     },
 }
 

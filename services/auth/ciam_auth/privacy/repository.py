@@ -56,6 +56,22 @@ class ConsentRepository:
         path = f"/v1/subjects/{subject_id}/consents/{purpose}/{action}"
         await self._call("POST", path, json=body)
 
+    async def withdraw_all(
+        self, subject_id: uuid.UUID, purpose: str, scopes: list[tuple[str | None, str | None]], *,
+        device: str,
+    ) -> None:  # fmt: skip
+        """Withdraw the purpose for each (brand, channel) given, in one batch: the consent
+        service applies all of them or none."""
+        body = {
+            "changes": [
+                {"purpose": purpose, "status": "withdrawn", "brand": brand, "channel": channel}
+                for brand, channel in scopes
+            ],
+            "collected_via": "web",
+            "device": f"{PAGE_SOURCE}; {device}"[:200],
+        }
+        await self._call("POST", f"/v1/subjects/{subject_id}/consents", json=body)
+
     async def _call(
         self, method: str, path: str, *, json: object = None, missing_ok: bool = False
     ) -> httpx.Response | None:

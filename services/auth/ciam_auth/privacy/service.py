@@ -44,8 +44,10 @@ class PurposeRow:
     changed_at: datetime | None
     # Who made the last change: ("page", None), ("app", name), ("via", collection method).
     changed_by: tuple[str, str | None] | None
-    # What one click does: grant, withdraw, or None (a purpose not based on consent).
+    # What one click does: grant, withdraw, or None (not based on consent; an import not
+    # in use).
     action: Action | None
+    grantable: bool
     narrower: list[Narrower] = field(default_factory=list)
 
 
@@ -86,20 +88,38 @@ def changed_by(entry: HistoryEntry) -> tuple[str, str | None]:
     return ("via", entry.collected_via)
 
 
+# The state shown for a purpose recorded only per brand or channel (e.g. per imported field):
+# the strongest of its records, so a purpose still in use anywhere shows as granted.
+_STRENGTH = ("granted", "needs_reconsent", "withdrawn", "denied", "expired")
+
+
+def _state(whole: Consent | None, narrower: list[Consent]) -> str:
+    if whole is not None:
+        return whole.status
+    states = {c.status for c in narrower}
+    return next((s for s in _STRENGTH if s in states), "never")
+
+
 def _row(
     purpose: Purpose, consents: list[Consent], history: list[HistoryEntry], locale: str
 ) -> PurposeRow:
     mine = [c for c in consents if c.purpose == purpose.id]
     whole = next((c for c in mine if c.brand is None and c.channel is None), None)
-    last = max(
-        (e for e in history if e.purpose == purpose.id and e.brand is None and e.channel is None),
-        key=lambda e: e.version,
-        default=None,
+    narrower = sorted(
+        (c for c in mine if c is not whole), key=lambda c: (c.brand or "", c.channel or "")
     )
-    state = whole.status if whole is not None else "never"
+    last = max(
+        (e for e in history if e.purpose == purpose.id), key=lambda e: e.version, default=None
+    )
+    state = _state(whole, narrower)
+    in_use = any(c.status == "granted" for c in mine)
     action: Action | None = None
-    if purpose.legal_basis == CONSENT_BASIS:
-        action = "withdraw" if state == "granted" else "grant"
+    if in_use:
+        action = "withdraw"
+    elif purpose.legal_basis == CONSENT_BASIS and group_of(purpose) != "imported":
+        # An import is granted field by field at a social sign-in, where there is something
+        # to import; a grant on this page would import nothing.
+        action = "grant"
     return PurposeRow(
         id=purpose.id,
         name=_localised(purpose.names, locale),
@@ -109,14 +129,11 @@ def _row(
         data_kinds=purpose.data_categories,
         channels=purpose.channels,
         state=state,
-        changed_at=whole.updated_at if whole is not None else None,
+        changed_at=max((c.updated_at for c in mine), default=None),
         changed_by=changed_by(last) if last is not None else None,
         action=action,
-        narrower=[
-            Narrower(c.brand, c.channel, c.status)
-            for c in sorted(mine, key=lambda c: (c.brand or "", c.channel or ""))
-            if c is not whole
-        ],
+        grantable=purpose.legal_basis == CONSENT_BASIS,
+        narrower=[Narrower(c.brand, c.channel, c.status) for c in narrower],
     )
 
 
@@ -134,6 +151,15 @@ async def overview(consent: ConsentRepository, subject_id: uuid.UUID, locale: st
 async def change(
     consent: ConsentRepository, subject_id: uuid.UUID, purpose: str, action: Action, device: str
 ) -> None:
-    """Grant or withdraw one purpose for every brand and channel (the consent service checks
-    that the purpose exists and rests on consent)."""
-    await consent.change(subject_id, purpose, action, device=device)
+    """Grant a purpose for every brand and channel, or withdraw it wherever it is granted
+    (the whole purpose and each brand or channel recorded on its own, e.g. imported fields)
+    in one batch. The consent service checks that the purpose exists and rests on consent."""
+    if action == "grant":
+        await consent.change(subject_id, purpose, "grant", device=device)
+        return
+    granted = [
+        (c.brand, c.channel)
+        for c in await consent.consents_of(subject_id)
+        if c.purpose == purpose and c.status == "granted"
+    ]
+    await consent.withdraw_all(subject_id, purpose, granted or [(None, None)], device=device)

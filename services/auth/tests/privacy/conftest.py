@@ -30,7 +30,7 @@ from ciam_consent.settings import ConsentSettings
 from ciam_shared.db import create_engine
 from ciam_shared.devstack import free_port
 from ciam_shared.testing.plugin import settings_kwargs
-from ciam_shared.tokens.scopes import MY_CONSENTS_READ
+from ciam_shared.tokens.scopes import MY_CONSENTS_READ, MY_CONSENTS_WRITE
 
 ISSUER = "http://auth.test"
 OURS = "https://testserver"  # the test client's origin (https: the cookies are Secure)
@@ -78,6 +78,34 @@ class Privacy:
             for c in response.json()["consents"]
             if c["brand"] is None and c["channel"] is None
         }
+
+    async def record_at_consent_service(
+        self, account_id: uuid.UUID, changes: list[dict[str, Any]], collected_via: str = "web"
+    ) -> None:
+        """Choices made elsewhere (a social sign-in, an app), straight through the consent API."""
+        issuer = self.runtime.extras[PROVIDER].issuer
+        token = customer_token(issuer, account_id, [MY_CONSENTS_WRITE])
+        async with httpx.AsyncClient(base_url=self.consent_url) as consent:
+            response = await consent.post(
+                f"/v1/subjects/{account_id}/consents",
+                json={"changes": changes, "collected_via": collected_via},
+                headers={"authorization": f"Bearer {token}"},
+            )
+        assert response.status_code == 200, response.text
+
+    async def all_at_consent_service(
+        self, account_id: uuid.UUID
+    ) -> dict[tuple[str, str | None], str]:
+        """Every record, purpose-wide or per channel: (purpose, channel) -> status."""
+        issuer = self.runtime.extras[PROVIDER].issuer
+        token = customer_token(issuer, account_id, [MY_CONSENTS_READ])
+        async with httpx.AsyncClient(base_url=self.consent_url) as consent:
+            response = await consent.get(
+                f"/v1/subjects/{account_id}/consents",
+                headers={"authorization": f"Bearer {token}"},
+            )
+        assert response.status_code == 200, response.text
+        return {(c["purpose"], c["channel"]): c["status"] for c in response.json()["consents"]}
 
     async def history_at_consent_service(self, account_id: uuid.UUID) -> list[dict[str, Any]]:
         issuer = self.runtime.extras[PROVIDER].issuer

@@ -92,6 +92,45 @@ async def test_a_grant_and_a_withdrawal_through_the_form_change_the_consent_serv
     assert all(e["source"]["device"].startswith("ciam-auth/privacy") for e in history)
 
 
+async def test_imported_fields_show_one_by_one_and_one_click_withdraws_them_all(
+    privacy: Privacy,
+) -> None:
+    account = await privacy.sign_in()
+    await privacy.record_at_consent_service(
+        account,
+        [
+            {"purpose": "social-import", "status": "granted", "channel": "name"},
+            {"purpose": "social-import", "status": "granted", "channel": "picture"},
+            {"purpose": "social-import", "status": "denied", "channel": "birthdate"},
+        ],
+        collected_via="import",
+    )
+    page = await privacy.http.get("/privacy", headers={"accept-language": "en"})
+    assert state_of(page.text, "social-import") == "granted"
+    card = page.text[page.text.index('id="purpose-social-import"') :]
+    card = card[: card.index("</article>")]
+    assert "<dt>picture</dt>" in card and "<dt>birthdate</dt>" in card
+    assert 'value="withdraw"' in card and "by a data import" in card
+
+    withdrawn = await privacy.http.post(
+        "/privacy/consents",
+        data={"purpose": "social-import", "action": "withdraw", "csrf": csrf_of(page.text)},
+    )
+    assert withdrawn.status_code == 303
+    assert await privacy.all_at_consent_service(account) == {
+        ("social-import", "name"): "withdrawn",
+        ("social-import", "picture"): "withdrawn",
+        ("social-import", "birthdate"): "denied",
+    }
+    again = await privacy.http.get("/privacy", headers={"accept-language": "en"})
+    assert state_of(again.text, "social-import") == "withdrawn"
+    card = again.text[again.text.index('id="purpose-social-import"') :]
+    card = card[: card.index("</article>")]
+    # Nothing to grant here: an import is chosen at a social sign-in.
+    assert "<form" not in card and "field by field" in card
+    assert "on this privacy page" in card
+
+
 async def test_a_form_without_its_token_or_from_another_origin_changes_nothing(
     privacy: Privacy,
 ) -> None:

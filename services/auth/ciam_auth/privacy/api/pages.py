@@ -51,10 +51,14 @@ def _to_login() -> Response:
 
 
 def _repository(
-    request: Request, ctx: AuthContext, current: Session, http: httpx.AsyncClient, scope: str
+    request: Request,
+    ctx: AuthContext,
+    current: Session,
+    http: httpx.AsyncClient,
+    scopes: list[str],
 ) -> ConsentRepository:
     token = customer_token(
-        provider_of(request).issuer, current.account_id, [scope], session_id=current.id
+        provider_of(request).issuer, current.account_id, scopes, session_id=current.id
     )
     return ConsentRepository(ctx.settings.consent_url, http, token)
 
@@ -72,7 +76,7 @@ async def _page(
     groups: list[service.Group] = []
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT_S) as http:
-            consent = _repository(request, ctx, current, http, MY_CONSENTS_READ)
+            consent = _repository(request, ctx, current, http, [MY_CONSENTS_READ])
             groups = await service.overview(consent, current.account_id, locale)
     except (ConsentUnavailable, ChangeRefused):
         error, notice, status_code = text(locale, "privacy_unavailable"), None, 503
@@ -126,7 +130,9 @@ async def change_consent(
     chosen: Action = action
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT_S) as http:
-            consent = _repository(request, ctx, current, http, MY_CONSENTS_WRITE)
+            consent = _repository(
+                request, ctx, current, http, [MY_CONSENTS_READ, MY_CONSENTS_WRITE]
+            )
             device = device_label(request.headers.get("user-agent"))
             await service.change(consent, current.account_id, purpose, chosen, device)
     except ChangeRefused:
