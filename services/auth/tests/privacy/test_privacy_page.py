@@ -32,6 +32,9 @@ async def test_the_page_lists_every_purpose_of_the_catalogue_in_english_and_poli
         assert page.status_code == 200, page.text
         text = html.unescape(page.text)
         assert f'<html lang="{locale}">' in text
+        assert page.headers["cache-control"] == "no-store"
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        assert page.headers["x-content-type-options"] == "nosniff"
         for heading in GROUPS[locale]:
             assert f">{heading}</h2>" in text, heading
         for purpose in catalogue:
