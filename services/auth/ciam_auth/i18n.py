@@ -208,6 +208,16 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "privacy_import_hint": (
             "You choose what to import, field by field, when you sign in with a social account."
         ),
+        # A purpose's channels; for imports, the imported fields (social/fields.py).
+        "privacy_channel_email": "email",
+        "privacy_channel_sms": "SMS",
+        "privacy_channel_web": "websites",
+        "privacy_channel_app": "apps",
+        "privacy_channel_ads": "advertising",
+        "privacy_channel_name": "name",
+        "privacy_channel_picture": "picture",
+        "privacy_channel_locale": "language",
+        "privacy_channel_birthday": "birthday",
     },
     "pl": {
         "service": "Twoje konto",
@@ -408,6 +418,15 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "privacy_import_hint": (
             "Pola do importu wybiera się przy logowaniu przez konto w serwisie społecznościowym."
         ),
+        "privacy_channel_email": "e-mail",
+        "privacy_channel_sms": "SMS",
+        "privacy_channel_web": "strony internetowe",
+        "privacy_channel_app": "aplikacje",
+        "privacy_channel_ads": "reklamy",
+        "privacy_channel_name": "imię i nazwisko",
+        "privacy_channel_picture": "zdjęcie",
+        "privacy_channel_locale": "język",
+        "privacy_channel_birthday": "data urodzenia",
     },
 }
 

@@ -104,7 +104,7 @@ async def test_imported_fields_show_one_by_one_and_one_click_withdraws_them_all(
         [
             {"purpose": "social-import", "status": "granted", "channel": "name"},
             {"purpose": "social-import", "status": "granted", "channel": "picture"},
-            {"purpose": "social-import", "status": "denied", "channel": "birthdate"},
+            {"purpose": "social-import", "status": "denied", "channel": "birthday"},
         ],
         collected_via="import",
     )
@@ -112,7 +112,9 @@ async def test_imported_fields_show_one_by_one_and_one_click_withdraws_them_all(
     assert state_of(page.text, "social-import") == "granted"
     card = page.text[page.text.index('id="purpose-social-import"') :]
     card = card[: card.index("</article>")]
-    assert "<dt>picture</dt>" in card and "<dt>birthdate</dt>" in card
+    assert "<dt>picture</dt>" in card and "<dt>birthday</dt>" in card
+    polish = (await privacy.http.get("/privacy", headers={"accept-language": "pl"})).text
+    assert "<dt>zdjęcie</dt>" in polish and "<dt>data urodzenia</dt>" in polish
     assert 'value="withdraw"' in card and "by a data import" in card
 
     withdrawn = await privacy.http.post(
@@ -123,7 +125,7 @@ async def test_imported_fields_show_one_by_one_and_one_click_withdraws_them_all(
     assert await privacy.all_at_consent_service(account) == {
         ("social-import", "name"): "withdrawn",
         ("social-import", "picture"): "withdrawn",
-        ("social-import", "birthdate"): "denied",
+        ("social-import", "birthday"): "denied",
     }
     again = await privacy.http.get("/privacy", headers={"accept-language": "en"})
     assert state_of(again.text, "social-import") == "withdrawn"
