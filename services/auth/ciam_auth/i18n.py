@@ -152,6 +152,72 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
             "Hello,\n\nsomeone signed in to your account asked to change its email address. "
             "If it was not you, reset your password now:\n{reset}\n"
         ),
+        # The privacy page (privacy/).
+        "privacy_title": "Privacy and consents",
+        "privacy_intro": (
+            "Here you decide what your data may be used for. A change applies at once in "
+            "every app and channel."
+        ),
+        "privacy_group_communication": "Communication",
+        "privacy_group_personalisation": "Personalisation and analytics",
+        "privacy_group_sharing": "Sharing",
+        "privacy_group_imported": "Imported data",
+        "privacy_group_other": "Needed to provide the service",
+        "privacy_state": "Your choice",
+        "privacy_state_granted": "Consent given",
+        "privacy_state_withdrawn": "Consent withdrawn",
+        "privacy_state_denied": "Consent refused",
+        "privacy_state_expired": "Consent expired",
+        "privacy_state_needs_reconsent": "The notice changed: decide again",
+        "privacy_state_never": "No decision yet",
+        "privacy_basis": "Legal basis",
+        "privacy_basis_consent": "Your consent: you can withdraw it at any time.",
+        "privacy_basis_contract": (
+            "Needed to carry out our contract with you (for example your orders)."
+        ),
+        "privacy_basis_legitimateinterest": "Our legitimate interest.",
+        "privacy_basis_legalobligation": "A legal obligation.",
+        "privacy_basis_vitalinterest": "Protecting someone's vital interests.",
+        "privacy_basis_publicinterest": "A task in the public interest.",
+        "privacy_data": "Data used",
+        "privacy_data_identity": "identity (name, email address)",
+        "privacy_data_descriptive": "descriptive data (for example age, place)",
+        "privacy_data_attitudinal": "preferences and interests",
+        "privacy_data_behavioural": "activity (visits, purchases, app use)",
+        "privacy_changed": "Last changed",
+        "privacy_by_page": "on this privacy page",
+        "privacy_by_app": "in {app}",
+        "privacy_by_web": "on a website",
+        "privacy_by_app_channel": "in an app",
+        "privacy_by_api": "by an app",
+        "privacy_by_gpc": "by your browser's Global Privacy Control signal",
+        "privacy_by_import": "by a data import",
+        "privacy_by_system": "automatically (expiry or a new notice)",
+        "privacy_grant": "Give consent",
+        "privacy_withdraw": "Withdraw consent",
+        "privacy_no_control": (
+            "This does not rest on consent, so there is nothing to give or withdraw here."
+        ),
+        "privacy_granted": "Consent given. Every app and channel is being told.",
+        "privacy_withdrawn": "Consent withdrawn. Every app and channel is being told.",
+        "privacy_unavailable": (
+            "Your consents cannot be shown or changed right now: the consent service is not "
+            "available. Nothing was changed. Please try again in a moment."
+        ),
+        "privacy_refused": "This change cannot be made. Load the page again.",
+        "privacy_import_hint": (
+            "You choose what to import, field by field, when you sign in with a social account."
+        ),
+        # A purpose's channels; for imports, the imported fields (social/fields.py).
+        "privacy_channel_email": "email",
+        "privacy_channel_sms": "SMS",
+        "privacy_channel_web": "websites",
+        "privacy_channel_app": "apps",
+        "privacy_channel_ads": "advertising",
+        "privacy_channel_name": "name",
+        "privacy_channel_picture": "picture",
+        "privacy_channel_locale": "language",
+        "privacy_channel_birthday": "birthday",
     },
     "pl": {
         "service": "Twoje konto",
@@ -292,6 +358,75 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
             "Dzień dobry,\n\nktoś zalogowany na Twoje konto poprosił o zmianę adresu e-mail. "
             "Jeśli to nie Ty, zmień hasło teraz:\n{reset}\n"
         ),
+        # The privacy page (privacy/).
+        "privacy_title": "Prywatność i zgody",
+        "privacy_intro": (
+            "Tutaj decydujesz, do czego mogą być wykorzystywane Twoje dane. Zmiana obowiązuje "
+            "od razu we wszystkich aplikacjach i kanałach."
+        ),
+        "privacy_group_communication": "Komunikacja",
+        "privacy_group_personalisation": "Personalizacja i analityka",
+        "privacy_group_sharing": "Udostępnianie danych",
+        "privacy_group_imported": "Dane importowane",
+        "privacy_group_other": "Niezbędne do świadczenia usługi",
+        "privacy_state": "Twój wybór",
+        "privacy_state_granted": "Zgoda udzielona",
+        "privacy_state_withdrawn": "Zgoda wycofana",
+        "privacy_state_denied": "Brak zgody",
+        "privacy_state_expired": "Zgoda wygasła",
+        "privacy_state_needs_reconsent": "Informacja się zmieniła: zdecyduj ponownie",
+        "privacy_state_never": "Brak decyzji",
+        "privacy_basis": "Podstawa prawna",
+        "privacy_basis_consent": "Twoja zgoda: możesz ją wycofać w każdej chwili.",
+        "privacy_basis_contract": (
+            "Niezbędne do wykonania umowy z Tobą (na przykład Twoich zamówień)."
+        ),
+        "privacy_basis_legitimateinterest": "Nasz prawnie uzasadniony interes.",
+        "privacy_basis_legalobligation": "Obowiązek prawny.",
+        "privacy_basis_vitalinterest": "Ochrona czyichś żywotnych interesów.",
+        "privacy_basis_publicinterest": "Zadanie realizowane w interesie publicznym.",
+        "privacy_data": "Wykorzystywane dane",
+        "privacy_data_identity": "dane identyfikacyjne (imię, adres e-mail)",
+        "privacy_data_descriptive": "dane opisowe (na przykład wiek, miejsce)",
+        "privacy_data_attitudinal": "preferencje i zainteresowania",
+        "privacy_data_behavioural": "aktywność (wizyty, zakupy, korzystanie z aplikacji)",
+        "privacy_changed": "Ostatnia zmiana",
+        "privacy_by_page": "na tej stronie prywatności",
+        "privacy_by_app": "w aplikacji {app}",
+        "privacy_by_web": "w serwisie internetowym",
+        "privacy_by_app_channel": "w aplikacji",
+        "privacy_by_api": "przez aplikację",
+        "privacy_by_gpc": "sygnałem Global Privacy Control z przeglądarki",
+        "privacy_by_import": "przez import danych",
+        "privacy_by_system": "automatycznie (wygaśnięcie lub nowa informacja)",
+        "privacy_grant": "Udziel zgody",
+        "privacy_withdraw": "Wycofaj zgodę",
+        "privacy_no_control": (
+            "To nie opiera się na zgodzie, więc nie ma tu czego udzielać ani wycofywać."
+        ),
+        "privacy_granted": (
+            "Zgoda została udzielona. Wszystkie aplikacje i kanały są o tym powiadamiane."
+        ),
+        "privacy_withdrawn": (
+            "Zgoda została wycofana. Wszystkie aplikacje i kanały są o tym powiadamiane."
+        ),
+        "privacy_unavailable": (
+            "Nie można teraz wyświetlić ani zmienić Twoich zgód: usługa zgód jest "
+            "niedostępna. Nic nie zostało zmienione. Spróbuj ponownie za chwilę."
+        ),
+        "privacy_refused": "Tej zmiany nie można wprowadzić. Wczytaj stronę ponownie.",
+        "privacy_import_hint": (
+            "Pola do importu wybiera się przy logowaniu przez konto w serwisie społecznościowym."
+        ),
+        "privacy_channel_email": "e-mail",
+        "privacy_channel_sms": "SMS",
+        "privacy_channel_web": "strony internetowe",
+        "privacy_channel_app": "aplikacje",
+        "privacy_channel_ads": "reklamy",
+        "privacy_channel_name": "imię i nazwisko",
+        "privacy_channel_picture": "zdjęcie",
+        "privacy_channel_locale": "język",
+        "privacy_channel_birthday": "data urodzenia",
     },
 }
 

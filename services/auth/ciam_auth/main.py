@@ -23,6 +23,7 @@ from ciam_auth.oidc.api.token import router as token_router
 from ciam_auth.oidc.errors import install_oauth_error_handler
 from ciam_auth.oidc.provider import start_provider
 from ciam_auth.oidc.startup import start_service_clients
+from ciam_auth.privacy.api.pages import router as privacy_router
 from ciam_auth.queues.jobs import Jobs
 from ciam_auth.queues.mailer import Mailer
 from ciam_auth.sessions.api import pages as sessions_pages
@@ -165,6 +166,7 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
             mail_link_router,
             social_router,
             identities_router,
+            privacy_router,
         ],
         on_startup=[start, start_provider, start_service_clients, start_social],
         on_shutdown=[lambda _: context.passwords.close(), stop_social],

@@ -263,6 +263,7 @@ def core_links(s: Stack) -> list[Link]:
         Link("Customer pages", "sign up", f"{auth}/register"),
         Link("Customer pages", "sign in", f"{auth}/login"),
         Link("Customer pages", "account", f"{auth}/account"),
+        Link("Customer pages", "privacy", f"{auth}/privacy"),
         Link("Customer pages", "password reset", f"{auth}/reset-password"),
     ]
     links += [Link("API documents", name, f"{url}/docs") for name, url in s.urls.items()]

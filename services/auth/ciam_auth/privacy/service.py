@@ -1,0 +1,165 @@
+"""The privacy page's use cases: the customer's view of the catalogue, and one change.
+
+Nothing is kept in auth's database: the catalogue and the choices live at the consent service
+(repository.py), so there is no transaction here to commit or roll back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ciam_auth.privacy.repository import PAGE_SOURCE, Action, ConsentRepository
+from ciam_auth.privacy.schemas import Consent, HistoryEntry, Purpose
+
+CONSENT_BASIS = "dpv:Consent"
+# The groups of the page, in order. The catalogue has no group field: it is derived from what
+# each purpose declares (group_of), so a purpose added to the catalogue lands in a group.
+GROUPS = ("communication", "personalisation", "sharing", "imported", "other")
+MESSAGING_CHANNELS = frozenset({"email", "sms", "push", "post", "phone"})
+IMPORT_PURPOSES = frozenset({"social-import"})
+
+
+@dataclass(frozen=True)
+class Narrower:
+    """A choice recorded for one brand or channel of a purpose (e.g. one imported field)."""
+
+    brand: str | None
+    channel: str | None
+    state: str
+
+
+@dataclass(frozen=True)
+class PurposeRow:
+    id: str
+    name: str
+    description: str
+    notice: str
+    legal_basis: str
+    data_kinds: list[str]
+    channels: list[str]
+    # granted, withdrawn, denied, expired, needs_reconsent, or never (nothing recorded).
+    state: str
+    changed_at: datetime | None
+    # Who made the last change: ("page", None), ("app", name), ("via", collection method).
+    changed_by: tuple[str, str | None] | None
+    # What one click does: grant, withdraw, or None (not based on consent; an import not
+    # in use).
+    action: Action | None
+    grantable: bool
+    narrower: list[Narrower] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Group:
+    id: str
+    purposes: list[PurposeRow]
+
+
+def group_of(purpose: Purpose) -> str:
+    if purpose.legal_basis != CONSENT_BASIS:
+        return "other"
+    if purpose.sale_or_share:
+        return "sharing"
+    if purpose.id in IMPORT_PURPOSES or purpose.id.endswith("-import"):
+        return "imported"
+    if purpose.channels and set(purpose.channels) <= MESSAGING_CHANNELS:
+        return "communication"
+    return "personalisation"
+
+
+def _localised(values: dict[str, str], locale: str) -> str:
+    return values.get(locale) or values.get("en") or next(iter(values.values()), "")
+
+
+def _notice(purpose: Purpose, locale: str) -> str:
+    current = [v for v in purpose.versions if v.version == purpose.current_version]
+    return _localised(current[0].notice, locale) if current else ""
+
+
+def changed_by(entry: HistoryEntry) -> tuple[str, str | None]:
+    device = entry.source.get("device")
+    if isinstance(device, str) and device.startswith(PAGE_SOURCE):
+        return ("page", None)
+    app = entry.source_app_name or entry.source.get("app")
+    if isinstance(app, str) and app:
+        return ("app", app)
+    return ("via", entry.collected_via)
+
+
+# The state shown for a purpose recorded only per brand or channel (e.g. per imported field):
+# the strongest of its records, so a purpose still in use anywhere shows as granted.
+_STRENGTH = ("granted", "needs_reconsent", "withdrawn", "denied", "expired")
+
+
+def _state(whole: Consent | None, narrower: list[Consent]) -> str:
+    if whole is not None:
+        return whole.status
+    states = {c.status for c in narrower}
+    return next((s for s in _STRENGTH if s in states), "never")
+
+
+def _row(
+    purpose: Purpose, consents: list[Consent], history: list[HistoryEntry], locale: str
+) -> PurposeRow:
+    mine = [c for c in consents if c.purpose == purpose.id]
+    whole = next((c for c in mine if c.brand is None and c.channel is None), None)
+    narrower = sorted(
+        (c for c in mine if c is not whole), key=lambda c: (c.brand or "", c.channel or "")
+    )
+    last = max(
+        (e for e in history if e.purpose == purpose.id), key=lambda e: e.version, default=None
+    )
+    state = _state(whole, narrower)
+    in_use = any(c.status == "granted" for c in mine)
+    action: Action | None = None
+    if in_use:
+        action = "withdraw"
+    elif purpose.legal_basis == CONSENT_BASIS and group_of(purpose) != "imported":
+        # An import is granted field by field at a social sign-in, where there is something
+        # to import; a grant on this page would import nothing.
+        action = "grant"
+    return PurposeRow(
+        id=purpose.id,
+        name=_localised(purpose.names, locale),
+        description=_localised(purpose.descriptions, locale),
+        notice=_notice(purpose, locale),
+        legal_basis=purpose.legal_basis,
+        data_kinds=purpose.data_categories,
+        channels=purpose.channels,
+        state=state,
+        changed_at=max((c.updated_at for c in mine), default=None),
+        changed_by=changed_by(last) if last is not None else None,
+        action=action,
+        grantable=purpose.legal_basis == CONSENT_BASIS,
+        narrower=[Narrower(c.brand, c.channel, c.status) for c in narrower],
+    )
+
+
+async def overview(consent: ConsentRepository, subject_id: uuid.UUID, locale: str) -> list[Group]:
+    """Every purpose of the catalogue in its group, with the customer's current choice."""
+    catalogue = await consent.catalogue()
+    consents = await consent.consents_of(subject_id)
+    history = await consent.history_of(subject_id)
+    rows: dict[str, list[PurposeRow]] = {g: [] for g in GROUPS}
+    for purpose in catalogue:
+        rows[group_of(purpose)].append(_row(purpose, consents, history, locale))
+    return [Group(g, rows[g]) for g in GROUPS if rows[g]]
+
+
+async def change(
+    consent: ConsentRepository, subject_id: uuid.UUID, purpose: str, action: Action, device: str
+) -> None:
+    """Grant a purpose for every brand and channel, or withdraw it wherever it is granted
+    (the whole purpose and each brand or channel recorded on its own, e.g. imported fields)
+    in one batch. The consent service checks that the purpose exists and rests on consent."""
+    if action == "grant":
+        await consent.change(subject_id, purpose, "grant", device=device)
+        return
+    granted = [
+        (c.brand, c.channel)
+        for c in await consent.consents_of(subject_id)
+        if c.purpose == purpose and c.status == "granted"
+    ]
+    await consent.withdraw_all(subject_id, purpose, granted or [(None, None)], device=device)
