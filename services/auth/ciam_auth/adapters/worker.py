@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from ciam_shared.backoff import Backoff
 from ciam_shared.wake import woken_or_timed_out
 
 log = logging.getLogger(__name__)
@@ -34,10 +34,8 @@ class Retry:
     max_seconds: float = 3600.0
 
     def next_attempt(self, attempts: int, now: datetime) -> datetime:
-        """Exponential backoff with jitter (half to all of the step): retries of many rows
-        that failed together (an SMTP outage) spread out instead of arriving in one burst."""
-        step = min(self.max_seconds, self.base_seconds * 2 ** max(0, attempts - 1))
-        return now + timedelta(seconds=step * random.uniform(0.5, 1.0))  # noqa: S311
+        """Exponential backoff with jitter (`ciam_shared.backoff`)."""
+        return Backoff(self.base_seconds, self.max_seconds).after(attempts, now)
 
 
 class Worker:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 import time
 import uuid
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from ciam_notifier.models import Delivery, Subscription
 from ciam_notifier.service.fanout import Immediate
 from ciam_notifier.ssrf import WebhookGuard
 from ciam_notifier.webhook_http import post_pinned
+from ciam_shared.backoff import Backoff
 from ciam_shared.db import unit_of_work, utcnow
 from ciam_shared.events import CloudEvent, ConsentApplied, WebhookDeadLettered
 from ciam_shared.observability import tracing
@@ -58,8 +58,7 @@ def subscriber_name(subscription: Subscription) -> str:
 
 def backoff(policy: Policy, attempts: int) -> float:
     """Exponential, capped, with full jitter over its upper half (no thundering herd)."""
-    ceiling = min(policy.backoff_max, policy.backoff_base * 2 ** max(attempts - 1, 0))
-    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not a secret
+    return Backoff(policy.backoff_base, policy.backoff_max).delay(attempts)
 
 
 @dataclass(frozen=True)

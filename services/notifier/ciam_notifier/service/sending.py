@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,13 +33,15 @@ from ciam_notifier.models import Message
 from ciam_notifier.service.confirmations import KIND as CONFIRMATION
 from ciam_notifier.service.confirmations import render
 from ciam_notifier.service.messages import MARKETING, MESSAGES, refusal
+from ciam_shared.backoff import Backoff
 from ciam_shared.db import unit_of_work, utcnow
 from ciam_shared.tokens.apps import AppDirectory
 from ciam_shared.wake import woken_or_timed_out
 
 log = logging.getLogger(__name__)
 MAX_MARKETING_ATTEMPTS = 10
-MAX_BACKOFF_SECONDS = 300.0
+# Attempt n waits up to 2^n seconds (2 * 2^(n-1)), at most five minutes.
+RETRY = Backoff(base_seconds=2.0, cap_seconds=300.0)
 BATCH = 50
 
 
@@ -231,9 +232,7 @@ class MessageWorker:
             await self._settle(claim, "failed", reason)
             MESSAGES.labels(claim.kind, "failed").inc()
             return
-        ceiling = min(MAX_BACKOFF_SECONDS, 2.0**claim.attempts)
-        delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not a secret
-        await self._settle(claim, "queued", reason, not_before=now + timedelta(seconds=delay))
+        await self._settle(claim, "queued", reason, not_before=RETRY.after(claim.attempts, now))
         MESSAGES.labels(claim.kind, "retry").inc()
 
     async def _settle(self, claim: Claim, status: str, reason: str | None, **values: Any) -> None:
