@@ -21,7 +21,7 @@ class Backoff:
 
     def ceiling(self, attempts: int) -> float:
         """The longest wait after `attempts` failed attempts (0 counts as 1)."""
-        return min(self.cap_seconds, self.base_seconds * 2 ** max(attempts - 1, 0))
+        return min(self.cap_seconds, self.base_seconds * 2.0 ** max(attempts - 1, 0))
 
     def delay(self, attempts: int) -> float:
         """Seconds to wait after `attempts` failed attempts, jittered."""
