@@ -16,7 +16,6 @@ reaching the kernel (no await lies between them) loses that one email, recorded 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ from ciam_notifier.service.messages import MARKETING, MESSAGES, refusal
 from ciam_shared.backoff import Backoff
 from ciam_shared.db import unit_of_work, utcnow
 from ciam_shared.tokens.apps import AppDirectory
-from ciam_shared.wake import woken_or_timed_out
+from ciam_shared.worker import WorkerLoop
 
 log = logging.getLogger(__name__)
 MAX_MARKETING_ATTEMPTS = 10
@@ -106,21 +105,18 @@ class MessageWorker:
         self.apps = apps
         self.tuning, self.contacts = tuning, contacts
         self.settle = tuning.settle
-        self._wake = asyncio.Event()
+        self._loop = WorkerLoop("messages", self._more, self.tuning.poll_seconds)
         self._next_recovery = utcnow()
 
     def wake(self) -> None:
-        self._wake.set()
+        self._loop.wake()
 
     async def run_forever(self) -> None:
-        while True:
-            try:
-                handled = await self.run_once()
-            except Exception:
-                log.exception("message round failed; retrying")
-                handled = 0
-            if handled == 0:
-                await woken_or_timed_out(self._wake, self.tuning.poll_seconds)
+        """Rounds while there is work, then woken or polled (`ciam_shared.worker`)."""
+        await self._loop.run()
+
+    async def _more(self) -> bool:
+        return await self.run_once() > 0
 
     async def run_once(self) -> int:
         now = utcnow()
