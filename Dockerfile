@@ -31,9 +31,11 @@ COPY pyproject.toml uv.lock ./
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-install-workspace --package ciam-${SERVICE}
 
-# Then the workspace code. --package installs only the service and what it needs (ciam-shared);
-# --no-editable installs them as regular packages, so /opt/venv does not need /src at run time.
+# Then the workspace code. --package installs only the service and what it needs (ciam-shared,
+# and the consent SDK for profile, consent and the notifier); --no-editable installs them as
+# regular packages, so /opt/venv does not need /src at run time.
 COPY shared/ shared/
+COPY sdk/ sdk/
 COPY services/ services/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-editable --package ciam-${SERVICE}

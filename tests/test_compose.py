@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
@@ -253,6 +254,57 @@ def test_every_dockerfile_installs_only_its_service_and_runs_it_unprivileged(app
     assert "uvicorn" in command and "--factory" in command, command
     assert f"ciam_{app}.main:create_app" in command, command
     assert re.search(rf"[\"']?--port[\"']?,?\s*[\"']?{port}\b", command), command
+
+
+def _workspace_members() -> dict[str, str]:
+    """Project name -> its directory (relative to the root), for every uv workspace member."""
+    root = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    members = {}
+    for pattern in root["tool"]["uv"]["workspace"]["members"]:
+        for directory in sorted(ROOT.glob(pattern)):
+            project = directory / "pyproject.toml"
+            if project.is_file():
+                name = tomllib.loads(project.read_text(encoding="utf-8"))["project"]["name"]
+                members[name] = directory.relative_to(ROOT).as_posix()
+    return members
+
+
+def _workspace_needs(app: str) -> set[str]:
+    """The directories of the workspace members ciam-<app> needs at run time, itself included."""
+    members = _workspace_members()
+    needed, pending = set(), [f"ciam-{app}"]
+    while pending:
+        name = pending.pop()
+        if name in needed:
+            continue
+        needed.add(name)
+        project = tomllib.loads((ROOT / members[name] / "pyproject.toml").read_text("utf-8"))
+        for requirement in project["project"].get("dependencies", []):
+            dependency = re.split(r"[\s<>=!~;\[]", requirement, maxsplit=1)[0]
+            if dependency in members:
+                pending.append(dependency)
+    return {members[name] for name in needed}
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_every_image_gets_the_code_its_service_needs_and_no_other(app: str) -> None:
+    """A member missing from the build context fails `uv sync` (the SDK was, for three
+    services); a directory no service needs (the dev and test tooling) has no place in it."""
+    copied = [
+        args.split()[0].rstrip("/")
+        for keyword, args in _dockerfile_instructions(_dockerfile(app))
+        if keyword == "COPY" and not args.startswith("--")
+    ]
+    for directory in _workspace_needs(app):
+        assert any(directory == c or directory.startswith(c + "/") for c in copied), (
+            f"{app}: the Dockerfile does not copy {directory}"
+        )
+    runtime = set().union(*(_workspace_needs(other) for other in APPS))
+    for source in copied:
+        if (ROOT / source).is_dir():
+            assert any(d == source or d.startswith(source + "/") for d in runtime), (
+                f"the Dockerfile copies {source}, which no service needs"
+            )
 
 
 def test_postgres_password_is_only_ever_a_required_variable_reference() -> None:
