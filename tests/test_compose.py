@@ -1,4 +1,4 @@
-"""docker-compose.yml, the service Dockerfiles and the Postgres init script agree with each other.
+"""docker-compose.yml, the Dockerfile and the Postgres init script agree with each other.
 
 Plain parsing checks, plus `docker compose config` where a compose tool is installed.
 """
@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
@@ -19,6 +20,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "Dockerfile"
 INIT_SQL = ROOT / "infra" / "postgres" / "init-databases.sql"
 INFRASTRUCTURE = ("kafka", "postgres", "redis")
 APP_PORTS = {"auth": 8001, "profile": 8002, "consent": 8003, "notifier": 8004}
@@ -90,8 +92,23 @@ def _healthcheck_command(name: str) -> str:
     return " ".join(str(part) for part in test[1:])
 
 
+def _build_args(app: str) -> dict[str, str]:
+    build = _service(app).get("build")
+    assert isinstance(build, dict), f"{app}: build must name a context and build arguments"
+    args = build.get("args", {})
+    assert isinstance(args, dict), f"{app}: build args must be a mapping"
+    return {str(key): str(value) for key, value in args.items()}
+
+
 def _dockerfile(app: str) -> str:
-    return (ROOT / "services" / app / "Dockerfile").read_text(encoding="utf-8")
+    """The one Dockerfile as compose builds it for `app`: its build arguments, and the run-time
+    variables the Dockerfile sets from them, put in place of their references."""
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    values = dict(_build_args(app))
+    for variable, argument in (("CIAM_SERVICE", "SERVICE"), ("CIAM_PORT", "PORT")):
+        assert f"{variable}=${{{argument}}}" in text, f"Dockerfile does not set {variable}"
+        values[variable] = values.get(argument, "")
+    return re.sub(r"\$\{(\w+)\}", lambda m: values.get(m[1], m[0]), text)
 
 
 def _dockerfile_instructions(text: str) -> list[tuple[str, str]]:
@@ -191,15 +208,18 @@ def test_every_app_service_runs_in_production_and_prepares_its_own_resources(app
 
 
 @pytest.mark.parametrize("app", APPS)
-def test_every_app_service_builds_from_its_own_dockerfile_at_the_repository_root(
-    app: str,
-) -> None:
+def test_every_app_service_builds_from_the_one_dockerfile_with_its_name_and_port(app: str) -> None:
     build = _service(app).get("build")
-    assert isinstance(build, dict), f"{app}: build must name a context and a dockerfile"
+    assert isinstance(build, dict), f"{app}: build must name a context and build arguments"
     context = (COMPOSE_FILE.parent / str(build.get("context", ""))).resolve()
     assert context == ROOT, f"{app}: build context must be the repository root, got {context}"
-    assert build.get("dockerfile") == f"services/{app}/Dockerfile"
-    assert (ROOT / "services" / app / "Dockerfile").is_file()
+    assert build.get("dockerfile", "Dockerfile") == "Dockerfile"
+    assert _build_args(app) == {"SERVICE": app, "PORT": str(APP_PORTS[app])}
+
+
+def test_there_is_one_dockerfile_for_every_service() -> None:
+    assert DOCKERFILE.is_file()
+    assert not sorted(ROOT.glob("services/*/Dockerfile"))
 
 
 @pytest.mark.parametrize("app", APPS)
@@ -234,6 +254,57 @@ def test_every_dockerfile_installs_only_its_service_and_runs_it_unprivileged(app
     assert "uvicorn" in command and "--factory" in command, command
     assert f"ciam_{app}.main:create_app" in command, command
     assert re.search(rf"[\"']?--port[\"']?,?\s*[\"']?{port}\b", command), command
+
+
+def _workspace_members() -> dict[str, str]:
+    """Project name -> its directory (relative to the root), for every uv workspace member."""
+    root = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    members = {}
+    for pattern in root["tool"]["uv"]["workspace"]["members"]:
+        for directory in sorted(ROOT.glob(pattern)):
+            project = directory / "pyproject.toml"
+            if project.is_file():
+                name = tomllib.loads(project.read_text(encoding="utf-8"))["project"]["name"]
+                members[name] = directory.relative_to(ROOT).as_posix()
+    return members
+
+
+def _workspace_needs(app: str) -> set[str]:
+    """The directories of the workspace members ciam-<app> needs at run time, itself included."""
+    members = _workspace_members()
+    needed, pending = set(), [f"ciam-{app}"]
+    while pending:
+        name = pending.pop()
+        if name in needed:
+            continue
+        needed.add(name)
+        project = tomllib.loads((ROOT / members[name] / "pyproject.toml").read_text("utf-8"))
+        for requirement in project["project"].get("dependencies", []):
+            dependency = re.split(r"[\s<>=!~;\[]", requirement, maxsplit=1)[0]
+            if dependency in members:
+                pending.append(dependency)
+    return {members[name] for name in needed}
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_every_image_gets_the_code_its_service_needs_and_no_other(app: str) -> None:
+    """A member missing from the build context fails `uv sync` (the SDK was, for three
+    services); a directory no service needs (the dev and test tooling) has no place in it."""
+    copied = [
+        args.split()[0].rstrip("/")
+        for keyword, args in _dockerfile_instructions(_dockerfile(app))
+        if keyword == "COPY" and not args.startswith("--")
+    ]
+    for directory in _workspace_needs(app):
+        assert any(directory == c or directory.startswith(c + "/") for c in copied), (
+            f"{app}: the Dockerfile does not copy {directory}"
+        )
+    runtime = set().union(*(_workspace_needs(other) for other in APPS))
+    for source in copied:
+        if (ROOT / source).is_dir():
+            assert any(d == source or d.startswith(source + "/") for d in runtime), (
+                f"the Dockerfile copies {source}, which no service needs"
+            )
 
 
 def test_postgres_password_is_only_ever_a_required_variable_reference() -> None:

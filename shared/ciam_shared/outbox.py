@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import uuid
 import zlib
 from collections.abc import Sequence
@@ -46,9 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ciam_shared.db import TimestampTZ, after_commit, utcnow
 from ciam_shared.events import CloudEvent, encode
 from ciam_shared.observability import tracing
-from ciam_shared.wake import woken_or_timed_out
-
-log = logging.getLogger(__name__)
+from ciam_shared.worker import WorkerLoop
 
 OUTBOX = "outbox"
 TOMBSTONE = "tombstone"
@@ -189,13 +186,13 @@ class OutboxRelay:
         self.bootstrap_servers = bootstrap_servers
         self.sweep_seconds = sweep_seconds
         self.batch_size = batch_size
-        self._wake = asyncio.Event()
+        self._loop = WorkerLoop(f"{service} outbox relay", self._sweep, sweep_seconds)
         self._task: asyncio.Task[None] | None = None
         self._producer: AIOKafkaProducer | None = None
         self._lock_id = zlib.crc32(f"ciam-outbox:{service}".encode())
 
     def wake(self) -> None:
-        self._wake.set()
+        self._loop.wake()
 
     async def start(self) -> None:
         self._producer = AIOKafkaProducer(
@@ -206,8 +203,8 @@ class OutboxRelay:
             linger_ms=0,
         )
         await self._producer.start()
-        self._task = asyncio.create_task(self._run(), name=f"{self.service}-outbox-relay")
-        self.wake()  # publish whatever an earlier run left behind
+        # The loop's first round publishes whatever an earlier run left behind.
+        self._task = asyncio.create_task(self._loop.run(), name=f"{self.service}-outbox-relay")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -217,15 +214,14 @@ class OutboxRelay:
         if self._producer is not None:
             await self._producer.stop()
 
-    async def _run(self) -> None:
-        while True:
-            await woken_or_timed_out(self._wake, self.sweep_seconds)
-            try:
-                while await self.publish_batch() == self.batch_size:
-                    pass
-            except Exception:
-                PUBLISH_FAILURES.labels(self.service).inc()
-                log.exception("outbox relay batch failed; retrying at the next sweep")
+    async def _sweep(self) -> bool:
+        """One batch; True when it was full (more may wait). A failure is counted, then logged
+        and retried at the next sweep by the loop."""
+        try:
+            return await self.publish_batch() == self.batch_size
+        except Exception:
+            PUBLISH_FAILURES.labels(self.service).inc()
+            raise
 
     async def publish_batch(self) -> int:
         """Publish up to `batch_size` unsent rows in commit order; returns how many."""

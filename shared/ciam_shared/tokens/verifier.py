@@ -9,7 +9,6 @@ must be in `aud`, `exp` must be ahead and `nbf`/`iat` not ahead (give or take `l
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from collections.abc import Callable, Collection
@@ -20,6 +19,7 @@ import httpx
 from joserfc import jws
 from joserfc.errors import JoseError
 
+from ciam_shared.tokens.header import Defect, HeaderRefused, jose_header
 from ciam_shared.tokens.jwks import KEY_TYPES, KeyStore, VerificationKey
 from ciam_shared.tokens.principal import AccessToken, NotAuthenticated
 
@@ -39,23 +39,17 @@ class _Parsed:
     kid: str
 
 
+_REFUSALS: dict[Defect, str] = {
+    "malformed": "The bearer token is not a well-formed JWT.",
+    "algorithm": "The bearer token's algorithm is not accepted.",
+    "type": "The bearer token is not an access token (typ at+jwt).",
+    "crit": "The bearer token needs extensions this service lacks.",
+    "kid": "The bearer token names no signing key (kid).",
+}
+
+
 def _number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _header(token: str) -> dict[str, Any]:
-    """The protected header, read before any key is chosen; the signature check that follows
-    parses the token again with the JOSE library."""
-    segment, dot, _ = token.partition(".")
-    try:
-        if not dot or token.count(".") != 2:
-            raise ValueError("not three segments")
-        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (ValueError, UnicodeError):
-        raise NotAuthenticated("The bearer token is not a well-formed JWT.") from None
-    if not isinstance(header, dict):
-        raise NotAuthenticated("The bearer token is not a well-formed JWT.")
-    return header
 
 
 class TokenVerifier:
@@ -117,17 +111,11 @@ class TokenVerifier:
     def _parse(self, token: str) -> _Parsed:
         if not token or len(token) > MAX_TOKEN_BYTES:
             raise NotAuthenticated("The bearer token is empty or too long.")
-        header = _header(token)
-        alg, typ, kid = header.get("alg"), header.get("typ"), header.get("kid")
-        if not isinstance(alg, str) or alg not in self.algorithms:
-            raise NotAuthenticated("The bearer token's algorithm is not accepted.")
-        if not isinstance(typ, str) or typ.lower() not in ACCESS_TOKEN_TYPES:
-            raise NotAuthenticated("The bearer token is not an access token (typ at+jwt).")
-        if "crit" in header:
-            raise NotAuthenticated("The bearer token needs extensions this service lacks.")
-        if not isinstance(kid, str) or not kid:
-            raise NotAuthenticated("The bearer token names no signing key (kid).")
-        return _Parsed(token, alg, kid)
+        try:
+            header = jose_header(token, self.algorithms, types=ACCESS_TOKEN_TYPES, require_kid=True)
+        except HeaderRefused as exc:
+            raise NotAuthenticated(_REFUSALS[exc.defect]) from None
+        return _Parsed(token, header.alg, header.kid or "")
 
     def _check(self, parsed: _Parsed, key: VerificationKey) -> AccessToken:
         if not key.fits(parsed.alg):

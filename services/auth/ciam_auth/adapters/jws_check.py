@@ -8,7 +8,6 @@ caller's job: a signature says nothing about who the token is for or when.
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Collection, Iterable
 from typing import Any
@@ -16,6 +15,8 @@ from typing import Any
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, RSAKey
+
+from ciam_shared.tokens.header import HeaderRefused, jose_header
 
 KEY_TYPES = {"RS": "RSA", "PS": "RSA", "ES": "EC"}
 PublicKey = ECKey | RSAKey
@@ -26,25 +27,13 @@ class Refused(Exception):
 
 
 def header_of(token: str, algorithms: Collection[str]) -> tuple[dict[str, Any], str]:
-    """The protected header and its algorithm, once it is known to be one we accept."""
-    if token.count(".") != 2:
-        raise Refused("not a compact JWS")
+    """The protected header and its algorithm, once it is known to be one we accept (the
+    shared checks of `ciam_shared.tokens.header`)."""
     try:
-        segment = token.split(".")[0]
-        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (ValueError, IndexError):
-        raise Refused("malformed header") from None
-    if not isinstance(header, dict):
-        raise Refused("malformed header")
-    alg = header.get("alg")
-    if not isinstance(alg, str) or alg not in algorithms:
-        raise Refused(f"algorithm not allowed: {alg!r}")
-    if "crit" in header:
-        raise Refused("crit header not understood")
-    kid = header.get("kid")
-    if kid is not None and not isinstance(kid, str):
-        raise Refused("kid is not a string")
-    return header, alg
+        header = jose_header(token, algorithms)
+    except HeaderRefused as exc:
+        raise Refused(str(exc)) from None
+    return header.fields, header.alg
 
 
 def pick_key(keys: Iterable[object], kid: str | None, alg: str) -> PublicKey | None:

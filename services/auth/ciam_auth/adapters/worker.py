@@ -1,23 +1,19 @@
-"""The loop behind the durable queues (mailer.py, jobs.py): woken right after a commit that
-queued something, and every `poll_seconds` anyway, for what a wake-up cannot cover (rows left
-by a crashed or stopped instance, rows committed by another replica, retries that fell due).
+"""The loop behind the durable queues (mailer.py, jobs.py): `ciam_shared.worker`'s, woken right
+after a commit that queued something, and every `poll_seconds` anyway, for what a wake-up cannot
+cover (rows left by a crashed or stopped instance, rows committed by another replica, retries
+that fell due).
 
 Rows are claimed with FOR UPDATE SKIP LOCKED, so any number of replicas may run the loop.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from ciam_shared.wake import woken_or_timed_out
-
-log = logging.getLogger(__name__)
+from ciam_shared.backoff import Backoff
+from ciam_shared.worker import WorkerLoop
 
 # On shutdown the step in hand is finished (a step cancelled in the middle of a database call
 # could leave its connection to hang the engine's disposal); nothing queued is lost: it waits
@@ -34,45 +30,13 @@ class Retry:
     max_seconds: float = 3600.0
 
     def next_attempt(self, attempts: int, now: datetime) -> datetime:
-        """Exponential backoff with jitter (half to all of the step): retries of many rows
-        that failed together (an SMTP outage) spread out instead of arriving in one burst."""
-        step = min(self.max_seconds, self.base_seconds * 2 ** max(0, attempts - 1))
-        return now + timedelta(seconds=step * random.uniform(0.5, 1.0))  # noqa: S311
+        """Exponential backoff with jitter (`ciam_shared.backoff`)."""
+        return Backoff(self.base_seconds, self.max_seconds).after(attempts, now)
 
 
-class Worker:
-    """Runs `step` (True: it did something, run it again) when woken or polled."""
+class Worker(WorkerLoop):
+    """Runs `step` (True: it did something, run it again) when woken or polled; on shutdown
+    the step in hand is finished (`ciam_shared.worker`)."""
 
     def __init__(self, name: str, step: Callable[[], Awaitable[bool]], poll_seconds: float) -> None:
-        self.name = name
-        self._step = step
-        self.poll_seconds = poll_seconds
-        self._wake = asyncio.Event()
-        self._busy = False
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def busy(self) -> bool:
-        return self._busy
-
-    async def run(self) -> None:
-        while True:
-            while await self._once():
-                pass
-            await woken_or_timed_out(self._wake, self.poll_seconds)
-
-    async def _once(self) -> bool:
-        self._busy = True
-        task = asyncio.ensure_future(self._step())
-        try:
-            return await asyncio.shield(task)
-        except asyncio.CancelledError:
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.wait_for(task, FINISH_ON_SHUTDOWN_SECONDS)
-            raise
-        except Exception:
-            log.exception("%s: step failed; trying again at the next poll", self.name)
-            return False
-        finally:
-            self._busy = False
+        super().__init__(name, step, poll_seconds, finish_on_shutdown=FINISH_ON_SHUTDOWN_SECONDS)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 import time
 import uuid
 from dataclasses import dataclass
@@ -28,11 +27,12 @@ from ciam_notifier.models import Delivery, Subscription
 from ciam_notifier.service.fanout import Immediate
 from ciam_notifier.ssrf import WebhookGuard
 from ciam_notifier.webhook_http import post_pinned
+from ciam_shared.backoff import Backoff
 from ciam_shared.db import unit_of_work, utcnow
 from ciam_shared.events import CloudEvent, ConsentApplied, WebhookDeadLettered
 from ciam_shared.observability import tracing
 from ciam_shared.outbox import stage_many
-from ciam_shared.wake import woken_or_timed_out
+from ciam_shared.worker import WorkerLoop
 
 log = logging.getLogger(__name__)
 SOURCE = "/ciam/notifier"
@@ -58,8 +58,7 @@ def subscriber_name(subscription: Subscription) -> str:
 
 def backoff(policy: Policy, attempts: int) -> float:
     """Exponential, capped, with full jitter over its upper half (no thundering herd)."""
-    ceiling = min(policy.backoff_max, policy.backoff_base * 2 ** max(attempts - 1, 0))
-    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not a secret
+    return Backoff(policy.backoff_base, policy.backoff_max).delay(attempts)
 
 
 @dataclass(frozen=True)
@@ -76,12 +75,12 @@ class DeliveryWorker:
         self.sessions = sessions
         self.http = http
         self.policy = policy
-        self._wake = asyncio.Event()
+        self._loop = WorkerLoop("deliveries", self._more, self.policy.poll_seconds)
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_flight = 0
 
     def wake(self) -> None:
-        self._wake.set()
+        self._loop.wake()
 
     def has_capacity(self) -> bool:
         """Room for the fast path: at most `concurrency` immediate deliveries in flight."""
@@ -127,14 +126,11 @@ class DeliveryWorker:
         self.wake()  # a subject's next change may be waiting for these
 
     async def run_forever(self) -> None:
-        while True:
-            try:
-                handled = await self.run_once()
-            except Exception:
-                log.exception("delivery round failed; retrying")
-                handled = 0
-            if handled == 0:
-                await woken_or_timed_out(self._wake, self.policy.poll_seconds)
+        """Rounds while there is work, then woken or polled (`ciam_shared.worker`)."""
+        await self._loop.run()
+
+    async def _more(self) -> bool:
+        return await self.run_once() > 0
 
     async def run_once(self) -> int:
         """Attempt every due delivery once (up to `concurrency`); returns how many."""

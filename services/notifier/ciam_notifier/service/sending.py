@@ -16,9 +16,7 @@ reaching the kernel (no await lies between them) loses that one email, recorded 
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,13 +32,15 @@ from ciam_notifier.models import Message
 from ciam_notifier.service.confirmations import KIND as CONFIRMATION
 from ciam_notifier.service.confirmations import render
 from ciam_notifier.service.messages import MARKETING, MESSAGES, refusal
+from ciam_shared.backoff import Backoff
 from ciam_shared.db import unit_of_work, utcnow
 from ciam_shared.tokens.apps import AppDirectory
-from ciam_shared.wake import woken_or_timed_out
+from ciam_shared.worker import WorkerLoop
 
 log = logging.getLogger(__name__)
 MAX_MARKETING_ATTEMPTS = 10
-MAX_BACKOFF_SECONDS = 300.0
+# Attempt n waits up to 2^n seconds (2 * 2^(n-1)), at most five minutes.
+RETRY = Backoff(base_seconds=2.0, cap_seconds=300.0)
 BATCH = 50
 
 
@@ -105,21 +105,18 @@ class MessageWorker:
         self.apps = apps
         self.tuning, self.contacts = tuning, contacts
         self.settle = tuning.settle
-        self._wake = asyncio.Event()
+        self._loop = WorkerLoop("messages", self._more, self.tuning.poll_seconds)
         self._next_recovery = utcnow()
 
     def wake(self) -> None:
-        self._wake.set()
+        self._loop.wake()
 
     async def run_forever(self) -> None:
-        while True:
-            try:
-                handled = await self.run_once()
-            except Exception:
-                log.exception("message round failed; retrying")
-                handled = 0
-            if handled == 0:
-                await woken_or_timed_out(self._wake, self.tuning.poll_seconds)
+        """Rounds while there is work, then woken or polled (`ciam_shared.worker`)."""
+        await self._loop.run()
+
+    async def _more(self) -> bool:
+        return await self.run_once() > 0
 
     async def run_once(self) -> int:
         now = utcnow()
@@ -231,9 +228,7 @@ class MessageWorker:
             await self._settle(claim, "failed", reason)
             MESSAGES.labels(claim.kind, "failed").inc()
             return
-        ceiling = min(MAX_BACKOFF_SECONDS, 2.0**claim.attempts)
-        delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not a secret
-        await self._settle(claim, "queued", reason, not_before=now + timedelta(seconds=delay))
+        await self._settle(claim, "queued", reason, not_before=RETRY.after(claim.attempts, now))
         MESSAGES.labels(claim.kind, "retry").inc()
 
     async def _settle(self, claim: Claim, status: str, reason: str | None, **values: Any) -> None:
