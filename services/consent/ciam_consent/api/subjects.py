@@ -45,6 +45,7 @@ from ciam_consent.schemas import (
 )
 from ciam_consent.service import changes, queries
 from ciam_consent.service.changes import Requested
+from ciam_shared.db import utcnow
 from ciam_shared.events import CollectionMethod, ConsentStatus
 from ciam_shared.http.openapi import BEARER, problem_responses
 from ciam_shared.service import SessionDep
@@ -108,6 +109,7 @@ async def current_consents(
         context = request_context(request, principal, CollectionMethod.GPC, None)
         await changes.honour_gpc(session, recorder, subject_id, context)
     found = await queries.current(session, subject_id)
+    now = utcnow()
     return SubjectConsentsOut(
         subject_id=subject_id,
         version=found.version,
@@ -116,7 +118,7 @@ async def current_consents(
                 purpose=r.purpose_id,
                 brand=r.brand or None,
                 channel=r.channel or None,
-                status=ConsentStatus(r.status),
+                status=queries.reported_status(r, now),
                 purpose_version=r.purpose_version,
                 collected_via=CollectionMethod(r.collected_via),
                 version=r.version,

@@ -105,6 +105,21 @@ def _unchanged(
     )
 
 
+def _superseded(
+    records: dict[tuple[str, str, str], ConsentRecord], key: tuple[str, str, str]
+) -> bool:
+    """A wider record of the same purpose (every brand or every channel) changed after this one:
+    the newest record decides, so repeating this one's choice is a new decision, not a no-op
+    (a brand grant after a GPC opt-out of every brand)."""
+    purpose, brand, channel = key
+    own = records[key]
+    return any(
+        other.version > own.version
+        for (p, b, c), other in records.items()
+        if p == purpose and (b, c) != (brand, channel) and b in (brand, ANY) and c in (channel, ANY)
+    )
+
+
 async def locked_subject(session: AsyncSession, subject_id: uuid.UUID) -> Subject:
     subject = await repository.lock_subject(session, subject_id)
     if subject.erased_at is not None:
@@ -130,7 +145,9 @@ async def apply_changes(
     }
     for c in checked:
         key = _key(c.purpose.id, c.item.brand, c.item.channel)
-        if _unchanged(records.get(key), c.item.status, c.version.version, c.item.expires_at):
+        if _unchanged(
+            records.get(key), c.item.status, c.version.version, c.item.expires_at
+        ) and not _superseded(records, key):
             continue  # repeating a choice changes nothing and proves nothing new
         expires_at = c.item.expires_at if c.item.status is ConsentStatus.GRANTED else None
         record = records.get(key) or new_record(subject_id, *key)

@@ -13,6 +13,7 @@ from ciam_consent.errors import ReceiptNotFound, SubjectNotFound
 from ciam_consent.integrity import Link, first_broken
 from ciam_consent.models import ConsentRecord, HistoryEntry
 from ciam_consent.service.recording import chain_fields
+from ciam_shared.events import ConsentStatus
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,14 @@ class PropagationEntry:
     entry: HistoryEntry
     applied: dict[str, datetime]
     pending: list[str]
+
+
+def reported_status(record: ConsentRecord, now: datetime) -> ConsentStatus:
+    """A grant past its `expires_at` reads as expired before the sweep records it: the
+    service's answer fails closed, as the SDK's `is_allowed` does."""
+    status = ConsentStatus(record.status)
+    lapsed = record.expires_at is not None and record.expires_at <= now
+    return ConsentStatus.EXPIRED if status is ConsentStatus.GRANTED and lapsed else status
 
 
 async def current(session: AsyncSession, subject_id: uuid.UUID) -> Current:

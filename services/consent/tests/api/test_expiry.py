@@ -46,7 +46,8 @@ async def test_only_due_grants_expire_and_each_expiry_is_proved(consent_api) -> 
 
     async def expired() -> dict[str, dict[str, Any]] | None:
         found = await records(api, subject)
-        return found if found["analytics"]["status"] == "expired" else None
+        swept = found["analytics"]["collected_via"] == "system"  # recorded, not only read so
+        return found if found["analytics"]["status"] == "expired" and swept else None
 
     found = await eventually(expired, timeout=15)
     assert {p: c["status"] for p, c in found.items()} == {
@@ -79,7 +80,8 @@ async def test_an_expired_consent_is_granted_again_by_a_new_grant(consent_api) -
     await change(api, subject, {"purpose": "analytics", "status": "granted", "expires_at": soon})
 
     async def expired() -> bool:
-        return bool((await records(api, subject))["analytics"]["status"] == "expired")
+        found = (await records(api, subject))["analytics"]
+        return bool(found["status"] == "expired" and found["collected_via"] == "system")
 
     await eventually(expired, timeout=15)
     again = await change(api, subject, {"purpose": "analytics", "status": "granted"})

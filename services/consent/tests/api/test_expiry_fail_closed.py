@@ -16,11 +16,6 @@ def consent_extra_settings() -> dict[str, object]:
     return {"expiry_sweep_seconds": 3600.0}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="until the sweep runs, GET /consents reports a grant past its expires_at as "
-    "granted: the service's read does not fail closed (only the SDK does)",
-)
 async def test_a_grant_past_its_expiry_never_reads_as_granted(consent_api) -> None:
     api, subject = consent_api, uuid.uuid4()
     expiry = datetime.now(UTC) + timedelta(seconds=1)

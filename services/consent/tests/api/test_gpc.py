@@ -8,7 +8,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from ciam_consent.models import outbox
@@ -133,11 +132,6 @@ async def test_gpc_overrides_a_narrower_grant_by_being_newer(consent_api) -> Non
     assert await api.history_count() == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a repeated grant is a no-op when its own record is unchanged, even though a newer "
-    "GPC withdrawal for every brand decides: the customer cannot opt back in for the brand",
-)
 async def test_a_brand_grant_after_gpc_is_the_customers_newer_choice(consent_api) -> None:
     api, subject = consent_api, uuid.uuid4()
     now = datetime.now(UTC)
