@@ -59,7 +59,7 @@ class ServiceSpec:
 
 
 # The service's own parts. Defaults to None, so a bare `ServiceRuntime` is a runtime without
-# them (auth, which still keeps its parts in `extras`).
+# them (what `build` returns, before `with_parts`).
 PartsT = DefaultTypeVar("PartsT", default=None)
 P = TypeVar("P")
 
@@ -75,8 +75,6 @@ class ServiceRuntime(Generic[PartsT]):
     relay: OutboxRelay
     parts: PartsT
     verifier: TokenVerifier | None = None  # None: no token issuer configured
-    # Untyped parts by string key: auth's, until it has a parts container of its own.
-    extras: dict[str, Any] = field(default_factory=dict)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -135,7 +133,6 @@ class ServiceRuntime(Generic[PartsT]):
             self.relay,
             parts=parts,
             verifier=self.verifier,
-            extras=self.extras,
             tasks=self.tasks,
         )
 

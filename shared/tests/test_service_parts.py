@@ -50,7 +50,6 @@ def test_a_runtime_with_parts_shares_everything_else(runtime: ServiceRuntime[Non
     assert typed.parts == DemoParts("hello")
     for name in ("spec", "settings", "engine", "sessions", "redis", "broker", "relay", "tasks"):
         assert getattr(typed, name) is getattr(runtime, name), name
-    assert typed.extras is runtime.extras
 
 
 async def test_a_route_gets_the_parts_and_another_kind_is_refused(

@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from ciam_auth.main import create_app
-from ciam_auth.oidc.provider import EXTRA, Provider
+from ciam_auth.oidc.provider import Provider
 from ciam_auth.oidc.service import clients
-from ciam_auth.sessions.store import COOKIE, store_of
+from ciam_auth.sessions.store import COOKIE
 from ciam_auth.settings import AuthSettings
 from ciam_shared.db import create_engine, unit_of_work
 from ciam_shared.devstack import free_port
@@ -112,7 +112,7 @@ async def auth(
         )
         app_id, app_token = await _client_token(*setup, name="Shop", scopes=[scopes.AUTH_CONTACTS])
         customer = uuid.uuid4()
-        passwords = runtime.extras["auth"].passwords
+        passwords = runtime.parts.context.passwords
         async with engine.begin() as connection:
             await connection.execute(
                 text(
@@ -122,8 +122,8 @@ async def auth(
                 {"id": customer, "email": "fuzz@example.com",
                  "hash": await passwords.hash("a long pass 1")},
             )  # fmt: skip
-        store = store_of(runtime)
-        provider: Provider = runtime.extras[EXTRA]
+        store = runtime.parts.sessions
+        provider: Provider = runtime.parts.provider
 
         async def signed_in() -> dict[str, str]:
             """A new browser session and a token of it for every request: a generated

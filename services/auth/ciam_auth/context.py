@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
 
 import redis.asyncio as aioredis
-from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ciam_auth.adapters.passwords import Passwords
@@ -29,7 +27,7 @@ class AuthContext:
     mailer: Mailer
     jobs: Jobs
     redis: aioredis.Redis
-    # For the few writes that must commit even when the request fails (a wrong code's count).
+    # For the routes and workers that open their own transactions (ciam_auth.transactions).
     db: async_sessionmaker[AsyncSession]
     redis_prefix: str
     # Seals secrets kept at rest (TOTP); the same key protects the signing keys.
@@ -41,12 +39,3 @@ class AuthContext:
 
     def link(self, path: str) -> str:
         return self.settings.public_base_url + path
-
-
-async def auth_context(request: Request) -> AuthContext:
-    # async: FastAPI runs a plain `def` dependency in a worker thread, a thread hop per request.
-    context: AuthContext = request.app.state.runtime.extras["auth"]
-    return context
-
-
-AuthDep = Annotated[AuthContext, Depends(auth_context)]

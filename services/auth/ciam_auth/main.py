@@ -21,8 +21,9 @@ from ciam_auth.oidc.api.contacts import router as contacts_router
 from ciam_auth.oidc.api.discovery import router as discovery_router
 from ciam_auth.oidc.api.token import router as token_router
 from ciam_auth.oidc.errors import install_oauth_error_handler
-from ciam_auth.oidc.provider import start_provider
+from ciam_auth.oidc.provider import Provider, start_provider
 from ciam_auth.oidc.startup import start_service_clients
+from ciam_auth.parts import AuthParts, AuthRuntime
 from ciam_auth.privacy.api.pages import router as privacy_router
 from ciam_auth.queues.jobs import Jobs
 from ciam_auth.queues.mailer import Mailer
@@ -34,7 +35,7 @@ from ciam_auth.social.api.identities import router as identities_router
 from ciam_auth.social.api.mail_link import router as mail_link_router
 from ciam_auth.social.api.sign_in import router as social_router
 from ciam_auth.social.events import register_subscribers as register_social_subscribers
-from ciam_auth.social.runtime import start_social, stop_social
+from ciam_auth.social.runtime import build_social, start_social, stop_social
 from ciam_shared.events import (
     BrandAppDeleted,
     BrandAppRegistered,
@@ -76,7 +77,7 @@ SPEC = ServiceSpec(
 )
 
 
-def build_context(runtime: ServiceRuntime, settings: AuthSettings) -> AuthContext:
+def build_context(runtime: ServiceRuntime[None], settings: AuthSettings) -> AuthContext:
     # Redis keys carry the topic prefix too: it isolates test runs sharing one Redis.
     prefix = f"auth:{settings.topic_prefix}"
     policy = ThrottlePolicy(
@@ -134,18 +135,28 @@ def build_context(runtime: ServiceRuntime, settings: AuthSettings) -> AuthContex
 
 def create_app(settings: AuthSettings | None = None) -> FastAPI:
     settings = settings or AuthSettings()
-    runtime = ServiceRuntime.build(SPEC, settings)
-    context = build_context(runtime, settings)
-    runtime.extras["auth"] = context
+    base = ServiceRuntime.build(SPEC, settings)
+    # Built here, connected by the start hooks below: nothing connects before the lifespan.
+    context = build_context(base, settings)
+    provider = Provider.build(base, context.sealing)
+    social = build_social(settings, provider, base.redis)
+    runtime: AuthRuntime = base.with_parts(
+        AuthParts(context, provider, social, linked_providers=social.linked_providers)
+    )
     accounts.install_jobs(context)
-    runtime.extras["sessions"] = context.sessions
-    register_social_subscribers(runtime)
+    # Ending a session (logout, password change) revokes its tokens.
+    context.sessions.on_sessions_revoked(provider.on_sessions_revoked)
+    register_social_subscribers(base)
 
-    async def start(runtime: ServiceRuntime) -> None:
+    async def start(runtime: AuthRuntime) -> None:
         await context.passwords.load()
         if settings.queue_workers_enabled:
             runtime.spawn("mailer", context.mailer.run())
             runtime.spawn("jobs", context.jobs.run())
+
+    async def stop(runtime: AuthRuntime) -> None:
+        context.passwords.close()
+        await stop_social(social)
 
     app = build_app(
         runtime,
@@ -168,8 +179,13 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
             identities_router,
             privacy_router,
         ],
-        on_startup=[start, start_provider, start_service_clients, start_social],
-        on_shutdown=[lambda _: context.passwords.close(), stop_social],
+        on_startup=[
+            start,
+            lambda runtime: start_provider(runtime, provider),
+            start_service_clients,
+            lambda runtime: start_social(runtime, social),
+        ],
+        on_shutdown=[stop],
     )
     install_oauth_error_handler(app)
 

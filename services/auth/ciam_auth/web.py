@@ -14,9 +14,10 @@ from fastapi import Depends, Request, Response
 
 from ciam_auth.errors import CsrfFailed, NotSignedIn, UnsupportedMediaType
 from ciam_auth.i18n import choose_locale
+from ciam_auth.parts import current_session, parts_of
 from ciam_auth.sessions.service import Client
 from ciam_auth.sessions.store import COOKIE as SESSION_COOKIE
-from ciam_auth.sessions.store import Session, current_session
+from ciam_auth.sessions.store import Session
 
 CSRF_COOKIE = "ciam_csrf"
 DEVICE_COOKIE = "ciam_device"
@@ -88,7 +89,7 @@ def locale_of(request: Request, ui_locales: str | None = None) -> str:
 def _csrf_key(request: Request) -> bytes:
     # The operator's secret (empty only in development, where the binding still rests on the
     # session cookie, which a forger does not have).
-    settings = request.app.state.runtime.extras["auth"].settings
+    settings = parts_of(request).context.settings
     kek = settings.key_encryption_secret.get_secret_value()
     return hashlib.sha256(b"ciam-page-csrf:" + kek.encode()).digest()
 
@@ -145,7 +146,7 @@ def check_same_origin(request: Request) -> None:
     """
     origin = request.headers.get("origin")
     if origin is not None:
-        settings = request.app.state.runtime.extras["auth"].settings
+        settings = parts_of(request).context.settings
         ours = {_origin_of(settings.public_url), _origin_of(str(request.base_url))}
         if origin.strip().lower() not in ours:
             raise CsrfFailed("This request came from another site.")

@@ -89,7 +89,7 @@ class Auth:
 
     @property
     def ctx(self) -> AuthContext:
-        context: AuthContext = self.app.state.runtime.extras["auth"]
+        context: AuthContext = self.app.state.runtime.parts.context
         return context
 
     def other_client(
@@ -198,7 +198,7 @@ class Stack:
         )
         app = create_app(settings)
         async with running(app) as client:
-            instance = Instance(client, app.state.runtime.extras["auth"])
+            instance = Instance(client, app.state.runtime.parts.context)
             yield instance
             if settings.queue_workers_enabled:
 

@@ -1,4 +1,5 @@
-"""The provider's wiring: one object per process, kept in the runtime's extras."""
+"""The provider's wiring: one object per process, built by `create_app` and carried in the
+runtime's parts (`ciam_auth.parts.AuthParts.provider`)."""
 
 from __future__ import annotations
 
@@ -22,17 +23,15 @@ from ciam_auth.oidc.keys import KeyRing
 from ciam_auth.oidc.repository.tokens import revoke_for_sessions
 from ciam_auth.oidc.service.clients import ClientCache, breaking_the_model
 from ciam_auth.oidc.tokens import ACCESS_TYP, TokenIssuer
-from ciam_auth.sessions import store as sessions
 from ciam_auth.settings import AuthSettings
 from ciam_shared.service import ServiceRuntime
 
 log = logging.getLogger(__name__)
-EXTRA = "oidc_provider"
 
 
 @dataclass
 class Provider:
-    runtime: ServiceRuntime
+    runtime: ServiceRuntime[Any]
     settings: AuthSettings
     ring: KeyRing
     issuer: TokenIssuer
@@ -45,11 +44,10 @@ class Provider:
     autocommit: AsyncEngine
 
     @classmethod
-    def build(cls, runtime: ServiceRuntime) -> Provider:
+    def build(cls, runtime: ServiceRuntime[Any], sealing: KeyEncryption) -> Provider:
+        """Connects to nothing: `start_provider` loads the keys."""
         settings = runtime.settings
         assert isinstance(settings, AuthSettings)
-        sealing = runtime.extras["auth"].sealing
-        assert isinstance(sealing, KeyEncryption)
         ring = KeyRing(sealing, timedelta(seconds=settings.key_overlap_s))
         issuer = TokenIssuer(
             ring,
@@ -115,8 +113,7 @@ class Provider:
             await self.grants.revoke_family(family, self.settings.refresh_token_ttl_s)
 
 
-async def start_provider(runtime: ServiceRuntime) -> None:
-    provider = Provider.build(runtime)
+async def start_provider(runtime: ServiceRuntime[Any], provider: Provider) -> None:
     await provider.reload_keys()
     async with runtime.sessions() as session:
         for client_id in await breaking_the_model(session):
@@ -126,17 +123,4 @@ async def start_provider(runtime: ServiceRuntime) -> None:
                 "no admin scope until it is split into an operator client and an app",
                 client_id,
             )
-    runtime.extras[EXTRA] = provider
-    sessions.store_of(runtime).on_sessions_revoked(provider.on_sessions_revoked)
     runtime.spawn("oidc-key-refresh", provider.refresh_keys_forever())
-
-
-def provider_of(request: Request) -> Provider:
-    provider: Provider = request.app.state.runtime.extras[EXTRA]
-    return provider
-
-
-async def get_provider(request: Request) -> Provider:
-    """The dependency. async: FastAPI runs a plain `def` dependency in a worker thread (a
-    thread hop per request: on one core, as much CPU as a refresh's database statement)."""
-    return provider_of(request)

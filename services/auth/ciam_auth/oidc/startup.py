@@ -4,6 +4,7 @@ route, so it owns its transaction (the use case, `service_clients.upsert`, never
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from ciam_auth.oidc.declaration import ServiceClientConfig
 from ciam_auth.oidc.service.service_clients import upsert
@@ -13,7 +14,7 @@ from ciam_shared.service import ServiceRuntime
 log = logging.getLogger(__name__)
 
 
-async def start_service_clients(runtime: ServiceRuntime) -> None:
+async def start_service_clients(runtime: ServiceRuntime[Any]) -> None:
     """The start hook: one transaction for the whole declaration (all or nothing)."""
     declared: list[ServiceClientConfig] = getattr(runtime.settings, "service_clients", [])
     if not declared:

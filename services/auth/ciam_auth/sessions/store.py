@@ -25,10 +25,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, cast
+from typing import Any, cast
 
 import redis.asyncio as aioredis
-from fastapi import Depends, Request, Response
+from fastapi import Response
 
 log = logging.getLogger(__name__)
 
@@ -281,30 +281,6 @@ def _from_hash(session_id: str, raw: dict[Any, Any]) -> Session:
 # --- FastAPI edge ---------------------------------------------------------------------------
 
 
-def _store(request: Request) -> SessionStore:
-    store: SessionStore = request.app.state.runtime.extras["sessions"]
-    return store
-
-
-async def session_store(request: Request) -> SessionStore:
-    # async: FastAPI runs a plain `def` dependency in a worker thread, a thread hop per request.
-    return _store(request)
-
-
-SessionStoreDep = Annotated[SessionStore, Depends(session_store)]
-
-
-async def current_session(request: Request) -> Session | None:
-    """The session named by the request's cookie, if it is live."""
-    secret = request.cookies.get(COOKIE)
-    if not secret or len(secret) > 100:
-        return None
-    return await _store(request).get_by_secret(secret)
-
-
-CurrentSessionDep = Annotated[Session | None, Depends(current_session)]
-
-
 def reauthenticated_until(session: Session, window_seconds: int) -> datetime | None:
     """Until when the session's last re-authentication through a provider counts."""
     if session.reauth_at is None:
@@ -327,9 +303,3 @@ def set_session_cookie(response: Response, session: Session, *, secure: bool, ma
 
 def clear_session_cookie(response: Response, *, secure: bool) -> None:
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=secure)
-
-
-def store_of(runtime: Any) -> SessionStore:
-    """The service's session store (built by create_app), for code holding the runtime."""
-    store: SessionStore = runtime.extras["sessions"]
-    return store

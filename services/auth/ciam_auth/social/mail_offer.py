@@ -4,6 +4,7 @@ routes are in api_mail_link.py). See that module for the rules."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from ciam_auth.models import Account
 from ciam_auth.social import repository
@@ -14,7 +15,7 @@ SEND = "/login/social/continue/mail"
 CONFIRM = "/login/social/confirm"
 
 
-async def account_of(runtime: ServiceRuntime, pending: Pending) -> Account | None:
+async def account_of(runtime: ServiceRuntime[Any], pending: Pending) -> Account | None:
     if pending.account_id is None:
         return None
     async with runtime.sessions() as db:  # a read: nothing to commit
@@ -39,5 +40,5 @@ def eligible(pending: Pending, account: Account | None) -> bool:
     )
 
 
-async def offered(runtime: ServiceRuntime, pending: Pending) -> bool:
+async def offered(runtime: ServiceRuntime[Any], pending: Pending) -> bool:
     return eligible(pending, await account_of(runtime, pending))

@@ -16,10 +16,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ciam_auth.main import create_app
-from ciam_auth.oidc.provider import EXTRA as PROVIDER_EXTRA
 from ciam_auth.oidc.provider import Provider
 from ciam_auth.oidc.service import clients
-from ciam_auth.sessions.store import COOKIE, SessionStore, store_of
+from ciam_auth.sessions.store import COOKIE, SessionStore
 from ciam_auth.settings import AuthSettings
 from ciam_shared.db import create_engine, unit_of_work
 from ciam_shared.testing.plugin import running, settings_kwargs
@@ -199,9 +198,9 @@ async def auth(
             http,
             engine,
             settings,
-            store_of(runtime),
+            runtime.parts.sessions,
             runtime.sessions,
-            runtime.extras["auth"].passwords,
-            runtime.extras[PROVIDER_EXTRA],
+            runtime.parts.context.passwords,
+            runtime.parts.provider,
         )
     await engine.dispose()

@@ -21,9 +21,8 @@ from joserfc.jwk import ECKey
 from sqlalchemy import text
 
 from ciam_auth.main import create_app
-from ciam_auth.oidc.provider import EXTRA as PROVIDER
 from ciam_auth.oidc.service.first_party import customer_token
-from ciam_auth.sessions.store import COOKIE, store_of
+from ciam_auth.sessions.store import COOKIE
 from ciam_auth.settings import AuthSettings
 from ciam_consent.main import create_app as create_consent_app
 from ciam_consent.settings import ConsentSettings
@@ -55,7 +54,7 @@ class Privacy:
                     {"id": account_id, "email": email},
                 )  # fmt: skip
             await engine.dispose()
-        session = await store_of(self.runtime).create(
+        session = await self.runtime.parts.sessions.create(
             account_id, device="test", channel="web", amr=["pwd"]
         )
         self.http.cookies.set(COOKIE, session.secret)
@@ -63,7 +62,7 @@ class Privacy:
 
     async def consents_at_consent_service(self, account_id: uuid.UUID) -> dict[str, str]:
         """The customer's purpose-wide choices, read back through the consent API."""
-        issuer = self.runtime.extras[PROVIDER].issuer
+        issuer = self.runtime.parts.provider.issuer
         token = customer_token(issuer, account_id, [MY_CONSENTS_READ])
         async with httpx.AsyncClient(base_url=self.consent_url) as consent:
             response = await consent.get(
@@ -83,7 +82,7 @@ class Privacy:
         self, account_id: uuid.UUID, changes: list[dict[str, Any]], collected_via: str = "web"
     ) -> None:
         """Choices made elsewhere (a social sign-in, an app), straight through the consent API."""
-        issuer = self.runtime.extras[PROVIDER].issuer
+        issuer = self.runtime.parts.provider.issuer
         token = customer_token(issuer, account_id, [MY_CONSENTS_WRITE])
         async with httpx.AsyncClient(base_url=self.consent_url) as consent:
             response = await consent.post(
@@ -97,7 +96,7 @@ class Privacy:
         self, account_id: uuid.UUID
     ) -> dict[tuple[str, str | None], str]:
         """Every record, purpose-wide or per channel: (purpose, channel) -> status."""
-        issuer = self.runtime.extras[PROVIDER].issuer
+        issuer = self.runtime.parts.provider.issuer
         token = customer_token(issuer, account_id, [MY_CONSENTS_READ])
         async with httpx.AsyncClient(base_url=self.consent_url) as consent:
             response = await consent.get(
@@ -108,7 +107,7 @@ class Privacy:
         return {(c["purpose"], c["channel"]): c["status"] for c in response.json()["consents"]}
 
     async def history_at_consent_service(self, account_id: uuid.UUID) -> list[dict[str, Any]]:
-        issuer = self.runtime.extras[PROVIDER].issuer
+        issuer = self.runtime.parts.provider.issuer
         token = customer_token(issuer, account_id, [MY_CONSENTS_READ])
         async with httpx.AsyncClient(base_url=self.consent_url) as consent:
             response = await consent.get(

@@ -25,7 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ciam_auth.main import create_app
-from ciam_auth.sessions.store import COOKIE, store_of
+from ciam_auth.sessions.store import COOKIE
 from ciam_auth.settings import AuthSettings
 from ciam_consent.main import create_app as create_consent_app
 from ciam_consent.settings import ConsentSettings
@@ -75,7 +75,7 @@ class SocialAuth:
     def app_token(self, *scopes: str) -> dict[str, str]:
         """An operator tool's bearer token, signed by this auth service (consent and the
         notifier take app tokens only from registered apps: operators use admin scopes)."""
-        issuer = self.runtime.extras["oidc_provider"].issuer
+        issuer = self.runtime.parts.provider.issuer
         token, _ = issuer.access_token(sub="ops", client_id="ops", scope=" ".join(scopes))
         return {"authorization": f"Bearer {token}"}
 
@@ -133,7 +133,7 @@ class SocialAuth:
         )
 
     async def hash(self, password: str) -> str:
-        return str(await self.runtime.extras["auth"].passwords.hash(password))
+        return str(await self.runtime.parts.context.passwords.hash(password))
 
     async def password_account(self, email: str, *, verified: bool = True) -> uuid.UUID:
         """`verified=False`: a registration whose address nobody confirmed."""
@@ -149,7 +149,7 @@ class SocialAuth:
 
     async def sign_in(self, account_id: uuid.UUID) -> None:
         """A password sign-in, as the accounts branch's login page does it."""
-        session = await store_of(self.runtime).create(
+        session = await self.runtime.parts.sessions.create(
             account_id, device="test", channel="web", amr=["pwd"]
         )
         self.http.cookies.set(COOKIE, session.secret)
@@ -158,7 +158,7 @@ class SocialAuth:
         secret = self.http.cookies.get(COOKIE)
         if not secret:
             return None
-        session = await store_of(self.runtime).get_by_secret(secret)
+        session = await self.runtime.parts.sessions.get_by_secret(secret)
         return session.account_id if session else None
 
 

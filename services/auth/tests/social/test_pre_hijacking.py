@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import text
 
 from ciam_auth.models import Account
-from ciam_auth.sessions.store import COOKIE, store_of
+from ciam_auth.sessions.store import COOKIE
 from ciam_auth.social.flow import Pending
 from ciam_auth.social.mail_offer import eligible
 
@@ -72,7 +72,7 @@ async def test_the_verified_identity_takes_over_an_unconfirmed_registration_end_
 ) -> None:
     if social.settings.social_providers[-1].id != "google":
         pytest.skip("Node.js or tests/idp/node_modules missing (make node-deps)")
-    store = store_of(social.runtime)
+    store = social.runtime.parts.sessions
     async with social.other_browser() as attacker:
         # 1. The attacker registers ada@example.com with a password, and never confirms it:
         #    the confirmation mail lands in Ada's mailbox.

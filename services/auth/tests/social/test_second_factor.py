@@ -38,7 +38,7 @@ async def test_totp_is_asked_after_a_social_sign_in(social: SocialAuth) -> None:
     account_id = await social.signed_in_account()
     assert account_id is not None
     secret = totp.new_secret()
-    sealed = seal_text(social.runtime.extras["auth"].sealing, secret, totp_context(account_id))
+    sealed = seal_text(social.runtime.parts.context.sealing, secret, totp_context(account_id))
     async with social.engine.begin() as connection:
         await connection.execute(
             text("UPDATE accounts SET totp_secret = :s, totp_enabled_at = now() WHERE id = :id"),

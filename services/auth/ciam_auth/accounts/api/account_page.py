@@ -8,13 +8,13 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_auth.accounts.service import accounts
-from ciam_auth.context import AuthContext, AuthDep
+from ciam_auth.context import AuthContext
 from ciam_auth.i18n import text
 from ciam_auth.pages import OptionalForm, render
-from ciam_auth.sessions.store import CurrentSessionDep, Session, reauthenticated_until
-from ciam_auth.social import service as social_service
+from ciam_auth.parts import AuthDep, CurrentSessionDep, parts_of
+from ciam_auth.sessions.store import Session, reauthenticated_until
+from ciam_auth.transactions import SessionDep
 from ciam_auth.web import check_csrf, locale_of
-from ciam_shared.service import SessionDep
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -57,10 +57,8 @@ async def account_view(
     account = await accounts.account_of(session, current.account_id)
     if account is None:
         return RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
-    social = request.app.state.runtime.extras.get("social")
-    linked = [i.provider for i in await social_service.list_identities(session, account.id)]
-    enabled = social.upstreams.by_id if social is not None else {}
-    providers = [(p, enabled[p].config.name) for p in dict.fromkeys(linked) if p in enabled]
+    # Asked of social sign-in through the parts (wired by create_app): no import of it here.
+    providers = await parts_of(request).linked_providers(session, account.id)
     return render(
         request,
         ctx,

@@ -13,10 +13,10 @@ from ciam_auth.accounts.schemas import (
     VerificationIn,
 )
 from ciam_auth.accounts.service import accounts
-from ciam_auth.context import AuthDep
+from ciam_auth.parts import AuthDep
+from ciam_auth.transactions import SessionDep
 from ciam_auth.web import client_of, locale_of
 from ciam_shared.http.openapi import problem_responses
-from ciam_shared.service import SessionDep
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 

@@ -21,13 +21,13 @@ from ciam_auth.accounts.schemas import (
     TotpEnrollmentOut,
 )
 from ciam_auth.accounts.service import accounts, second_factor
-from ciam_auth.context import AuthDep
 from ciam_auth.errors import NotSignedIn, SessionNotFound
+from ciam_auth.parts import AuthDep
 from ciam_auth.sessions.schemas import SessionOut, session_out
 from ciam_auth.sessions.store import clear_session_cookie, reauthenticated_until
+from ciam_auth.transactions import SessionDep
 from ciam_auth.web import SignedInDep, client_of, same_origin_json
 from ciam_shared.http.openapi import problem_responses
-from ciam_shared.service import SessionDep
 
 router = APIRouter(
     prefix="/v1/me",

@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from ciam_auth.accounts.service import accounts
-from ciam_auth.context import AuthDep
 from ciam_auth.errors import CsrfFailed, InvalidToken, PasswordRefused, Throttled
 from ciam_auth.i18n import text
 from ciam_auth.pages import FormStr, OptionalForm, failure_message, render
+from ciam_auth.parts import AuthDep
+from ciam_auth.transactions import SessionDep, refusal_as_error
 from ciam_auth.web import check_csrf, client_of, locale_of
-from ciam_shared.service import SessionDep
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -93,7 +93,9 @@ async def verify(
     locale = locale_of(request, ui_locales)
     try:
         check_csrf(request, csrf)
-        await accounts.verify_email(session, ctx, token=token, email=email, code=code)
+        # A wrong code's count commits with this page's answer.
+        async with refusal_as_error():
+            await accounts.verify_email(session, ctx, token=token, email=email, code=code)
     except (InvalidToken, CsrfFailed) as exc:
         message, status_code = failure_message(locale, exc)
         return render(
@@ -185,9 +187,10 @@ async def confirm_reset(
     locale = locale_of(request, ui_locales)
     try:
         check_csrf(request, csrf)
-        await accounts.confirm_reset(
-            session, ctx, new_password=new_password, token=token, email=email, code=code
-        )
+        async with refusal_as_error():
+            await accounts.confirm_reset(
+                session, ctx, new_password=new_password, token=token, email=email, code=code
+            )
     except (InvalidToken, PasswordRefused, CsrfFailed) as exc:
         message, status_code = failure_message(locale, exc)
         return render(

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_auth.accounts.api.account_page import account_view
 from ciam_auth.accounts.service import accounts, second_factor
-from ciam_auth.context import AuthContext, AuthDep
+from ciam_auth.context import AuthContext
 from ciam_auth.errors import (
     CsrfFailed,
     InvalidCredentials,
@@ -27,9 +27,10 @@ from ciam_auth.errors import (
 )
 from ciam_auth.i18n import text
 from ciam_auth.pages import FormStr, OptionalForm, failure_message, render
-from ciam_auth.sessions.store import CurrentSessionDep, Session, clear_session_cookie
+from ciam_auth.parts import AuthDep, CurrentSessionDep
+from ciam_auth.sessions.store import Session, clear_session_cookie
+from ciam_auth.transactions import SessionDep
 from ciam_auth.web import check_csrf, client_of, locale_of
-from ciam_shared.service import SessionDep
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 EMAIL: TypeAdapter[str] = TypeAdapter(EmailStr)

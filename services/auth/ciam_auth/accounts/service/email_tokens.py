@@ -15,7 +15,8 @@ from ciam_auth.accounts import repository
 from ciam_auth.context import AuthContext
 from ciam_auth.errors import InvalidToken
 from ciam_auth.models import EmailToken
-from ciam_shared.db import new_id, unit_of_work, utcnow
+from ciam_auth.transactions import CommitThenRefuse
+from ciam_shared.db import new_id, utcnow
 
 VERIFY = "verify_email"
 CHANGE_EMAIL = "change_email"
@@ -78,8 +79,9 @@ async def redeem(
 ) -> EmailToken:
     """The live token named by the link's `token`, or by `email` and `code`; marked used.
 
-    Every failure is the same InvalidToken. A wrong code is counted in its own transaction
-    (the request's is rolled back by the error), and burns the token at `code_attempts`.
+    Every failure is the same InvalidToken. A wrong code is counted, and burns the token at
+    `code_attempts`: the count is committed before the refusal (`CommitThenRefuse`), where any
+    other error rolls the request back.
     """
     now = utcnow()
     if token:
@@ -89,9 +91,8 @@ async def redeem(
         if found is not None and not hmac.compare_digest(
             found.code_hash, code_hash(found.id, code)
         ):
-            async with unit_of_work(ctx.db) as counting:
-                await repository.count_wrong_code(counting, found.id, ctx.settings.code_attempts)
-            found = None
+            await repository.count_wrong_code(session, found.id, ctx.settings.code_attempts)
+            raise CommitThenRefuse(InvalidToken("This link or code is not valid (any more)."))
         elif found is not None and not await repository.lock_token(session, found):
             found = None
     else:

@@ -9,12 +9,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 
 from ciam_auth.oidc.api import guards
-from ciam_auth.oidc.provider import Provider, get_provider
+from ciam_auth.oidc.provider import Provider
 from ciam_auth.oidc.schemas import ClientIn, ClientOut, KeysOut
 from ciam_auth.oidc.service import clients
+from ciam_auth.parts import get_provider
+from ciam_auth.transactions import SessionDep
 from ciam_shared.db import after_commit
 from ciam_shared.http.openapi import problem_responses
-from ciam_shared.service import RuntimeDep, SessionDep
+from ciam_shared.service import RuntimeDep
 from ciam_shared.tokens.scopes import AUTH_ADMIN
 
 ADMIN_SCOPE = AUTH_ADMIN

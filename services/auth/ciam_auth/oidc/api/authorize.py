@@ -13,10 +13,11 @@ from fastapi.responses import RedirectResponse, Response
 
 from ciam_auth.oidc.api.pages import error_page, locale, render, scope_label
 from ciam_auth.oidc.grants import CodeGrant
-from ciam_auth.oidc.provider import Provider, get_provider
+from ciam_auth.oidc.provider import Provider
 from ciam_auth.oidc.service import authorize as az
-from ciam_auth.sessions.store import Session, current_session
-from ciam_shared.service import SessionDep
+from ciam_auth.parts import current_session, get_provider
+from ciam_auth.sessions.store import Session
+from ciam_auth.transactions import SessionDep
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["oidc"])

@@ -15,11 +15,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 
 from ciam_auth.oidc.api import guards
-from ciam_auth.oidc.provider import Provider, get_provider
+from ciam_auth.oidc.provider import Provider
 from ciam_auth.oidc.schemas import ContactOut
 from ciam_auth.oidc.service import contacts
+from ciam_auth.parts import get_provider
+from ciam_auth.transactions import SessionDep
 from ciam_shared.http.openapi import problem_responses
-from ciam_shared.service import SessionDep
 from ciam_shared.tokens.scopes import AUTH_CONTACTS
 
 CONTACTS_SCOPE = AUTH_CONTACTS

@@ -13,11 +13,12 @@ from ciam_auth.oidc.api.authorize import CurrentSession
 from ciam_auth.oidc.api.pages import error_page, locale, render
 from ciam_auth.oidc.assertions import ALGORITHMS as ASSERTION_ALGORITHMS
 from ciam_auth.oidc.keys import ALG
-from ciam_auth.oidc.provider import Provider, get_provider
+from ciam_auth.oidc.provider import Provider
 from ciam_auth.oidc.service import authorize
 from ciam_auth.oidc.tokens import ID_TYP
-from ciam_auth.sessions.store import COOKIE, store_of
-from ciam_shared.service import SessionDep
+from ciam_auth.parts import get_provider, parts_of
+from ciam_auth.sessions.store import COOKIE
+from ciam_auth.transactions import SessionDep
 from ciam_shared.tokens.scopes import CUSTOMER_SCOPES
 
 router = APIRouter(tags=["oidc"])
@@ -121,7 +122,7 @@ async def logout(
                 params=shown,
                 csrf_token=provider.csrf_token(session.id, "logout"),
             )
-        await store_of(provider.runtime).revoke(session.account_id, session.id)
+        await parts_of(request).sessions.revoke(session.account_id, session.id)
     response: Response
     if target:
         query = {"state": params["state"]} if "state" in params else {}

@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_auth.models import OAuthClient
 from ciam_auth.oidc.errors import NO_STORE, OAuthError, invalid_request
-from ciam_auth.oidc.provider import Provider, get_provider
+from ciam_auth.oidc.provider import Provider
 from ciam_auth.oidc.service import clients, flows
+from ciam_auth.parts import get_provider
 from ciam_auth.transactions import transaction
 
 router = APIRouter(tags=["oidc"])

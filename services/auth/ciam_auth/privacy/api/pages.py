@@ -13,16 +13,16 @@ import httpx
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import RedirectResponse
 
-from ciam_auth.context import AuthContext, AuthDep
+from ciam_auth.context import AuthContext
 from ciam_auth.errors import CsrfFailed
 from ciam_auth.i18n import MESSAGES, text
-from ciam_auth.oidc.provider import provider_of
 from ciam_auth.oidc.service.first_party import customer_token
 from ciam_auth.pages import OptionalForm, render
+from ciam_auth.parts import AuthDep, CurrentSessionDep, parts_of
 from ciam_auth.privacy import service
 from ciam_auth.privacy.errors import ChangeRefused, ConsentUnavailable
 from ciam_auth.privacy.repository import Action, ConsentRepository
-from ciam_auth.sessions.store import CurrentSessionDep, Session
+from ciam_auth.sessions.store import Session
 from ciam_auth.web import check_csrf, device_label, locale_of
 from ciam_shared.tokens.scopes import MY_CONSENTS_READ, MY_CONSENTS_WRITE
 
@@ -58,7 +58,7 @@ def _repository(
     scopes: list[str],
 ) -> ConsentRepository:
     token = customer_token(
-        provider_of(request).issuer, current.account_id, scopes, session_id=current.id
+        parts_of(request).provider.issuer, current.account_id, scopes, session_id=current.id
     )
     return ConsentRepository(ctx.settings.consent_url, http, token)
 

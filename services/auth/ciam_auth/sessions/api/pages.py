@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import RedirectResponse
 
-from ciam_auth.context import AuthContext, AuthDep
+from ciam_auth.context import AuthContext
 from ciam_auth.errors import (
     CsrfFailed,
     EmailNotVerified,
@@ -17,10 +17,11 @@ from ciam_auth.errors import (
 )
 from ciam_auth.i18n import text
 from ciam_auth.pages import FormStr, OptionalForm, failure_message, render
+from ciam_auth.parts import AuthDep, CurrentSessionDep
 from ciam_auth.sessions import service as signin
-from ciam_auth.sessions.store import CurrentSessionDep, clear_session_cookie, set_session_cookie
+from ciam_auth.sessions.store import clear_session_cookie, set_session_cookie
+from ciam_auth.transactions import SessionDep
 from ciam_auth.web import check_csrf, client_of, locale_of, safe_return_to, set_device_cookie
-from ciam_shared.service import SessionDep
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 

@@ -5,17 +5,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
-from ciam_auth.context import AuthDep
+from ciam_auth.parts import AuthDep, CurrentSessionDep
 from ciam_auth.sessions import service as signin
 from ciam_auth.sessions.schemas import SecondStepIn, SignInIn, SignInOut, session_out
-from ciam_auth.sessions.store import (
-    CurrentSessionDep,
-    clear_session_cookie,
-    set_session_cookie,
-)
+from ciam_auth.sessions.store import clear_session_cookie, set_session_cookie
+from ciam_auth.transactions import SessionDep
 from ciam_auth.web import client_of, set_device_cookie
 from ciam_shared.http.openapi import problem_responses
-from ciam_shared.service import SessionDep
 
 # The same tag as the accounts' routes: one section of the OpenAPI document, as before.
 router = APIRouter(prefix="/v1", tags=["accounts"])

@@ -14,13 +14,14 @@ from fastapi import APIRouter, Depends, Header, Request, Response, status
 
 from ciam_auth.oidc.api.contacts import contacts_reader
 from ciam_auth.oidc.errors import AccountNotFound
-from ciam_auth.oidc.provider import provider_of
-from ciam_auth.sessions.store import Session, current_session
+from ciam_auth.parts import current_session, provider_of
+from ciam_auth.sessions.store import Session
 from ciam_auth.social import service
 from ciam_auth.social.errors import CsrfRefused, NotSignedIn
 from ciam_auth.social.schemas import IdentitiesOut, IdentityOut, ImportOut
+from ciam_auth.transactions import SessionDep
 from ciam_shared.http.openapi import problem_responses
-from ciam_shared.service import RuntimeDep, SessionDep
+from ciam_shared.service import RuntimeDep
 
 router = APIRouter(tags=["social"])
 CSRF_PURPOSE = "identities"

@@ -22,12 +22,11 @@ from fastapi.responses import Response
 
 from ciam_auth.adapters.mail import Mail
 from ciam_auth.adapters.throttle import account_key
-from ciam_auth.context import AuthContext
 from ciam_auth.i18n import text
+from ciam_auth.parts import AuthRuntimeDep, SocialDep
 from ciam_auth.social.api.pages import MESSAGES, error_page, locale, render
 from ciam_auth.social.api.sign_in import (
     CONTINUE,
-    SocialDep,
     current_pending,
     pending_csrf,
     pending_form,
@@ -39,7 +38,6 @@ from ciam_auth.social.api.sign_in import (
 from ciam_auth.social.flow import MAIL_LINK_TTL_S, Pending
 from ciam_auth.social.mail_offer import CONFIRM, SEND, account_of, eligible
 from ciam_shared.db import unit_of_work
-from ciam_shared.service import RuntimeDep
 
 router = APIRouter(tags=["social"])
 MAILS_PER_HOUR = 5
@@ -50,7 +48,7 @@ def _name(social: SocialDep, pending: Pending) -> str:
 
 
 @router.post(SEND, response_model=None)
-async def send(request: Request, social: SocialDep, runtime: RuntimeDep) -> Response:
+async def send(request: Request, social: SocialDep, runtime: AuthRuntimeDep) -> Response:
     lang = locale(request)
     posted = await pending_form(request, social, lang)
     if isinstance(posted, Response):
@@ -59,7 +57,7 @@ async def send(request: Request, social: SocialDep, runtime: RuntimeDep) -> Resp
     account = await account_of(runtime, pending)
     if not eligible(pending, account) or account is None or account.email is None:
         return see_other(CONTINUE)
-    ctx: AuthContext = runtime.extras["auth"]
+    ctx = runtime.parts.context
     name = _name(social, pending)
     # At most a few mails an hour per address: the button must not become a mail cannon.
     if await ctx.throttle.limit(
@@ -110,7 +108,7 @@ async def confirm_page(
 
 
 @router.post(CONFIRM, response_model=None)
-async def confirm(request: Request, social: SocialDep, runtime: RuntimeDep) -> Response:
+async def confirm(request: Request, social: SocialDep, runtime: AuthRuntimeDep) -> Response:
     lang = locale(request)
     form = await request.form()
     token = str(form.get("token", ""))

@@ -21,14 +21,14 @@ import logging
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
-from ciam_auth.sessions.store import Session, store_of
+from ciam_auth.parts import AuthRuntime
+from ciam_auth.sessions.store import Session
 from ciam_auth.social import service
 from ciam_auth.social.api.pages import error_page
 from ciam_auth.social.flow import FlowState
 from ciam_auth.social.idtoken import Identity
 from ciam_auth.social.upstream import Upstream
 from ciam_shared.db import unit_of_work
-from ciam_shared.service import ServiceRuntime
 
 log = logging.getLogger(__name__)
 # The provider's clock and ours may differ a little; more than this and `auth_time` is older
@@ -49,7 +49,7 @@ def fresh_sign_in(claims: dict[str, object], started_at: float) -> str | None:
 
 async def finish(
     request: Request,
-    runtime: ServiceRuntime,
+    runtime: AuthRuntime,
     upstream: Upstream,
     flow: FlowState,
     identity: Identity,
@@ -71,6 +71,6 @@ async def finish(
         reason = "identity not linked" if linked is None else "identity of another account"
         log.warning("re-authentication refused", extra={"provider": provider, "reason": reason})
         return error_page(request, "reauth_other", lang=lang, provider=name, status=403)
-    if await store_of(runtime).reauthenticated(session.id, AMR, step_up=True) is None:
+    if await runtime.parts.sessions.reauthenticated(session.id, AMR, step_up=True) is None:
         return error_page(request, "expired", lang=lang, provider=name)
     return RedirectResponse(flow.return_to, status_code=303, headers={"Cache-Control": "no-store"})

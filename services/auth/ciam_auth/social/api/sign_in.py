@@ -10,18 +10,18 @@ import logging
 import secrets
 import time
 import uuid
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from ciam_auth import pages as account_pages
 from ciam_auth.accounts.service import accounts
-from ciam_auth.context import AuthContext
+from ciam_auth.parts import AuthRuntime, AuthRuntimeDep, CurrentSessionDep, SocialDep
 from ciam_auth.sessions import service as signin
-from ciam_auth.sessions.store import Session, current_session, set_session_cookie, store_of
+from ciam_auth.sessions.store import Session, set_session_cookie
 from ciam_auth.social import fields, mail_offer, service, userinfo
 from ciam_auth.social.api import reauth
 from ciam_auth.social.api.pages import MESSAGES, error_page, locale, render
@@ -39,16 +39,14 @@ from ciam_auth.social.flow import (
     safe_return_to,
 )
 from ciam_auth.social.idtoken import Identity, TokenRefused, validate
-from ciam_auth.social.runtime import Social, get_social
+from ciam_auth.social.runtime import Social
 from ciam_auth.social.upstream import ProviderUnavailable, Upstream
 from ciam_auth.web import client_of
 from ciam_shared.db import new_id, unit_of_work
-from ciam_shared.service import RuntimeDep, ServiceRuntime
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["social"])
-SocialDep = Annotated[Social, Depends(get_social)]
-CurrentSession = Annotated[Session | None, Depends(current_session)]
+CurrentSession = CurrentSessionDep
 PENDING_COOKIE = "ciam_social_pending"
 CONTINUE = "/login/social/continue"
 
@@ -77,7 +75,7 @@ async def callback(
     provider_id: str,
     request: Request,
     social: SocialDep,
-    runtime: RuntimeDep,
+    runtime: AuthRuntimeDep,
     session: CurrentSession,
 ) -> Response:
     params = await _params(request)
@@ -150,7 +148,7 @@ async def _identity(
 
 async def _decide(
     request: Request,
-    runtime: ServiceRuntime,
+    runtime: AuthRuntime,
     social: Social,
     upstream: Upstream,
     flow: FlowState,
@@ -217,7 +215,7 @@ async def _decide(
 
 async def signed_in_response(
     request: Request,
-    runtime: ServiceRuntime,
+    runtime: AuthRuntime,
     social: Social,
     account_id: uuid.UUID,
     return_to: str,
@@ -227,7 +225,7 @@ async def signed_in_response(
     """The provider vouched for the identity: that is a first factor, like a password. An
     account with TOTP still gives its code (the same page as after a password), and the
     sign-in is published like any other (`UserSignedIn`, methods `fed`)."""
-    ctx: AuthContext = runtime.extras["auth"]
+    ctx = runtime.parts.context
     # RFC 8176 has no value for a federated sign-in; "fed" is the common one.
     async with unit_of_work(runtime.sessions) as db:
         account = await service.account_of(db, account_id)
@@ -251,7 +249,7 @@ async def signed_in_response(
             response,
             created,
             secure=social.secure_cookies,
-            max_age=store_of(runtime).absolute_seconds,
+            max_age=runtime.parts.sessions.absolute_seconds,
         )
     response.delete_cookie(PENDING_COOKIE, path="/login/social")
     return response
@@ -274,7 +272,7 @@ async def current_pending(request: Request, social: Social) -> tuple[str, Pendin
 
 @router.get(CONTINUE, response_model=None)
 async def continue_page(
-    request: Request, social: SocialDep, runtime: RuntimeDep, session: CurrentSession
+    request: Request, social: SocialDep, runtime: AuthRuntimeDep, session: CurrentSession
 ) -> Response:
     lang = locale(request)
     found = await current_pending(request, social)
@@ -332,7 +330,7 @@ async def pending_form(
 
 @router.post(CONTINUE, response_model=None)
 async def continue_answer(
-    request: Request, social: SocialDep, runtime: RuntimeDep, session: CurrentSession
+    request: Request, social: SocialDep, runtime: AuthRuntimeDep, session: CurrentSession
 ) -> Response:
     lang = locale(request)
     posted = await pending_form(request, social, lang)
@@ -363,7 +361,7 @@ async def continue_answer(
 async def save_choice(
     request: Request,
     social: Social,
-    runtime: ServiceRuntime,
+    runtime: AuthRuntime,
     pending_id: str,
     pending: Pending,
     chosen_fields: list[str],
@@ -385,7 +383,7 @@ async def save_choice(
     try:
         async with unit_of_work(runtime.sessions) as db:
             if pending.kind == "new":
-                await service.create_account(db, runtime.extras["auth"], pending,
+                await service.create_account(db, runtime.parts.context, pending,
                                              account_id=account_id, imported=imported,
                                              channel="web", locale=lang,
                                              provider_name=name)  # fmt: skip
