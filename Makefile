@@ -11,7 +11,7 @@ help: ## this list
 		| awk -F'\t' '{ printf "  make %-24s %s\n", $$1, $$2 }'
 
 run: setup ## the whole system: PostgreSQL, Kafka, Redis (kept in var/) and the four services; Ctrl-C stops it
-	$(PY) -m ciam_shared.devstack.run
+	$(PY) -m ciam_devtools.devstack.run
 
 test: setup ## the whole test suite against real Kafka, PostgreSQL and Redis
 	$(PY) -m pytest
@@ -26,7 +26,7 @@ venv: ## the Python environment in .venv (uv sync of uv.lock), compiled to bytec
 	@# Compiled now, not by each process at its start: where PYTHONDONTWRITEBYTECODE is set
 	@# (containers, CI) every service start compiled SQLAlchemy, FastAPI, pydantic and ours
 	@# again, 2.6 times the CPU of an import from bytecode (a consent start: 5.2 s, not 2.0 s).
-	@$(PY) -m compileall -q shared/ciam_shared services/*/ciam_* sdk/ciam_consent_sdk >/dev/null
+	@$(PY) -m compileall -q shared/ciam_shared devtools/ciam_devtools services/*/ciam_* sdk/ciam_consent_sdk >/dev/null
 
 node-deps: ## Node test parties pinned by package-lock.json: the relying party (openid-client) and the social provider (oidc-provider)
 	@if command -v npm >/dev/null 2>&1; then npm ci --prefix tests/rp --no-audit --no-fund --silent; \
@@ -34,14 +34,14 @@ node-deps: ## Node test parties pinned by package-lock.json: the relying party (
 	else echo "node-deps: npm not found; the openid-client and oidc-provider tests will be skipped"; fi
 
 kafka-jars: venv ## fetch the Kafka broker jars with Maven into infra/kafka/lib (once)
-	@$(PY) -c "from ciam_shared.devstack.kafka import kafka_jars; print('kafka jars:', kafka_jars())"
+	@$(PY) -c "from ciam_devtools.devstack.kafka import kafka_jars; print('kafka jars:', kafka_jars())"
 
 lint: venv ## ruff check and format check
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
 typecheck: venv ## mypy --strict over every package
-	$(PY) -m mypy sdk/ciam_consent_sdk shared/ciam_shared services/auth/ciam_auth services/profile/ciam_profile \
+	$(PY) -m mypy sdk/ciam_consent_sdk shared/ciam_shared devtools/ciam_devtools services/auth/ciam_auth services/profile/ciam_profile \
 		services/consent/ciam_consent services/notifier/ciam_notifier examples/brand_app.py
 
 contracts: venv ## import-linter: services independent, shared and the SDK import no service, layers inside each service
@@ -63,7 +63,7 @@ bench-notifier: setup ## webhook latency and throughput, email duplicates (a few
 	$(PY) bench/notifier.py
 
 token: ## an access token for trying the APIs of `make run` (client credentials of the dev client)
-	@$(PY) -m ciam_shared.devstack.console $(ARGS)
+	@$(PY) -m ciam_devtools.devstack.console $(ARGS)
 
 bench-auth: setup ## argon2id, logins, grants, refreshes, introspections, verifications per core
 	$(PY) bench/auth.py

@@ -2,7 +2,7 @@
 
     make bench-auth    -> bench/results/auth.json
 
-Real PostgreSQL, Redis and Kafka (ciam_shared.devstack, or the servers the environment names);
+Real PostgreSQL, Redis and Kafka (ciam_devtools.devstack, or the servers the environment names);
 the auth service as its own uvicorn process (one worker) pinned to CPU 0 with `taskset`; this
 process, the load generator, pinned to CPU 1. Each figure is requests answered 200 per second
 over a fixed window with a fixed number of concurrent requests, side by side in one run:
@@ -40,7 +40,7 @@ from argon2 import PasswordHasher, Type
 from common import percentile, run, write_result
 
 from ciam_auth.settings import AuthSettings
-from ciam_shared.testing.plugin import DatabaseFactory, ServiceProcess
+from ciam_devtools.testing.plugin import DatabaseFactory, ServiceProcess
 from ciam_shared.tokens.verifier import TokenVerifier
 
 SERVICE_CPU, LOAD_CPU = 0, 1
@@ -244,7 +244,7 @@ async def verifications(issuer: str, token: str, seconds: float) -> float:
 
 def pin_to_load_cpu() -> bool:
     """Pin this process to the load core before it starts the servers: PostgreSQL, Redis and
-    Kafka started from here (ciam_shared.devstack) inherit the pinning, so the service's core
+    Kafka started from here (ciam_devtools.devstack) inherit the pinning, so the service's core
     does only the service's work. Servers the environment names (DATABASE_URL, REDIS_URL,
     KAFKA_BOOTSTRAP_SERVERS) or containers are not ours and stay where they are."""
     if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2:

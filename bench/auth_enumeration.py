@@ -31,8 +31,8 @@ from common import run, write_result
 
 from ciam_auth.main import create_app
 from ciam_auth.settings import AuthSettings
-from ciam_shared.devstack import free_port
-from ciam_shared.testing.plugin import (
+from ciam_devtools.devstack import free_port
+from ciam_devtools.testing.plugin import (
     DatabaseFactory,
     eventually,
     running,

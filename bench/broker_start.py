@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ciam_shared.devstack import start_kafka, start_postgres, start_redis
+from ciam_devtools.devstack import start_kafka, start_postgres, start_redis
 
 
 def measure(runs: int) -> dict[str, object]:

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from ciam_shared.testing.plugin import Infrastructure
+from ciam_devtools.testing.plugin import Infrastructure
 
 RESULTS = Path(__file__).parent / "results"
 

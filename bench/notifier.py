@@ -2,7 +2,7 @@
 
     make bench-notifier    -> bench/results/notifier.json
 
-Real Kafka, PostgreSQL and Redis (ciam_shared.devstack, or the servers the environment
+Real Kafka, PostgreSQL and Redis (ciam_devtools.devstack, or the servers the environment
 names); the notifier as its own uvicorn process; webhook endpoints served by one local HTTP
 server in this process (one path per endpoint), verifying nothing (signature checks are in the
 tests) and recording arrival times; a real SMTP server (aiosmtpd) for email.
@@ -34,7 +34,10 @@ from aiokafka import AIOKafkaProducer
 from aiosmtpd.controller import Controller
 from common import percentile, run, wait_for, write_result
 
-from ciam_shared.devstack import free_port
+from ciam_devtools.devstack import free_port
+from ciam_devtools.testing.apps import CATALOGUE_PURPOSES, register_app
+from ciam_devtools.testing.issuer import TokenIssuer
+from ciam_devtools.testing.plugin import DatabaseFactory, ServiceProcess
 from ciam_shared.events import (
     CloudEvent,
     CollectionMethod,
@@ -44,9 +47,6 @@ from ciam_shared.events import (
     ConsentWithdrawn,
     encode,
 )
-from ciam_shared.testing.apps import CATALOGUE_PURPOSES, register_app
-from ciam_shared.testing.issuer import TokenIssuer
-from ciam_shared.testing.plugin import DatabaseFactory, ServiceProcess
 from ciam_shared.tokens.scopes import NOTIFIER_WEBHOOKS
 from ciam_shared.topics import ALL_TOPICS, CONSENT_CHANGES, CONSENT_STATE, ensure_topics
 

@@ -3,7 +3,7 @@ the consent check, and the time from a withdrawal to the first read that hides t
 
     make bench-profile    -> bench/results/profile.json
 
-Real Kafka, PostgreSQL and Redis (ciam_shared.devstack, or the servers the environment
+Real Kafka, PostgreSQL and Redis (ciam_devtools.devstack, or the servers the environment
 names); the profile service as its own uvicorn process (one worker). The purpose catalogue and
 the consent states are published on their topics as the consent service publishes them.
 
@@ -32,6 +32,8 @@ import redis.asyncio as aioredis
 from aiokafka import AIOKafkaProducer
 from common import percentile, run, write_result
 
+from ciam_devtools.testing.issuer import TokenIssuer
+from ciam_devtools.testing.plugin import DatabaseFactory, ServiceProcess
 from ciam_shared.events import (
     BrandAppRegistered,
     CloudEvent,
@@ -42,8 +44,6 @@ from ciam_shared.events import (
     UserRegistered,
     encode,
 )
-from ciam_shared.testing.issuer import TokenIssuer
-from ciam_shared.testing.plugin import DatabaseFactory, ServiceProcess
 from ciam_shared.topics import ALL_TOPICS, ensure_topics
 
 FIELDS = {

@@ -2,7 +2,7 @@
 
     make bench-propagation    -> bench/results/propagation.json and propagation.png
 
-Everything is real and local: Kafka (KRaft), PostgreSQL and Redis from ciam_shared.devstack
+Everything is real and local: Kafka (KRaft), PostgreSQL and Redis from ciam_devtools.devstack
 (or the servers named by KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL / REDIS_URL), the consent
 service as its own uvicorn process, and the subscribers as ConsentViews (the brand-app SDK) in
 this process, each reading the compacted state topic on its own.
@@ -35,10 +35,10 @@ from joserfc.jwk import ECKey
 
 from ciam_consent.auth import READ, WRITE
 from ciam_consent_sdk import ConsentUpdate, ConsentView
+from ciam_devtools.testing.apps import CATALOGUE_PURPOSES, register_app
+from ciam_devtools.testing.issuer import TokenIssuer
+from ciam_devtools.testing.plugin import DatabaseFactory, ServiceProcess
 from ciam_shared.events import CloudEvent, ConsentState, ConsentStateItem, ConsentStatus, encode
-from ciam_shared.testing.apps import CATALOGUE_PURPOSES, register_app
-from ciam_shared.testing.issuer import TokenIssuer
-from ciam_shared.testing.plugin import DatabaseFactory, ServiceProcess
 from ciam_shared.topics import ALL_TOPICS, CONSENT_STATE, ensure_topics
 
 

@@ -3,7 +3,7 @@
     make bench-startup            -> bench/results/startup.json
     python bench/startup.py 3     (runs; default 3)
 
-Starts the runner (`python -m ciam_shared.devstack.run`) as `make run` does, with its own
+Starts the runner (`python -m ciam_devtools.devstack.run`) as `make run` does, with its own
 PostgreSQL, Kafka and Redis, in a fresh state directory on free ports: the first run is the
 cold start of a fresh clone (initdb, Kafka's storage format, migrations), each later run a
 restart on the state the first one kept. The figures are the runner's own lines: each
@@ -63,7 +63,7 @@ def one_run(var: Path, base: int) -> dict[str, float]:
     }
     began = time.monotonic()
     runner = subprocess.Popen(
-        [sys.executable, "-m", "ciam_shared.devstack.run", "--var", str(var)],
+        [sys.executable, "-m", "ciam_devtools.devstack.run", "--var", str(var)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     assert runner.stdout is not None

@@ -21,9 +21,9 @@ import pytest
 from joserfc.jwk import ECKey
 from sqlalchemy import select
 
+from ciam_devtools.testing.plugin import DatabaseFactory, ServiceProcess, eventually
 from ciam_notifier.models import Subscription
 from ciam_shared.db import create_engine
-from ciam_shared.testing.plugin import DatabaseFactory, ServiceProcess, eventually
 
 pytestmark = pytest.mark.e2e
 

@@ -22,11 +22,11 @@ from sqlalchemy import select, update
 from ciam_consent.auth import READ, WRITE
 from ciam_consent.models import outbox
 from ciam_consent_sdk import ConsentUpdate, ConsentView
+from ciam_devtools.testing.apps import register_app
+from ciam_devtools.testing.issuer import TokenIssuer
+from ciam_devtools.testing.plugin import ServiceProcess, eventually, publish_event
 from ciam_shared.db import create_engine
 from ciam_shared.events import CloudEvent, UserDeleted
-from ciam_shared.testing.apps import register_app
-from ciam_shared.testing.issuer import TokenIssuer
-from ciam_shared.testing.plugin import ServiceProcess, eventually, publish_event
 from ciam_shared.topics import CONSENT_STATE, ensure_topics
 
 pytestmark = pytest.mark.e2e

@@ -1,5 +1,5 @@
 """The demo brand of `make run`, seeded and started by the runner's own module
-(`ciam_shared.devstack.demo`) against the auth and consent services as separate processes over
+(`ciam_devtools.devstack.demo`) against the auth and consent services as separate processes over
 the real broker: its two apps are registered at auth once; a consent granted and withdrawn
 through the consent API shows on both apps' pages, in their JSON and on their event streams,
 and the SDK's acknowledgements put both apps in the propagation proof."""
@@ -22,9 +22,9 @@ import httpx
 import pytest
 from joserfc.jwk import ECKey
 
-from ciam_shared.devstack import DevStackError, demo, free_port
-from ciam_shared.devstack.console import ensure_client
-from ciam_shared.testing.plugin import DatabaseFactory, ServiceProcess, eventually
+from ciam_devtools.devstack import DevStackError, demo, free_port
+from ciam_devtools.devstack.console import ensure_client
+from ciam_devtools.testing.plugin import DatabaseFactory, ServiceProcess, eventually
 
 pytestmark = pytest.mark.e2e
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ciam_shared.devstack import free_port
-from ciam_shared.devstack.mailsink import MailSink
-from ciam_shared.testing.mail import links, newest_mail_id, wait_for_mail
-from ciam_shared.testing.plugin import DatabaseFactory, ServiceProcess
+from ciam_devtools.devstack import free_port
+from ciam_devtools.devstack.mailsink import MailSink
+from ciam_devtools.testing.mail import links, newest_mail_id, wait_for_mail
+from ciam_devtools.testing.plugin import DatabaseFactory, ServiceProcess
 
 pytestmark = pytest.mark.e2e
 

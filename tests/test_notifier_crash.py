@@ -36,11 +36,11 @@ import uvicorn
 from aiokafka import AIOKafkaProducer
 from aiosmtpd.controller import Controller
 
-from ciam_shared.devstack import free_port
+from ciam_devtools.devstack import free_port
+from ciam_devtools.testing.apps import register_app
+from ciam_devtools.testing.issuer import TokenIssuer
+from ciam_devtools.testing.plugin import ServiceProcess, eventually
 from ciam_shared.events import CloudEvent, ConsentState, ConsentStateItem, ConsentStatus, encode
-from ciam_shared.testing.apps import register_app
-from ciam_shared.testing.issuer import TokenIssuer
-from ciam_shared.testing.plugin import ServiceProcess, eventually
 from ciam_shared.topics import ALL_TOPICS, CONSENT_STATE, ensure_topics
 
 pytestmark = pytest.mark.e2e

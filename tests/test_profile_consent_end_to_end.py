@@ -14,9 +14,9 @@ import httpx
 import pytest
 from joserfc.jwk import ECKey
 
+from ciam_devtools.testing.issuer import TokenIssuer
+from ciam_devtools.testing.plugin import ServiceProcess, eventually, publish_event
 from ciam_shared.events import BrandAppRegistered, CloudEvent, UserDeleted, UserRegistered
-from ciam_shared.testing.issuer import TokenIssuer
-from ciam_shared.testing.plugin import ServiceProcess, eventually, publish_event
 
 pytestmark = pytest.mark.e2e
 

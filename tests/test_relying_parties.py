@@ -24,7 +24,7 @@ from authlib.integrations.httpx_client import AsyncOAuth2Client
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from ciam_shared.testing.plugin import DatabaseFactory, ServiceProcess, eventually
+from ciam_devtools.testing.plugin import DatabaseFactory, ServiceProcess, eventually
 
 pytestmark = pytest.mark.e2e
 RP_DIR = Path(__file__).parent / "rp"

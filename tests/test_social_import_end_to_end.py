@@ -29,8 +29,8 @@ import pytest
 from joserfc.jwk import ECKey
 from sqlalchemy import text
 
+from ciam_devtools.testing.plugin import ServiceProcess, eventually
 from ciam_shared.db import create_engine
-from ciam_shared.testing.plugin import ServiceProcess, eventually
 
 pytestmark = pytest.mark.e2e
 

@@ -37,10 +37,10 @@ from joserfc.jwk import ECKey
 
 from ciam_auth.adapters import totp
 from ciam_consent.integrity import verify_receipt
-from ciam_shared.devstack import free_port
-from ciam_shared.devstack.process import port_in_use
-from ciam_shared.testing.mail import wait_for_mail
-from ciam_shared.testing.plugin import eventually
+from ciam_devtools.devstack import free_port
+from ciam_devtools.devstack.process import port_in_use
+from ciam_devtools.testing.mail import wait_for_mail
+from ciam_devtools.testing.plugin import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -107,7 +107,7 @@ async def test_an_event_crosses_services_started_by_the_runner_and_all_stop_clea
     runner = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "ciam_shared.devstack.run",
+        "ciam_devtools.devstack.run",
         "--base-port",
         str(base),
         "--topic-prefix",
@@ -217,7 +217,7 @@ CALLBACK = "http://127.0.0.1:9/callback"  # never contacted: the browser stops a
 
 
 class Runner:
-    """`python -m ciam_shared.devstack.run` as a process, started and stopped like `make run`."""
+    """`python -m ciam_devtools.devstack.run` as a process, started and stopped like `make run`."""
 
     def __init__(self, env: dict[str, str], args: list[str]) -> None:
         self.env, self.args = env, args
@@ -227,7 +227,7 @@ class Runner:
     async def start(self) -> list[str]:
         self.lines = []
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "ciam_shared.devstack.run", *self.args, env=self.env,
+            sys.executable, "-m", "ciam_devtools.devstack.run", *self.args, env=self.env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
         assert self.process.stdout is not None

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from joserfc.jwk import ECKey
 
-from ciam_shared.testing.plugin import DatabaseFactory, ServiceProcess, eventually
+from ciam_devtools.testing.plugin import DatabaseFactory, ServiceProcess, eventually
 
 pytestmark = pytest.mark.e2e
 

@@ -20,10 +20,10 @@ from joserfc.jwk import ECKey
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from ciam_consent.auth import READ, WRITE
-from ciam_shared.devstack import free_port
-from ciam_shared.testing.apps import register_app
-from ciam_shared.testing.issuer import TokenIssuer
-from ciam_shared.testing.plugin import ServiceProcess, eventually
+from ciam_devtools.devstack import free_port
+from ciam_devtools.testing.apps import register_app
+from ciam_devtools.testing.issuer import TokenIssuer
+from ciam_devtools.testing.plugin import ServiceProcess, eventually
 from ciam_shared.topics import CONSENT_CHANGES, ensure_topics
 
 pytestmark = pytest.mark.e2e

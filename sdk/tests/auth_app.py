@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ciam_auth.main import create_app
 from ciam_auth.settings import AuthSettings
-from ciam_shared.testing.plugin import running, settings_kwargs
+from ciam_devtools.testing.plugin import running, settings_kwargs
 
 
 @asynccontextmanager

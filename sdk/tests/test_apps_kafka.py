@@ -6,8 +6,8 @@ from typing import Any
 
 from ciam_auth.oidc.service import clients
 from ciam_consent_sdk import APPS_TOPIC, BrandAppView
+from ciam_devtools.testing.plugin import eventually
 from ciam_shared.db import unit_of_work
-from ciam_shared.testing.plugin import eventually
 from ciam_shared.topics import BRAND_APPS
 
 from .auth_app import running_auth

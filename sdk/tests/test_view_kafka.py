@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from ciam_consent_sdk import ConsentUpdate, ConsentView, ConsentViewError
 from ciam_consent_sdk.models import dump_state
+from ciam_devtools.testing.plugin import eventually
 from ciam_shared.events import (
     CloudEvent,
     ConsentApplied,
@@ -22,7 +23,6 @@ from ciam_shared.events import (
     decode,
     encode,
 )
-from ciam_shared.testing.plugin import eventually
 from ciam_shared.topics import CONSENT_APPLIED, CONSENT_STATE, ensure_topics
 
 GRANTED, WITHDRAWN = ConsentStatus.GRANTED, ConsentStatus.WITHDRAWN

@@ -9,7 +9,7 @@ from prometheus_client import REGISTRY
 
 from ciam_consent_sdk import ConsentUpdate
 from ciam_consent_sdk.metrics import expose
-from ciam_shared.testing.plugin import eventually
+from ciam_devtools.testing.plugin import eventually
 
 from .test_view_kafka import StateTopic, new_view, topic
 

@@ -14,14 +14,14 @@ from faststream.kafka import KafkaBroker
 from sqlalchemy import Column, Integer, MetaData, Table, Uuid, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ciam_devtools.testing.handlers import handler_sessions
+from ciam_devtools.testing.plugin import eventually, publish_event
 from ciam_shared.broker import create_broker
 from ciam_shared.db import create_engine, new_metadata
 from ciam_shared.events import CloudEvent, UserDeleted, UserRegistered, encode
 from ciam_shared.handlers import PARTS, Session, handles, inbox_subscriber, provide_parts
 from ciam_shared.inbox import processed_events_table
 from ciam_shared.outbox import outbox_table
-from ciam_shared.testing.handlers import handler_sessions
-from ciam_shared.testing.plugin import eventually, publish_event
 from ciam_shared.topics import IDENTITY_EVENTS, ensure_topics
 
 metadata: MetaData = new_metadata()

@@ -14,12 +14,12 @@ from faststream.kafka import KafkaBroker
 from sqlalchemy import Column, Integer, MetaData, String, Table, Uuid, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from ciam_devtools.testing.plugin import eventually
 from ciam_shared.broker import create_broker, subscribe_idempotent
 from ciam_shared.db import create_engine, new_metadata, unit_of_work
 from ciam_shared.events import CloudEvent, UserRegistered
 from ciam_shared.inbox import PROCESSED_EVENTS, processed_events_table
 from ciam_shared.outbox import OUTBOX, WAKE, OutboxRelay, outbox_table, stage
-from ciam_shared.testing.plugin import eventually
 from ciam_shared.topics import IDENTITY_EVENTS, ensure_topics
 
 metadata: MetaData = new_metadata()

@@ -17,8 +17,8 @@ import pytest
 from fastapi import FastAPI, Request
 from joserfc.jwk import ECKey
 
+from ciam_devtools.testing.issuer import TokenIssuer
 from ciam_shared.http.problems import PROBLEM_JSON, install_problem_handlers
-from ciam_shared.testing.issuer import TokenIssuer
 from ciam_shared.tokens import (
     KeysNotCached,
     Kind,

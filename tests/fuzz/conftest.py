@@ -1,4 +1,4 @@
-"""Shared pieces of the fuzz runs (ciam_shared.testing.fuzz): one service per module, started
+"""Shared pieces of the fuzz runs (ciam_devtools.testing.fuzz): one service per module, started
 once for all its operations, on its own database and topics; a summary of what each run reached
 at the end of the session (`-rA` not needed)."""
 
@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from ciam_shared.testing.fuzz import Target
-from ciam_shared.testing.plugin import DatabaseFactory
+from ciam_devtools.testing.fuzz import Target
+from ciam_devtools.testing.plugin import DatabaseFactory
 
 REPORTS: dict[str, Target] = {}
 

@@ -27,10 +27,10 @@ from ciam_auth.oidc.provider import Provider
 from ciam_auth.oidc.service import clients
 from ciam_auth.sessions.store import COOKIE
 from ciam_auth.settings import AuthSettings
+from ciam_devtools.devstack import free_port
+from ciam_devtools.testing.fuzz import Caller, Fuzz, Target
+from ciam_devtools.testing.plugin import running, settings_kwargs
 from ciam_shared.db import create_engine, unit_of_work
-from ciam_shared.devstack import free_port
-from ciam_shared.testing.fuzz import Caller, Fuzz, Target
-from ciam_shared.testing.plugin import running, settings_kwargs
 from ciam_shared.tokens import scopes
 
 from .conftest import REPORTS, STATIC

@@ -14,10 +14,10 @@ from joserfc.jwk import ECKey
 
 from ciam_consent.main import create_app
 from ciam_consent.settings import ConsentSettings
-from ciam_shared.testing.apps import CATALOGUE_PURPOSES, register_app
-from ciam_shared.testing.fuzz import APP, OPERATOR, Fuzz, Target, callers
-from ciam_shared.testing.issuer import TokenIssuer
-from ciam_shared.testing.plugin import running, settings_kwargs
+from ciam_devtools.testing.apps import CATALOGUE_PURPOSES, register_app
+from ciam_devtools.testing.fuzz import APP, OPERATOR, Fuzz, Target, callers
+from ciam_devtools.testing.issuer import TokenIssuer
+from ciam_devtools.testing.plugin import running, settings_kwargs
 from ciam_shared.tokens import scopes
 
 from .conftest import REPORTS, STATIC

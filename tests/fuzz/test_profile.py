@@ -12,13 +12,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ciam_devtools.testing.apps import CATALOGUE_PURPOSES, register_app
+from ciam_devtools.testing.fuzz import APP, OPERATOR, Fuzz, Target, callers
+from ciam_devtools.testing.issuer import TokenIssuer
+from ciam_devtools.testing.plugin import eventually, publish_event, running, settings_kwargs
 from ciam_profile.main import create_app
 from ciam_profile.settings import ProfileSettings
 from ciam_shared.events import CloudEvent, PurposeDefined, UserRegistered
-from ciam_shared.testing.apps import CATALOGUE_PURPOSES, register_app
-from ciam_shared.testing.fuzz import APP, OPERATOR, Fuzz, Target, callers
-from ciam_shared.testing.issuer import TokenIssuer
-from ciam_shared.testing.plugin import eventually, publish_event, running, settings_kwargs
 from ciam_shared.tokens import scopes
 from ciam_shared.topics import ALL_TOPICS, ensure_topics
 

@@ -23,9 +23,9 @@ from ciam_auth.context import AuthContext
 from ciam_auth.main import create_app
 from ciam_auth.models import AccountJob, OutgoingMail, outbox
 from ciam_auth.settings import AuthSettings
+from ciam_devtools.devstack import free_port
+from ciam_devtools.testing.plugin import eventually, running, settings_kwargs
 from ciam_shared.db import create_engine
-from ciam_shared.devstack import free_port
-from ciam_shared.testing.plugin import eventually, running, settings_kwargs
 
 PASSWORD = "correct horse battery staple"
 

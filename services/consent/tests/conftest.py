@@ -23,11 +23,11 @@ from ciam_consent.models import (
     processed_events,
 )
 from ciam_consent.settings import ConsentSettings
+from ciam_devtools.testing.apps import CATALOGUE_PURPOSES, delete_app, register_app
+from ciam_devtools.testing.issuer import TokenIssuer
+from ciam_devtools.testing.plugin import eventually, running, settings_kwargs
 from ciam_shared.db import create_engine
 from ciam_shared.events import CloudEvent, EventData, decode
-from ciam_shared.testing.apps import CATALOGUE_PURPOSES, delete_app, register_app
-from ciam_shared.testing.issuer import TokenIssuer
-from ciam_shared.testing.plugin import eventually, running, settings_kwargs
 
 # The brand app the tests' app tokens name, registered at "auth" (its apps topic) with every
 # purpose of the catalogue, before the service starts.

@@ -18,6 +18,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ciam_devtools.testing.apps import delete_app, register_app
+from ciam_devtools.testing.issuer import TokenIssuer
+from ciam_devtools.testing.plugin import eventually, publish_event, running, settings_kwargs
 from ciam_profile.auth import ADMIN, READ, TRACK, WRITE
 from ciam_profile.main import create_app
 from ciam_profile.models import outbox
@@ -33,9 +36,6 @@ from ciam_shared.events import (
     UserDeleted,
     UserRegistered,
 )
-from ciam_shared.testing.apps import delete_app, register_app
-from ciam_shared.testing.issuer import TokenIssuer
-from ciam_shared.testing.plugin import eventually, publish_event, running, settings_kwargs
 from ciam_shared.topics import ALL_TOPICS, CONSENT_STATE, Topic, ensure_topics
 
 # The brand apps the tests' app tokens name, registered at "auth" (its apps topic) before the

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ciam_auth.accounts.service.accounts import REGISTER
 from ciam_auth.models import Account, AccountJob
 from ciam_auth.queues.jobs import Jobs
+from ciam_devtools.testing.plugin import eventually
 from ciam_shared.db import create_session_factory, unit_of_work
-from ciam_shared.testing.plugin import eventually
 
 from ..conftest import PASSWORD, Mailbox, Stack, body_of, token_in
 

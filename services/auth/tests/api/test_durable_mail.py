@@ -16,8 +16,8 @@ from aiosmtpd.controller import Controller
 from ciam_auth.adapters.mail import Mail, SmtpServer
 from ciam_auth.queues import repository as queues
 from ciam_auth.queues.mailer import Mailer
+from ciam_devtools.testing.plugin import eventually
 from ciam_shared.db import create_engine, create_session_factory, unit_of_work, utcnow
-from ciam_shared.testing.plugin import eventually
 
 from ..conftest import Instance, Mailbox, Stack
 

@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 
 from ciam_auth.sessions import store as sessions
 from ciam_auth.sessions.store import SessionStore, session_id_of
-from ciam_shared.testing.plugin import eventually
+from ciam_devtools.testing.plugin import eventually
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from ciam_auth.adapters.passwords import ARGON2_OPERATIONS
-from ciam_shared.testing.plugin import eventually
+from ciam_devtools.testing.plugin import eventually
 
 from ..conftest import PASSWORD, Auth
 

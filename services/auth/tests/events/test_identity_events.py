@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from aiokafka import AIOKafkaConsumer
 
+from ciam_devtools.testing.plugin import eventually
 from ciam_shared.events import decode
-from ciam_shared.testing.plugin import eventually
 from ciam_shared.topics import IDENTITY_EVENTS
 
 from ..conftest import PASSWORD, Auth

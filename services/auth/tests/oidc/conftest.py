@@ -20,8 +20,8 @@ from ciam_auth.oidc.provider import Provider
 from ciam_auth.oidc.service import clients
 from ciam_auth.sessions.store import COOKIE, SessionStore
 from ciam_auth.settings import AuthSettings
+from ciam_devtools.testing.plugin import running, settings_kwargs
 from ciam_shared.db import create_engine, unit_of_work
-from ciam_shared.testing.plugin import running, settings_kwargs
 
 REDIRECT = "https://shop.example.com/callback"
 ISSUER = "http://auth.test"

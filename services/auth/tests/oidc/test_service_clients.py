@@ -21,10 +21,10 @@ from ciam_auth.models import OAuthClient, outbox
 from ciam_auth.oidc.declaration import ServiceClientConfig
 from ciam_auth.oidc.service import service_clients
 from ciam_auth.settings import AuthSettings
+from ciam_devtools.testing.plugin import eventually, running, settings_kwargs
 from ciam_shared.db import create_engine, unit_of_work
 from ciam_shared.logging import JsonFormatter
 from ciam_shared.service import ServiceRuntime
-from ciam_shared.testing.plugin import eventually, running, settings_kwargs
 
 from .conftest import ISSUER
 

@@ -26,9 +26,9 @@ from ciam_auth.sessions.store import COOKIE
 from ciam_auth.settings import AuthSettings
 from ciam_consent.main import create_app as create_consent_app
 from ciam_consent.settings import ConsentSettings
+from ciam_devtools.devstack import free_port
+from ciam_devtools.testing.plugin import settings_kwargs
 from ciam_shared.db import create_engine
-from ciam_shared.devstack import free_port
-from ciam_shared.testing.plugin import settings_kwargs
 from ciam_shared.tokens.scopes import MY_CONSENTS_READ, MY_CONSENTS_WRITE
 
 ISSUER = "http://auth.test"

@@ -29,8 +29,8 @@ from ciam_auth.sessions.store import COOKIE
 from ciam_auth.settings import AuthSettings
 from ciam_consent.main import create_app as create_consent_app
 from ciam_consent.settings import ConsentSettings
+from ciam_devtools.testing.plugin import running, settings_kwargs
 from ciam_shared.db import create_engine
-from ciam_shared.testing.plugin import running, settings_kwargs
 
 from .evil import EvilProvider
 

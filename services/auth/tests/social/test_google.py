@@ -12,8 +12,8 @@ import httpx
 from sqlalchemy import text
 
 from ciam_auth.oidc.service import clients
+from ciam_devtools.testing.plugin import eventually
 from ciam_shared.db import unit_of_work
-from ciam_shared.testing.plugin import eventually
 
 from .conftest import GOOGLE_USER, ISSUER, SocialAuth
 

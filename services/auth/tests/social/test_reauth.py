@@ -15,8 +15,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from ciam_auth.adapters import totp
+from ciam_devtools.testing.plugin import eventually
 from ciam_shared.events import decode
-from ciam_shared.testing.plugin import eventually
 from ciam_shared.topics import IDENTITY_EVENTS
 
 from .conftest import ISSUER, SocialAuth, query_of

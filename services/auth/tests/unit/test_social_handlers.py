@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ciam_auth.models import Account, Base, outbox, processed_events
 from ciam_auth.social import events
 from ciam_auth.social.models import LinkedIdentity
+from ciam_devtools.testing.handlers import PREFIX, HandlerBroker, consumed_payloads, handler_broker
 from ciam_shared.events import (
     CloudEvent,
     CollectionMethod,
@@ -28,7 +29,6 @@ from ciam_shared.events import (
     SocialImportWithdrawn,
     encode,
 )
-from ciam_shared.testing.handlers import PREFIX, HandlerBroker, consumed_payloads, handler_broker
 from ciam_shared.topics import CONSENT_CHANGES
 
 

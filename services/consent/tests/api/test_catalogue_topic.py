@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from ciam_devtools.testing.plugin import eventually
 from ciam_shared.events import PurposeDefined, decode
-from ciam_shared.testing.plugin import eventually
 from ciam_shared.topics import CONSENT_PURPOSES
 
 DEFINED = "dev.ciam.consent.purpose.defined.v1"

@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from ciam_consent.integrity import verify_receipt
 from ciam_consent.models import HistoryEntry
-from ciam_shared.testing.plugin import eventually
+from ciam_devtools.testing.plugin import eventually
 
 pytestmark = pytest.mark.usefixtures("consent_api")
 

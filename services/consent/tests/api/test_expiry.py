@@ -13,7 +13,7 @@ from sqlalchemy import select
 from ciam_consent.models import outbox
 from ciam_consent_sdk import is_allowed
 from ciam_consent_sdk.models import parse_state
-from ciam_shared.testing.plugin import eventually
+from ciam_devtools.testing.plugin import eventually
 
 STATE = "dev.ciam.consent.state.v1"
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ciam_shared.testing.plugin import eventually
+from ciam_devtools.testing.plugin import eventually
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 
 from ciam_consent import errors
+from ciam_devtools.testing.plugin import eventually, publish_event
 from ciam_shared.events import CloudEvent, UserDeleted
 from ciam_shared.http.problems import PROBLEM_BASE, PROBLEM_JSON, DomainError
-from ciam_shared.testing.plugin import eventually, publish_event
 
 
 def assert_problem(response: httpx.Response, error: type[DomainError], **extensions: Any) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ciam_shared.testing.plugin import eventually
+from ciam_devtools.testing.plugin import eventually
 
 PURPOSE = "analytics"
 ASKED = ("granted", "denied", "withdrawn")

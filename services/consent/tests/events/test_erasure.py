@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from ciam_consent.models import ConsentRecord, HistoryEntry, Subject, outbox, processed_events
+from ciam_devtools.testing.plugin import eventually, publish_event
 from ciam_shared.events import CloudEvent, UserDeleted, UserRegistered
 from ciam_shared.outbox import TOMBSTONE, VERSION_HEADER
-from ciam_shared.testing.plugin import eventually, publish_event
 
 ERASED = "dev.ciam.consent.subject-erased.v1"
 

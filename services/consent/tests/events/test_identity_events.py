@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from ciam_consent.models import outbox
+from ciam_devtools.testing.plugin import eventually, publish_event
 from ciam_shared.events import CloudEvent, UserDeleted, UserRegistered
 from ciam_shared.outbox import TOMBSTONE, VERSION_HEADER
-from ciam_shared.testing.plugin import eventually, publish_event
 
 
 async def test_a_registered_subject_becomes_known(

@@ -7,8 +7,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ciam_devtools.testing.plugin import eventually, publish_event
 from ciam_shared.events import CloudEvent, ConsentApplied
-from ciam_shared.testing.plugin import eventually, publish_event
 
 
 def applied(

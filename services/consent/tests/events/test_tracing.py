@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from ciam_consent.models import outbox
 from ciam_consent_sdk import ConsentUpdate, ConsentView
-from ciam_shared.testing.plugin import eventually
-from ciam_shared.testing.traces import Spans, captured_spans, parent_id, span_id, trace_id
+from ciam_devtools.testing.plugin import eventually
+from ciam_devtools.testing.traces import Spans, captured_spans, parent_id, span_id, trace_id
 
 WITHDRAW_ROUTE = "POST /v1/subjects/{subject_id}/consents/{purpose}/withdraw"
 

@@ -20,6 +20,7 @@ from ciam_consent.integrity import ReceiptSigner
 from ciam_consent.models import Base, PropagationAck, Subject, outbox, processed_events
 from ciam_consent.parts import ConsentParts
 from ciam_consent.service.recording import Controller, Recorder
+from ciam_devtools.testing.handlers import PREFIX, HandlerBroker, consumed_payloads, handler_broker
 from ciam_shared.events import (
     CloudEvent,
     ConsentApplied,
@@ -28,7 +29,6 @@ from ciam_shared.events import (
     UserRegistered,
     encode,
 )
-from ciam_shared.testing.handlers import PREFIX, HandlerBroker, consumed_payloads, handler_broker
 from ciam_shared.topics import CONSENT_APPLIED, IDENTITY_EVENTS
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ciam_shared.testing.apps import CATALOGUE_PURPOSES, register_app
+from ciam_devtools.testing.apps import CATALOGUE_PURPOSES, register_app
 
 APPS = ("shop-backend", "cinema-app")
 

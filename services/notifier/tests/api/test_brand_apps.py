@@ -17,16 +17,16 @@ import pytest
 import uvicorn
 from sqlalchemy import select
 
+from ciam_devtools.devstack import free_port
+from ciam_devtools.testing.apps import delete_app, publish_app_tombstone, register_app
+from ciam_devtools.testing.issuer import TokenIssuer
+from ciam_devtools.testing.plugin import eventually, publish_event, running, settings_kwargs
 from ciam_notifier.main import create_app
 from ciam_notifier.models import Delivery, Subscription
 from ciam_notifier.repository import stop_subscriptions_of
 from ciam_notifier.settings import NotifierSettings
 from ciam_shared.db import create_engine, unit_of_work
-from ciam_shared.devstack import free_port
 from ciam_shared.events import CloudEvent, CollectionMethod, ConsentStatus, ConsentWithdrawn
-from ciam_shared.testing.apps import delete_app, publish_app_tombstone, register_app
-from ciam_shared.testing.issuer import TokenIssuer
-from ciam_shared.testing.plugin import eventually, publish_event, running, settings_kwargs
 from ciam_shared.tokens.scopes import NOTIFIER_WEBHOOKS
 
 

@@ -25,10 +25,13 @@ from sqlalchemy import select
 from ciam_auth.main import create_app as create_auth
 from ciam_auth.sessions.store import COOKIE as SESSION_COOKIE
 from ciam_auth.settings import AuthSettings
+from ciam_devtools.devstack import free_port
+from ciam_devtools.testing.issuer import TokenIssuer
+from ciam_devtools.testing.plugin import eventually, publish_event, running, settings_kwargs
+from ciam_devtools.testing.servers import LoopbackServer
 from ciam_notifier.main import create_app
 from ciam_notifier.models import Message
 from ciam_notifier.settings import NotifierSettings
-from ciam_shared.devstack import free_port
 from ciam_shared.events import (
     CHANGE_EVENTS,
     CloudEvent,
@@ -37,9 +40,6 @@ from ciam_shared.events import (
     UserRegistered,
     decode,
 )
-from ciam_shared.testing.issuer import TokenIssuer
-from ciam_shared.testing.plugin import eventually, publish_event, running, settings_kwargs
-from ciam_shared.testing.servers import LoopbackServer
 from ciam_shared.topics import ALL_TOPICS, IDENTITY_EVENTS, ensure_topics
 
 

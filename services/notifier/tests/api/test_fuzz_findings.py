@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 
+from ciam_devtools.testing.issuer import TokenIssuer
+from ciam_devtools.testing.plugin import running, settings_kwargs
 from ciam_notifier.main import create_app
 from ciam_notifier.settings import NotifierSettings
-from ciam_shared.testing.issuer import TokenIssuer
-from ciam_shared.testing.plugin import running, settings_kwargs
 
 
 async def test_a_stream_position_beyond_any_event_is_refused_before_the_stream_starts(

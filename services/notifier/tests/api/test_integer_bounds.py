@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from ciam_devtools.testing.issuer import TokenIssuer
+from ciam_devtools.testing.plugin import running, settings_kwargs
 from ciam_notifier.main import create_app
 from ciam_notifier.settings import NotifierSettings
-from ciam_shared.testing.issuer import TokenIssuer
-from ciam_shared.testing.plugin import running, settings_kwargs
 
 
 @pytest.fixture

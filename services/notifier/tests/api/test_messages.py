@@ -16,9 +16,12 @@ import uvicorn
 from aiokafka import AIOKafkaProducer
 from aiosmtpd.controller import Controller
 
+from ciam_devtools.devstack import free_port
+from ciam_devtools.testing.apps import register_app
+from ciam_devtools.testing.issuer import TokenIssuer
+from ciam_devtools.testing.plugin import eventually, publish_event, running, settings_kwargs
 from ciam_notifier.main import create_app
 from ciam_notifier.settings import NotifierSettings
-from ciam_shared.devstack import free_port
 from ciam_shared.events import (
     CloudEvent,
     CollectionMethod,
@@ -28,9 +31,6 @@ from ciam_shared.events import (
     ConsentWithdrawn,
     encode,
 )
-from ciam_shared.testing.apps import register_app
-from ciam_shared.testing.issuer import TokenIssuer
-from ciam_shared.testing.plugin import eventually, publish_event, running, settings_kwargs
 from ciam_shared.topics import ALL_TOPICS, CONSENT_STATE, ensure_topics
 
 

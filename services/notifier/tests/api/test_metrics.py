@@ -10,11 +10,11 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from ciam_devtools.testing.issuer import TokenIssuer
+from ciam_devtools.testing.plugin import eventually, publish_event, running, settings_kwargs
 from ciam_notifier.main import create_app
 from ciam_notifier.settings import NotifierSettings
 from ciam_shared.events import ConsentWithdrawn
-from ciam_shared.testing.issuer import TokenIssuer
-from ciam_shared.testing.plugin import eventually, publish_event, running, settings_kwargs
 
 from .test_webhooks import change
 

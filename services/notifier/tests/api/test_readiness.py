@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from ciam_devtools.devstack import free_port
+from ciam_devtools.testing.issuer import TokenIssuer
+from ciam_devtools.testing.plugin import running, settings_kwargs
 from ciam_notifier.main import create_app
 from ciam_notifier.settings import NotifierSettings
-from ciam_shared.devstack import free_port
-from ciam_shared.testing.issuer import TokenIssuer
-from ciam_shared.testing.plugin import running, settings_kwargs
 
 
 async def test_ready_when_database_redis_and_kafka_answer(

@@ -13,13 +13,13 @@ import httpx
 import pytest
 import uvicorn
 
+from ciam_devtools.devstack import free_port
+from ciam_devtools.testing.apps import delete_app, register_app
+from ciam_devtools.testing.issuer import TokenIssuer
+from ciam_devtools.testing.plugin import eventually, publish_event, settings_kwargs
 from ciam_notifier.main import create_app
 from ciam_notifier.settings import NotifierSettings
-from ciam_shared.devstack import free_port
 from ciam_shared.events import CloudEvent, CollectionMethod, ConsentStatus, ConsentWithdrawn
-from ciam_shared.testing.apps import delete_app, register_app
-from ciam_shared.testing.issuer import TokenIssuer
-from ciam_shared.testing.plugin import eventually, publish_event, settings_kwargs
 from ciam_shared.tokens.scopes import NOTIFIER_STREAM, NOTIFIER_WEBHOOKS
 
 

@@ -10,12 +10,12 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from ciam_devtools.testing.issuer import TokenIssuer
+from ciam_devtools.testing.plugin import eventually, running, settings_kwargs
+from ciam_devtools.testing.traces import Spans, captured_spans, parent_id, span_id, trace_id
 from ciam_notifier.main import create_app
 from ciam_notifier.settings import NotifierSettings
 from ciam_shared.events import ConsentWithdrawn, encode
-from ciam_shared.testing.issuer import TokenIssuer
-from ciam_shared.testing.plugin import eventually, running, settings_kwargs
-from ciam_shared.testing.traces import Spans, captured_spans, parent_id, span_id, trace_id
 
 from .test_webhooks import Notifier, Receiver, change, serve, shutdown
 

@@ -17,13 +17,15 @@ from aiokafka import AIOKafkaConsumer
 from sqlalchemy import select
 from standardwebhooks import Webhook
 
+from ciam_devtools.devstack import free_port
+from ciam_devtools.testing.issuer import TokenIssuer
+from ciam_devtools.testing.plugin import eventually, publish_event, running, settings_kwargs
 from ciam_notifier.main import create_app
 from ciam_notifier.models import outbox
 from ciam_notifier.service import fanout
 from ciam_notifier.service.delivery import DeliveryWorker
 from ciam_notifier.settings import NotifierSettings
 from ciam_shared.db import create_engine
-from ciam_shared.devstack import free_port
 from ciam_shared.events import (
     CloudEvent,
     CollectionMethod,
@@ -32,8 +34,6 @@ from ciam_shared.events import (
     ConsentWithdrawn,
     decode,
 )
-from ciam_shared.testing.issuer import TokenIssuer
-from ciam_shared.testing.plugin import eventually, publish_event, running, settings_kwargs
 from ciam_shared.tokens.scopes import NOTIFIER_STREAM, NOTIFIER_WEBHOOKS
 from ciam_shared.topics import CONSENT_APPLIED, ensure_topics
 

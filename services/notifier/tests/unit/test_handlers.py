@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ciam_consent_sdk import BrandAppView
+from ciam_devtools.testing.handlers import PREFIX, HandlerBroker, consumed_payloads, handler_broker
 from ciam_notifier import events
 from ciam_notifier.models import Base, Subscription, Suppression, processed_events
 from ciam_shared.events import (
@@ -29,7 +30,6 @@ from ciam_shared.events import (
     ConsentWithdrawn,
     encode,
 )
-from ciam_shared.testing.handlers import PREFIX, HandlerBroker, consumed_payloads, handler_broker
 from ciam_shared.topics import BRAND_APPS, CONSENT_CHANGES
 
 

@@ -23,11 +23,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from ciam_devtools.devstack import free_port
+from ciam_devtools.testing.plugin import eventually
 from ciam_notifier.errors import UnsafeWebhookUrl
 from ciam_notifier.ssrf import IPAddress, WebhookGuard, embedded_ipv4, networks
 from ciam_notifier.webhook_http import PinnedBackend, post_pinned, webhook_client
-from ciam_shared.devstack import free_port
-from ciam_shared.testing.plugin import eventually
 
 # The reproducers of issue 12, and their relatives.
 REFUSED = [

@@ -6,9 +6,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from ciam_devtools.testing.plugin import eventually
 from ciam_profile.models import Identifier, Merge, ProfileField
 from ciam_shared.events import ConsentStatus
-from ciam_shared.testing.plugin import eventually
 
 GRANTED, DENIED = ConsentStatus.GRANTED, ConsentStatus.DENIED
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 from prometheus_client import REGISTRY
 
+from ciam_devtools.testing.plugin import eventually
 from ciam_profile.models import TrackedEvent
 from ciam_shared.events import ConsentStatus
-from ciam_shared.testing.plugin import eventually
 
 GRANTED, WITHDRAWN = ConsentStatus.GRANTED, ConsentStatus.WITHDRAWN
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from ciam_devtools.testing.plugin import eventually
 from ciam_profile.models import (
     Identifier,
     Merge,
@@ -18,7 +19,6 @@ from ciam_profile.models import (
     outbox,
 )
 from ciam_shared.events import ConsentStatus
-from ciam_shared.testing.plugin import eventually
 from ciam_shared.topics import CONSENT_PURPOSES, CONSENT_STATE, PROFILE_EVENTS
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from ciam_devtools.testing.plugin import publish_event
 from ciam_profile.models import Profile, outbox
 from ciam_shared.events import CloudEvent, UserRegistered
-from ciam_shared.testing.plugin import publish_event
 
 
 async def test_a_registration_published_twice_creates_one_profile_and_one_event(

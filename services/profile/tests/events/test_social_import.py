@@ -25,8 +25,10 @@ import pytest
 from fastapi import FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 
+from ciam_devtools.devstack import free_port
+from ciam_devtools.testing.plugin import eventually, publish_event
+from ciam_devtools.testing.servers import LoopbackServer
 from ciam_profile.models import processed_events
-from ciam_shared.devstack import free_port
 from ciam_shared.events import (
     CloudEvent,
     EventData,
@@ -36,8 +38,6 @@ from ciam_shared.events import (
     SocialImportWithdrawn,
 )
 from ciam_shared.http.problems import PROBLEM_BASE
-from ciam_shared.testing.plugin import eventually, publish_event
-from ciam_shared.testing.servers import LoopbackServer
 from ciam_shared.topics import ALL_TOPICS, ensure_topics
 
 NAME = {"name": {"name": "Ada Lovelace", "given_name": "Ada", "family_name": "Lovelace"}}

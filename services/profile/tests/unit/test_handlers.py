@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ciam_devtools.testing.handlers import PREFIX, HandlerBroker, consumed_payloads, handler_broker
 from ciam_profile import events
 from ciam_profile.cache import ProfileCache
 from ciam_profile.models import Base, Profile, outbox, processed_events
@@ -26,7 +27,6 @@ from ciam_shared.events import (
     UserRegistered,
     encode,
 )
-from ciam_shared.testing.handlers import PREFIX, HandlerBroker, consumed_payloads, handler_broker
 from ciam_shared.topics import IDENTITY_EVENTS
 
 

@@ -1,6 +1,6 @@
 """A service process of the runner that imports its code while Kafka is still starting.
 
-    python -m ciam_shared.devstack.serve <service> --host H --port P [--kafka HOST:PORT]
+    python -m ciam_devtools.devstack.serve <service> --host H --port P [--kafka HOST:PORT]
 
 Importing a service (FastAPI, SQLAlchemy, pydantic, its own modules) is seconds of CPU; the
 service's start itself needs the broker (it creates its topics and joins its consumer groups).
@@ -19,8 +19,8 @@ import logging
 import sys
 import time
 
-from ciam_shared.devstack.kafka import metadata_ready
-from ciam_shared.devstack.process import port_in_use, ready_timeout
+from ciam_devtools.devstack.kafka import metadata_ready
+from ciam_devtools.devstack.process import port_in_use, ready_timeout
 
 
 def wait_for_kafka(bootstrap: str) -> None:

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import httpx
 
-from ciam_shared.devstack.errors import DevStackError
-from ciam_shared.devstack.process import ManagedProcess, repo_root, require_free
+from ciam_devtools.devstack.errors import DevStackError
+from ciam_devtools.devstack.process import ManagedProcess, repo_root, require_free
 
 BRAND = "demo"
 CLIENTS_FILE = "demo-apps.json"

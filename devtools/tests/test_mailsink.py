@@ -1,4 +1,4 @@
-"""The local mail sink (ciam_shared.devstack.mailsink): mails arrive over real SMTP (smtplib),
+"""The local mail sink (ciam_devtools.devstack.mailsink): mails arrive over real SMTP (smtplib),
 are kept as raw .eml files, and are shown decoded on the page and in the JSON listing."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ciam_shared.devstack import free_port
-from ciam_shared.devstack.mailsink import MailSink, mail_env
-from ciam_shared.testing.mail import links, newest_mail_id, wait_for_mail
+from ciam_devtools.devstack import free_port
+from ciam_devtools.devstack.mailsink import MailSink, mail_env
+from ciam_devtools.testing.mail import links, newest_mail_id, wait_for_mail
 
 POLISH = "Zażółć gęślą jaźń"
 LINK = "https://example.com/verify-email?token=Ab_9-x&ui_locales=pl"

@@ -2,7 +2,7 @@
 
 Each server comes from, in order: the environment (KAFKA_BOOTSTRAP_SERVERS, DATABASE_URL with an
 admin database, REDIS_URL); testcontainers when a Docker engine answers; else a local process
-(ciam_shared.devstack). Servers live for the session; tests are isolated by a unique topic
+(ciam_devtools.devstack). Servers live for the session; tests are isolated by a unique topic
 prefix (so unique topics and consumer groups) and a fresh database per test, cloned from a
 template migrated once per service.
 """
@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from ciam_shared.devstack import start_kafka, start_postgres, start_redis
-from ciam_shared.testing.issuer import TokenIssuer
+from ciam_devtools.devstack import start_kafka, start_postgres, start_redis
+from ciam_devtools.testing.issuer import TokenIssuer
 
 
 def _docker_engine_answers() -> bool:
@@ -313,7 +313,7 @@ class ServiceProcess:
     """A service as a separate process (uvicorn), for end-to-end tests across processes."""
 
     def __init__(self, service: str, env: dict[str, str], workdir: Path) -> None:
-        from ciam_shared.devstack import free_port
+        from ciam_devtools.devstack import free_port
 
         self.service = service
         self.port = free_port()
@@ -327,8 +327,8 @@ class ServiceProcess:
         """Waits for /readyz at most `timeout` seconds (default CIAM_READY_TIMEOUT)."""
         import sys
 
-        from ciam_shared.devstack import ManagedProcess
-        from ciam_shared.devstack.probes import readyz
+        from ciam_devtools.devstack import ManagedProcess
+        from ciam_devtools.devstack.probes import readyz
 
         self.proc = ManagedProcess(
             self.service,

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from ciam_shared.devstack.errors import DevStackError
+from ciam_devtools.devstack.errors import DevStackError
 
 _PR_SET_PDEATHSIG = 1
 READY_TIMEOUT_VARIABLE = "CIAM_READY_TIMEOUT"

@@ -10,9 +10,9 @@ import pytest
 import redis.asyncio as aioredis
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from ciam_shared.devstack.kafka import start_kafka
-from ciam_shared.devstack.redis import start_redis
-from ciam_shared.testing.plugin import eventually
+from ciam_devtools.devstack.kafka import start_kafka
+from ciam_devtools.devstack.redis import start_redis
+from ciam_devtools.testing.plugin import eventually
 
 
 async def test_the_kept_redis_has_its_keys_after_a_restart(tmp_path: Path) -> None:

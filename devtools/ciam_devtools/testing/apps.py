@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
 
+from ciam_devtools.testing.plugin import publish_event
 from ciam_shared.events import BrandAppDeleted, BrandAppRegistered, CloudEvent
-from ciam_shared.testing.plugin import publish_event
 from ciam_shared.topics import BRAND_APPS, ensure_topics
 
 SOURCE = "/ciam/auth"

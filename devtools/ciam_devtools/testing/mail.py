@@ -1,5 +1,5 @@
 """The mails a test's system sent, read from the mail sink's JSON listing
-(ciam_shared.devstack.mailsink: the runner's, or one the test starts with `MailSink`).
+(ciam_devtools.devstack.mailsink: the runner's, or one the test starts with `MailSink`).
 
     mark = await newest_mail_id(sink)              # before the action, to skip older mails
     mail = await wait_for_mail(sink, "ada@example.com", "Potwierdź", newer_than=mark)
@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from ciam_shared.testing.plugin import eventually
+from ciam_devtools.testing.plugin import eventually
 
 _URL = re.compile(r"https?://[^\s<>\"']+")
 # The listing's most: the newest mail to an address is among these on any test's sink.

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ciam_shared.devstack import DevStackError, free_port
-from ciam_shared.devstack.kafka import java_binary
+from ciam_devtools.devstack import DevStackError, free_port
+from ciam_devtools.devstack.kafka import java_binary
 
 
 def fake_java(tmp_path: Path, version_line: str) -> None:
@@ -57,7 +57,7 @@ def test_the_runner_refuses_a_port_in_use_and_says_how_to_fix_it(
             [
                 sys.executable,
                 "-m",
-                "ciam_shared.devstack.run",
+                "ciam_devtools.devstack.run",
                 "--base-port",
                 str(port),
                 "--var",
@@ -78,7 +78,7 @@ def test_the_runner_refuses_a_port_in_use_and_says_how_to_fix_it(
 def test_a_missing_redis_server_names_the_package(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ciam_shared.devstack import redis
+    from ciam_devtools.devstack import redis
 
     monkeypatch.setattr(redis, "CANDIDATES", [str(tmp_path / "redis-server")])
     with pytest.raises(DevStackError, match="apt-get install redis-server"):
@@ -88,7 +88,7 @@ def test_a_missing_redis_server_names_the_package(
 def test_a_missing_postgres_names_the_package(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ciam_shared.devstack import postgres
+    from ciam_devtools.devstack import postgres
 
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setattr(postgres, "SEARCH_GLOB", str(tmp_path / "none" / "{name}"))
@@ -99,7 +99,7 @@ def test_a_missing_postgres_names_the_package(
 def test_a_failed_maven_fetch_says_what_to_check(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ciam_shared.devstack.kafka import kafka_jars
+    from ciam_devtools.devstack.kafka import kafka_jars
 
     root = tmp_path / "repo"
     (root / "infra" / "kafka").mkdir(parents=True)
@@ -119,7 +119,7 @@ def test_a_state_directory_the_postgres_user_cannot_reach_is_refused_before_anyt
     env |= {"CIAM_BASE_PORT": str(free_port()), "CIAM_POSTGRES_PORT": str(free_port())}
     env |= {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9", "REDIS_URL": "redis://127.0.0.1:9/0"}
     result = subprocess.run(
-        [sys.executable, "-m", "ciam_shared.devstack.run", "--var", str(closed / "var")],
+        [sys.executable, "-m", "ciam_devtools.devstack.run", "--var", str(closed / "var")],
         env=env,
         capture_output=True,
         text=True,

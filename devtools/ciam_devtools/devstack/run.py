@@ -1,6 +1,6 @@
 """The local runner: infrastructure plus the four services as separate processes.
 
-    python -m ciam_shared.devstack.run        (what `make run` calls)
+    python -m ciam_devtools.devstack.run        (what `make run` calls)
 
 Everything it keeps lives in var/ and survives a restart (`make clean` starts afresh):
 PostgreSQL's cluster (var/postgres, one database per service), Redis's append-only file
@@ -9,14 +9,14 @@ credentials (var/*-client.json), logs (var/logs) and mails (var/mail).
 
 Kafka, Redis and PostgreSQL are started here unless KAFKA_BOOTSTRAP_SERVERS, REDIS_URL or
 DATABASE_URL (an admin URL of a PostgreSQL server: each service gets its own database there)
-name running ones. Ports come from `ciam_shared.devstack.ports` (CIAM_BASE_PORT, ...), time-outs
+name running ones. Ports come from `ciam_devtools.devstack.ports` (CIAM_BASE_PORT, ...), time-outs
 from CIAM_READY_TIMEOUT. The services run in development (CIAM_ENVIRONMENT) with the secrets of
 var/secrets, and verify bearer tokens against the auth service started here (TOKEN_ISSUER = its
 URL) unless --token-issuer names another issuer; then the profile and notifier get their own
 clients for its internal API (var/<service>-client.json, scope auth:contacts), which the auth
 service declares (AUTH_SERVICE_CLIENTS) and upserts as it starts.
 
-The services are launched while Kafka still starts (`ciam_shared.devstack.serve` imports their
+The services are launched while Kafka still starts (`ciam_devtools.devstack.serve` imports their
 code, then waits for the broker). Each set-up step prints one line; once every /readyz answers
 it prints the pages, the API
 documents and the brokers (`Link`s, grouped), and on Ctrl-C or SIGTERM stops everything it
@@ -38,21 +38,21 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ciam_shared.devstack import demo
-from ciam_shared.devstack.console import ensure_client, service_clients
-from ciam_shared.devstack.errors import DevStackError
-from ciam_shared.devstack.kafka import launch_kafka, wait_for_kafka
-from ciam_shared.devstack.keys import runner_secrets
-from ciam_shared.devstack.mailsink import mail_env, start_mail_sink
-from ciam_shared.devstack.ports import HOST, SERVICES, Ports, ports_from_env
-from ciam_shared.devstack.postgres import (
+from ciam_devtools.devstack import demo
+from ciam_devtools.devstack.console import ensure_client, service_clients
+from ciam_devtools.devstack.errors import DevStackError
+from ciam_devtools.devstack.kafka import launch_kafka, wait_for_kafka
+from ciam_devtools.devstack.keys import runner_secrets
+from ciam_devtools.devstack.mailsink import mail_env, start_mail_sink
+from ciam_devtools.devstack.ports import HOST, SERVICES, Ports, ports_from_env
+from ciam_devtools.devstack.postgres import (
     check_kept_cluster,
     create_databases,
     start_kept_cluster,
 )
-from ciam_shared.devstack.probes import readyz
-from ciam_shared.devstack.process import ManagedProcess, repo_root, require_free
-from ciam_shared.devstack.redis import start_redis
+from ciam_devtools.devstack.probes import readyz
+from ciam_devtools.devstack.process import ManagedProcess, repo_root, require_free
+from ciam_devtools.devstack.redis import start_redis
 
 
 class Stop(Exception):
@@ -216,14 +216,14 @@ def environment_of(s: Stack, service: str) -> dict[str, str]:
 
 def start_service(s: Stack, service: str) -> None:
     """Launch the service: it imports its code now and starts serving once Kafka is ready
-    (`ciam_shared.devstack.serve`), so the imports overlap Kafka's start."""
+    (`ciam_devtools.devstack.serve`), so the imports overlap Kafka's start."""
     port = s.ports.service(service)
     log = s.var / "logs" / f"{service}.log"
     say(f"{service}: starting on {HOST}:{port} (log {log}) ...")
     s.procs[service] = s.keep(
         ManagedProcess(
             service,
-            [sys.executable, "-m", "ciam_shared.devstack.serve", service,
+            [sys.executable, "-m", "ciam_devtools.devstack.serve", service,
              "--host", HOST, "--port", str(port), "--kafka", s.kafka],
             log_path=log,
             env=environment_of(s, service),
@@ -291,7 +291,7 @@ def print_summary(s: Stack) -> None:
 
 
 def start_mail(s: Stack) -> None:
-    """The mail sink (ciam_shared.devstack.mailsink): auth and the notifier send to it unless
+    """The mail sink (ciam_devtools.devstack.mailsink): auth and the notifier send to it unless
     the environment names their own server; its page lists what they sent."""
     smtp, web = s.ports.mail_smtp, s.ports.mail_web
     proc, url = start_mail_sink(s.var, smtp, web)
@@ -303,7 +303,7 @@ def start_mail(s: Stack) -> None:
 
 
 def start_demo(s: Stack) -> None:
-    """The demo brand (ciam_shared.devstack.demo): two brand apps on the SDK; CIAM_DEMO=0
+    """The demo brand (ciam_devtools.devstack.demo): two brand apps on the SDK; CIAM_DEMO=0
     leaves it out, as does a token issuer other than the auth service started here."""
     if not s.dev_client:
         return
@@ -342,7 +342,7 @@ def system(args: argparse.Namespace) -> Iterator[Stack]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    # Ports default to the environment (ciam_shared.devstack.ports); an option wins.
+    # Ports default to the environment (ciam_devtools.devstack.ports); an option wins.
     parser.add_argument("--base-port", type=int, default=None, help="CIAM_BASE_PORT")
     parser.add_argument("--kafka-port", type=int, default=None, help="CIAM_KAFKA_PORT")
     parser.add_argument("--redis-port", type=int, default=None, help="CIAM_REDIS_PORT")

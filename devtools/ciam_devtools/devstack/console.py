@@ -117,8 +117,8 @@ def _write_private(path: Path, client: dict[str, str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ciam_shared.devstack.errors import DevStackError
-    from ciam_shared.devstack.ports import ports_from_env
+    from ciam_devtools.devstack.errors import DevStackError
+    from ciam_devtools.devstack.ports import ports_from_env
 
     parser = argparse.ArgumentParser(description="An access token for trying `make run`.")
     parser.add_argument("--auth", default=None, help="the auth service (default: CIAM_BASE_PORT)")

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from ciam_shared.devstack.mailsink.store import CaughtMail, MailStore
+from ciam_devtools.devstack.mailsink.store import CaughtMail, MailStore
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500

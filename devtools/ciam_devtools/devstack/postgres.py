@@ -20,8 +20,8 @@ import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from ciam_shared.devstack.errors import DevStackError
-from ciam_shared.devstack.process import (
+from ciam_devtools.devstack.errors import DevStackError
+from ciam_devtools.devstack.process import (
     ManagedProcess,
     free_port,
     ready_timeout,

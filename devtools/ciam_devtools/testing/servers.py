@@ -9,7 +9,7 @@ from typing import Any
 
 import uvicorn
 
-from ciam_shared.testing.plugin import eventually
+from ciam_devtools.testing.plugin import eventually
 
 
 class LoopbackServer:

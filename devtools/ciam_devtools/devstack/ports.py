@@ -22,7 +22,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ciam_shared.devstack.errors import DevStackError
+from ciam_devtools.devstack.errors import DevStackError
 
 SERVICES = ("auth", "profile", "consent", "notifier")  # on base, base+1, base+2, base+3
 HOST = "127.0.0.1"
@@ -92,8 +92,8 @@ def ports_from_env(environ: Mapping[str, str] | None = None, **overrides: int | 
         "postgres": overrides.get("postgres")
         or _port(env, "CIAM_POSTGRES_PORT", DEFAULTS["CIAM_POSTGRES_PORT"]),
     }
-    from ciam_shared.devstack import demo
-    from ciam_shared.devstack.mailsink.ports import mail_ports
+    from ciam_devtools.devstack import demo
+    from ciam_devtools.devstack.mailsink.ports import mail_ports
 
     mail_smtp, mail_web = mail_ports(chosen["base"])
     demos = tuple(demo.default_ports(chosen["base"]).items()) if demo.enabled() else ()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ciam_shared.devstack.process import (
+from ciam_devtools.devstack.process import (
     ManagedProcess,
     free_port,
     ready_timeout,

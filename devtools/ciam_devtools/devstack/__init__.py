@@ -4,11 +4,11 @@ from Debian's packages, each a child process that is stopped with its whole proc
 Used by the runner (`make run`) and by the pytest plugin when no Docker engine answers.
 """
 
-from ciam_shared.devstack.errors import DevStackError
-from ciam_shared.devstack.kafka import start_kafka
-from ciam_shared.devstack.postgres import start_postgres
-from ciam_shared.devstack.process import ManagedProcess, free_port, repo_root
-from ciam_shared.devstack.redis import start_redis
+from ciam_devtools.devstack.errors import DevStackError
+from ciam_devtools.devstack.kafka import start_kafka
+from ciam_devtools.devstack.postgres import start_postgres
+from ciam_devtools.devstack.process import ManagedProcess, free_port, repo_root
+from ciam_devtools.devstack.redis import start_redis
 
 __all__ = [
     "DevStackError",

@@ -16,8 +16,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from ciam_shared.devstack.errors import DevStackError
-from ciam_shared.devstack.process import (
+from ciam_devtools.devstack.errors import DevStackError
+from ciam_devtools.devstack.process import (
     ManagedProcess,
     free_port,
     port_in_use,

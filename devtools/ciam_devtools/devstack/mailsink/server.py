@@ -1,6 +1,6 @@
 """The sink itself: an SMTP server (aiosmtpd) that keeps every mail it is given, and the mail
 page, on one event loop. In-process for tests (`async with MailSink(...)`), a child process of
-the runner (`python -m ciam_shared.devstack.mailsink`, `start_mail_sink`)."""
+the runner (`python -m ciam_devtools.devstack.mailsink`, `start_mail_sink`)."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from typing import Any
 import uvicorn
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from ciam_shared.devstack.mailsink.page import create_app
-from ciam_shared.devstack.mailsink.ports import DEFAULT_BASE_PORT, SMTP_OFFSET, WEB_OFFSET
-from ciam_shared.devstack.mailsink.store import MailStore
-from ciam_shared.devstack.process import ManagedProcess, port_in_use, require_free
+from ciam_devtools.devstack.mailsink.page import create_app
+from ciam_devtools.devstack.mailsink.ports import DEFAULT_BASE_PORT, SMTP_OFFSET, WEB_OFFSET
+from ciam_devtools.devstack.mailsink.store import MailStore
+from ciam_devtools.devstack.process import ManagedProcess, port_in_use, require_free
 
 log = logging.getLogger("ciam.mailsink")
 
@@ -113,7 +113,7 @@ def start_mail_sink(var: Path, smtp_port: int, web_port: int) -> tuple[ManagedPr
     and the page's URL once both ports answer."""
     require_free(smtp_port, "the mail sink (SMTP)", "CIAM_MAIL_PORT")
     require_free(web_port, "the mail page", "CIAM_MAIL_WEB_PORT")
-    argv: list[Any] = [sys.executable, "-m", "ciam_shared.devstack.mailsink"]
+    argv: list[Any] = [sys.executable, "-m", "ciam_devtools.devstack.mailsink"]
     argv += ["--dir", var / "mail", "--smtp-port", smtp_port, "--web-port", web_port]
     log_path = var / "logs" / "mail.log"
     proc = ManagedProcess("mail", [str(a) for a in argv], log_path=log_path).start()

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ciam_shared.devstack import DevStackError, ManagedProcess
-from ciam_shared.devstack.probes import readyz
+from ciam_devtools.devstack import DevStackError, ManagedProcess
+from ciam_devtools.devstack.probes import readyz
 
 NOT_READY = {"status": 503, "checks": {"database": "failed: TimeoutError()", "redis": "ok"}}
 

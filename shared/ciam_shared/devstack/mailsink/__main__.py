@@ -1,5 +1,0 @@
-import sys
-
-from ciam_shared.devstack.mailsink.server import main
-
-sys.exit(main())
