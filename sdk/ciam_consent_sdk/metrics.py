@@ -52,7 +52,9 @@ class ViewCollector(Collector):
             BOOTSTRAPPED, "1 once the view has read the state topic at start", labels=["view"]
         )
         with self._lock:
-            views = list(self._views.items())
+            # A stopped view drops out at once, not when it is collected: its name may be taken
+            # by the view that replaced it (another app instance in the same process).
+            views = [(view, name) for view, name in self._views.items() if not view.stopped]
         # Two views under one name (e.g. two apps in one process) report the one further behind.
         worst: dict[tuple[str, str], int] = {}
         last: dict[str, datetime] = {}

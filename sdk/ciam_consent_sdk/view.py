@@ -89,6 +89,7 @@ class ConsentView:
         self._callbacks: list[ChangeCallback] = []
         self._stats = ViewStats()
         self._started = False
+        self._stopped = False
         self._tracer = view_tracer(tracer_provider)
 
     # -- reading --------------------------------------------------------------------------
@@ -177,8 +178,14 @@ class ConsentView:
             extra={"topic": self.state_topic, "subjects": len(self._store)},
         )
 
+    @property
+    def stopped(self) -> bool:
+        """True once `stop()` was called: the view no longer follows the topic."""
+        return self._stopped
+
     async def stop(self) -> None:
         """Finish the record in hand, stop reading and flush the acknowledgements."""
+        self._stopped = True
         try:
             await self._feed.stop()
         finally:

@@ -63,3 +63,23 @@ async def test_a_held_back_view_shows_its_lag_on_the_metrics(
     finally:
         release.set()
         await view.stop()
+
+
+async def test_a_stopped_view_drops_out_and_its_successor_reports_alone(
+    topic: StateTopic, kafka_bootstrap: str, topic_prefix: str
+) -> None:
+    name = f"app-{uuid.uuid4().hex[:8]}"
+    first = new_view(kafka_bootstrap, topic_prefix)
+    expose(first, name)
+    await first.start()
+    await first.stop()
+    assert gauge("ciam_consent_view_bootstrapped", view=name) is None  # kept referenced above
+    second = new_view(kafka_bootstrap, topic_prefix)
+    expose(second, name)
+    assert gauge("ciam_consent_view_bootstrapped", view=name) == 0  # not started yet
+    try:
+        await second.start()
+        assert gauge("ciam_consent_view_bootstrapped", view=name) == 1
+    finally:
+        await second.stop()
+    assert first.stopped and second.stopped
