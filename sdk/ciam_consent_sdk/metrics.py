@@ -1,8 +1,9 @@
 """Prometheus gauges of consent views: how far each is behind the state topic.
 
 `expose(view, name)` adds a running view to one collector registered with prometheus_client's
-default registry (an app serves it with its usual `/metrics`); a stopped or collected view
-drops out. Series, labelled `view` (the name given) and `partition`:
+default registry (an app serves it with its usual `/metrics`); a view reports from its start
+until its stop (or until it is collected). Series, labelled `view` (the name given) and
+`partition`:
 
 - `ciam_consent_view_lag_records`: records of the state topic not yet handled;
 - `ciam_consent_view_last_record_age_seconds`: time since the last handled record was
@@ -52,9 +53,10 @@ class ViewCollector(Collector):
             BOOTSTRAPPED, "1 once the view has read the state topic at start", labels=["view"]
         )
         with self._lock:
-            # A stopped view drops out at once, not when it is collected: its name may be taken
-            # by the view that replaced it (another app instance in the same process).
-            views = [(view, name) for view, name in self._views.items() if not view.stopped]
+            # Only running views report: one never started (an app built but not served) or
+            # already stopped would hold the gauges of its name, which the view that replaced it
+            # (another app instance in the same process) now owns.
+            views = [(view, name) for view, name in self._views.items() if view.running]
         # Two views under one name (e.g. two apps in one process) report the one further behind.
         worst: dict[tuple[str, str], int] = {}
         last: dict[str, datetime] = {}

@@ -170,6 +170,7 @@ class ConsentView:
                 await self._acks.start()
             await self._feed.start()
         except BaseException:
+            self._stopped = True  # a view that failed to start is not running
             if self._acks is not None:
                 await self._acks.stop()
             raise
@@ -182,6 +183,11 @@ class ConsentView:
     def stopped(self) -> bool:
         """True once `stop()` was called: the view no longer follows the topic."""
         return self._stopped
+
+    @property
+    def running(self) -> bool:
+        """Started (bootstrapping or following) and not stopped."""
+        return self._started and not self._stopped
 
     async def stop(self) -> None:
         """Finish the record in hand, stop reading and flush the acknowledgements."""
