@@ -16,6 +16,9 @@ run: setup ## the whole system: PostgreSQL, Kafka, Redis (kept in var/) and the 
 test: setup ## the whole test suite against real Kafka, PostgreSQL and Redis
 	$(PY) -m pytest
 
+screenshots: setup ## the browser tests alone, saving their screenshots into docs/services/screenshots
+	CIAM_SCREENSHOTS=docs/services/screenshots $(PY) -m pytest -m browser -q
+
 setup: bootstrap venv kafka-jars node-deps ## install what run and test need (system packages, .venv, Kafka jars, Node deps)
 
 bootstrap: ## install PostgreSQL, Redis, Java, Maven and uv when missing (as root), else print the command
@@ -28,9 +31,10 @@ venv: ## the Python environment in .venv (uv sync of uv.lock), compiled to bytec
 	@# again, 2.6 times the CPU of an import from bytecode (a consent start: 5.2 s, not 2.0 s).
 	@$(PY) -m compileall -q shared/ciam_shared devtools/ciam_devtools services/*/ciam_* sdk/ciam_consent_sdk >/dev/null
 
-node-deps: ## Node test parties pinned by package-lock.json: the relying party (openid-client) and the social provider (oidc-provider)
+node-deps: ## Node test parties pinned by package-lock.json: the relying party (openid-client), the social provider (oidc-provider), axe-core for the browser tests
 	@if command -v npm >/dev/null 2>&1; then npm ci --prefix tests/rp --no-audit --no-fund --silent; \
 	npm ci --prefix tests/idp --no-audit --no-fund --silent; \
+	npm ci --prefix tests/browser --no-audit --no-fund --silent; \
 	else echo "node-deps: npm not found; the openid-client and oidc-provider tests will be skipped"; fi
 
 kafka-jars: venv ## fetch the Kafka broker jars with Maven into infra/kafka/lib (once)

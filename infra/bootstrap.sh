@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the local runner and the tests need on a fresh Debian machine:
-# uv (from PyPI), redis-server and postgresql (Debian's packages), and checks Java 17+ and Maven.
+# uv (from PyPI), redis-server, postgresql and chromium (Debian's packages), and checks Java 17+
+# and Maven.
 # As root it installs what is missing; otherwise it prints the exact command and stops.
 set -euo pipefail
 
@@ -11,6 +12,10 @@ if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb 
 fi
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
+# The browser tests drive Debian's Chromium through Playwright (its own browser download is not
+# reachable); a font so that pages render text the way a customer sees it.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -d /usr/share/fonts/truetype/dejavu ] || missing+=(fonts-dejavu-core)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

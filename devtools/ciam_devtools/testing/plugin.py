@@ -284,6 +284,16 @@ async def publish_event(bootstrap: str, event: Any, *, prefix: str, times: int =
         await producer.stop()
 
 
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Any]:
+    """The system's Chromium under Playwright, one per test session (each test opens its own
+    context: cookies, viewport and locale are per context)."""
+    from ciam_devtools.testing.browser import chromium
+
+    async with chromium() as launched:
+        yield launched
+
+
 def settings_kwargs(
     database_url: str,
     *,
