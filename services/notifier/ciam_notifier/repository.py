@@ -129,15 +129,10 @@ async def with_pending_deliveries(
     return set(found)
 
 
-async def leased_deliveries(
-    session: AsyncSession, ids: list[uuid.UUID], lease_until: datetime
-) -> Sequence[Delivery]:
-    """The fast path's deliveries still under its lease (not replayed or taken over), locked."""
-    query = select(Delivery).where(
-        Delivery.id.in_(ids),
-        Delivery.status == PENDING,
-        Delivery.next_attempt_at == lease_until,
-    )
+async def pending_deliveries(session: AsyncSession, ids: list[uuid.UUID]) -> Sequence[Delivery]:
+    """The given deliveries that are still pending, locked (skipping rows another worker
+    holds); the caller checks which are still under its lease."""
+    query = select(Delivery).where(Delivery.id.in_(ids), Delivery.status == PENDING)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return (await session.scalars(query)).all()

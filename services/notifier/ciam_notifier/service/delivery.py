@@ -1,6 +1,11 @@
 """Webhook delivery: signed (Standard Webhooks), in order per subject and endpoint, retried
 with exponential backoff and jitter for `retry_period_seconds`, then dead-lettered.
 
+A delivery is claimed under a lease (`next_attempt_at` moved ahead) in a short transaction,
+POSTed outside any transaction, and its outcome recorded in another short one: no row lock or
+transaction spans an outbound call, and each attempt runs on its own, so one hanging endpoint
+holds one attempt slot until its timeout and never the other subjects' deliveries.
+
 A 2xx is the endpoint's proof that it applied the change: it is published on consent.applied
 (subscriber `webhook:<app>:<subscription id>`), like the SDK's acknowledgements.
 """
@@ -24,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ciam_notifier import repository, signing
 from ciam_notifier.errors import UnsafeWebhookUrl
 from ciam_notifier.models import Delivery, Subscription
-from ciam_notifier.service.fanout import Immediate
+from ciam_notifier.service.fanout import FAST_LEASE, Immediate
 from ciam_notifier.ssrf import WebhookGuard
 from ciam_notifier.webhook_http import post_pinned
 from ciam_shared.backoff import Backoff
@@ -39,6 +44,11 @@ SOURCE = "/ciam/notifier"
 OUTCOMES = Counter("ciam_webhook_attempts_total", "Webhook delivery attempts", ["outcome"])
 for _outcome in ("delivered", "retry", "dead"):
     OUTCOMES.labels(_outcome)  # every series from the start: alerts see 0, not "no data"
+
+
+# A claimed delivery is the claimant's until then: longer than a POST's timeout plus recording
+# it. Afterwards a round may claim it again (the process that held it has stopped).
+LEASE = FAST_LEASE
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,9 @@ class DeliveryWorker:
         self._loop = WorkerLoop("deliveries", self._more, self.policy.poll_seconds)
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_flight = 0
+        # Attempts that have finished and wait to be recorded, and the task recording them.
+        self._finished: list[tuple[Immediate, Outcome]] = []
+        self._recorder: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         self._loop.wake()
@@ -90,40 +103,66 @@ class DeliveryWorker:
         """After a fan-out commits: POST its fast-path deliveries at once, and wake the round
         for the others."""
         if immediate:
-            self._in_flight += len(immediate)
-            task = asyncio.create_task(self._deliver_immediate(immediate))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._start(immediate)
         else:
             self.wake()
 
-    async def _deliver_immediate(self, immediate: list[Immediate]) -> None:
+    def _start(self, claimed: list[Immediate]) -> None:
+        """Each leased delivery is its own attempt: a hanging endpoint holds its own slot and
+        nothing else (not the others of its batch, not another subject's change)."""
+        self._in_flight += len(claimed)
+        for one in claimed:
+            task = asyncio.create_task(self._attempt(one))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _attempt(self, claim: Immediate) -> None:
         try:
-            outcomes = await asyncio.gather(
-                *(self._send(i.event_id, i.payload, i.subscription) for i in immediate)
+            outcome = await self._send(
+                claim.event_id, claim.payload, claim.subscription, claim.traceparent
             )
-            by_id = {i.delivery_id: (i, o) for i, o in zip(immediate, outcomes, strict=True)}
-            async with unit_of_work(self.sessions) as session:
-                leased = await repository.leased_deliveries(
-                    session, list(by_id), immediate[0].lease_until
-                )
-                found = await repository.subscriptions_by_id(
-                    session, {d.subscription_id for d in leased}
-                )
-                staged = [
-                    self._record(d, found.get(d.subscription_id), by_id[d.id][1]) for d in leased
-                ]
-                await stage_many(
-                    session,
-                    [e for e in staged if e is not None],
-                    topic_prefix=self.policy.topic_prefix,
-                )
         except Exception:
-            # The lease runs out and the round delivers them: at least once, never lost.
-            log.exception("immediate delivery failed; the worker's round will retry")
-        finally:
-            self._in_flight -= len(immediate)
-        self.wake()  # a subject's next change may be waiting for these
+            # The lease runs out and a round attempts it again: at least once, never lost.
+            log.exception("webhook attempt failed; a later round will retry it")
+            self._in_flight -= 1
+            self.wake()
+            return
+        self._finished.append((claim, outcome))
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._record_finished())
+
+    async def _record_finished(self) -> None:
+        """Record the outcomes of finished attempts, as many as have finished by then in one
+        short transaction (under load they batch; alone, each is recorded at once). A row is
+        recorded only while its lease holds: a delivery replayed or taken over meanwhile
+        belongs to someone else."""
+        while self._finished:
+            batch, self._finished = self._finished, []
+            try:
+                outcomes = {claim.delivery_id: (claim, outcome) for claim, outcome in batch}
+                async with unit_of_work(self.sessions) as session:
+                    locked = await repository.pending_deliveries(session, list(outcomes))
+                    leased = [
+                        d for d in locked if d.next_attempt_at == outcomes[d.id][0].lease_until
+                    ]
+                    found = await repository.subscriptions_by_id(
+                        session, {d.subscription_id for d in leased}
+                    )
+                    staged = [
+                        self._record(d, found.get(d.subscription_id), outcomes[d.id][1])
+                        for d in leased
+                    ]
+                    await stage_many(
+                        session,
+                        [e for e in staged if e is not None],
+                        topic_prefix=self.policy.topic_prefix,
+                    )
+            except Exception:
+                # Not recorded: the leases run out and a round attempts them again.
+                log.exception("recording webhook outcomes failed; a later round will retry")
+            finally:
+                self._in_flight -= len(batch)
+            self.wake()  # a subject's next change may be waiting for these
 
     async def run_forever(self) -> None:
         """Rounds while there is work, then woken or polled (`ciam_shared.worker`)."""
@@ -133,29 +172,45 @@ class DeliveryWorker:
         return await self.run_once() > 0
 
     async def run_once(self) -> int:
-        """Attempt every due delivery once (up to `concurrency`); returns how many."""
+        """Claim due deliveries, up to the free attempt slots, under a lease, in a short
+        transaction; then attempt each on its own (`_start`). No transaction or row lock is
+        held across a POST. Returns how many were claimed."""
+        free = self.policy.concurrency - self._in_flight
+        if free <= 0:
+            return 0  # woken again when an attempt is recorded
+        now = utcnow()
+        lease_until = now + LEASE
         async with unit_of_work(self.sessions) as session:
-            due = await repository.due_deliveries(session, utcnow(), self.policy.concurrency)
+            due = await repository.due_deliveries(session, now, free)
             if not due:
                 return 0
             found = await repository.subscriptions_by_id(session, {d.subscription_id for d in due})
-            subscriptions = {d.subscription_id: found.get(d.subscription_id) for d in due}
-            outcomes = await asyncio.gather(
-                *(
-                    self._send(
-                        d.event_id, d.payload, subscriptions[d.subscription_id], d.traceparent
+            claimed: list[Immediate] = []
+            staged: list[CloudEvent[Any] | None] = []
+            for delivery in due:
+                subscription = found.get(delivery.subscription_id)
+                if subscription is None or subscription.status != "active":
+                    # Paused (held without spending an attempt) or deleted (dead-lettered):
+                    # decided here, nothing to POST.
+                    why = "subscription deleted" if subscription is None else "subscription paused"
+                    staged.append(self._record(delivery, subscription, Outcome(False, error=why)))
+                    continue
+                delivery.next_attempt_at = lease_until
+                claimed.append(
+                    Immediate(
+                        delivery.id,
+                        delivery.event_id,
+                        delivery.payload,
+                        subscription,
+                        lease_until,
+                        delivery.traceparent,
                     )
-                    for d in due
                 )
-            )
-            staged = [
-                self._record(delivery, subscriptions[delivery.subscription_id], outcome)
-                for delivery, outcome in zip(due, outcomes, strict=True)
-            ]
             await stage_many(
                 session, [e for e in staged if e is not None], topic_prefix=self.policy.topic_prefix
             )
-            return len(due)
+        self._start(claimed)
+        return len(due)
 
     async def _send(
         self,

@@ -39,6 +39,9 @@ class Immediate:
     payload: dict[str, Any]
     subscription: Subscription
     lease_until: datetime
+    # The fan-out's trace context, for a delivery a worker round claims later (the fast path
+    # POSTs inside the fan-out's own span).
+    traceparent: str | None = None
 
 
 # The purposes an app declares now (none for an unknown app).

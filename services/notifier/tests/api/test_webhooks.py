@@ -6,6 +6,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,7 +15,7 @@ import httpx
 import pytest
 import uvicorn
 from aiokafka import AIOKafkaConsumer
-from sqlalchemy import select
+from sqlalchemy import select, text
 from standardwebhooks import Webhook
 
 from ciam_devtools.devstack import free_port
@@ -122,15 +123,23 @@ class Notifier:
         return found
 
 
-@pytest.fixture
-async def notifier(
-    fresh_database,
+@asynccontextmanager
+async def started_notifier(
+    fresh_database: Any,
     kafka_bootstrap: str,
     redis_url: str,
     topic_prefix: str,
     token_issuer: TokenIssuer,
+    **overrides: Any,
 ) -> AsyncIterator[Notifier]:
     url = await fresh_database("ciam_notifier.migrations")
+    tuning: dict[str, Any] = {
+        "webhook_allowlist": ["127.0.0.0/8"],
+        "backoff_base_seconds": 0.05,
+        "backoff_max_seconds": 0.2,
+        "retry_period_seconds": 1.5,
+        "delivery_poll_seconds": 0.1,
+    }
     settings = NotifierSettings(
         **settings_kwargs(
             url,
@@ -139,14 +148,24 @@ async def notifier(
             topic_prefix=topic_prefix,
             token_issuer=token_issuer,
         ),
-        webhook_allowlist=["127.0.0.0/8"],
-        backoff_base_seconds=0.05,
-        backoff_max_seconds=0.2,
-        retry_period_seconds=1.5,
-        delivery_poll_seconds=0.1,
+        **(tuning | overrides),
     )
     async with running(create_app(settings)) as client:
         yield Notifier(client, token_issuer, url)
+
+
+@pytest.fixture
+async def notifier(
+    fresh_database: Any,
+    kafka_bootstrap: str,
+    redis_url: str,
+    topic_prefix: str,
+    token_issuer: TokenIssuer,
+) -> AsyncIterator[Notifier]:
+    async with started_notifier(
+        fresh_database, kafka_bootstrap, redis_url, topic_prefix, token_issuer
+    ) as started:
+        yield started
 
 
 def change(
@@ -387,10 +406,16 @@ async def test_a_fast_delivery_the_process_never_sent_goes_out_after_its_lease(
     commit and the POST, a worker round delivers them once the lease has run out."""
     monkeypatch.setattr(fanout, "FAST_LEASE", timedelta(seconds=1))
 
-    async def stopped_before_posting(self: DeliveryWorker, immediate: Any) -> None:
-        return None
+    start = DeliveryWorker._start
+    dropped: list[Any] = []
 
-    monkeypatch.setattr(DeliveryWorker, "_deliver_immediate", stopped_before_posting)
+    def stopped_before_posting(self: DeliveryWorker, claimed: Any) -> None:
+        if not dropped:  # the first claim is the fast path's: the process "stops" before it
+            dropped.append(claimed)
+            return
+        start(self, claimed)
+
+    monkeypatch.setattr(DeliveryWorker, "_start", stopped_before_posting)
     receiver = Receiver()
     servers = await serve([receiver])
     try:
@@ -407,6 +432,7 @@ async def test_a_fast_delivery_the_process_never_sent_goes_out_after_its_lease(
         await shutdown(servers)
     assert len(receiver.received) == 1
     assert receiver.received[0][0]["webhook-id"] == str(event.id)
+    assert [c.event_id for c in dropped[0]] == [event.id]
 
 
 async def test_webhook_subscriptions_need_the_webhooks_scope(notifier: Notifier) -> None:
@@ -429,3 +455,103 @@ async def test_webhook_subscriptions_need_the_webhooks_scope(notifier: Notifier)
             assert response.json()["scope"] == NOTIFIER_WEBHOOKS
     listed = await notifier.client.get("/v1/subscriptions", headers=notifier.app())
     assert [(s["id"], s["status"]) for s in listed.json()] == [(mine["id"], "active")]
+
+
+@dataclass
+class HangingReceiver(Receiver):
+    """An endpoint that never answers for one subject (until released) and answers the
+    others at once."""
+
+    hang_for: str = ""
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    hanging: int = 0  # requests for `hang_for` received so far
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        if json.loads(body)["data"]["subject_id"] == self.hang_for:
+            self.hanging += 1
+            await self.release.wait()
+            return  # the connection closes without an answer
+        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        self.received.append((headers, body))
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+async def test_a_hanging_endpoint_holds_back_neither_other_subjects_nor_a_row_lock(
+    fresh_database: Any,
+    kafka_bootstrap: str,
+    redis_url: str,
+    topic_prefix: str,
+    token_issuer: TokenIssuer,
+) -> None:
+    """A backlog (built while the subscription is paused, as after a restart) goes out by
+    worker rounds. One subject's request hangs: the other subject's three changes, each
+    waiting for the one before, still arrive during that single hanging attempt, and the
+    hanging delivery's row is not locked meanwhile (no transaction spans the POST)."""
+    receiver = HangingReceiver()
+    servers = await serve([receiver])
+    # Long enough that the first hanging attempt outlives the test's checks.
+    async with started_notifier(
+        fresh_database,
+        kafka_bootstrap,
+        redis_url,
+        topic_prefix,
+        token_issuer,
+        delivery_timeout_seconds=25.0,
+    ) as notifier:
+        try:
+            subscription = await notifier.subscribe(receiver.url)
+            await notifier.client.post(
+                f"/v1/subscriptions/{subscription['id']}/pause", headers=notifier.app()
+            )
+            stuck, flowing = uuid.uuid4(), uuid.uuid4()
+            receiver.hang_for = str(stuck)
+            await publish_event(
+                kafka_bootstrap, change(ConsentWithdrawn, stuck, 1), prefix=topic_prefix
+            )
+            for version in (1, 2, 3):
+                model = ConsentWithdrawn if version % 2 else ConsentGranted
+                await publish_event(
+                    kafka_bootstrap, change(model, flowing, version), prefix=topic_prefix
+                )
+
+            async def queued() -> bool:
+                return len(await notifier.deliveries(subscription["id"])) == 4
+
+            await eventually(queued)
+            await notifier.client.post(
+                f"/v1/subscriptions/{subscription['id']}/resume", headers=notifier.app()
+            )
+
+            async def flowed() -> bool:
+                return len(receiver.received) == 3
+
+            await eventually(flowed)
+            assert receiver.hanging == 1  # all three arrived during the one hanging attempt
+            versions = [json.loads(body)["data"]["version"] for _, body in receiver.received]
+            assert versions == [1, 2, 3]
+
+            engine = create_engine(notifier.db_url)
+            try:
+                async with engine.begin() as connection:
+                    locked = await connection.execute(
+                        text(
+                            "SELECT id FROM deliveries WHERE subject_id = :subject "
+                            "FOR UPDATE NOWAIT"
+                        ),
+                        {"subject": stuck},
+                    )
+                    assert len(locked.all()) == 1  # NOWAIT: an error if a round held it
+            finally:
+                await engine.dispose()
+        finally:
+            receiver.release.set()
+            await shutdown(servers)
