@@ -16,6 +16,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Annotated, Any, Generic, TypeVar
 
 import redis.asyncio as aioredis
@@ -38,6 +39,7 @@ from ciam_shared.inbox import PROCESSED_EVENTS
 from ciam_shared.logging import configure_logging
 from ciam_shared.observability import FASTAPI_TELEMETRY, instrument, start_watching
 from ciam_shared.outbox import OUTBOX, WAKE, OutboxRelay
+from ciam_shared.retention import Retention, run_pruning
 from ciam_shared.settings import BaseServiceSettings
 from ciam_shared.tokens import TokenVerifier
 from ciam_shared.topics import ALL_TOPICS, Topic, ensure_topics
@@ -154,7 +156,19 @@ class ServiceRuntime(Generic[PartsT]):
         await self.broker.start()
         if self.settings.outbox_relay_enabled:
             await self.relay.start()
+        self.spawn("pruning", run_pruning(self.sessions, *self._bookkeeping(), self._retention()))
         log.info("%s started", self.spec.name)
+
+    def _bookkeeping(self) -> tuple[Table, Table]:
+        return _table(self.spec.metadata, OUTBOX), _table(self.spec.metadata, PROCESSED_EVENTS)
+
+    def _retention(self) -> Retention:
+        settings = self.settings
+        return Retention(
+            outbox_keep=timedelta(days=settings.outbox_keep_days),
+            processed_keep=timedelta(days=settings.processed_events_keep_days),
+            interval_seconds=settings.prune_interval_seconds,
+        )
 
     def spawn(self, name: str, coroutine: Coroutine[Any, Any, None]) -> None:
         """A background task of the service, cancelled first when the service stops."""

@@ -75,6 +75,11 @@ class BaseServiceSettings(BaseSettings):
     outbox_sweep_seconds: float = 5.0
     # Off: this process stages events but leaves publishing to another (a dedicated relay).
     outbox_relay_enabled: bool = True
+    # Bookkeeping kept, then deleted (ciam_shared.retention): sent outbox rows and the ids of
+    # processed events, checked every `prune_interval_seconds`.
+    outbox_keep_days: float = 7.0
+    processed_events_keep_days: float = 30.0
+    prune_interval_seconds: float = 3600.0
     # How often the consumer lag and outbox gauges are measured (ciam_shared.observability).
     metrics_refresh_seconds: float = 15.0
     # Access tokens (RFC 9068 JWTs) are verified locally against this issuer's JWKS
