@@ -171,13 +171,29 @@ class KafkaCluster:
             f"CIAM_READY_TIMEOUT on a slow machine; logs in {self.workdir}); last: {last}"
         )
 
+    async def leader(self, topic: str, partition: int = 0) -> int:
+        """The node that leads `partition` of `topic` (-1: none)."""
+        return (await leaders(self.bootstrap, topic)).get(partition, -1)
+
+    async def fully_replicated(self, topic: str) -> bool:
+        """Every partition of `topic` has all its replicas in sync (a restarted node caught up)."""
+        return all(
+            set(isr) == set(replicas)
+            for _, replicas, isr in (await partitions(self.bootstrap, topic)).values()
+        )
+
     def wait(self) -> float:
         """`wait_for` every node, from synchronous code (the runner's thread)."""
         return asyncio.run(self.wait_for())
 
-    def stop(self) -> None:
-        for proc in self.procs.values():
-            proc.stop()
+    def stop(self, *, graceful: bool = True) -> None:
+        """SIGTERM, one node after the other (a controlled shutdown hands its partitions
+        over); `graceful=False` kills them all at once (storage that is thrown away)."""
+        for node_id, proc in self.procs.items():
+            if graceful:
+                proc.stop()
+            else:
+                self.kill(node_id)
 
 
 async def leaders(bootstrap: str, topic: str) -> dict[int, int]:
