@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import time
@@ -148,7 +149,15 @@ class KafkaCluster:
     ) -> float:
         """Seconds until the nodes (default: all) are registered brokers; fails early, with
         its log, when one of them exits."""
-        wanted = set(self.nodes if node_ids is None else node_ids)
+        # Refused connections to nodes still starting are expected: not logged meanwhile.
+        quiet = logging.getLogger("aiokafka")
+        level, quiet.level = quiet.level, logging.CRITICAL
+        try:
+            return await self._wait_for(set(self.nodes if node_ids is None else node_ids), timeout)
+        finally:
+            quiet.setLevel(level)
+
+    async def _wait_for(self, wanted: set[int], timeout: float | None) -> float:
         timeout = ready_timeout() if timeout is None else timeout
         started, last = time.monotonic(), ""
         while time.monotonic() - started < timeout:
