@@ -258,8 +258,11 @@ async def test_consent_changes_survive_the_loss_of_a_leader_and_then_of_a_second
         # A second broker (the new leader) goes down too: no write can have two copies now
         # (and, with combined nodes, the controller quorum is gone). The API still accepts:
         # each change is committed with its outbox rows, which wait.
-        second = await cluster.leader(state_topic, 0)
-        assert second not in (first, -1)
+        async def new_leader() -> int | None:
+            leader = await cluster.leader(state_topic, 0)
+            return leader if leader not in (first, -1) else None
+
+        second = await eventually(new_leader, timeout=30)
         cluster.kill(second)
         await consent.burst(subjects, ROUNDS, done=2 * ROUNDS)
         assert await consent.unsent() > 0
