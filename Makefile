@@ -10,8 +10,8 @@ help: ## this list
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-zA-Z_-]+):.*## (.*)$$/\1\t\2/' \
 		| awk -F'\t' '{ printf "  make %-24s %s\n", $$1, $$2 }'
 
-run: setup ## the whole system: PostgreSQL, Kafka, Redis (kept in var/) and the four services; Ctrl-C stops it
-	$(PY) -m ciam_devtools.devstack.run
+run: setup ## the whole system: PostgreSQL, Kafka, Redis (kept in var/) and the four services; Ctrl-C stops it; KAFKA_BROKERS=3: a three-broker Kafka cluster
+	$(PY) -m ciam_devtools.devstack.run $(if $(KAFKA_BROKERS),--kafka-brokers $(KAFKA_BROKERS))
 
 test: setup ## the whole test suite against real Kafka, PostgreSQL and Redis
 	$(PY) -m pytest

@@ -164,11 +164,35 @@ def test_every_app_service_probes_readiness_on_its_own_published_port(app: str) 
     assert _environment(app).get(f"{app.upper()}_PORT") == str(port)
 
 
+def _resolved(name: str, variables: dict[str, str]) -> dict[str, str]:
+    """The service's environment as compose would interpolate it with `variables` (a
+    `${NAME:-default}` takes its default when NAME is not among them)."""
+
+    def value(match: re.Match[str]) -> str:
+        if match["name"] in variables:
+            return variables[match["name"]]
+        modifier = match["modifier"]
+        return modifier[2:] if modifier.startswith(":-") else match[0]
+
+    return {key: ANY_REFERENCE.sub(value, text) for key, text in _environment(name).items()}
+
+
+CLUSTER_ENV = ROOT / "infra" / "compose" / "cluster.env"
+KAFKA_NODES = ("kafka", "kafka-2", "kafka-3")
+
+
+def _cluster_variables() -> dict[str, str]:
+    lines = CLUSTER_ENV.read_text(encoding="utf-8").splitlines()
+    pairs = (line.partition("=") for line in lines if line.strip() and not line.startswith("#"))
+    return {key.strip(): value.strip() for key, _, value in pairs}
+
+
 def test_kafka_is_a_single_kraft_node_without_topic_auto_creation() -> None:
     kafka = _service("kafka")
     image = str(kafka.get("image", ""))
     assert image.startswith("apache/kafka:"), f"kafka must use the apache/kafka image: {image!r}"
-    env = _environment("kafka")
+    assert "profiles" not in kafka, "the single broker must start without a profile"
+    env = _resolved("kafka", {})
     roles = {role.strip() for role in env.get("KAFKA_PROCESS_ROLES", "").split(",")}
     assert roles == {"broker", "controller"}, f"kafka must be combined broker+controller: {roles}"
     assert "KAFKA_ZOOKEEPER_CONNECT" not in env, "KRaft mode takes no ZooKeeper"
@@ -183,14 +207,51 @@ def test_kafka_is_a_single_kraft_node_without_topic_auto_creation() -> None:
     assert env.get("KAFKA_AUTO_CREATE_TOPICS_ENABLE", "").lower() == "false", (
         "services create their own topics; the broker must not auto-create them"
     )
+    assert env.get("KAFKA_CONTROLLER_QUORUM_VOTERS") == f"{node_id}@kafka:9093"
     assert env.get("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR") == "1"
     assert env.get("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR") == "1"
+    assert env.get("KAFKA_MIN_INSYNC_REPLICAS") == "1"
     assert "/opt/kafka/bin/" in _healthcheck_command("kafka")
+
+
+def test_the_cluster_profile_is_three_kraft_nodes_with_three_replicas_two_in_sync() -> None:
+    variables = _cluster_variables()
+    assert variables.get("COMPOSE_PROFILES") == "cluster"
+    nodes = {name: _resolved(name, variables) for name in KAFKA_NODES}
+    for name in KAFKA_NODES[1:]:
+        assert _service(name).get("profiles") == ["cluster"], f"{name}: only in the profile"
+    voters = {f"{env['KAFKA_NODE_ID']}@{name}:9093" for name, env in nodes.items()}
+    assert len(voters) == 3, "every node needs its own KAFKA_NODE_ID"
+    for name, env in nodes.items():
+        assert str(_service(name).get("image", "")).startswith("apache/kafka:"), name
+        assert "/opt/kafka/bin/" in _healthcheck_command(name)
+        assert {r.strip() for r in env["KAFKA_PROCESS_ROLES"].split(",")} == {
+            "broker",
+            "controller",
+        }
+        assert set(env["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")) == voters, name
+        assert env["KAFKA_ADVERTISED_LISTENERS"] == f"PLAINTEXT://{name}:9092"
+        assert env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "3", name
+        assert env["KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR"] == "3", name
+        assert env["KAFKA_DEFAULT_REPLICATION_FACTOR"] == "3", name
+        assert env["KAFKA_MIN_INSYNC_REPLICAS"] == "2", name
+        assert env["KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"] == "2", name
+        assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"].lower() == "false", name
+        assert env["KAFKA_UNCLEAN_LEADER_ELECTION_ENABLE"].lower() == "false", name
+    assert len({env["CLUSTER_ID"] for env in nodes.values()}) == 1, "one cluster id"
+    volumes = {str(_service(name)["volumes"][0]).split(":")[0] for name in KAFKA_NODES}
+    assert len(volumes) == 3, f"each node needs its own volume: {volumes}"
+    for app in APPS:
+        bootstrap = _resolved(app, variables)["KAFKA_BOOTSTRAP_SERVERS"].split(",")
+        assert sorted(bootstrap) == sorted(f"{name}:9092" for name in KAFKA_NODES), app
+        depends_on = _service(app)["depends_on"]
+        for name in KAFKA_NODES[1:]:
+            assert depends_on[name] == {"condition": "service_healthy", "required": False}, app
 
 
 @pytest.mark.parametrize("app", APPS)
 def test_every_app_service_reaches_kafka_and_redis_by_service_name(app: str) -> None:
-    env = _environment(app)
+    env = _resolved(app, {})
     advertised = _environment("kafka").get("KAFKA_ADVERTISED_LISTENERS", "")
     bootstrap = env.get("KAFKA_BOOTSTRAP_SERVERS", "")
     assert bootstrap, f"{app}: KAFKA_BOOTSTRAP_SERVERS is not set"
@@ -473,7 +534,9 @@ OTHER_REQUIRED = {
 }
 
 
-def _run_compose_config(tmp_path: Path, password: str | None) -> subprocess.CompletedProcess[str]:
+def _run_compose_config(
+    tmp_path: Path, password: str | None, *env_files: Path
+) -> subprocess.CompletedProcess[str]:
     command = _compose_command()
     env = {key: value for key, value in os.environ.items() if not key.startswith("COMPOSE_")}
     env.pop("POSTGRES_PASSWORD", None)
@@ -483,7 +546,11 @@ def _run_compose_config(tmp_path: Path, password: str | None) -> subprocess.Comp
     empty_env_file = tmp_path / "empty.env"  # keeps a developer's .env out of the check
     empty_env_file.write_text("", encoding="utf-8")
     return subprocess.run(
-        [*command, "--env-file", str(empty_env_file), "-f", str(COMPOSE_FILE), "config", "-q"],
+        [
+            *command,
+            *(arg for path in (empty_env_file, *env_files) for arg in ("--env-file", str(path))),
+            *("-f", str(COMPOSE_FILE), "config", "-q"),
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -495,6 +562,11 @@ def _run_compose_config(tmp_path: Path, password: str | None) -> subprocess.Comp
 
 def test_docker_compose_accepts_the_file_when_postgres_password_is_set(tmp_path: Path) -> None:
     result = _run_compose_config(tmp_path, password="compose-config-check-password")
+    assert result.returncode == 0, f"compose config failed:\n{result.stdout}\n{result.stderr}"
+
+
+def test_docker_compose_accepts_the_cluster_profile(tmp_path: Path) -> None:
+    result = _run_compose_config(tmp_path, "compose-config-check-password", CLUSTER_ENV)
     assert result.returncode == 0, f"compose config failed:\n{result.stdout}\n{result.stderr}"
 
 

@@ -33,8 +33,10 @@ Handler = Callable[[AsyncSession, CloudEvent[Any]], Awaitable[None]]
 
 
 def create_broker(bootstrap_servers: str, *, client_id: str, description: str) -> KafkaBroker:
+    # FastStream takes a string as one address: a cluster's list (`a:9092,b:9092`) goes as a
+    # list, or the broker would look up a host named by the whole string.
     return KafkaBroker(
-        bootstrap_servers,
+        [server.strip() for server in bootstrap_servers.split(",") if server.strip()],
         client_id=client_id,
         acks="all",
         enable_idempotence=True,

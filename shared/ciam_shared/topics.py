@@ -124,6 +124,19 @@ ALL_TOPICS: tuple[Topic, ...] = (
 )
 
 
+def replication_for(brokers: int) -> tuple[int, int]:
+    """(replication factor, min.insync.replicas) on a cluster of `brokers`: three copies, two
+    of them needed for a write, from three brokers on; one copy on one broker."""
+    replicas = max(1, min(3, brokers))
+    return replicas, max(1, replicas - 1)
+
+
+def replicated_configs(replication_factor: int) -> dict[str, str]:
+    """`min.insync.replicas` for a topic of that many replicas: all but one must have a write
+    before acks=all confirms it (1 for one or two replicas, 2 for three)."""
+    return {"min.insync.replicas": str(max(1, replication_factor - 1))}
+
+
 # How long ensure_topics waits for new topics to have their partition leaders.
 TOPIC_READY_TIMEOUT_S = 30.0
 
@@ -133,21 +146,28 @@ async def ensure_topics(
     topics: Iterable[Topic] = ALL_TOPICS,
     *,
     prefix: str = "",
-    replication_factor: int = 1,
+    replication_factor: int | None = None,
 ) -> list[str]:
-    """Create the missing topics; existing ones are left as they are. Returns those created."""
+    """Create the missing topics; existing ones are left as they are. Returns those created.
+
+    Replication follows the cluster's size unless `replication_factor` is given
+    (`replication_for`): on three or more brokers a topic has three replicas and
+    `min.insync.replicas=2`, so a write the producers' acks=all confirmed is on two brokers."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="ciam-topics")
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         wanted = [t for t in topics if t.name(prefix) not in existing]
         created: list[str] = []
+        if wanted and replication_factor is None:
+            brokers = (await admin.describe_cluster()).get("brokers") or ()
+            replication_factor = replication_for(len(brokers))[0]
         for topic in wanted:
             new = NewTopic(
                 name=topic.name(prefix),
                 num_partitions=topic.partitions,
-                replication_factor=replication_factor,
-                topic_configs=topic.configs(),
+                replication_factor=replication_factor or 1,
+                topic_configs=topic.configs() | replicated_configs(replication_factor or 1),
             )
             try:
                 await admin.create_topics([new])

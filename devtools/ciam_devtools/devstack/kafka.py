@@ -1,9 +1,12 @@
-"""Apache Kafka in KRaft mode (one combined broker+controller), from Maven Central jars.
+"""Apache Kafka in KRaft mode (combined broker+controller nodes), from Maven Central jars.
 
 `infra/kafka/pom.xml` names org.apache.kafka:kafka_2.13; Maven copies it with its dependencies
 into `infra/kafka/lib` once. The broker runs on Java 17+. Its storage (`<workdir>/logs`) is
 formatted once, with a cluster id kept in `<workdir>/cluster.id`, and reused by every later
 start in the same directory: the runner's topics and records survive a restart.
+
+One node is the default (`launch_kafka`); `ciam_devtools.devstack.kafka_cluster` starts three
+(`KafkaNode`, `format_storage`, `launch_node` are the parts both use).
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ import base64
 import re
 import subprocess
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from ciam_devtools.devstack.errors import DevStackError
@@ -26,6 +30,7 @@ from ciam_devtools.devstack.process import (
     require_free,
     which_or_fail,
 )
+from ciam_shared.topics import replication_for
 
 MIN_JAVA = 17
 HEAP = ["-Xms256m", "-Xmx768m"]
@@ -98,11 +103,25 @@ def kafka_jars(root: Path | None = None) -> Path:
     return lib
 
 
-def _server_properties(data: Path, port: int, controller_port: int) -> str:
+def server_properties(
+    data: Path, port: int, controller_port: int, *, node_id: int = 1, voters: str = ""
+) -> str:
+    """A combined broker+controller node. `voters` (`id@host:port,...`, the controller quorum)
+    defaults to this node alone; with more voters the internal topics get the cluster's
+    replication (`replication_for`) and brokers are fenced sooner after a crash."""
+    voters = voters or f"{node_id}@127.0.0.1:{controller_port}"
+    replicas, min_isr = replication_for(voters.count("@"))
+    # A crashed broker is fenced (its partitions get new leaders) after the session timeout:
+    # 6 s instead of Kafka's 9 s when there is another broker to lead them.
+    failover = (
+        "broker.session.timeout.ms=6000\nbroker.heartbeat.interval.ms=1000\n"
+        if replicas > 1
+        else ""
+    )
     return f"""\
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:{controller_port}
+node.id={node_id}
+controller.quorum.voters={voters}
 listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
 advertised.listeners=PLAINTEXT://127.0.0.1:{port}
 controller.listener.names=CONTROLLER
@@ -110,26 +129,30 @@ listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
 log.dirs={data / "logs"}
 num.partitions=1
-offsets.topic.replication.factor=1
+default.replication.factor={replicas}
+min.insync.replicas={min_isr}
+offsets.topic.replication.factor={replicas}
 offsets.topic.num.partitions=6
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+transaction.state.log.replication.factor={replicas}
+transaction.state.log.min.isr={min_isr}
+share.coordinator.state.topic.replication.factor={replicas}
+share.coordinator.state.topic.min.isr={min_isr}
+unclean.leader.election.enable=false
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 log.cleaner.backoff.ms=1000
-"""
+{failover}"""
 
 
-async def metadata_ready(bootstrap: str) -> bool:
+async def metadata_ready(bootstrap: str, brokers: int = 1) -> bool:
+    """The cluster serves metadata and has registered at least `brokers` brokers."""
     from aiokafka.admin import AIOKafkaAdminClient
 
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
     try:
         await admin.start()
-        await admin.describe_cluster()
-        return True
+        cluster = await admin.describe_cluster()
+        return len(cluster.get("brokers") or ()) >= brokers
     finally:
         await admin.close()
 
@@ -145,28 +168,81 @@ def cluster_id(workdir: Path) -> str:
     return made
 
 
-def _format_storage(java: str, classpath: str, log4j: Path, props: Path, workdir: Path) -> None:
-    fmt = subprocess.run(
+@dataclass(frozen=True)
+class KafkaNode:
+    """One combined broker+controller node: its ports, its directory (properties, logs and
+    `logs/`, its storage) and the controller quorum it belongs to (empty: itself alone)."""
+
+    node_id: int
+    port: int
+    controller_port: int
+    workdir: Path
+    voters: str = ""
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def formatted(self) -> bool:
+        return (self.workdir / "logs" / "meta.properties").exists()
+
+
+def _write_config(node: KafkaNode) -> tuple[Path, Path]:
+    node.workdir.mkdir(parents=True, exist_ok=True)
+    props = node.workdir / "server.properties"
+    props.write_text(
+        server_properties(
+            node.workdir, node.port, node.controller_port, node_id=node.node_id, voters=node.voters
+        )
+    )
+    log4j = node.workdir / "log4j2.properties"
+    log4j.write_text(LOG4J2.format(log=node.workdir / "kafka.log", level="INFO"))
+    return props, log4j
+
+
+def format_storage(nodes: Sequence[KafkaNode], cluster_dir: Path) -> None:
+    """Format the storage of the nodes not formatted yet, all with the cluster id kept in
+    `cluster_dir`: one JVM start each (seconds), run side by side."""
+    java, classpath = java_binary(), f"{kafka_jars()}/*"
+    running = []
+    for node in nodes:
+        props, log4j = _write_config(node)
+        if node.formatted:
+            continue
+        command = [
+            java, *HEAP, f"-Dlog4j2.configurationFile={log4j}", "-cp", classpath,
+            "kafka.tools.StorageTool", "format", "--ignore-formatted",
+            "-t", cluster_id(cluster_dir), "-c", str(props),
+        ]  # fmt: skip
+        running.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+    for fmt in running:
+        output = fmt.communicate()[0].decode(errors="replace")
+        if fmt.returncode != 0:
+            raise DevStackError(f"formatting Kafka storage failed:\n{output}")
+
+
+def launch_node(
+    node: KafkaNode, *, heap: Sequence[str] = HEAP, name: str = "kafka"
+) -> ManagedProcess:
+    """Start a formatted node's JVM (`format_storage` first), without waiting for it. Call it
+    from the main thread: a child dies with the thread that started it (PR_SET_PDEATHSIG)."""
+    props, log4j = _write_config(node)
+    return ManagedProcess(
+        name,
         [
-            java,
-            *HEAP,
+            java_binary(),
+            *heap,
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={log4j}",
             "-cp",
-            classpath,
-            "kafka.tools.StorageTool",
-            "format",
-            "--ignore-formatted",
-            "-t",
-            cluster_id(workdir),
-            "-c",
+            f"{kafka_jars()}/*",
+            "kafka.Kafka",
             str(props),
         ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if fmt.returncode != 0:
-        raise DevStackError(f"formatting Kafka storage failed:\n{fmt.stdout}\n{fmt.stderr}")
+        log_path=node.workdir / "kafka.stdout.log",
+    ).start()
 
 
 def start_kafka(
@@ -187,43 +263,20 @@ def launch_kafka(
     controller_port: int | None = None,
     say: Callable[[str], None] | None = None,
 ) -> tuple[ManagedProcess, str]:
-    """Start the broker's process without waiting for it (`wait_for_kafka`). Call it from the
-    main thread: a child dies with the thread that started it (PR_SET_PDEATHSIG)."""
-    java = java_binary()
-    lib = kafka_jars()
+    """Start the broker's process without waiting for it (`wait_for_kafka`), from the main
+    thread (see `launch_node`)."""
     port = port or free_port()
     controller_port = controller_port or free_port()
     require_free(port, "Kafka", "CIAM_KAFKA_PORT")
     require_free(controller_port, "the Kafka controller", "CIAM_KAFKA_CONTROLLER_PORT")
-    workdir.mkdir(parents=True, exist_ok=True)
-    props = workdir / "server.properties"
-    props.write_text(_server_properties(workdir, port, controller_port))
-    log4j = workdir / "log4j2.properties"
-    log4j.write_text(LOG4J2.format(log=workdir / "kafka.log", level="INFO"))
-    classpath = f"{lib}/*"
-    # A JVM start of its own (seconds): only for storage not formatted yet.
-    if not (workdir / "logs" / "meta.properties").exists():
+    node = KafkaNode(1, port, controller_port, workdir)
+    if not node.formatted:
         if say:
             say(f"kafka: formatting {workdir / 'logs'} (first start, kept for the next ones) ...")
-        _format_storage(java, classpath, log4j, props, workdir)
+        format_storage([node], workdir)
     if say:
         say(f"kafka: starting on 127.0.0.1:{port} (data {workdir / 'logs'}) ...")
-    proc = ManagedProcess(
-        "kafka",
-        [
-            java,
-            *HEAP,
-            "-XX:+UseG1GC",
-            "-Djava.awt.headless=true",
-            f"-Dlog4j2.configurationFile={log4j}",
-            "-cp",
-            classpath,
-            "kafka.Kafka",
-            str(props),
-        ],
-        log_path=workdir / "kafka.stdout.log",
-    ).start()
-    return proc, f"127.0.0.1:{port}"
+    return launch_node(node), node.bootstrap
 
 
 def wait_for_kafka(proc: ManagedProcess, bootstrap: str) -> float:

@@ -42,6 +42,7 @@ from ciam_devtools.devstack import demo
 from ciam_devtools.devstack.console import ensure_client, service_clients
 from ciam_devtools.devstack.errors import DevStackError
 from ciam_devtools.devstack.kafka import launch_kafka, wait_for_kafka
+from ciam_devtools.devstack.kafka_cluster import BROKERS_VARIABLE, KafkaCluster, brokers_from_env
 from ciam_devtools.devstack.keys import runner_secrets
 from ciam_devtools.devstack.mailsink import mail_env, start_mail_sink
 from ciam_devtools.devstack.ports import HOST, SERVICES, Ports, ports_from_env
@@ -127,6 +128,8 @@ def check_ports(s: Stack) -> None:
 
 def start_kafka_in_background(s: Stack, pool: ThreadPoolExecutor) -> Future[str]:
     """Kafka takes longest: it is waited for in a thread while the rest starts."""
+    if s.args.kafka_brokers > 1:
+        return start_kafka_cluster_in_background(s, pool)
     began = time.monotonic()
     # Launched here, in the main thread: a child dies with the thread that started it.
     proc, s.kafka = launch_kafka(s.var / "kafka", s.ports.kafka, s.ports.kafka_controller, say=say)
@@ -135,6 +138,27 @@ def start_kafka_in_background(s: Stack, pool: ThreadPoolExecutor) -> Future[str]
     def wait() -> str:
         wait_for_kafka(proc, s.kafka)
         say(f"kafka: ready on {s.kafka} ({time.monotonic() - began:.1f} s)")
+        return s.kafka
+
+    return pool.submit(wait)
+
+
+def start_kafka_cluster_in_background(s: Stack, pool: ThreadPoolExecutor) -> Future[str]:
+    """`--kafka-brokers 3`: three combined nodes (ciam_devtools.devstack.kafka_cluster), their
+    storage in var/kafka-cluster; ready once all three are registered brokers."""
+    began = time.monotonic()
+    cluster = KafkaCluster(
+        s.var / "kafka-cluster", size=s.args.kafka_brokers,
+        port=s.ports.kafka, controller_port=s.ports.kafka_controller,
+    )  # fmt: skip
+    s.exits.callback(cluster.stop)
+    cluster.launch(say=say)  # in the main thread: a child dies with the thread that started it
+    s.kafka = cluster.bootstrap
+
+    def wait() -> str:
+        cluster.wait()
+        say(f"kafka: {len(cluster.nodes)} brokers ready on {s.kafka} "
+            f"({time.monotonic() - began:.1f} s)")  # fmt: skip
         return s.kafka
 
     return pool.submit(wait)
@@ -340,6 +364,13 @@ def system(args: argparse.Namespace) -> Iterator[Stack]:
         yield s
 
 
+def _brokers(value: str) -> int:
+    try:
+        return brokers_from_env(value)
+    except DevStackError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     # Ports default to the environment (ciam_devtools.devstack.ports); an option wins.
@@ -347,6 +378,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kafka-port", type=int, default=None, help="CIAM_KAFKA_PORT")
     parser.add_argument("--redis-port", type=int, default=None, help="CIAM_REDIS_PORT")
     parser.add_argument("--postgres-port", type=int, default=None, help="CIAM_POSTGRES_PORT")
+    parser.add_argument(
+        "--kafka-brokers", type=_brokers, default=os.environ.get(BROKERS_VARIABLE, "1"),
+        metavar="1|3", help="CIAM_KAFKA_BROKERS: one Kafka broker (default) or a cluster of three",
+    )  # fmt: skip
     parser.add_argument("--db-prefix", default="ciam_", help="database names (ciam_auth, ...)")
     parser.add_argument("--topic-prefix", default=os.environ.get("KAFKA_TOPIC_PREFIX", ""))
     parser.add_argument("--var", default=None, help="state directory (default: ./var)")

@@ -1,6 +1,6 @@
 """A service process of the runner that imports its code while Kafka is still starting.
 
-    python -m ciam_devtools.devstack.serve <service> --host H --port P [--kafka HOST:PORT]
+    python -m ciam_devtools.devstack.serve <service> --host H --port P [--kafka HOST:PORT[,...]]
 
 Importing a service (FastAPI, SQLAlchemy, pydantic, its own modules) is seconds of CPU; the
 service's start itself needs the broker (it creates its topics and joins its consumer groups).
@@ -24,7 +24,9 @@ from ciam_devtools.devstack.process import port_in_use, ready_timeout
 
 
 def wait_for_kafka(bootstrap: str) -> None:
-    host, _, port = bootstrap.rpartition(":")
+    """Until the broker serves metadata; with several addresses (a cluster), until as many
+    brokers are registered, so the topics the service creates get the cluster's replication."""
+    addresses = [a.rpartition(":") for a in bootstrap.split(",")]
     deadline = time.monotonic() + ready_timeout()
     # The client's refused connections are expected here: not logged as the service's errors.
     quiet = logging.getLogger("aiokafka")
@@ -33,7 +35,9 @@ def wait_for_kafka(bootstrap: str) -> None:
         while time.monotonic() < deadline:
             try:
                 # The port opens before the broker serves metadata: probe cheaply first.
-                if port_in_use(int(port), host) and asyncio.run(metadata_ready(bootstrap)):
+                if any(port_in_use(int(port), host) for host, _, port in addresses) and (
+                    asyncio.run(metadata_ready(bootstrap, brokers=len(addresses)))
+                ):
                     return
             except Exception:  # noqa: S110 - not up yet
                 pass
