@@ -10,7 +10,7 @@ help: ## this list
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-zA-Z_-]+):.*## (.*)$$/\1\t\2/' \
 		| awk -F'\t' '{ printf "  make %-24s %s\n", $$1, $$2 }'
 
-run: setup ## the whole system: PostgreSQL, Kafka, Redis (kept in var/) and the four services; Ctrl-C stops it
+run: setup ## the whole system: PostgreSQL, Kafka, Redis (kept in var/) and the four services; CIAM_REPLICAS=2 make run: two processes of each (ports +100); Ctrl-C stops it
 	$(PY) -m ciam_devtools.devstack.run
 
 test: setup ## the whole test suite against real Kafka, PostgreSQL and Redis
