@@ -55,9 +55,10 @@ schemas: venv ## export every event schema as JSON Schema into shared/schemas
 clean: ## start afresh: remove var/ (databases, topics, secrets, mails, logs) and caches; stop `make run` first
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
-bench-propagation: setup ## consent propagation latency, throughput, bootstrap (a few minutes)
+bench-propagation: setup ## consent propagation latency, throughput, bootstrap; then throughput with 1 vs 2 consent replicas (several minutes)
 	@$(UV) sync --frozen --quiet --group bench
 	$(PY) bench/propagation.py
+	$(PY) bench/propagation_replicas.py
 
 bench-notifier: setup ## webhook latency and throughput, email duplicates (a few minutes)
 	$(PY) bench/notifier.py
