@@ -119,7 +119,10 @@ async def one_run(
         queue.put_nowait((n, subject, status))
     load_before = os.getloadavg()
     try:
-        async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=64)) as http:
+        # Idle connections dropped before uvicorn's keep-alive (5 s) closes them under us: on a
+        # loaded machine a warm-up connection can sit that long.
+        limits = httpx.Limits(max_connections=64, keepalive_expiry=2.0)
+        async with httpx.AsyncClient(timeout=60, limits=limits) as http:
             for service in services:  # warm-up: connections, caches
                 for _ in range(5):
                     subject = uuid.uuid4()
