@@ -10,7 +10,7 @@ help: ## this list
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-zA-Z_-]+):.*## (.*)$$/\1\t\2/' \
 		| awk -F'\t' '{ printf "  make %-24s %s\n", $$1, $$2 }'
 
-run: setup ## the whole system: PostgreSQL, Kafka, Redis (kept in var/) and the four services; Ctrl-C stops it; KAFKA_BROKERS=3: a three-broker Kafka cluster
+run: setup ## the whole system: PostgreSQL, Kafka, Redis (kept in var/) and the four services; Ctrl-C stops it; KAFKA_BROKERS=3: a three-broker Kafka cluster; CIAM_REPLICAS=2: two processes of each (ports +100)
 	$(PY) -m ciam_devtools.devstack.run $(if $(KAFKA_BROKERS),--kafka-brokers $(KAFKA_BROKERS))
 
 test: setup ## the whole test suite against real Kafka, PostgreSQL and Redis
@@ -59,9 +59,10 @@ schemas: venv ## export every event schema as JSON Schema into shared/schemas
 clean: ## start afresh: remove var/ (databases, topics, secrets, mails, logs) and caches; stop `make run` first
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
-bench-propagation: setup ## consent propagation latency, throughput, bootstrap (a few minutes)
+bench-propagation: setup ## consent propagation latency, throughput, bootstrap; then throughput with 1 vs 2 consent replicas (several minutes)
 	@$(UV) sync --frozen --quiet --group bench
 	$(PY) bench/propagation.py
+	$(PY) bench/propagation_replicas.py
 
 bench-notifier: setup ## webhook latency and throughput, email duplicates (a few minutes)
 	$(PY) bench/notifier.py

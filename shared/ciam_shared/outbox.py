@@ -38,8 +38,10 @@ from sqlalchemy import (
     Uuid,
     func,
     select,
+    text,
     update,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ciam_shared.db import TimestampTZ, after_commit, utcnow
@@ -57,6 +59,13 @@ PUBLISHED = Counter(
 )
 PUBLISH_FAILURES = Counter("ciam_outbox_failures_total", "Failed relay batches", ["service"])
 BACKLOG = Gauge("ciam_outbox_backlog", "Unsent outbox rows seen by the last batch", ["service"])
+
+# PostgreSQL's SQLSTATE for a lock wait that ran into `lock_timeout`.
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+class _NotLeader(Exception):
+    """Another replica's relay held the publishing lock for all of `lock_wait_seconds`."""
 
 
 def outbox_table(metadata: MetaData) -> Table:
@@ -179,6 +188,7 @@ class OutboxRelay:
         bootstrap_servers: str,
         sweep_seconds: float = 5.0,
         batch_size: int = 500,
+        lock_wait_seconds: float = 10.0,
     ) -> None:
         self.service = service
         self.table = table
@@ -186,6 +196,7 @@ class OutboxRelay:
         self.bootstrap_servers = bootstrap_servers
         self.sweep_seconds = sweep_seconds
         self.batch_size = batch_size
+        self.lock_wait_seconds = lock_wait_seconds
         self._loop = WorkerLoop(f"{service} outbox relay", self._sweep, sweep_seconds)
         self._task: asyncio.Task[None] | None = None
         self._producer: AIOKafkaProducer | None = None
@@ -215,21 +226,30 @@ class OutboxRelay:
             await self._producer.stop()
 
     async def _sweep(self) -> bool:
-        """One batch; True when it was full (more may wait). A failure is counted, then logged
-        and retried at the next sweep by the loop."""
+        """One batch; True when it was full (more may wait) or another replica's relay kept
+        the lock all along (try again: what this replica committed may not be in its batch).
+        A failure is counted, then logged and retried at the next sweep by the loop."""
         try:
-            return await self.publish_batch() == self.batch_size
+            return await self._publish_batch() == self.batch_size
+        except _NotLeader:
+            return True
         except Exception:
             PUBLISH_FAILURES.labels(self.service).inc()
             raise
 
     async def publish_batch(self) -> int:
-        """Publish up to `batch_size` unsent rows in commit order; returns how many."""
+        """Publish up to `batch_size` unsent rows in commit order; returns how many (0 also
+        when another replica's relay held the lock for all of `lock_wait_seconds`)."""
+        try:
+            return await self._publish_batch()
+        except _NotLeader:
+            return 0
+
+    async def _publish_batch(self) -> int:
         assert self._producer is not None, "relay not started"
         t = self.table
         async with self.sessions() as session, session.begin():
-            if not await self._leader(session):
-                return 0
+            await self._lead(session)
             rows = (
                 await session.execute(
                     select(t.c.seq, t.c.topic, t.c.key, t.c.headers, t.c.payload)
@@ -272,10 +292,23 @@ class OutboxRelay:
         PUBLISHED.labels(self.service).inc(len(rows))
         return len(rows)
 
-    async def _leader(self, session: AsyncSession) -> bool:
-        """One relay per service publishes at a time, so per-subject order holds across replicas."""
-        acquired = await session.scalar(select(func.pg_try_advisory_xact_lock(self._lock_id)))
-        return bool(acquired)
+    async def _lead(self, session: AsyncSession) -> None:
+        """One relay per service publishes at a time, so per-subject order holds across
+        replicas: the lock is held until this batch's rows are marked sent (commit).
+
+        It waits for the lock rather than trying it: a replica whose commit woke its relay
+        while another replica's relay was publishing a batch selected before that commit
+        must publish its rows once that batch ends, not at the next sweep. The wait is
+        bounded (`lock_timeout`), so a stuck holder costs a retry, not a hung task.
+        Raises _NotLeader when the wait ran out."""
+        timeout_ms = max(1, int(self.lock_wait_seconds * 1000))
+        await session.execute(text(f"SET LOCAL lock_timeout = {timeout_ms}"))
+        try:
+            await session.execute(select(func.pg_advisory_xact_lock(self._lock_id)))
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+                raise _NotLeader from exc
+            raise
 
     async def unsent_count(self) -> int:
         async with self.sessions() as session:

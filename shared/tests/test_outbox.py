@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from aiokafka import AIOKafkaConsumer
 from faststream.kafka import KafkaBroker
-from sqlalchemy import Column, Integer, MetaData, String, Table, Uuid, func, select, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, Uuid, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ciam_devtools.testing.plugin import eventually
@@ -260,3 +260,30 @@ async def committed_offset_is(harness: Harness, total: int) -> bool:
         return sum(meta.offset for meta in offsets.values() if meta.offset > 0) >= total
     finally:
         await admin.close()
+
+
+async def test_a_relay_that_waits_for_another_replicas_batch_publishes_when_it_ends(
+    harness: Harness,
+) -> None:
+    """Replica B commits while replica A's relay holds the publishing lock for a batch it
+    selected before B's commit: B's relay must publish B's row once A's batch ends, not at
+    its next sweep (an hour here). The other relay's batch is a connection holding the lock."""
+    relay = harness.new_relay(sweep_seconds=3600)
+    harness.relay = relay
+    async with harness.engine.connect() as other_replica:
+        await other_replica.execute(select(func.pg_advisory_lock(relay._lock_id)))
+        await relay.start()
+        event = await harness.register("waits@example.com")  # wakes B's relay, which waits
+        await eventually(lambda: relay_waits_for_lock(harness))
+        await other_replica.execute(select(func.pg_advisory_unlock(relay._lock_id)))
+        records = await read_topic(harness, 1)
+    assert [dict(r.headers)["ce_id"] for r in records] == [str(event.id).encode()]  # type: ignore[attr-defined]
+    assert await eventually(lambda: _is_zero(harness.unsent()))
+
+
+async def relay_waits_for_lock(harness: Harness) -> bool:
+    async with harness.engine.connect() as connection:
+        waiting = await connection.scalar(
+            text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        )
+    return bool(waiting)

@@ -10,6 +10,7 @@
 | CIAM_MAIL_PORT              | base + 24    | the mail sink's SMTP (mailsink.ports)     |
 | CIAM_MAIL_WEB_PORT          | base + 25    | the mail page (mailsink.ports)            |
 | (none)                      | base + 10, 11 | the demo brand's shop and newsletter (demo) |
+| CIAM_REPLICAS               | 1            | processes per service (replica r: port + 100 r) |
 
 A new component of the runner adds its field here, in `Ports` and `ports_from_env` (its own
 module may keep the offsets, as the mail sink and the demo do), and takes its port from
@@ -26,6 +27,8 @@ from ciam_devtools.devstack.errors import DevStackError
 
 SERVICES = ("auth", "profile", "consent", "notifier")  # on base, base+1, base+2, base+3
 HOST = "127.0.0.1"
+REPLICA_PORT_STEP = 100  # replica r of a service listens on its port + 100 r
+MAX_REPLICAS = 9
 
 DEFAULTS = {
     "CIAM_BASE_PORT": 8001,
@@ -45,16 +48,22 @@ class Ports:
     mail_smtp: int
     mail_web: int
     demo: tuple[tuple[str, int], ...]  # (app key, port)
+    replicas: int = 1  # processes per service (CIAM_REPLICAS)
 
-    def service(self, name: str) -> int:
-        return self.base + SERVICES.index(name)
+    def service(self, name: str, replica: int = 0) -> int:
+        return self.base + SERVICES.index(name) + REPLICA_PORT_STEP * replica
 
-    def service_url(self, name: str) -> str:
-        return f"http://{HOST}:{self.service(name)}"
+    def service_url(self, name: str, replica: int = 0) -> str:
+        return f"http://{HOST}:{self.service(name, replica)}"
 
     def owners(self) -> dict[str, tuple[int, str]]:
         """What listens where, and the variable that moves it (what `require_free` names)."""
         owners = {f"the {s} service": (self.service(s), "CIAM_BASE_PORT") for s in SERVICES}
+        owners |= {
+            f"replica {r + 1} of the {s} service": (self.service(s, r), "CIAM_BASE_PORT")
+            for s in SERVICES
+            for r in range(1, self.replicas)
+        }
         return (
             owners
             | {
@@ -97,4 +106,20 @@ def ports_from_env(environ: Mapping[str, str] | None = None, **overrides: int | 
 
     mail_smtp, mail_web = mail_ports(chosen["base"])
     demos = tuple(demo.default_ports(chosen["base"]).items()) if demo.enabled() else ()
-    return Ports(**chosen, mail_smtp=mail_smtp, mail_web=mail_web, demo=demos)
+    return Ports(
+        **chosen,
+        mail_smtp=mail_smtp,
+        mail_web=mail_web,
+        demo=demos,
+        replicas=overrides.get("replicas") or replicas_from_env(env),
+    )
+
+
+def replicas_from_env(environ: Mapping[str, str]) -> int:
+    """CIAM_REPLICAS: how many processes of each service the runner starts (1 by default)."""
+    raw = environ.get("CIAM_REPLICAS", "").strip()
+    if not raw:
+        return 1
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_REPLICAS:
+        raise DevStackError(f"CIAM_REPLICAS={raw!r} is not a number of replicas (1-{MAX_REPLICAS})")
+    return int(raw)

@@ -9,7 +9,9 @@ credentials (var/*-client.json), logs (var/logs) and mails (var/mail).
 
 Kafka, Redis and PostgreSQL are started here unless KAFKA_BOOTSTRAP_SERVERS, REDIS_URL or
 DATABASE_URL (an admin URL of a PostgreSQL server: each service gets its own database there)
-name running ones. Ports come from `ciam_devtools.devstack.ports` (CIAM_BASE_PORT, ...), time-outs
+name running ones. CIAM_REPLICAS=N starts N processes of every service (replica r on the
+service's port + 100 r, on the same databases, Redis and topics). Ports come from
+`ciam_devtools.devstack.ports` (CIAM_BASE_PORT, ...), time-outs
 from CIAM_READY_TIMEOUT. The services run in development (CIAM_ENVIRONMENT) with the secrets of
 var/secrets, and verify bearer tokens against the auth service started here (TOKEN_ISSUER = its
 URL) unless --token-issuer names another issuer; then the profile and notifier get their own
@@ -238,44 +240,55 @@ def environment_of(s: Stack, service: str) -> dict[str, str]:
     return dict(os.environ) | s.env | s.service_env[service]
 
 
-def start_service(s: Stack, service: str) -> None:
-    """Launch the service: it imports its code now and starts serving once Kafka is ready
-    (`ciam_devtools.devstack.serve`), so the imports overlap Kafka's start."""
-    port = s.ports.service(service)
-    log = s.var / "logs" / f"{service}.log"
-    say(f"{service}: starting on {HOST}:{port} (log {log}) ...")
-    s.procs[service] = s.keep(
+def instance_name(service: str, replica: int) -> str:
+    """`consent` for the first process of a service, `consent-2`, `consent-3`, ... for the
+    other replicas (CIAM_REPLICAS): their names in the log files and the summary."""
+    return service if replica == 0 else f"{service}-{replica + 1}"
+
+
+def start_service(s: Stack, service: str, replica: int = 0) -> None:
+    """Launch one process of the service: it imports its code now and starts serving once
+    Kafka is ready (`ciam_devtools.devstack.serve`), so the imports overlap Kafka's start.
+    Replicas share everything but their port: the databases, Redis, the topics and the
+    consumer groups (docs/operations.md, "Running replicas")."""
+    name = instance_name(service, replica)
+    port = s.ports.service(service, replica)
+    log = s.var / "logs" / f"{name}.log"
+    say(f"{name}: starting on {HOST}:{port} (log {log}) ...")
+    env = environment_of(s, service) | {f"{service.upper()}_PORT": str(port)}
+    s.procs[name] = s.keep(
         ManagedProcess(
-            service,
+            name,
             [sys.executable, "-m", "ciam_devtools.devstack.serve", service,
              "--host", HOST, "--port", str(port), "--kafka", s.kafka],
             log_path=log,
-            env=environment_of(s, service),
+            env=env,
             cwd=s.var,
         ).start()
     )  # fmt: skip
-    s.launched[service] = time.monotonic()
-    s.urls[service] = s.ports.service_url(service)
+    s.launched[name] = time.monotonic()
+    s.urls[name] = s.ports.service_url(service, replica)
 
 
-def wait_for_service(s: Stack, service: str) -> None:
-    url = s.urls[service]
-    s.procs[service].wait_until(
+def wait_for_service(s: Stack, name: str) -> None:
+    url = s.urls[name]
+    s.procs[name].wait_until(
         lambda: readyz(url), what=f"{url}/readyz (its database, Kafka and Redis)"
     )
     # From when both it and its dependencies were up: its own start-up time.
-    took = time.monotonic() - max(s.launched[service], s.dependencies_ready)
-    say(f"{service}: ready {url} (pid {s.procs[service].pid}, {took:.1f} s)")
+    took = time.monotonic() - max(s.launched[name], s.dependencies_ready)
+    say(f"{name}: ready {url} (pid {s.procs[name].pid}, {took:.1f} s)")
 
 
 def start_services(s: Stack, kafka: Future[str] | None) -> None:
-    for service in SERVICES:  # all at once: they start in parallel
-        start_service(s, service)
+    instances = [(service, r) for r in range(s.ports.replicas) for service in SERVICES]
+    for service, replica in instances:  # all at once: they start in parallel
+        start_service(s, service, replica)
     if kafka is not None:
         kafka.result()
     s.dependencies_ready = time.monotonic()
-    for service in SERVICES:
-        wait_for_service(s, service)
+    for service, replica in instances:
+        wait_for_service(s, instance_name(service, replica))
     if not s.args.token_issuer:
         s.dev_client = ensure_client(s.var, environment_of(s, "auth"))
         say(f"dev client: {s.dev_client['client_id']} (`make token` prints an access token)")

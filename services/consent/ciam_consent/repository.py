@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+import zlib
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -21,6 +22,8 @@ from ciam_consent.models import (
 )
 from ciam_shared.db import utcnow
 from ciam_shared.events import ConsentStatus
+
+CATALOGUE_LOCK = zlib.crc32(b"ciam-consent-catalogue")
 
 
 def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
@@ -187,6 +190,12 @@ async def acks_of(session: AsyncSession, subject_id: uuid.UUID) -> Sequence[Prop
             .order_by(PropagationAck.version)
         )
     ).all()
+
+
+async def lock_catalogue(session: AsyncSession) -> None:
+    """Until the transaction ends, no other transaction seeds the catalogue (replicas start
+    together on one new database, each seeding it)."""
+    await session.execute(select(func.pg_advisory_xact_lock(CATALOGUE_LOCK)))
 
 
 async def count_purposes(session: AsyncSession) -> int:

@@ -5,6 +5,7 @@ import ssl
 from datetime import timedelta
 
 import httpx
+import redis.asyncio as aioredis
 from fastapi import FastAPI
 
 from ciam_consent_sdk import BrandAppView, ConsentView
@@ -81,7 +82,12 @@ def create_app(
         verify=webhook_tls or True,
     )
     worker = DeliveryWorker(base.sessions, http, policy)
-    broadcaster = Broadcaster()
+    # Its own Redis client: a subscription waits on its connection longer than the shared
+    # client's socket timeout.
+    broadcaster = Broadcaster(
+        aioredis.from_url(settings.redis_url),
+        channel=f"{settings.topic_prefix}ciam:notifier:stream-events",
+    )
 
     view = ConsentView(
         settings.kafka_bootstrap_servers, topic_prefix=settings.topic_prefix, subscriber="notifier"
@@ -138,6 +144,7 @@ def create_app(
         await view.start()
         rt.spawn("deliveries", worker.run_forever())
         rt.spawn("messages", message_worker.run_forever())
+        rt.spawn("stream-wakes", broadcaster.follow())
         rt.spawn(
             "stream-retention",
             prune_forever(rt.sessions, timedelta(seconds=settings.stream_retention_seconds)),
@@ -149,6 +156,7 @@ def create_app(
         await http.aclose()
         await auth_http.aclose()
         await gateway_http.aclose()
+        await broadcaster.aclose()
 
     return build_app(
         runtime,

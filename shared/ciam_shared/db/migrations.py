@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import zlib
 from importlib import resources
 from typing import Any, Literal
 
@@ -10,7 +11,7 @@ from alembic import command
 from alembic.autogenerate.api import AutogenContext
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
-from sqlalchemy import MetaData, pool
+from sqlalchemy import MetaData, func, pool, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -40,6 +41,12 @@ def _render_item(type_: str, obj: Any, _context: AutogenContext) -> str | Litera
     return False
 
 
+# Replicas of a service start together and each upgrades its database at start: one at a time
+# (a transaction-level advisory lock, per database), so the second finds the first's revision
+# instead of creating the same tables again.
+MIGRATION_LOCK = zlib.crc32(b"ciam-migrations")
+
+
 def run_env(context: EnvironmentContext, metadata: MetaData) -> None:
     """The body of every service's `migrations/env.py`."""
     url = context.config.get_main_option("sqlalchemy.url")
@@ -53,6 +60,8 @@ def run_env(context: EnvironmentContext, metadata: MetaData) -> None:
             render_item=_render_item,
         )
         with context.begin_transaction():
+            # Before alembic reads the current revision, which it does in this transaction.
+            connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK)))
             context.run_migrations()
 
     async def main() -> None:

@@ -49,7 +49,9 @@ def default_catalogue() -> list[dict[str, Any]]:
 
 async def seed(session: AsyncSession) -> int:
     """Load the default catalogue into an empty one; returns how many purposes were added.
-    Not staged in the outbox: `announce_catalogue` publishes it at every start."""
+    Not staged in the outbox: `announce_catalogue` publishes it at every start. Replicas
+    seed one at a time: the second finds the first's catalogue."""
+    await repository.lock_catalogue(session)
     if await repository.count_purposes(session):
         return 0
     for spec in default_catalogue():

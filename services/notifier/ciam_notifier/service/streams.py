@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
+import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ciam_notifier import repository
@@ -28,18 +29,60 @@ BATCH = 500
 
 
 class Broadcaster:
-    """Wakes every open stream when new stream events are committed in this process (the
-    keep-alive timeout also re-reads, which covers events committed by a replica). The
-    generation counter closes the gap between a stream's read and its wait."""
+    """Wakes every open stream when new stream events are committed: in this process at once,
+    and in the other replicas through Redis pub/sub (`follow`), since the consent change may
+    have been consumed by any replica of the consumer group. The keep-alive timeout also
+    re-reads, which covers a lost pub/sub message. The generation counter closes the gap
+    between a stream's read and its wait."""
 
-    def __init__(self) -> None:
+    def __init__(self, redis: aioredis.Redis | None = None, channel: str = "") -> None:
         self.generation = 0
         self._event = asyncio.Event()
+        self._redis = redis
+        self._channel = channel
+        self._publishing: set[asyncio.Task[None]] = set()
 
     def notify(self) -> None:
+        """Stream events were committed here: wake this process's streams and the others'."""
+        self._wake()
+        if self._redis is not None:
+            task = asyncio.get_running_loop().create_task(self._publish(self._redis))
+            self._publishing.add(task)
+            task.add_done_callback(self._publishing.discard)
+
+    def _wake(self) -> None:
         self.generation += 1
         self._event.set()
         self._event = asyncio.Event()
+
+    async def _publish(self, redis: aioredis.Redis) -> None:
+        try:
+            await redis.publish(self._channel, b"1")
+        except Exception:
+            log.warning("could not tell the other replicas' streams (keep-alive re-reads)")
+
+    async def follow(self) -> None:
+        """Wake this process's streams whenever any replica commits stream events (our own
+        publish comes back too: one re-read with nothing new). Runs until cancelled,
+        subscribing again after a lost connection."""
+        if self._redis is None:
+            return
+        while True:
+            try:
+                async with self._redis.pubsub() as pubsub:
+                    await pubsub.subscribe(self._channel)
+                    async for message in pubsub.listen():
+                        if message.get("type") == "message":
+                            self._wake()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("stream wake-ups from other replicas lost; subscribing again")
+                await asyncio.sleep(1.0)
+
+    async def aclose(self) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()
 
     async def wait(self, seen: int, timeout: float) -> bool:
         """True when something was committed since generation `seen`, False on timeout."""
