@@ -100,6 +100,15 @@ async def stage_many(
     if not events:
         return
     table = _outbox_of(session)
+    await session.execute(table.insert().values(outbox_rows(events, topic_prefix=topic_prefix)))
+    _wake_after_commit(session)
+
+
+def outbox_rows(
+    events: Sequence[CloudEvent[Any]], *, topic_prefix: str = ""
+) -> list[dict[str, Any]]:
+    """The outbox rows of `events`, in order, for a caller that inserts them with its own
+    statement in the session's transaction (then `wake_after_commit(session)`)."""
     now = utcnow()
     # The trace of the request or handler that staged the events: the relay's publish
     # continues it (CloudEvents distributed-tracing attributes; empty while tracing is off).
@@ -120,8 +129,7 @@ async def stage_many(
                 "attempts": 0,
             }
         )
-    await session.execute(table.insert().values(rows))
-    _wake_after_commit(session)
+    return rows
 
 
 async def stage_tombstone(
@@ -162,11 +170,14 @@ def _outbox_of(session: AsyncSession) -> Table:
     return table
 
 
-def _wake_after_commit(session: AsyncSession) -> None:
+def wake_after_commit(session: AsyncSession) -> None:
     """Wake the relay once this transaction commits (setting the wake event is idempotent)."""
     wake = session.info.get(WAKE)
     if wake is not None:
         after_commit(session, wake)
+
+
+_wake_after_commit = wake_after_commit
 
 
 class OutboxRelay:
@@ -289,8 +300,10 @@ __all__ = [
     "OUTBOX",
     "WAKE",
     "OutboxRelay",
+    "outbox_rows",
     "outbox_table",
     "stage",
     "stage_many",
     "stage_tombstone",
+    "wake_after_commit",
 ]
