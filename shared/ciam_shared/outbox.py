@@ -100,15 +100,6 @@ async def stage_many(
     if not events:
         return
     table = _outbox_of(session)
-    await session.execute(table.insert().values(outbox_rows(events, topic_prefix=topic_prefix)))
-    _wake_after_commit(session)
-
-
-def outbox_rows(
-    events: Sequence[CloudEvent[Any]], *, topic_prefix: str = ""
-) -> list[dict[str, Any]]:
-    """The outbox rows of `events`, in order, for a caller that inserts them with its own
-    statement in the session's transaction (then `wake_after_commit(session)`)."""
     now = utcnow()
     # The trace of the request or handler that staged the events: the relay's publish
     # continues it (CloudEvents distributed-tracing attributes; empty while tracing is off).
@@ -129,7 +120,8 @@ def outbox_rows(
                 "attempts": 0,
             }
         )
-    return rows
+    await session.execute(table.insert().values(rows))
+    _wake_after_commit(session)
 
 
 async def stage_tombstone(
@@ -156,6 +148,37 @@ async def stage_tombstone(
     _wake_after_commit(session)
 
 
+def outbox_rows(
+    events: Sequence[CloudEvent[Any]], *, topic_prefix: str = ""
+) -> list[dict[str, Any]]:
+    """The outbox rows of `events`, in order, as `stage_many` writes them, for a caller that
+    inserts them with its own statement in the session's transaction (a service's hot path,
+    writing several tables in one statement); it then calls `wake_after_commit(session)`."""
+    now = utcnow()
+    trace_headers = tracing.event_attributes()  # as in stage_many: the relay continues it
+    rows = []
+    for event in events:
+        key, value, headers = encode(event)
+        rows.append(
+            {
+                "event_id": event.id,
+                "topic": f"{topic_prefix}{event.data.topic_base_name}",
+                "key": key.decode(),
+                "event_type": event.type,
+                "headers": headers | trace_headers,
+                "payload": value,
+                "created_at": now,
+                "attempts": 0,
+            }
+        )
+    return rows
+
+
+def wake_after_commit(session: AsyncSession) -> None:
+    """Wake the relay once this transaction commits (after rows written by `outbox_rows`)."""
+    _wake_after_commit(session)
+
+
 def _hop(headers: dict[str, str], span: Span) -> dict[str, str]:
     """The row's headers with the publish span as the record's `traceparent`."""
     sent = dict(headers)
@@ -170,14 +193,11 @@ def _outbox_of(session: AsyncSession) -> Table:
     return table
 
 
-def wake_after_commit(session: AsyncSession) -> None:
+def _wake_after_commit(session: AsyncSession) -> None:
     """Wake the relay once this transaction commits (setting the wake event is idempotent)."""
     wake = session.info.get(WAKE)
     if wake is not None:
         after_commit(session, wake)
-
-
-_wake_after_commit = wake_after_commit
 
 
 class OutboxRelay:
