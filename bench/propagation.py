@@ -409,6 +409,12 @@ async def main(
     }
     # The bench's app, registered as auth would (consent refuses an app it does not know).
     await register_app(bootstrap, "bench", CATALOGUE_PURPOSES, prefix=prefix)
+    if args.service_code:
+        # Another checkout's consent service (its shared, services/consent and sdk first on
+        # PYTHONPATH): old and new code in one sitting.
+        code = Path(args.service_code)
+        paths = [code / "shared", code / "services" / "consent", code / "sdk"]
+        env["PYTHONPATH"] = os.pathsep.join(str(p) for p in paths)
     service = ServiceProcess("consent", env, Path(tempfile.mkdtemp())).start()
     headers = issuer.bearer(issuer.app_token("bench", scopes=(READ, WRITE), ttl=3600))
     result: dict[str, Any] = {"machine": f"{os.cpu_count()} cores", "subscribers": {}}
@@ -490,6 +496,7 @@ if __name__ == "__main__":
     )
     parser.add_argument("--latency-only", action="store_true")
     parser.add_argument("--output", default="propagation")
+    parser.add_argument("--service-code", default="", help="run the service from this checkout")
     if len(sys.argv) == 6 and sys.argv[1] == "--subscriber-process":
         _, _, kafka, topic_prefix, how_many, name = sys.argv
         asyncio.run(subscriber_process(kafka, topic_prefix, int(how_many), name))
