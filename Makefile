@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: help run test setup bench-startup bootstrap venv kafka-jars node-deps lint typecheck contracts check schemas clean bench-broker bench-propagation bench-notifier bench-auth bench-auth-enumeration bench-profile token
+.PHONY: help run test setup bench-startup bootstrap venv kafka-jars node-deps lint typecheck contracts check schemas clean bench-broker bench-propagation bench-notifier bench-auth bench-auth-enumeration bench-profile bench-consent token
 
 help: ## this list
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-zA-Z_-]+):.*## (.*)$$/\1\t\2/' \
@@ -63,6 +63,9 @@ bench-propagation: setup ## consent propagation latency, throughput, bootstrap; 
 	@$(UV) sync --frozen --quiet --group bench
 	$(PY) bench/propagation.py
 	$(PY) bench/propagation_replicas.py
+
+bench-consent: setup ## consent service CPU per change, pinned to one core; changes/s single and batched
+	$(PY) bench/consent.py $(ARGS)
 
 bench-notifier: setup ## webhook latency and throughput, email duplicates (a few minutes)
 	$(PY) bench/notifier.py

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 import tempfile
 import time
 import uuid
@@ -78,6 +79,81 @@ async def views(
     return made
 
 
+async def subscriber_process(bootstrap: str, prefix: str, count: int, tag: str) -> None:
+    """`count` ConsentViews in this process: prints `ready`, then one line per callback
+    (`subject version perf_counter view`) until its stdin closes. perf_counter is
+    CLOCK_MONOTONIC, one clock for every process of the machine."""
+    out = sys.stdout
+    made = []
+    for i in range(count):
+        view = ConsentView(bootstrap, topic_prefix=prefix, subscriber=f"{tag}-{i}")
+
+        async def arrived(change: ConsentUpdate, name: str = f"{tag}-{i}") -> None:
+            out.write(f"{change.subject_id} {change.version} {time.perf_counter()} {name}\n")
+            out.flush()
+
+        view.on_change(arrived)
+        made.append(view)
+    await asyncio.gather(*(v.start() for v in made))
+    out.write("ready\n")
+    out.flush()
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, sys.stdin.read)  # until the parent closes our stdin
+    await asyncio.gather(*(v.stop() for v in made))
+
+
+class SubscriberProcesses:
+    """Subscribers spread over processes (`per_process` views each), not one event loop: with
+    50 views in the benchmark's own process its loop was the bottleneck."""
+
+    def __init__(self, bootstrap: str, prefix: str, n: int, per_process: int, tag: str) -> None:
+        self.args = (bootstrap, prefix, n, per_process, tag)
+        self.procs: list[asyncio.subprocess.Process] = []
+        self.readers: list[asyncio.Task[None]] = []
+
+    async def start(self, arrivals: Arrivals) -> None:
+        bootstrap, prefix, n, per_process, tag = self.args
+        counts = [per_process] * (n // per_process) + ([n % per_process] if n % per_process else [])
+        ready = []
+        for k, count in enumerate(counts):
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, __file__, "--subscriber-process", bootstrap, prefix, str(count),
+                f"{tag}-p{k}", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                limit=1 << 20,
+            )  # fmt: skip
+            self.procs.append(proc)
+            event = asyncio.Event()
+            ready.append(event)
+            self.readers.append(asyncio.create_task(self._read(proc, arrivals, event)))
+        await asyncio.wait_for(asyncio.gather(*(e.wait() for e in ready)), 120)
+
+    @staticmethod
+    async def _read(
+        proc: asyncio.subprocess.Process, arrivals: Arrivals, ready: asyncio.Event
+    ) -> None:
+        assert proc.stdout is not None
+        async for raw in proc.stdout:
+            line = raw.decode().split()
+            if line == ["ready"]:
+                ready.set()
+            elif len(line) == 4:
+                subject, version, at, name = line
+                arrivals.at[(subject, int(version))].append(float(at))
+                arrivals.by_view[name][subject].append(int(version))
+
+    async def stop(self) -> None:
+        for proc in self.procs:
+            if proc.stdin is not None:
+                proc.stdin.close()
+        for proc in self.procs:
+            try:
+                await asyncio.wait_for(proc.wait(), 30)
+            except TimeoutError:
+                proc.kill()
+        for task in self.readers:
+            task.cancel()
+
+
 async def latency(
     client: httpx.AsyncClient,
     url: str,
@@ -87,9 +163,18 @@ async def latency(
     subscribers: int,
     changes: int,
     requests_ms: list[float],
+    per_process: int = 0,
 ) -> list[float]:
     arrivals = Arrivals()
-    started = await views(bootstrap, prefix, subscribers, arrivals, f"lat{subscribers}")
+    spread = None
+    if per_process:
+        spread = SubscriberProcesses(
+            bootstrap, prefix, subscribers, per_process, f"lat{subscribers}"
+        )
+        await spread.start(arrivals)
+        started: list[ConsentView] = []
+    else:
+        started = await views(bootstrap, prefix, subscribers, arrivals, f"lat{subscribers}")
     samples: list[float] = []
     try:
         for i in range(changes):
@@ -109,6 +194,8 @@ async def latency(
             samples.extend((t - t0) * 1000 for t in arrivals.at[key])
     finally:
         await asyncio.gather(*(v.stop() for v in started))
+        if spread is not None:
+            await spread.stop()
     return samples
 
 
@@ -322,6 +409,12 @@ async def main(
     }
     # The bench's app, registered as auth would (consent refuses an app it does not know).
     await register_app(bootstrap, "bench", CATALOGUE_PURPOSES, prefix=prefix)
+    if args.service_code:
+        # Another checkout's consent service (its shared, services/consent and sdk first on
+        # PYTHONPATH): old and new code in one sitting.
+        code = Path(args.service_code)
+        paths = [code / "shared", code / "services" / "consent", code / "sdk"]
+        env["PYTHONPATH"] = os.pathsep.join(str(p) for p in paths)
     service = ServiceProcess("consent", env, Path(tempfile.mkdtemp())).start()
     headers = issuer.bearer(issuer.app_token("bench", scopes=(READ, WRITE), ttl=3600))
     result: dict[str, Any] = {"machine": f"{os.cpu_count()} cores", "subscribers": {}}
@@ -337,12 +430,17 @@ async def main(
             for n in (1, 10, 50):
                 requests_ms: list[float] = []
                 latencies[n] = await latency(
-                    client, service.url, headers, bootstrap, prefix, n, args.changes, requests_ms
-                )
+                    client, service.url, headers, bootstrap, prefix, n, args.changes,
+                    requests_ms, per_process=args.views_per_process,
+                )  # fmt: skip
                 result["subscribers"][str(n)] = summary(latencies[n]) | {
                     "http_response_p50_ms": round(percentile(requests_ms, 50), 2)
                 }
                 print(n, result["subscribers"][str(n)], flush=True)
+            result["views_per_process"] = args.views_per_process
+            if args.latency_only:
+                write_result(args.output, result)
+                return result
             tput = await throughput(
                 client,
                 service.url,
@@ -379,7 +477,7 @@ async def main(
     boot = await bootstrap_100k(bootstrap, args.subjects)
     print("bootstrap", boot, flush=True)
     result |= boot
-    write_result("propagation", result)
+    write_result(args.output, result)
     plot(latencies, RESULTS / "propagation.png")
     return result
 
@@ -390,5 +488,18 @@ if __name__ == "__main__":
     parser.add_argument("--throughput-changes", type=int, default=4000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--subjects", type=int, default=100_000)
+    parser.add_argument(
+        "--views-per-process",
+        type=int,
+        default=5,
+        help="latency subscribers per child process (0: all in this process, as before)",
+    )
+    parser.add_argument("--latency-only", action="store_true")
+    parser.add_argument("--output", default="propagation")
+    parser.add_argument("--service-code", default="", help="run the service from this checkout")
+    if len(sys.argv) == 6 and sys.argv[1] == "--subscriber-process":
+        _, _, kafka, topic_prefix, how_many, name = sys.argv
+        asyncio.run(subscriber_process(kafka, topic_prefix, int(how_many), name))
+        raise SystemExit(0)
     arguments = parser.parse_args()
     run(main, arguments)

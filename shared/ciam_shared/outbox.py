@@ -157,6 +157,37 @@ async def stage_tombstone(
     _wake_after_commit(session)
 
 
+def outbox_rows(
+    events: Sequence[CloudEvent[Any]], *, topic_prefix: str = ""
+) -> list[dict[str, Any]]:
+    """The outbox rows of `events`, in order, as `stage_many` writes them, for a caller that
+    inserts them with its own statement in the session's transaction (a service's hot path,
+    writing several tables in one statement); it then calls `wake_after_commit(session)`."""
+    now = utcnow()
+    trace_headers = tracing.event_attributes()  # as in stage_many: the relay continues it
+    rows = []
+    for event in events:
+        key, value, headers = encode(event)
+        rows.append(
+            {
+                "event_id": event.id,
+                "topic": f"{topic_prefix}{event.data.topic_base_name}",
+                "key": key.decode(),
+                "event_type": event.type,
+                "headers": headers | trace_headers,
+                "payload": value,
+                "created_at": now,
+                "attempts": 0,
+            }
+        )
+    return rows
+
+
+def wake_after_commit(session: AsyncSession) -> None:
+    """Wake the relay once this transaction commits (after rows written by `outbox_rows`)."""
+    _wake_after_commit(session)
+
+
 def _hop(headers: dict[str, str], span: Span) -> dict[str, str]:
     """The row's headers with the publish span as the record's `traceparent`."""
     sent = dict(headers)
@@ -322,8 +353,10 @@ __all__ = [
     "OUTBOX",
     "WAKE",
     "OutboxRelay",
+    "outbox_rows",
     "outbox_table",
     "stage",
     "stage_many",
     "stage_tombstone",
+    "wake_after_commit",
 ]

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from types import SimpleNamespace
@@ -148,6 +149,35 @@ async def test_the_cached_fast_path_needs_the_keys_once_then_verifies_without_io
     for _ in range(20):
         assert verifier.verify_cached(token).scopes == {"a", "b"}
     assert issuer.jwks_requests == fetched == 1
+
+
+async def test_a_token_seen_before_is_not_verified_again_but_its_claims_are_checked(
+    issuer: TokenIssuer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The signature's verdict is kept per token and key (a client sends the same token with
+    every request); expiry is still checked on every call."""
+    from ciam_shared.tokens import verifier as module
+
+    signatures = []
+    real = module.jws.deserialize_compact
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        signatures.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module.jws, "deserialize_compact", counted)
+    now = [time.time()]
+    own = TokenVerifier(issuer.url, "ciam", clock=lambda: now[0])
+    try:
+        token = issuer.mint(str(uuid.uuid4()), ttl=60)
+        for _ in range(3):
+            await own.verify(token)
+        assert signatures == [token]
+        now[0] += 120
+        with pytest.raises(NotAuthenticated, match="expired"):
+            await own.verify(token)
+    finally:
+        await own.aclose()
 
 
 # Refusals ------------------------------------------------------------------------------------

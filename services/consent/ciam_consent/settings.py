@@ -13,6 +13,13 @@ class ConsentSettings(BaseServiceSettings):
     verifies_tokens: ClassVar[bool] = True
 
     port: int = 8003
+    # A change is three statements: a checkout ping (three more round trips with asyncpg:
+    # BEGIN, an empty statement, ROLLBACK) cost as much as one of them. A connection the
+    # server dropped fails one request, then SQLAlchemy replaces the pool (as for auth).
+    database_pre_ping: bool = False
+    # Under load more changes are in flight than the default 10: beyond the pool each one
+    # opened and closed a connection of its own (bench/README.md, bench-consent).
+    database_pool_size: int = 20
     # PEM of the P-256 key that signs consent receipts (ES256). Development: empty means an
     # ephemeral key per start; elsewhere it is required.
     receipt_signing_key: SecretStr = SecretStr("")

@@ -25,6 +25,10 @@ from ciam_shared.tokens.principal import AccessToken, NotAuthenticated
 
 ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 MAX_TOKEN_BYTES = 8 * 1024
+# Signature verdicts kept (see TokenVerifier._check): a client sends its token with every
+# request, and the ECDSA verification was the largest part of a consent change's
+# authentication (bench/README.md).
+VERIFIED_CACHE_SIZE = 4096
 JWKS_PATH = "/.well-known/jwks.json"
 
 
@@ -79,6 +83,8 @@ class TokenVerifier:
         self._clock = clock
         self._own_http = http is None
         self._http = http or httpx.AsyncClient(timeout=3.0, follow_redirects=False)
+        # (token, alg) -> (the key that verified its signature, its claims)
+        self._verified: dict[tuple[str, str], tuple[VerificationKey, dict[str, Any]]] = {}
         self.keys = KeyStore(
             jwks_url or issuer.rstrip("/") + JWKS_PATH,
             self.algorithms,
@@ -120,6 +126,20 @@ class TokenVerifier:
     def _check(self, parsed: _Parsed, key: VerificationKey) -> AccessToken:
         if not key.fits(parsed.alg):
             raise NotAuthenticated("The bearer token's algorithm does not fit its key.")
+        # Only the signature's verdict is kept, and only for the very key the key set holds
+        # now (a retired or replaced key verifies nothing again); the claims (expiry, issuer,
+        # audience) are checked on every call.
+        hit = self._verified.get((parsed.token, parsed.alg))
+        if hit is not None and hit[0] is key:
+            return self._claims(hit[1])
+        claims = self._signed_claims(parsed, key)
+        access = self._claims(claims)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            del self._verified[next(iter(self._verified))]  # the oldest
+        self._verified[(parsed.token, parsed.alg)] = (key, claims)
+        return access
+
+    def _signed_claims(self, parsed: _Parsed, key: VerificationKey) -> dict[str, Any]:
         try:
             verified = jws.deserialize_compact(
                 parsed.token, key.key, algorithms=[parsed.alg], registry=self._registry
@@ -132,7 +152,7 @@ class TokenVerifier:
             raise NotAuthenticated("The bearer token's claims are not JSON.") from None
         if not isinstance(claims, dict):
             raise NotAuthenticated("The bearer token's claims are not an object.")
-        return self._claims(claims)
+        return claims
 
     def _claims(self, claims: dict[str, Any]) -> AccessToken:
         if claims.get("iss") != self.issuer:

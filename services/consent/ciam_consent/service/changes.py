@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,14 +19,20 @@ from ciam_consent.errors import (
     UnknownPurpose,
 )
 from ciam_consent.models import ANY, ConsentRecord, HistoryEntry, Purpose, PurposeVersion, Subject
+from ciam_consent.repository import CurrentRecord
 from ciam_consent.service.recording import (
+    Change,
     Context,
     Recorder,
+    make_change,
     new_record,
     record_change,
     stage_state,
+    state_event,
 )
+from ciam_shared.db import utcnow
 from ciam_shared.events import CollectionMethod, ConsentStatus
+from ciam_shared.outbox import outbox_rows, wake_after_commit
 
 CONSENT_BASIS = "dpv:Consent"
 OPTED_OUT = {ConsentStatus.WITHDRAWN.value, ConsentStatus.DENIED.value}
@@ -61,6 +67,16 @@ async def _check(session: AsyncSession, items: Sequence[Requested], *, gpc: bool
     ids = {i.purpose for i in items}
     purposes = await repository.purposes_by_id(session, ids)
     versions = await repository.versions_of(session, set(purposes))
+    return _validate(purposes, versions, items, gpc=gpc)
+
+
+def _validate(
+    purposes: Mapping[str, Purpose],
+    versions: Mapping[tuple[str, int], PurposeVersion],
+    items: Sequence[Requested],
+    *,
+    gpc: bool,
+) -> list[_Checked]:
     checked = []
     for index, item in enumerate(items):
         purpose = purposes.get(item.purpose)
@@ -95,7 +111,10 @@ def _key(purpose: str, brand: str | None, channel: str | None) -> tuple[str, str
 
 
 def _unchanged(
-    record: ConsentRecord | None, status: ConsentStatus, number: int, expires_at: datetime | None
+    record: ConsentRecord | CurrentRecord | None,
+    status: ConsentStatus,
+    number: int,
+    expires_at: datetime | None,
 ) -> bool:
     return (
         record is not None
@@ -106,7 +125,7 @@ def _unchanged(
 
 
 def _superseded(
-    records: dict[tuple[str, str, str], ConsentRecord], key: tuple[str, str, str]
+    records: Mapping[tuple[str, str, str], ConsentRecord | CurrentRecord], key: tuple[str, str, str]
 ) -> bool:
     """A wider record of the same purpose (every brand or every channel) changed after this one:
     the newest record decides, so repeating this one's choice is a new decision, not a no-op
@@ -128,6 +147,89 @@ async def locked_subject(session: AsyncSession, subject_id: uuid.UUID) -> Subjec
 
 
 async def apply_changes(
+    session: AsyncSession,
+    recorder: Recorder,
+    subject_id: uuid.UUID,
+    items: Sequence[Requested],
+    context: Context,
+    *,
+    gpc: bool = False,
+) -> Applied:
+    """Apply a request's changes: all of them or none. The usual request (no GPC signal)
+    takes the hot path: three statements (lock, read, write) and the catalogue from memory."""
+    if gpc:
+        return await _apply_changes_orm(session, recorder, subject_id, items, context, gpc=True)
+    head = await repository.lock_subject_head(session, subject_id)
+    purposes, versions = await recorder.catalogue.current(session, head.catalogue_versions)
+    # Validated under the lock (a refusal rolls the subject's upsert back), in the order
+    # of the ORM path: the request's own faults before an erased subject.
+    checked = _validate(purposes, versions, items, gpc=False)
+    if head.erased_at is not None:
+        raise SubjectErased(f"Subject {subject_id} was erased.")
+    records: dict[tuple[str, str, str], CurrentRecord] = {
+        _key(r.purpose_id, r.brand, r.channel): r
+        for r in await repository.current_records(session, subject_id)
+    }
+    version, head_hash = head.version, head.head_hash
+    made: list[Change] = []
+    changed: dict[tuple[str, str, str], CurrentRecord] = {}
+    for c in checked:
+        key = _key(c.purpose.id, c.item.brand, c.item.channel)
+        if _unchanged(
+            records.get(key), c.item.status, c.version.version, c.item.expires_at
+        ) and not _superseded(records, key):
+            continue  # repeating a choice changes nothing and proves nothing new
+        expires_at = c.item.expires_at if c.item.status is ConsentStatus.GRANTED else None
+        now = utcnow()
+        change = make_change(
+            recorder,
+            subject_id=subject_id,
+            version_number=version + 1,
+            previous_hash=head_hash,
+            purpose=c.purpose,
+            version=c.version,
+            status=c.item.status,
+            brand=c.item.brand,
+            channel=c.item.channel,
+            expires_at=expires_at,
+            context=context,
+            now=now,
+        )
+        made.append(change)
+        version, head_hash = change.entry.version, change.entry.entry_hash
+        old = records.get(key)
+        # A later item of the batch for the same scope sees (and replaces) this one.
+        records[key] = changed[key] = CurrentRecord(
+            id=old.id if old is not None else uuid.uuid4(),
+            subject_id=subject_id,
+            purpose_id=key[0],
+            brand=key[1],
+            channel=key[2],
+            status=c.item.status.value,
+            purpose_version=c.version.version,
+            collected_via=context.collected_via.value,
+            version=version,
+            updated_at=now,
+            expires_at=expires_at,
+        )
+    if made:
+        # `records` holds every record of the subject: read under the lock, updated since.
+        events = [m.event for m in made]
+        events.append(state_event(subject_id, version, list(records.values())))
+        await repository.write_changes(
+            session,
+            subject_id,
+            version=version,
+            head_hash=head_hash,
+            entries=[m.entry for m in made],
+            records=list(changed.values()),
+            outbox_rows=outbox_rows(events, topic_prefix=recorder.topic_prefix),
+        )
+        wake_after_commit(session)
+    return Applied(subject_id, version, [m.entry for m in made])
+
+
+async def _apply_changes_orm(
     session: AsyncSession,
     recorder: Recorder,
     subject_id: uuid.UUID,

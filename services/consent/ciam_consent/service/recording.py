@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ciam_consent import repository
 from ciam_consent.integrity import ReceiptSigner, entry_hash
 from ciam_consent.models import ANY, ConsentRecord, HistoryEntry, Purpose, PurposeVersion, Subject
+from ciam_consent.repository import CurrentRecord
 from ciam_shared.db import utcnow
 from ciam_shared.events import (
     CHANGE_EVENTS,
@@ -38,13 +39,43 @@ class Controller:
     jurisdiction: str
 
 
+class CatalogueCache:
+    """The purpose catalogue in memory for the hot path of a change. Every change to the
+    catalogue adds a purpose version (a new purpose, a notice version, a reconsent), so the
+    number of versions, which the subject's lock statement reads in the same round trip, tells
+    whether this copy is current: any process's change is seen by the next request."""
+
+    def __init__(self) -> None:
+        self.purposes: dict[str, Purpose] = {}
+        self.versions: dict[tuple[str, int], PurposeVersion] = {}
+        self.size = -1
+
+    async def current(
+        self, session: AsyncSession, size: int
+    ) -> tuple[dict[str, Purpose], dict[tuple[str, int], PurposeVersion]]:
+        """The catalogue, loaded again in `session` when it holds `size` versions and this
+        copy does not."""
+        if size != self.size:
+            purposes = list(await repository.purposes(session))
+            versions = await repository.versions_of(session, {p.id for p in purposes})
+            # Out of the session: its rollback would expire them, and they outlive it.
+            for row in (*purposes, *versions.values()):
+                session.expunge(row)
+            self.purposes = {p.id: p for p in purposes}
+            self.versions = versions
+            self.size = len(versions)
+        return self.purposes, self.versions
+
+
 @dataclass(frozen=True)
 class Recorder:
-    """What recording needs besides the session: the signer, the controller, the topic prefix."""
+    """What recording needs besides the session: the signer, the controller, the topic prefix
+    (and the catalogue cache of the hot path)."""
 
     signer: ReceiptSigner
     controller: Controller
     topic_prefix: str
+    catalogue: CatalogueCache = field(default_factory=CatalogueCache)
 
 
 @dataclass(frozen=True)
@@ -103,6 +134,68 @@ def _none(value: str) -> str | None:
     return value or None
 
 
+@dataclass(frozen=True)
+class Change:
+    """One change made: its history entry (not added to any session) and its event."""
+
+    entry: HistoryEntry
+    event: CloudEvent[Any]
+
+
+def make_change(
+    recorder: Recorder,
+    *,
+    subject_id: uuid.UUID,
+    version_number: int,
+    previous_hash: str | None,
+    purpose: Purpose,
+    version: PurposeVersion,
+    status: ConsentStatus,
+    brand: str | None,
+    channel: str | None,
+    expires_at: datetime | None,
+    context: Context,
+    now: datetime,
+) -> Change:
+    """The history entry of a change as subject version `version_number`, chained to
+    `previous_hash`, with its signed receipt, and the change event: no I/O."""
+    entry = HistoryEntry(
+        event_id=uuid.uuid4(),
+        subject_id=subject_id,
+        version=version_number,
+        purpose_id=purpose.id,
+        purpose_version=version.version,
+        notice_hash=version.notice_hash,
+        brand=brand or ANY,
+        channel=channel or ANY,
+        status=status.value,
+        collected_via=context.collected_via.value,
+        source=context.source(),
+        occurred_at=now,
+        expires_at=expires_at,
+        previous_hash=previous_hash,
+    )
+    entry.entry_hash = entry_hash(chain_fields(entry), entry.previous_hash)
+    entry.receipt = recorder.signer.sign(receipt_claims(recorder, purpose, entry))
+    event_model = CHANGE_EVENTS[status]
+    change = event_model(
+        subject_id=subject_id,
+        version=entry.version,
+        purpose=purpose.id,
+        purpose_version=version.version,
+        brand=brand,
+        channel=channel,
+        status=status,
+        collected_via=context.collected_via,
+        source_app=context.source_app,
+        occurred_at=now,
+        expires_at=expires_at,
+        entry_hash=entry.entry_hash,
+        previous_hash=entry.previous_hash,
+    )
+    return Change(entry, CloudEvent.wrap(change, source=SOURCE, id=entry.event_id))
+
+
 async def record_change(
     session: AsyncSession,
     recorder: Recorder,
@@ -119,25 +212,22 @@ async def record_change(
 ) -> HistoryEntry:
     """Append one change. The subject row must be locked by the caller (lock_subject)."""
     now = utcnow()
-    subject.version += 1
-    entry = HistoryEntry(
-        event_id=uuid.uuid4(),
+    made = make_change(
+        recorder,
         subject_id=subject.id,
-        version=subject.version,
-        purpose_id=purpose.id,
-        purpose_version=version.version,
-        notice_hash=version.notice_hash,
-        brand=brand or ANY,
-        channel=channel or ANY,
-        status=status.value,
-        collected_via=context.collected_via.value,
-        source=context.source(),
-        occurred_at=now,
-        expires_at=expires_at,
+        version_number=subject.version + 1,
         previous_hash=subject.head_hash,
+        purpose=purpose,
+        version=version,
+        status=status,
+        brand=brand,
+        channel=channel,
+        expires_at=expires_at,
+        context=context,
+        now=now,
     )
-    entry.entry_hash = entry_hash(chain_fields(entry), entry.previous_hash)
-    entry.receipt = recorder.signer.sign(receipt_claims(recorder, purpose, entry))
+    entry = made.entry
+    subject.version = entry.version
     subject.head_hash = entry.entry_hash
     session.add(record)
     record.status = status.value
@@ -147,28 +237,7 @@ async def record_change(
     record.updated_at = now
     record.expires_at = expires_at
     await repository.add(session, entry)
-
-    event_model = CHANGE_EVENTS[status]
-    change = event_model(
-        subject_id=subject.id,
-        version=entry.version,
-        purpose=purpose.id,
-        purpose_version=version.version,
-        brand=brand,
-        channel=channel,
-        status=status,
-        collected_via=context.collected_via,
-        source_app=context.source_app,
-        occurred_at=now,
-        expires_at=expires_at,
-        entry_hash=entry.entry_hash,
-        previous_hash=entry.previous_hash,
-    )
-    await stage(
-        session,
-        CloudEvent.wrap(change, source=SOURCE, id=entry.event_id),
-        topic_prefix=recorder.topic_prefix,
-    )
+    await stage(session, made.event, topic_prefix=recorder.topic_prefix)
     return entry
 
 
@@ -184,10 +253,20 @@ async def stage_state(
     """
     if records is None:
         records = await repository.records_of(session, subject.id)
-    records = sorted(records, key=lambda r: (r.purpose_id, r.brand, r.channel))
+    state = state_event(subject.id, subject.version, records)
+    await stage(session, state, topic_prefix=recorder.topic_prefix)
+
+
+def state_event(
+    subject_id: uuid.UUID,
+    version: int,
+    records: Sequence[ConsentRecord | CurrentRecord],
+) -> CloudEvent[ConsentState]:
+    """The subject's whole current consent set at `version`, for the compacted state topic."""
+    ordered = sorted(records, key=lambda r: (r.purpose_id, r.brand, r.channel))
     state = ConsentState(
-        subject_id=subject.id,
-        version=subject.version,
+        subject_id=subject_id,
+        version=version,
         updated_at=utcnow(),
         consents=[
             ConsentStateItem(
@@ -200,10 +279,10 @@ async def stage_state(
                 updated_at=r.updated_at,
                 expires_at=r.expires_at,
             )
-            for r in records
+            for r in ordered
         ],
     )
-    await stage(session, CloudEvent.wrap(state, source=SOURCE), topic_prefix=recorder.topic_prefix)
+    return CloudEvent.wrap(state, source=SOURCE)
 
 
 def receipt_claims(recorder: Recorder, purpose: Purpose, entry: HistoryEntry) -> dict[str, Any]:
