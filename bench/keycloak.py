@@ -84,6 +84,28 @@ def rss_mb(pid: int) -> dict[str, float]:
     }
 
 
+def descendant(root: int, name: str) -> int:
+    """The first process named `name` among `root` and its descendants."""
+    parents: dict[int, int] = {}
+    names: dict[int, str] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            comm, rest = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        parents[pid], names[pid] = int(rest.split()[1]), comm.split("(", 1)[1]
+    for pid in sorted(names):
+        chain = pid
+        while chain > 1:
+            if chain == root:
+                if names[pid] == name:
+                    return pid
+                break
+            chain = parents.get(chain, 0)
+    raise LookupError(f"no {name} process under {root}")
+
+
 class Keycloak:
     """The Keycloak server, pinned to the service's core."""
 
@@ -123,8 +145,9 @@ class Keycloak:
 
     @property
     def pid(self) -> int:
+        """The JVM's pid: kc.sh (which taskset execs) starts it as a child and waits."""
         assert self.proc is not None and self.proc.pid is not None
-        return self.proc.pid  # taskset and kc.sh exec the JVM: the same pid
+        return descendant(self.proc.pid, "java")
 
     def stop(self) -> None:
         if self.proc is not None:
