@@ -120,7 +120,10 @@ async def stage_many(
                 "attempts": 0,
             }
         )
-    await session.execute(table.insert().values(rows))
+    # The rows as parameters of one constant statement (one row: execute; more: executemany),
+    # not `.values(rows)`: a statement holding its values is compiled again on every call, which
+    # was a tenth of the event loop's time per sign-in (py-spy, bench/login_profile.py).
+    await session.execute(table.insert(), rows[0] if len(rows) == 1 else rows)
     _wake_after_commit(session)
 
 
