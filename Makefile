@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: help run test setup bench-startup bootstrap venv kafka-jars node-deps lint typecheck contracts check schemas clean bench-broker bench-propagation bench-notifier bench-auth bench-auth-enumeration bench-profile bench-consent token
+.PHONY: help run test setup bench-startup bootstrap venv kafka-jars node-deps lint typecheck contracts check schemas clean bench-broker bench-propagation bench-notifier bench-auth bench-auth-enumeration bench-profile bench-consent bench-keycloak token
 
 help: ## this list
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-zA-Z_-]+):.*## (.*)$$/\1\t\2/' \
@@ -75,6 +75,9 @@ token: ## an access token for trying the APIs of `make run` (client credentials 
 
 bench-auth: setup ## argon2id, logins, grants, refreshes, introspections, verifications per core
 	$(PY) bench/auth.py
+
+bench-keycloak: setup ## our auth and Keycloak (from Maven Central, on KEYCLOAK_JAVA_HOME) side by side, per core
+	$(PY) bench/keycloak.py
 
 bench-profile: setup ## profile reads (cache, database), tracking throughput, withdraw-to-hidden
 	$(PY) bench/profile.py

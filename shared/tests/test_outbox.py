@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -11,7 +12,20 @@ from datetime import UTC, datetime
 import pytest
 from aiokafka import AIOKafkaConsumer
 from faststream.kafka import KafkaBroker
-from sqlalchemy import Column, Integer, MetaData, String, Table, Uuid, func, select, text, update
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+    event,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine.interfaces import CacheStats
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ciam_devtools.testing.plugin import eventually
@@ -19,7 +33,7 @@ from ciam_shared.broker import create_broker, subscribe_idempotent
 from ciam_shared.db import create_engine, new_metadata, unit_of_work
 from ciam_shared.events import CloudEvent, UserRegistered
 from ciam_shared.inbox import PROCESSED_EVENTS, processed_events_table
-from ciam_shared.outbox import OUTBOX, WAKE, OutboxRelay, outbox_table, stage
+from ciam_shared.outbox import OUTBOX, WAKE, OutboxRelay, outbox_table, stage, stage_many
 from ciam_shared.topics import IDENTITY_EVENTS, ensure_topics
 
 metadata: MetaData = new_metadata()
@@ -180,6 +194,46 @@ async def test_events_of_one_subject_keep_their_order(harness: Harness) -> None:
     harness.relay = relay
     records = await read_topic(harness, 50)
     assert [dict(r.headers)["ce_id"].decode() for r in records] == [str(e.id) for e in events]  # type: ignore[attr-defined]
+
+
+async def test_staging_reuses_one_compiled_statement(harness: Harness) -> None:
+    # A statement that carries its rows (`insert().values(rows)`) has no cache key: it was
+    # compiled again on every call, on every sign-in and every change that stages an event.
+    seen: list[tuple[CacheStats, bool]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith(f"INSERT INTO {OUTBOX.upper()}"):
+            seen.append((context.cache_hit, executemany))
+
+    event.listen(harness.engine.sync_engine, "before_cursor_execute", record)
+    subject = uuid.uuid4()
+    for n in range(3):
+        async with unit_of_work(harness.sessions()) as session:
+            batch = [
+                CloudEvent.wrap(
+                    UserRegistered(
+                        subject_id=subject, registered_at=datetime.now(UTC), channel=f"{n}.{i}"
+                    ),
+                    source="/tests",
+                )
+                for i in range(n + 1)  # one row, then two, then three
+            ]
+            await stage_many(session, batch, topic_prefix=harness.prefix)
+    event.remove(harness.engine.sync_engine, "before_cursor_execute", record)
+    assert [executemany for _, executemany in seen] == [False, True, True]
+    # The first call of each form compiles; the third call (three rows) reuses the second's.
+    assert seen[2][0] is CacheStats.CACHE_HIT
+    async with harness.engine.connect() as connection:
+        payloads = (await connection.scalars(select(outbox.c.payload).order_by(outbox.c.seq))).all()
+    # Every row, in the order staged.
+    assert [json.loads(p)["channel"] for p in payloads] == [
+        "0.0",
+        "1.0",
+        "1.1",
+        "2.0",
+        "2.1",
+        "2.2",
+    ]
 
 
 async def apply_effect(session: AsyncSession, event: CloudEvent[UserRegistered]) -> None:

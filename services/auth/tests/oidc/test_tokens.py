@@ -253,3 +253,27 @@ async def test_the_confirmed_end_session_form_signs_the_customer_out(auth: AuthS
     assert done.status_code == 200
     after = await auth.authorize(client, Flow(*pkce()))
     assert after.headers["location"].startswith("/login?")
+
+
+async def test_introspection_refuses_a_token_older_than_its_clients_registration(
+    auth: AuthService,
+) -> None:
+    # Introspection reads the client's registration on an autocommit connection (no
+    # transaction); a token minted before the client id was (re-)registered stays inactive.
+    import time
+
+    from ciam_auth.oidc.service.flows import REREGISTRATION_LEEWAY_S, client_alive_now
+
+    client = await auth.client(grant_types=["client_credentials"], redirect_uris=[])
+    autocommit = auth.provider.autocommit
+    now = int(time.time())
+    assert await client_alive_now(autocommit, {"client_id": client.client_id, "iat": now})
+    older = now - REREGISTRATION_LEEWAY_S - 60
+    assert not await client_alive_now(autocommit, {"client_id": client.client_id, "iat": older})
+    assert not await client_alive_now(autocommit, {"client_id": "no-such-client", "iat": now})
+    assert not await client_alive_now(autocommit, {"client_id": client.client_id})
+    answer = await auth.http.post(
+        "/token", data={"grant_type": "client_credentials"}, auth=client.basic()
+    )
+    token = answer.json()["access_token"]
+    assert (await auth.introspect(client, token))["active"] is True

@@ -6,15 +6,28 @@ import uuid
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from ciam_auth.models import ClientGrant, OAuthClient, RefreshToken
 
 
 async def client(session: AsyncSession, client_id: str) -> OAuthClient | None:
     return await session.get(OAuthClient, client_id)
+
+
+REGISTERED_AT = select(OAuthClient.created_at).where(
+    OAuthClient.client_id == bindparam("client_id")
+)
+
+
+async def registered_at(autocommit: AsyncEngine, client_id: str) -> datetime | None:
+    """When the client was registered, None if it is not: one statement on an autocommit
+    connection (no BEGIN/COMMIT round trips, no ORM), for introspection's hot path."""
+    async with autocommit.connect() as connection:
+        found = (await connection.execute(REGISTERED_AT, {"client_id": client_id})).scalar()
+    return found if isinstance(found, datetime) else None
 
 
 async def all_clients(session: AsyncSession) -> list[OAuthClient]:
