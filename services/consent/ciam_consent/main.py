@@ -22,6 +22,8 @@ from ciam_shared.events import (
     ConsentReconsentRequired,
     ConsentState,
     ConsentWithdrawn,
+    DataExportPart,
+    ErasureConfirmed,
     PurposeDefined,
     SubjectConsentsErased,
     encode,
@@ -34,6 +36,8 @@ from ciam_shared.topics import (
     CONSENT_PURPOSES,
     CONSENT_STATE,
     IDENTITY_EVENTS,
+    PRIVACY_REPLIES,
+    PRIVACY_REQUESTS,
 )
 
 log = logging.getLogger(__name__)
@@ -52,6 +56,8 @@ SPEC = ServiceSpec(
         SubjectConsentsErased,
         ConsentState,
         PurposeDefined,
+        DataExportPart,
+        ErasureConfirmed,
     ),
     topics=(
         IDENTITY_EVENTS,
@@ -60,6 +66,8 @@ SPEC = ServiceSpec(
         CONSENT_PURPOSES,
         CONSENT_APPLIED,
         BRAND_APPS,
+        PRIVACY_REQUESTS,
+        PRIVACY_REPLIES,
     ),
 )
 
