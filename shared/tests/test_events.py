@@ -1,4 +1,5 @@
 import json
+import secrets
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -7,6 +8,7 @@ import pytest
 
 from ciam_shared.events import (
     CloudEvent,
+    DataExportRequested,
     UnknownEventType,
     UserRegistered,
     decode,
@@ -14,6 +16,7 @@ from ciam_shared.events import (
     event_type_registry,
 )
 from ciam_shared.events.__main__ import export
+from ciam_shared.privacy import PartCorrupt, pack_part, unpack_part
 
 
 def registered() -> CloudEvent[UserRegistered]:
@@ -63,3 +66,30 @@ def test_the_committed_json_schemas_match_the_models(tmp_path) -> None:
     fresh = {p.name: p.read_text() for p in tmp_path.glob("*.json")}
     kept = {p.name: p.read_text() for p in committed.glob("*.json")}
     assert fresh == kept, "run `make schemas` and commit shared/schemas"
+
+
+def test_an_export_part_round_trips_and_a_too_large_one_says_so() -> None:
+    request = DataExportRequested(
+        subject_id=uuid.uuid4(), request_id=uuid.uuid4(), requested_at=datetime.now(UTC)
+    )
+    document = {
+        "name": "Zażółć",
+        "when": datetime(2026, 1, 1, tzinfo=UTC),
+        "id": request.request_id,
+    }
+    part = pack_part(request, "profile", document)
+    assert part.status == "ready" and part.size > 0
+    assert json.loads(unpack_part(part)) == {
+        "name": "Zażółć",
+        "when": "2026-01-01T00:00:00+00:00",
+        "id": str(request.request_id),
+    }
+    # Incompressible content over the inline limit is not sent; the part says why.
+    big = {"blob": secrets.token_hex(2000)}
+    too_large = pack_part(request, "profile", big, max_inline_bytes=1000)
+    assert (too_large.status, too_large.content) == ("too_large", "")
+    with pytest.raises(PartCorrupt):
+        unpack_part(too_large)
+    tampered = part.model_copy(update={"sha256": "0" * 64})
+    with pytest.raises(PartCorrupt):
+        unpack_part(tampered)
