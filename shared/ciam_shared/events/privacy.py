@@ -25,7 +25,9 @@ PrivacyService = Literal["auth", "consent", "profile", "notifier"]
 
 class DataExportRequested(EventData):
     """A customer asked for a copy of their data (GDPR art. 15 and 20, CCPA right to know):
-    every service answers with a `DataExportPart` of the same `request_id`."""
+    every service answers with a `DataExportPart` of the same `request_id`, encrypted to
+    `public_key` (X25519, raw, base64url): the part is personal data in a log that cannot be
+    edited, and the private key, held by auth only, is dropped once the export is done."""
 
     event_type: ClassVar[str] = "dev.ciam.privacy.export.requested.v1"
     topic_base_name: ClassVar[str] = PRIVACY_REQUESTS.base_name
@@ -33,11 +35,13 @@ class DataExportRequested(EventData):
     subject_id: uuid.UUID
     request_id: uuid.UUID
     requested_at: datetime
+    public_key: str = Field(min_length=43, max_length=44)
 
 
 class DataExportPart(EventData):
     """One service's part of an export: a JSON document of everything it holds about the
-    subject, gzip-compressed and base64-encoded in `content` (ciam_shared.privacy).
+    subject, gzip-compressed, encrypted to the request's key (ECIES: X25519, HKDF-SHA256,
+    AES-256-GCM) and base64-encoded in `content` (ciam_shared.privacy).
 
     `status` `too_large`: the compressed document is over the inline limit
     (`ciam_shared.privacy.MAX_INLINE_BYTES`, well under Kafka's 1 MiB record), so it is not
@@ -52,7 +56,7 @@ class DataExportPart(EventData):
     request_id: uuid.UUID
     service: PrivacyService
     status: Literal["ready", "too_large", "failed"] = "ready"
-    encoding: Literal["gzip+base64"] = "gzip+base64"
+    encoding: Literal["gzip+x25519-aes256gcm+base64"] = "gzip+x25519-aes256gcm+base64"
     content: str = ""
     size: int = Field(ge=0)  # bytes of the JSON document before compression
     sha256: str = ""  # of the JSON document before compression

@@ -34,6 +34,10 @@ class DataExport(Base):
     ready_at: Mapped[datetime | None] = mapped_column(TimestampTZ(), nullable=True)
     expires_at: Mapped[datetime | None] = mapped_column(TimestampTZ(), nullable=True, index=True)
     archive: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # The private key the services' parts are encrypted to (ciam_shared.privacy), sealed under
+    # AUTH_KEY_ENCRYPTION_SECRET; dropped when the export ends, which leaves the parts still
+    # in the Kafka log unreadable.
+    part_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
     archive_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 

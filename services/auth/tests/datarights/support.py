@@ -47,14 +47,28 @@ async def answer(
     request_id: uuid.UUID,
     service: str,
     document: dict[str, Any],
+    *,
+    public_key: str | None = None,
     **pack: Any,
 ) -> None:
-    request = DataExportRequested(
-        subject_id=subject, request_id=request_id, requested_at=datetime.now(UTC)
-    )
+    """`service`'s part as it would send it; `public_key`: encrypted to another key."""
+    request = await request_of(auth, request_id)
+    assert request.subject_id == subject
+    if public_key is not None:
+        request = request.model_copy(update={"public_key": public_key})
     part = pack_part(request, service, document, **pack)  # type: ignore[arg-type]
     event = CloudEvent.wrap(part, source=f"/ciam/{service}")
     await publish_event(auth.ctx.settings.kafka_bootstrap_servers, event, prefix=auth.prefix)
+
+
+async def request_of(auth: Auth, request_id: uuid.UUID) -> DataExportRequested:
+    """The request as auth published it (the services encrypt to its public key)."""
+    for row in await auth.staged():
+        if row.event_type == DataExportRequested.event_type:
+            request = DataExportRequested.model_validate_json(row.payload)
+            if request.request_id == request_id:
+                return request
+    raise AssertionError(f"no request {request_id} staged")
 
 
 async def confirm(auth: Auth, subject: uuid.UUID, service: str, times: int = 1) -> None:

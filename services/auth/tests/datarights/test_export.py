@@ -21,6 +21,7 @@ from ciam_auth.datarights.models import DataExport, DataExportPart
 from ciam_auth.datarights.service import exports
 from ciam_devtools.testing.plugin import eventually
 from ciam_shared.db import unit_of_work, utcnow
+from ciam_shared.privacy import new_request_key
 
 from ..conftest import PASSWORD, Auth, body_of
 from .support import OTHERS, answer, documents, signed_in
@@ -96,7 +97,9 @@ async def test_an_export_gathers_every_part_into_one_archive_for_its_owner(auth:
     assert f"/privacy/export/{export_id}" in body_of(mail)
     async with auth.engine.connect() as connection:
         kept = (await connection.execute(select(DataExportPart.document))).scalars().all()
+        key = await connection.scalar(select(DataExport.part_key).where(DataExport.id == export_id))
     assert kept == [None] * 4  # in the archive now: no second copy
+    assert key is None  # the parts left in the Kafka log can no longer be read
 
     # Only its owner: another signed-in customer gets nothing, a signed-out visitor signs in.
     async with auth.other_client("192.0.2.9") as other:
@@ -118,7 +121,10 @@ async def test_a_service_that_does_not_answer_fails_the_export_without_an_archiv
     subject, csrf = await signed_in(auth, "silent@example.com")
     export_id = await requested(auth, csrf)
     sent = documents(subject)
-    await answer(auth, subject, export_id, "consent", sent["consent"])
+    # The consent part was encrypted to another key: it does not open, so it is not used.
+    await answer(
+        auth, subject, export_id, "consent", sent["consent"], public_key=new_request_key()[1]
+    )
     # The profile's part is over the inline limit: it says so instead of sending it.
     await answer(auth, subject, export_id, "profile", sent["profile"], max_inline_bytes=10)
 
@@ -127,10 +133,11 @@ async def test_a_service_that_does_not_answer_fails_the_export_without_an_archiv
         return found if found["notifier"] == "failed" else None
 
     final = await eventually(failed, timeout=30)
-    assert final == {"auth": "answered", "consent": "answered", "profile": "failed",
+    assert final == {"auth": "answered", "consent": "failed", "profile": "failed",
                      "notifier": "failed"}  # fmt: skip
     page = await auth.client.get(f"/privacy/export/{export_id}")
     assert "no incomplete archive was made" in page.text and "too much data" in page.text
+    assert "an error" in page.text and "no answer in time" in page.text
     assert (await auth.client.get(f"/privacy/export/{export_id}/archive")).status_code == 410
 
     async def recorded() -> bool:

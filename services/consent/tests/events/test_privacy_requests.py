@@ -15,12 +15,14 @@ from ciam_consent.integrity import receipt_payload
 from ciam_consent.models import outbox
 from ciam_devtools.testing.plugin import eventually, publish_event
 from ciam_shared.events import CloudEvent, DataExportPart, DataExportRequested, ErasureConfirmed
-from ciam_shared.privacy import unpack_part
+from ciam_shared.privacy import new_request_key, unpack_part
 
 from .test_erasure import deleted, deliver, grant
 
 PART = DataExportPart.event_type
 CONFIRMED = ErasureConfirmed.event_type
+
+PRIVATE_KEY, PUBLIC_KEY = new_request_key()
 
 
 async def staged_of(api: Any, subject: uuid.UUID, event_type: str) -> list[Any]:
@@ -35,7 +37,10 @@ async def staged_of(api: Any, subject: uuid.UUID, event_type: str) -> list[Any]:
 
 def asked(subject: uuid.UUID) -> CloudEvent[DataExportRequested]:
     data = DataExportRequested(
-        subject_id=subject, request_id=uuid.uuid4(), requested_at=datetime.now(UTC)
+        subject_id=subject,
+        request_id=uuid.uuid4(),
+        requested_at=datetime.now(UTC),
+        public_key=PUBLIC_KEY,
     )
     return CloudEvent.wrap(data, source="/tests")
 
@@ -62,7 +67,7 @@ async def test_an_export_request_is_answered_with_consents_history_and_receipts(
         request.data.request_id,
         "ready",
     )
-    document = json.loads(unpack_part(part))
+    document = json.loads(unpack_part(part, PRIVATE_KEY))
     assert {c["purpose"]: c["status"] for c in document["consents"]} == {
         "email-marketing": "granted",
         "analytics": "granted",
@@ -83,7 +88,7 @@ async def test_an_export_of_an_unknown_subject_is_an_empty_part_not_a_gap(consen
         return await staged_of(api, subject, PART) or None
 
     part = DataExportPart.model_validate_json((await eventually(answered))[0].payload)
-    document = json.loads(unpack_part(part))
+    document = json.loads(unpack_part(part, PRIVATE_KEY))
     assert (document["consents"], document["history"]) == ([], [])
 
 

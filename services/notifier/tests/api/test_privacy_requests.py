@@ -28,8 +28,10 @@ from ciam_shared.events import (
     ErasureConfirmed,
     UserDeleted,
 )
-from ciam_shared.privacy import unpack_part
+from ciam_shared.privacy import new_request_key, unpack_part
 from ciam_shared.topics import ALL_TOPICS, ensure_topics
+
+PRIVATE_KEY, PUBLIC_KEY = new_request_key()
 
 
 @dataclass
@@ -113,7 +115,10 @@ async def test_an_export_request_is_answered_with_what_the_notifier_holds(
     await notifier.seed(subject)
     await notifier.seed(bystander)
     request = DataExportRequested(
-        subject_id=subject, request_id=uuid.uuid4(), requested_at=datetime.now(UTC)
+        subject_id=subject,
+        request_id=uuid.uuid4(),
+        requested_at=datetime.now(UTC),
+        public_key=PUBLIC_KEY,
     )
     await publish_event(
         notifier.kafka, CloudEvent.wrap(request, source="/tests"), prefix=notifier.prefix
@@ -125,7 +130,7 @@ async def test_an_export_request_is_answered_with_what_the_notifier_holds(
     [row] = await eventually(answered)
     part = DataExportPart.model_validate_json(row.payload)
     assert (part.service, part.request_id) == ("notifier", request.request_id)
-    document = json.loads(unpack_part(part))
+    document = json.loads(unpack_part(part, PRIVATE_KEY))
     assert [m["body"] for m in document["messages"]] == ["50% off"]
     assert [s["purpose"] for s in document["suppressions"]] == ["email-marketing"]
     assert len(document["stream_events"]) == 1 and document["contacts"] == []

@@ -14,7 +14,9 @@ from sqlalchemy import select
 from ciam_devtools.testing.plugin import eventually, publish_event
 from ciam_profile.models import outbox
 from ciam_shared.events import CloudEvent, DataExportPart, DataExportRequested, ErasureConfirmed
-from ciam_shared.privacy import unpack_part
+from ciam_shared.privacy import new_request_key, unpack_part
+
+PRIVATE_KEY, PUBLIC_KEY = new_request_key()
 
 
 async def staged_of(api: Any, subject: uuid.UUID, event_type: str) -> list[Any]:
@@ -40,7 +42,10 @@ async def test_an_export_request_is_answered_with_the_profile_traits_and_identif
         headers=me,
     )
     request = DataExportRequested(
-        subject_id=customer, request_id=uuid.uuid4(), requested_at=datetime.now(UTC)
+        subject_id=customer,
+        request_id=uuid.uuid4(),
+        requested_at=datetime.now(UTC),
+        public_key=PUBLIC_KEY,
     )
     await publish_event(api.kafka, CloudEvent.wrap(request, source="/tests"), prefix=api.prefix)
 
@@ -50,7 +55,7 @@ async def test_an_export_request_is_answered_with_the_profile_traits_and_identif
     [row] = await eventually(answered)
     part = DataExportPart.model_validate_json(row.payload)
     assert (part.service, part.request_id) == ("profile", request.request_id)
-    document = json.loads(unpack_part(part))
+    document = json.loads(unpack_part(part, PRIVATE_KEY))
     [profile] = document["profiles"]
     assert profile["fields"]["name"]["value"] == "Ada"
     assert profile["identifiers"][0]["value"] == "ada@example.com"

@@ -28,10 +28,10 @@ from ciam_auth.datarights.models import (
 from ciam_auth.datarights.models import DataExportPart as PartRow
 from ciam_auth.datarights.repository import requests as repository
 from ciam_auth.datarights.service import archive, mails
-from ciam_shared.db import utcnow
+from ciam_shared.db import new_id, utcnow
 from ciam_shared.events import PRIVACY_SERVICES, CloudEvent, DataExportPart, DataExportRequested
 from ciam_shared.outbox import stage
-from ciam_shared.privacy import PartCorrupt, unpack_part
+from ciam_shared.privacy import PartCorrupt, new_request_key, unpack_part
 
 StepState = Literal["answered", "pending", "failed"]
 SWEEP_BATCH = 50
@@ -71,7 +71,11 @@ async def request_export(
     running = await repository.open_export_of(session, subject_id, now)
     if running is not None:
         return running.id
+    private_key, public_key = new_request_key()
+    export_id = new_id()
     export = DataExport(
+        id=export_id,
+        part_key=ctx.sealing.seal(private_key, _key_context(export_id)),
         subject_id=subject_id,
         locale=locale,
         status=COLLECTING,
@@ -79,9 +83,16 @@ async def request_export(
         deadline_at=now + timedelta(seconds=ctx.settings.export_answer_seconds),
     )
     await repository.add(session, export)
-    asked = DataExportRequested(subject_id=subject_id, request_id=export.id, requested_at=now)
+    asked = DataExportRequested(
+        subject_id=subject_id, request_id=export.id, requested_at=now, public_key=public_key
+    )
     await stage(session, CloudEvent.wrap(asked, source=SOURCE), topic_prefix=ctx.topic_prefix)
     return export.id
+
+
+def _key_context(export_id: uuid.UUID) -> bytes:
+    # A sealed key copied to another export's row does not open.
+    return f"export:{export_id}".encode()
 
 
 async def _owned(session: AsyncSession, subject_id: uuid.UUID, export_id: uuid.UUID) -> DataExport:
@@ -162,9 +173,10 @@ async def receive_part(session: AsyncSession, ctx: AuthContext, part: DataExport
     ):
         return
     status, document, detail = part.status, None, part.detail
-    if status == "ready":
+    if status == "ready" and export.part_key is not None:
         try:
-            document = unpack_part(part)
+            private_key = ctx.sealing.open(export.part_key, _key_context(export.id))
+            document = unpack_part(part, private_key)
         except PartCorrupt as exc:
             status, detail = "failed", str(exc)
     await repository.add_part_once(
@@ -208,7 +220,9 @@ async def _finish(
                     ctx, account.email, export.locale, export_path(export.id), export.expires_at
                 ),
             )
-    # What the services sent is in the archive now (or the export failed): no second copy.
+    # What the services sent is in the archive now (or the export failed): no second copy,
+    # and no key that could still read the parts in the log.
+    export.part_key = None
     await repository.drop_documents(session, export.id)
 
 
@@ -221,7 +235,7 @@ async def sweep(session: AsyncSession, now: datetime | None = None) -> int:
         export.archive, export.status = None, EXPIRED
         changed += 1
     for export in await repository.claim_overdue(session, now, SWEEP_BATCH):
-        export.status = FAILED
+        export.status, export.part_key = FAILED, None
         await repository.drop_documents(session, export.id)
         changed += 1
     return changed

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("ready_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("archive", sa.LargeBinary(), nullable=True),
+        sa.Column("part_key", sa.String(length=200), nullable=True),
         sa.Column("archive_size", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["subject_id"],
