@@ -34,7 +34,7 @@ class ErasureOut(BaseModel):
     steps: list[ErasureStepOut]
 
 
-@router.get("/erasures", responses=problem_responses(400))
+@router.get("/erasures", responses=problem_responses(422))
 async def open_erasures(
     db: SessionDep, _: Admin, limit: int = Query(default=100, ge=1, le=500)
 ) -> list[ErasureOut]:
