@@ -49,6 +49,8 @@ async def states(auth: Auth, export_id: uuid.UUID, **headers: str) -> dict[str, 
 async def test_an_export_gathers_every_part_into_one_archive_for_its_owner(auth: Auth) -> None:
     address = "export@example.com"
     subject, csrf = await signed_in(auth, address)
+    account = await auth.client.get("/account")
+    assert 'href="/privacy/export"' in account.text  # reachable from the account page
     export_id = await requested(auth, csrf)
     again = await requested(auth, csrf)  # a second click joins the running export
     assert again == export_id
