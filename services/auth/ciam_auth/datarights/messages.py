@@ -72,6 +72,8 @@ DATA_RIGHTS: dict[str, dict[str, str]] = {
         "export_file": "File",
         "export_bytes": "Size (bytes)",
         "export_none": "none",
+        "export_yes": "yes",
+        "export_no": "no",
         "export_link": "Download my data",
         "deletion_title": "Account deletion",
         "deletion_intro": (
@@ -175,6 +177,8 @@ DATA_RIGHTS: dict[str, dict[str, str]] = {
         "export_file": "Plik",
         "export_bytes": "Rozmiar (bajty)",
         "export_none": "brak",
+        "export_yes": "tak",
+        "export_no": "nie",
         "export_link": "Pobierz moje dane",
         "deletion_title": "Usunięcie konta",
         "deletion_intro": (
