@@ -110,6 +110,23 @@ NOTIFIER_DEAD_LETTERS = Topic(
     30 * DAY_MS,
     "Deliveries that exhausted their retries.",
 )
+PRIVACY_REQUESTS = Topic(
+    "ciam.privacy.requests",
+    6,
+    Cleanup.DELETE,
+    7 * DAY_MS,
+    "Requests of the privacy centre to every service: export what you hold about a subject.",
+)
+PRIVACY_REPLIES = Topic(
+    "ciam.privacy.replies",
+    6,
+    Cleanup.DELETE,
+    # A part of an export is personal data: kept no longer than the answer deadline needs
+    # (auth keeps what it collected in its own database).
+    2 * DAY_MS,
+    "Answers to the privacy centre: each service's part of an export, and its confirmation "
+    "that it erased a deleted subject.",
+)
 
 ALL_TOPICS: tuple[Topic, ...] = (
     IDENTITY_EVENTS,
@@ -121,6 +138,8 @@ ALL_TOPICS: tuple[Topic, ...] = (
     BRAND_APPS,
     NOTIFIER_DELIVERIES,
     NOTIFIER_DEAD_LETTERS,
+    PRIVACY_REQUESTS,
+    PRIVACY_REPLIES,
 )
 
 

@@ -1,4 +1,6 @@
+import base64
 import json
+import secrets
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -7,6 +9,7 @@ import pytest
 
 from ciam_shared.events import (
     CloudEvent,
+    DataExportRequested,
     UnknownEventType,
     UserRegistered,
     decode,
@@ -14,6 +17,7 @@ from ciam_shared.events import (
     event_type_registry,
 )
 from ciam_shared.events.__main__ import export
+from ciam_shared.privacy import PartCorrupt, new_request_key, pack_part, unpack_part
 
 
 def registered() -> CloudEvent[UserRegistered]:
@@ -63,3 +67,40 @@ def test_the_committed_json_schemas_match_the_models(tmp_path) -> None:
     fresh = {p.name: p.read_text() for p in tmp_path.glob("*.json")}
     kept = {p.name: p.read_text() for p in committed.glob("*.json")}
     assert fresh == kept, "run `make schemas` and commit shared/schemas"
+
+
+def test_an_export_part_round_trips_and_a_too_large_one_says_so() -> None:
+    private_key, public_key = new_request_key()
+    request = DataExportRequested(
+        subject_id=uuid.uuid4(),
+        request_id=uuid.uuid4(),
+        requested_at=datetime.now(UTC),
+        public_key=public_key,
+    )
+    document = {
+        "name": "Zażółć",
+        "when": datetime(2026, 1, 1, tzinfo=UTC),
+        "id": request.request_id,
+    }
+    part = pack_part(request, "profile", document)
+    assert part.status == "ready" and part.size > 0
+    assert "Za" not in base64.b64decode(part.content).decode(errors="replace")  # encrypted
+    assert json.loads(unpack_part(part, private_key)) == {
+        "name": "Zażółć",
+        "when": "2026-01-01T00:00:00+00:00",
+        "id": str(request.request_id),
+    }
+    # Incompressible content over the inline limit is not sent; the part says why.
+    big = {"blob": secrets.token_hex(2000)}
+    too_large = pack_part(request, "profile", big, max_inline_bytes=1000)
+    assert (too_large.status, too_large.content) == ("too_large", "")
+    with pytest.raises(PartCorrupt):
+        unpack_part(too_large, private_key)
+    tampered = part.model_copy(update={"sha256": "0" * 64})
+    with pytest.raises(PartCorrupt):
+        unpack_part(tampered, private_key)
+    # Another key, or the part claimed for another service, does not open it.
+    with pytest.raises(PartCorrupt):
+        unpack_part(part, new_request_key()[0])
+    with pytest.raises(PartCorrupt):
+        unpack_part(part.model_copy(update={"service": "consent"}), private_key)

@@ -301,6 +301,7 @@ def core_links(s: Stack) -> list[Link]:
         Link("Customer pages", "sign in", f"{auth}/login"),
         Link("Customer pages", "account", f"{auth}/account"),
         Link("Customer pages", "privacy", f"{auth}/privacy"),
+        Link("Customer pages", "download my data", f"{auth}/privacy/export"),
         Link("Customer pages", "password reset", f"{auth}/reset-password"),
     ]
     links += [Link("API documents", name, f"{url}/docs") for name, url in s.urls.items()]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ciam_auth.datarights.messages import DATA_RIGHTS
+
 LOCALES = ("en", "pl")
 DEFAULT_LOCALE = "en"
 
@@ -429,6 +431,10 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "privacy_channel_birthday": "data urodzenia",
     },
 }
+
+# The data-rights pages' texts (datarights/messages.py), kept apart so the two catalogues are
+# edited without touching each other.
+MESSAGES = {locale: {**MESSAGES[locale], **DATA_RIGHTS[locale]} for locale in LOCALES}
 
 
 def text(locale: str, key: str, **values: object) -> str:

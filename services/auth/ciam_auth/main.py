@@ -13,6 +13,10 @@ from ciam_auth.adapters.sealing import KeyEncryption
 from ciam_auth.adapters.throttle import Throttle, ThrottlePolicy
 from ciam_auth.adapters.worker import Retry
 from ciam_auth.context import AuthContext
+from ciam_auth.datarights.api.admin import router as erasures_router
+from ciam_auth.datarights.api.pages import router as datarights_router
+from ciam_auth.datarights.events import subscribe as subscribe_datarights
+from ciam_auth.datarights.sweeper import ExportSweeper
 from ciam_auth.errors import Throttled
 from ciam_auth.models import Base
 from ciam_auth.oidc.api.admin import router as admin_router
@@ -39,6 +43,8 @@ from ciam_auth.social.runtime import build_social, start_social, stop_social
 from ciam_shared.events import (
     BrandAppDeleted,
     BrandAppRegistered,
+    DataExportPart,
+    DataExportRequested,
     EmailVerified,
     IdentityLinked,
     IdentityUnlinked,
@@ -52,7 +58,13 @@ from ciam_shared.events import (
 )
 from ciam_shared.http.problems import problem
 from ciam_shared.service import ServiceRuntime, ServiceSpec, build_app
-from ciam_shared.topics import BRAND_APPS, CONSENT_CHANGES, IDENTITY_EVENTS
+from ciam_shared.topics import (
+    BRAND_APPS,
+    CONSENT_CHANGES,
+    IDENTITY_EVENTS,
+    PRIVACY_REPLIES,
+    PRIVACY_REQUESTS,
+)
 
 SPEC = ServiceSpec(
     name="auth",
@@ -72,8 +84,10 @@ SPEC = ServiceSpec(
         IdentityUnlinked,
         SocialImportRefreshed,
         SocialImportWithdrawn,
+        DataExportRequested,
+        DataExportPart,
     ),
-    topics=(IDENTITY_EVENTS, BRAND_APPS, CONSENT_CHANGES),
+    topics=(IDENTITY_EVENTS, BRAND_APPS, CONSENT_CHANGES, PRIVACY_REQUESTS, PRIVACY_REPLIES),
 )
 
 
@@ -147,12 +161,15 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
     # Ending a session (logout, password change) revokes its tokens.
     context.sessions.on_sessions_revoked(provider.on_sessions_revoked)
     register_social_subscribers(base)
+    subscribe_datarights(base.broker, prefix=base.topic_prefix, sessions=base.sessions, ctx=context)
+    sweeper = ExportSweeper(base.sessions, settings.export_sweep_seconds)
 
     async def start(runtime: AuthRuntime) -> None:
         await context.passwords.load()
         if settings.queue_workers_enabled:
             runtime.spawn("mailer", context.mailer.run())
             runtime.spawn("jobs", context.jobs.run())
+            runtime.spawn("export-sweeper", sweeper.run())
 
     async def stop(runtime: AuthRuntime) -> None:
         context.passwords.close()
@@ -178,6 +195,8 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
             social_router,
             identities_router,
             privacy_router,
+            datarights_router,
+            erasures_router,
         ],
         on_startup=[
             start,

@@ -126,6 +126,17 @@ class AuthSettings(BaseServiceSettings):
     job_max_attempts: int = 5
     job_retry_base_seconds: float = 10.0
 
+    # Data rights (datarights/, docs/services/privacy.md). An export waits this long for every
+    # service's part; a service that has not answered by then shows as failed, and no archive
+    # is made without it. A finished archive is offered this many days, then removed by the
+    # sweeper (which looks every `export_sweep_seconds`).
+    export_answer_seconds: int = Field(default=600, ge=5)
+    export_keep_days: int = Field(default=7, ge=1, le=30)
+    export_sweep_seconds: float = 60.0
+    # The deadline the operator sees for a deletion request: GDPR art. 12(3) one month (30
+    # days, the stricter; set 45 where only the CCPA applies).
+    erasure_deadline_days: int = Field(default=30, ge=1, le=90)
+
     # Throttling (see docs/services/auth.md): per (account, client) a delay doubling (from
     # `throttle_base_delay`) from
     # `throttle_pair_free` failures up to `throttle_pair_max_delay`; per account a softer delay

@@ -13,13 +13,14 @@ from faststream.kafka import KafkaBroker
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ciam_consent.parts import ConsentParts, ConsentRuntime
-from ciam_consent.service import lifecycle, queries
-from ciam_shared.events import ConsentApplied, UserDeleted, UserRegistered
+from ciam_consent.service import lifecycle, privacy, queries
+from ciam_shared.events import ConsentApplied, DataExportRequested, UserDeleted, UserRegistered
 from ciam_shared.handlers import PARTS, Session, handles, inbox_subscriber, provide_parts
-from ciam_shared.topics import CONSENT_APPLIED, IDENTITY_EVENTS
+from ciam_shared.topics import CONSENT_APPLIED, IDENTITY_EVENTS, PRIVACY_REQUESTS
 
 IDENTITY_GROUP = "consent.identity-events"
 APPLIED_GROUP = "consent.applied-proofs"
+PRIVACY_GROUP = "consent.privacy-requests"
 
 Parts = Annotated[ConsentParts, Context(PARTS)]
 
@@ -30,8 +31,17 @@ async def on_user_registered(data: UserRegistered, session: Session) -> None:
 
 
 async def on_user_deleted(data: UserDeleted, session: Session, parts: Parts) -> None:
-    """A deleted account: its consents are erased (the history keeps hashes only)."""
+    """A deleted account: its consents are erased (the history keeps hashes only), and the
+    privacy centre told so (also for a repeated deletion: the erasure stands)."""
     await lifecycle.erase_subject(session, parts.recorder, data.subject_id)
+    await privacy.confirm_erasure(session, parts.recorder, data.subject_id)
+
+
+async def on_data_export_requested(
+    data: DataExportRequested, session: Session, parts: Parts
+) -> None:
+    """A customer asked for their data: consents, history and receipts go back."""
+    await privacy.answer_export(session, parts.recorder, data)
 
 
 async def on_consent_applied(data: ConsentApplied, session: Session) -> None:
@@ -69,6 +79,15 @@ def subscribe(
         description="Proofs that subscribers applied consent changes.",
     )
     handles(applied, ConsentApplied)(on_consent_applied)
+    requests = inbox_subscriber(
+        broker,
+        topic=PRIVACY_REQUESTS,
+        prefix=prefix,
+        group_id=PRIVACY_GROUP,
+        sessions=sessions,
+        description="Data export requests of the privacy centre.",
+    )
+    handles(requests, DataExportRequested)(on_data_export_requested)
 
 
 def register_subscribers(runtime: ConsentRuntime) -> None:

@@ -23,6 +23,8 @@ from ciam_shared.events import (
     ConsentReconsentRequired,
     ConsentState,
     ConsentWithdrawn,
+    DataExportPart,
+    ErasureConfirmed,
     PurposeDefined,
     SubjectConsentsErased,
     encode,
@@ -35,6 +37,8 @@ from ciam_shared.topics import (
     CONSENT_PURPOSES,
     CONSENT_STATE,
     IDENTITY_EVENTS,
+    PRIVACY_REPLIES,
+    PRIVACY_REQUESTS,
 )
 
 log = logging.getLogger(__name__)
@@ -53,6 +57,8 @@ SPEC = ServiceSpec(
         SubjectConsentsErased,
         ConsentState,
         PurposeDefined,
+        DataExportPart,
+        ErasureConfirmed,
     ),
     topics=(
         IDENTITY_EVENTS,
@@ -61,6 +67,8 @@ SPEC = ServiceSpec(
         CONSENT_PURPOSES,
         CONSENT_APPLIED,
         BRAND_APPS,
+        PRIVACY_REQUESTS,
+        PRIVACY_REPLIES,
     ),
 )
 

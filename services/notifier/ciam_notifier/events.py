@@ -22,10 +22,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ciam_consent_sdk import BrandAppView
 from ciam_notifier.apps import declared_now, stop_app
 from ciam_notifier.parts import NotifierRuntime
-from ciam_notifier.service import confirmations, fanout, suppression
+from ciam_notifier.service import confirmations, fanout, privacy, suppression
 from ciam_shared.broker import RETRY_DELAY_SECONDS, SAFE_ACK_POLICY
 from ciam_shared.db import after_commit, unit_of_work, utcnow
-from ciam_shared.events import CHANGE_EVENTS, BrandAppDeleted, CloudEvent, ConsentChange
+from ciam_shared.events import (
+    CHANGE_EVENTS,
+    BrandAppDeleted,
+    CloudEvent,
+    ConsentChange,
+    DataExportRequested,
+    UserDeleted,
+)
 from ciam_shared.handlers import (
     PARTS,
     Event,
@@ -36,10 +43,14 @@ from ciam_shared.handlers import (
     inbox_subscriber,
     provide_parts,
 )
-from ciam_shared.topics import BRAND_APPS, CONSENT_CHANGES
+from ciam_shared.topics import BRAND_APPS, CONSENT_CHANGES, IDENTITY_EVENTS, PRIVACY_REQUESTS
 
 CONSENT_GROUP = "notifier.consent-changes"
 APPS_GROUP = "notifier.brand-apps"
+IDENTITY_GROUP = "notifier.identity-events"
+PRIVACY_GROUP = "notifier.privacy-requests"
+# The privacy handlers' own key in the broker's context (no dot: Context reads it as a path).
+PRIVACY = "ciam_notifier_privacy"
 log = logging.getLogger(__name__)
 
 
@@ -63,6 +74,16 @@ class Handling:
 Parts = Annotated[Handling, Context(PARTS)]
 
 
+@dataclass(frozen=True)
+class PrivacyHandling:
+    """What the privacy centre's handlers need: where their answers go."""
+
+    topic_prefix: str
+
+
+PrivacyParts = Annotated[PrivacyHandling, Context(PRIVACY)]
+
+
 async def on_consent_change(
     data: ConsentChange, session: Session, event: Event, parts: Parts
 ) -> None:
@@ -80,6 +101,19 @@ async def on_consent_change(
     if wake_messages is not None and await confirmations.queue_confirmation(session, change):
         after_commit(session, wake_messages)
     after_commit(session, parts.wake_streams)
+
+
+async def on_user_deleted(data: UserDeleted, session: Session, parts: PrivacyParts) -> None:
+    """A deleted account: its messages, deliveries, suppressions and stream events go, and the
+    privacy centre is told so."""
+    await privacy.erase_subject(session, data.subject_id, topic_prefix=parts.topic_prefix)
+
+
+async def on_data_export_requested(
+    data: DataExportRequested, session: Session, parts: PrivacyParts
+) -> None:
+    """A customer asked for their data: the notifier's part goes back to the privacy centre."""
+    await privacy.answer_export(session, data, topic_prefix=parts.topic_prefix)
 
 
 async def on_brand_app_deleted(data: BrandAppDeleted, message: KafkaMessage, parts: Parts) -> None:
@@ -142,6 +176,26 @@ def subscribe(broker: KafkaBroker, prefix: str, handling: Handling) -> None:
         fetch_max_wait_ms=50,
     )
     handles(changes, *CHANGE_EVENTS.values())(on_consent_change)
+
+    provide_parts(broker, PrivacyHandling(prefix), key=PRIVACY)
+    identity = inbox_subscriber(
+        broker,
+        topic=IDENTITY_EVENTS,
+        prefix=prefix,
+        group_id=IDENTITY_GROUP,
+        sessions=handling.sessions,
+        description="Deleted accounts: what the notifier holds about them is erased.",
+    )
+    handles(identity, UserDeleted)(on_user_deleted)
+    requests = inbox_subscriber(
+        broker,
+        topic=PRIVACY_REQUESTS,
+        prefix=prefix,
+        group_id=PRIVACY_GROUP,
+        sessions=handling.sessions,
+        description="Data export requests of the privacy centre.",
+    )
+    handles(requests, DataExportRequested)(on_data_export_requested)
 
     topic = BRAND_APPS.name(prefix)
     router = KafkaRouter(middlewares=[SkipUnhandled])  # registrations: acknowledged, skipped

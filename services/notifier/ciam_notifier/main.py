@@ -24,15 +24,23 @@ from ciam_notifier.service.streams import Broadcaster, prune_forever
 from ciam_notifier.settings import NotifierSettings
 from ciam_notifier.ssrf import Resolver, WebhookGuard, networks, system_resolver
 from ciam_notifier.webhook_http import webhook_client
-from ciam_shared.events import ConsentApplied, WebhookDeadLettered
+from ciam_shared.events import (
+    ConsentApplied,
+    DataExportPart,
+    ErasureConfirmed,
+    WebhookDeadLettered,
+)
 from ciam_shared.service import ServiceRuntime, ServiceSpec, build_app
 from ciam_shared.topics import (
     BRAND_APPS,
     CONSENT_APPLIED,
     CONSENT_CHANGES,
     CONSENT_STATE,
+    IDENTITY_EVENTS,
     NOTIFIER_DEAD_LETTERS,
     NOTIFIER_DELIVERIES,
+    PRIVACY_REPLIES,
+    PRIVACY_REQUESTS,
 )
 
 # Webhook subscriptions and signed deliveries with retries, dead letters, replay and proof on
@@ -43,7 +51,7 @@ SPEC = ServiceSpec(
     title="CIAM notifier service",
     metadata=Base.metadata,
     migrations_package="ciam_notifier.migrations",
-    publishes=(ConsentApplied, WebhookDeadLettered),
+    publishes=(ConsentApplied, WebhookDeadLettered, DataExportPart, ErasureConfirmed),
     topics=(
         CONSENT_CHANGES,
         CONSENT_STATE,
@@ -51,6 +59,9 @@ SPEC = ServiceSpec(
         NOTIFIER_DELIVERIES,
         NOTIFIER_DEAD_LETTERS,
         BRAND_APPS,
+        IDENTITY_EVENTS,
+        PRIVACY_REQUESTS,
+        PRIVACY_REPLIES,
     ),
 )
 

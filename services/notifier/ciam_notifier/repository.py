@@ -350,3 +350,43 @@ async def prune_stream_events(session: AsyncSession, before: datetime) -> int:
 async def oldest_stream_seq(session: AsyncSession) -> int | None:
     oldest = await session.scalar(select(func.min(StreamEvent.seq)))
     return int(oldest) if oldest is not None else None
+
+
+async def held_about(
+    session: AsyncSession, subject_id: uuid.UUID
+) -> tuple[
+    Sequence[Message], Sequence[tuple[Delivery, str]], Sequence[Suppression], Sequence[StreamEvent]
+]:
+    """Everything the notifier keeps about one subject (a data export): its messages, the
+    webhook deliveries about it (with the receiving app), its suppressions, its stream events."""
+    messages = (
+        await session.scalars(
+            select(Message).where(Message.subject_id == subject_id).order_by(Message.requested_at)
+        )
+    ).all()
+    deliveries = (
+        await session.execute(
+            select(Delivery, Subscription.app)
+            .join(Subscription, Subscription.id == Delivery.subscription_id)
+            .where(Delivery.subject_id == subject_id)
+            .order_by(Delivery.seq)
+        )
+    ).all()
+    suppressions = (
+        await session.scalars(select(Suppression).where(Suppression.subject_id == subject_id))
+    ).all()
+    streams = (
+        await session.scalars(
+            select(StreamEvent)
+            .where(StreamEvent.subject_id == subject_id)
+            .order_by(StreamEvent.seq)
+        )
+    ).all()
+    return messages, [(d, app) for d, app in deliveries], suppressions, streams
+
+
+async def erase_subject(session: AsyncSession, subject_id: uuid.UUID) -> None:
+    """Forget a deleted subject: its messages (a claimed one's sender finds its claim gone and
+    sends nothing more), deliveries about it, suppressions and stream events."""
+    for model in (Message, Delivery, Suppression, StreamEvent):
+        await session.execute(delete(model).where(model.subject_id == subject_id))

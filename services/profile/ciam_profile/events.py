@@ -17,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ciam_profile.cache import ProfileCache
 from ciam_profile.parts import ProfileRuntime
-from ciam_profile.service import erasure, profiles, social_import
+from ciam_profile.service import erasure, privacy, profiles, social_import
 from ciam_profile.social import SocialImports
 from ciam_shared.events import (
+    DataExportRequested,
     IdentityLinked,
     IdentityUnlinked,
     SocialImportRefreshed,
@@ -35,11 +36,12 @@ from ciam_shared.handlers import (
     inbox_subscriber,
     provide_parts,
 )
-from ciam_shared.topics import IDENTITY_EVENTS
+from ciam_shared.topics import IDENTITY_EVENTS, PRIVACY_REQUESTS
 
 # One group for every identity event: records are keyed by subject, so a subject's
 # registration (which creates the profile) is applied before its IdentityLinked.
 IDENTITY_GROUP = "profile.identity-events"
+PRIVACY_GROUP = "profile.privacy-requests"
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ async def on_user_registered(
 
 
 async def on_user_deleted(data: UserDeleted, session: Session, event: Event, parts: Parts) -> None:
-    """A deleted account: its profile is erased."""
+    """A deleted account: its profile is erased, and the privacy centre told so."""
     await erasure.erase_subject(
         session,
         parts.cache,
@@ -77,6 +79,14 @@ async def on_user_deleted(data: UserDeleted, session: Session, event: Event, par
         cause_event_id=event.id,
         topic_prefix=parts.topic_prefix,
     )
+    await privacy.confirm_erasure(session, data.subject_id, topic_prefix=parts.topic_prefix)
+
+
+async def on_data_export_requested(
+    data: DataExportRequested, session: Session, parts: Parts
+) -> None:
+    """A customer asked for their data: the profile's part goes back to the privacy centre."""
+    await privacy.answer_export(session, data, topic_prefix=parts.topic_prefix)
 
 
 async def on_identity_linked(data: IdentityLinked, session: Session, parts: Parts) -> None:
@@ -142,6 +152,10 @@ def subscribe(
     handles(identity, SocialImportRefreshed)(on_social_import_refreshed)
     handles(identity, SocialImportWithdrawn)(on_social_import_withdrawn)
     handles(identity, IdentityUnlinked)(on_identity_unlinked)
+    requests = inbox_subscriber(
+        broker, topic=PRIVACY_REQUESTS, prefix=prefix, group_id=PRIVACY_GROUP, sessions=sessions
+    )
+    handles(requests, DataExportRequested)(on_data_export_requested)
 
 
 def register_subscribers(

@@ -18,6 +18,8 @@ from ciam_profile.parts import ProfileParts, ProfileRuntime
 from ciam_profile.settings import ProfileSettings
 from ciam_profile.social import SocialImports
 from ciam_shared.events import (
+    DataExportPart,
+    ErasureConfirmed,
     IdentifierLinked,
     ProfileCreated,
     ProfileErased,
@@ -32,6 +34,8 @@ from ciam_shared.topics import (
     CONSENT_PURPOSES,
     CONSENT_STATE,
     IDENTITY_EVENTS,
+    PRIVACY_REPLIES,
+    PRIVACY_REQUESTS,
     PROFILE_EVENTS,
 )
 
@@ -49,6 +53,8 @@ SPEC = ServiceSpec(
         ProfilesMerged,
         ProfileMergeUndone,
         ProfileErased,
+        DataExportPart,
+        ErasureConfirmed,
     ),
     topics=(
         IDENTITY_EVENTS,
@@ -57,6 +63,8 @@ SPEC = ServiceSpec(
         CONSENT_PURPOSES,
         CONSENT_APPLIED,
         BRAND_APPS,
+        PRIVACY_REQUESTS,
+        PRIVACY_REPLIES,
     ),
 )
 

@@ -38,6 +38,13 @@ from ciam_shared.events.identity import (
     UserSignedIn,
 )
 from ciam_shared.events.notifier import WebhookDeadLettered
+from ciam_shared.events.privacy import (
+    PRIVACY_SERVICES,
+    DataExportPart,
+    DataExportRequested,
+    ErasureConfirmed,
+    PrivacyService,
+)
 from ciam_shared.events.profile import (
     IdentifierLinked,
     ProfileCreated,
@@ -49,6 +56,7 @@ from ciam_shared.events.profile import (
 
 __all__ = [
     "CHANGE_EVENTS",
+    "PRIVACY_SERVICES",
     "BrandAppDeleted",
     "BrandAppRegistered",
     "CloudEvent",
@@ -63,12 +71,16 @@ __all__ = [
     "ConsentStateItem",
     "ConsentStatus",
     "ConsentWithdrawn",
+    "DataExportPart",
+    "DataExportRequested",
     "EmailVerified",
+    "ErasureConfirmed",
     "EventData",
     "IdentifierLinked",
     "IdentityLinked",
     "IdentityUnlinked",
     "PasswordChanged",
+    "PrivacyService",
     "ProfileCreated",
     "ProfileErased",
     "ProfileMergeUndone",

@@ -19,6 +19,7 @@ from ciam_shared.events import CloudEvent, UserDeleted, UserRegistered
 from ciam_shared.outbox import TOMBSTONE, VERSION_HEADER
 
 ERASED = "dev.ciam.consent.subject-erased.v1"
+CONFIRMED = "dev.ciam.privacy.erasure.confirmed.v1"
 
 
 def registered(subject: uuid.UUID, at: datetime | None = None) -> CloudEvent[UserRegistered]:
@@ -93,8 +94,10 @@ async def test_erasure_deletes_the_records_keeps_the_proof_and_stages_a_tombston
     assert await rows_of(api, subject) == (0, 2)  # records gone, history kept as proof
     assert await rows_of(api, bystander) == (1, 1)
     staged = (await outbox_of(api, subject))[len(before) :]
-    assert [r.event_type for r in staged] == [ERASED, TOMBSTONE]
-    erased, tombstone = staged
+    # The erasure, the tombstone, and the confirmation to the privacy centre (datarights).
+    assert [r.event_type for r in staged] == [ERASED, TOMBSTONE, CONFIRMED]
+    erased, tombstone, confirmed = staged
+    assert confirmed.topic.endswith("ciam.privacy.replies")
     assert erased.topic.endswith("ciam.consent.changes")
     assert tombstone.topic.endswith("ciam.consent.state")
     assert (tombstone.payload, tombstone.headers) == (None, {VERSION_HEADER: "3"})

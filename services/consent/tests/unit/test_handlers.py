@@ -29,7 +29,7 @@ from ciam_shared.events import (
     UserRegistered,
     encode,
 )
-from ciam_shared.topics import CONSENT_APPLIED, IDENTITY_EVENTS
+from ciam_shared.topics import CONSENT_APPLIED, IDENTITY_EVENTS, PRIVACY_REQUESTS
 
 
 @pytest.fixture
@@ -164,4 +164,5 @@ def test_the_asyncapi_document_describes_what_the_service_consumes() -> None:
             "UserDeleted",
         },
         f"{CONSENT_APPLIED.name(PREFIX)}:{events.APPLIED_GROUP}": {"ConsentApplied"},
+        f"{PRIVACY_REQUESTS.name(PREFIX)}:{events.PRIVACY_GROUP}": {"DataExportRequested"},
     }

@@ -30,7 +30,7 @@ from ciam_shared.events import (
     ConsentWithdrawn,
     encode,
 )
-from ciam_shared.topics import BRAND_APPS, CONSENT_CHANGES
+from ciam_shared.topics import BRAND_APPS, CONSENT_CHANGES, IDENTITY_EVENTS, PRIVACY_REQUESTS
 
 
 @dataclass
@@ -182,4 +182,6 @@ def test_the_asyncapi_document_describes_what_the_service_consumes() -> None:
         f"{CONSENT_CHANGES.name(PREFIX)}:{events.CONSENT_GROUP}": {"ConsentChange"},
         # A deletion event, or the bare tombstone (no body) compaction leaves of it.
         f"{BRAND_APPS.name(PREFIX)}:{events.APPS_GROUP}": {"BrandAppDeleted", "EmptyPayload"},
+        f"{IDENTITY_EVENTS.name(PREFIX)}:{events.IDENTITY_GROUP}": {"UserDeleted"},
+        f"{PRIVACY_REQUESTS.name(PREFIX)}:{events.PRIVACY_GROUP}": {"DataExportRequested"},
     }

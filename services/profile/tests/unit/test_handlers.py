@@ -27,7 +27,7 @@ from ciam_shared.events import (
     UserRegistered,
     encode,
 )
-from ciam_shared.topics import IDENTITY_EVENTS
+from ciam_shared.topics import IDENTITY_EVENTS, PRIVACY_REQUESTS
 
 
 @pytest.fixture
@@ -127,5 +127,6 @@ def test_the_asyncapi_document_describes_what_the_service_consumes() -> None:
             "SocialImportRefreshed",
             "SocialImportWithdrawn",
             "IdentityUnlinked",
-        }
+        },
+        f"{PRIVACY_REQUESTS.name(PREFIX)}:{events.PRIVACY_GROUP}": {"DataExportRequested"},
     }

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ciam_auth.accounts.api.account_page import account_view
 from ciam_auth.accounts.service import accounts, second_factor
 from ciam_auth.context import AuthContext
+from ciam_auth.datarights.service import deletions
 from ciam_auth.errors import (
     CsrfFailed,
     InvalidCredentials,
@@ -241,10 +242,15 @@ async def delete_account(
     password: FormStr = "",
     csrf: OptionalForm = None,
 ) -> Response:
+    gone = RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
+
     async def delete(signed_in: Session) -> None:
         client = client_of(request, signed_in.channel)
-        await accounts.delete_account(session, ctx, signed_in, password=password, client=client)
+        token = await accounts.delete_account(
+            session, ctx, signed_in, password=password, client=client
+        )
+        # Not a bare sign-in page: the status of the erasure, step by step (datarights).
+        gone.headers["location"] = deletions.status_path(token)
 
-    gone = RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
     clear_session_cookie(gone, secure=ctx.settings.secure_cookies)
     return await _account_form(request, session, ctx, current, csrf, delete, gone)

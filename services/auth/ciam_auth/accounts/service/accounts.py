@@ -18,6 +18,7 @@ from ciam_auth.accounts import repository
 from ciam_auth.accounts.service import email_tokens, mails
 from ciam_auth.adapters.throttle import account_key, client_key
 from ciam_auth.context import SOURCE, AuthContext
+from ciam_auth.datarights.service import deletions
 from ciam_auth.errors import InvalidToken, NoAddressForPassword, Throttled
 from ciam_auth.i18n import LOCALES
 from ciam_auth.models import Account, AccountJob
@@ -282,16 +283,19 @@ async def request_email_change(
 
 async def delete_account(
     session: AsyncSession, ctx: AuthContext, signed_in: Session, *, password: str, client: Client
-) -> None:
+) -> str:
     """Re-authenticate, delete the account and what hangs on it, stage UserDeleted for the other
-    services, end every session."""
+    services, end every session. The deletion is tracked until every service confirmed its
+    erasure (datarights): returns the token of its status page."""
     account = await _account_of(session, signed_in)
     await reauthenticate(session, ctx, account, password, client, signed_in)
+    token = await deletions.open_request(session, ctx, account, account.locale)
     await repository.delete_account(session, account.id)
     await _stage(session, ctx, UserDeleted(subject_id=account.id, deleted_at=utcnow()))
     await ctx.sessions.revoke_all(account.id)
     if account.email is not None:
         await ctx.throttle.succeeded(account_key(account.email), client_key(client.address))
+    return token
 
 
 async def account_of(session: AsyncSession, account_id: uuid.UUID) -> Account | None:
