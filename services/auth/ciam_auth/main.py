@@ -12,6 +12,7 @@ from ciam_auth.adapters.passwords import Passwords
 from ciam_auth.adapters.sealing import KeyEncryption
 from ciam_auth.adapters.throttle import Throttle, ThrottlePolicy
 from ciam_auth.adapters.worker import Retry
+from ciam_auth.assets import router as assets_router
 from ciam_auth.context import AuthContext
 from ciam_auth.errors import Throttled
 from ciam_auth.models import Base
@@ -178,6 +179,7 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
             social_router,
             identities_router,
             privacy_router,
+            assets_router,
         ],
         on_startup=[
             start,

@@ -79,6 +79,19 @@ async def account_view(
     )
 
 
+@router.get("/account/deleted")
+async def deleted_page(request: Request, ctx: AuthDep) -> Response:
+    """Where deletion ends: what happened, signed out (a bare sign-in form said nothing)."""
+    return render(
+        request,
+        ctx,
+        "goodbye.html",
+        locale=locale_of(request),
+        title_key="deleted_title",
+        what="deleted",
+    )
+
+
 @router.post("/account/sessions/{session_id}/end")
 async def end_session(
     session_id: str,

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_auth.accounts.api.account_page import account_view
 from ciam_auth.accounts.service import accounts, second_factor
+from ciam_auth.adapters.qr import qr_data_uri, text_file_uri
 from ciam_auth.context import AuthContext
 from ciam_auth.errors import (
     CsrfFailed,
@@ -168,6 +169,7 @@ async def begin_totp(
         title_key="totp_set_up",
         secret=enrollment.secret,
         otpauth_uri=enrollment.otpauth_uri,
+        qr=qr_data_uri(enrollment.otpauth_uri),
     )
 
 
@@ -200,12 +202,15 @@ async def confirm_totp(
             error=text(locale, "totp_failed"),
             secret=pending.secret,
             otpauth_uri=pending.otpauth_uri,
+            qr=qr_data_uri(pending.otpauth_uri),
         )
     except FAILURES as exc:
         message, status_code = _message(locale, exc)
         return await account_view(
             request, session, ctx, current, status_code=status_code, error=message
         )
+    account = await accounts.account_of(session, current.account_id)
+    intro = text(locale, "recovery_file_intro", email=account.email if account else "")
     return render(
         request,
         ctx,
@@ -213,6 +218,7 @@ async def confirm_totp(
         locale=locale,
         title_key="recovery_title",
         recovery_codes=codes,
+        recovery_file=text_file_uri("\n".join([intro, "", *codes, ""])),
     )
 
 
@@ -245,6 +251,8 @@ async def delete_account(
         client = client_of(request, signed_in.channel)
         await accounts.delete_account(session, ctx, signed_in, password=password, client=client)
 
-    gone = RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
+    gone = RedirectResponse(
+        f"/account/deleted?ui_locales={locale_of(request)}", status_code=status.HTTP_303_SEE_OTHER
+    )
     clear_session_cookie(gone, secure=ctx.settings.secure_cookies)
     return await _account_form(request, session, ctx, current, csrf, delete, gone)
