@@ -115,22 +115,31 @@ async def privacy_stack(
     from ciam_consent.settings import ConsentSettings
     from ciam_devtools.devstack.mailsink import MailSink
 
-    common = {"kafka": kafka, "redis": redis, "topic_prefix": prefix}
     auth_port, consent_port = free_port(), free_port()
     auth_url, consent_url = f"http://127.0.0.1:{auth_port}", f"http://127.0.0.1:{consent_port}"
     async with AsyncExitStack() as stack:
-        sink = await stack.enter_async_context(
-            MailSink(workdir / "mail", smtp_port=free_port(), web_port=free_port())
-        )
+        sink = await MailSink(workdir / "mail", smtp_port=free_port(), web_port=free_port()).start()
+        stack.push_async_callback(sink.stop)
         auth_settings = AuthSettings(
             issuer=auth_url,
             key_encryption_secret=secrets.token_urlsafe(32),
             consent_url=consent_url,
             smtp_port=sink.smtp_port,
-            **settings_kwargs(await databases.create("ciam_auth.migrations"), **common),
+            mail_dir="",
+            **settings_kwargs(
+                await databases.create("ciam_auth.migrations"),
+                kafka=kafka,
+                redis=redis,
+                topic_prefix=prefix,
+            ),
         )
         consent_settings = ConsentSettings(
-            **settings_kwargs(await databases.create("ciam_consent.migrations"), **common),
+            **settings_kwargs(
+                await databases.create("ciam_consent.migrations"),
+                kafka=kafka,
+                redis=redis,
+                topic_prefix=prefix,
+            ),
             token_issuer=auth_url,
             token_jwks_url=f"{auth_url}/.well-known/jwks.json",
             receipt_signing_key=ECKey.generate_key("P-256").as_pem(private=True).decode(),
