@@ -1,22 +1,25 @@
-"""The signed-in account pages in the system's Chromium: two-step verification set-up shows a
-QR code (allowed by the CSP as a data: image, so it really renders), the recovery codes
-download as a .txt file holding exactly the codes shown, and deleting the account ends on a
-page that says so; axe-core finds no serious or critical violation on any of them."""
+"""The signed-in pages in the system's Chromium: two-step verification set-up shows a QR code
+(allowed by the CSP as a data: image, so it really renders), the recovery codes download as a
+.txt file holding exactly the codes shown, deleting the account ends on a page that says so,
+and the provider's consent screen has the same design; axe-core finds no serious or critical
+violation on any of them."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
 from ciam_auth.adapters import totp
 from ciam_auth.models import Account
+from ciam_auth.oidc.service import clients
 from ciam_auth.sessions.store import COOKIE
 from ciam_devtools.testing.browser import PHONE, axe_violations, overflows_horizontally, screenshot
 from ciam_devtools.testing.servers import LoopbackServer
-from ciam_shared.db import new_id, utcnow
+from ciam_shared.db import new_id, unit_of_work, utcnow
 
 pytestmark = pytest.mark.browser
 
@@ -91,5 +94,56 @@ async def test_totp_set_up_with_a_qr_code_recovery_codes_as_a_file_then_deletion
         assert "/account/deleted" in page.url
         assert await page.locator("h1").inner_text() == "Your account is deleted"
         await accessible(page, "after deletion")
+    finally:
+        await context.close()
+
+
+@pytest.mark.parametrize("locale", ["pl-PL", "en-GB"])
+async def test_the_consent_screen_shares_the_design_and_passes_axe_at_375_px(
+    browser: Any, auth_server: LoopbackServer, locale: str
+) -> None:
+    """The provider's consent screen (oidc/templates) extends the same layout as auth's own
+    pages: the style sheet loads under its CSP, it fits a phone, axe finds nothing serious."""
+    context_ = auth_server.app.state.runtime.parts.context
+    async with unit_of_work(context_.db) as session:
+        client, _ = await clients.register(
+            session,
+            clients.ClientSpec(
+                name="Partner Quiz",
+                brand="acme",
+                redirect_uris=["https://quiz.example.com/cb"],
+                post_logout_redirect_uris=[],
+                scopes=["openid", "email"],
+                purposes=[],
+                grant_types=["authorization_code"],
+                auth_method="client_secret_basic",
+                first_party=False,
+            ),
+            topic_prefix=context_.settings.topic_prefix,
+        )
+    context = await signed_in_context(browser, auth_server, locale)
+    try:
+        page = await context.new_page()
+        query = urlencode(
+            {
+                "client_id": client.client_id,
+                "redirect_uri": "https://quiz.example.com/cb",
+                "response_type": "code",
+                "scope": "openid email",
+                "state": "s",
+                "nonce": "n",
+                "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+                "code_challenge_method": "S256",
+                "ui_locales": locale[:2],
+            }
+        )
+        await page.goto(f"{auth_server.url}/authorize?{query}")
+        assert await page.locator("form[action='/authorize/consent']").count() == 1
+        # The shared style sheet applied: the header carries the brand colour.
+        colour = await page.evaluate(
+            "() => getComputedStyle(document.querySelector('.site-header')).backgroundColor"
+        )
+        assert colour == "rgb(29, 78, 216)"
+        await accessible(page, f"consent screen ({locale})")
     finally:
         await context.close()
