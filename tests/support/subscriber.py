@@ -25,6 +25,13 @@ async def main(bootstrap: str, prefix: str, name: str) -> None:
             "version": change.version,
             "event_id": str(change.event_id) if change.event_id else None,
             "erased": change.erased,
+            # What the app may now do: the purposes granted (purpose-wide), e.g. to see a
+            # withdrawal clicked on the privacy page arrive.
+            "granted": sorted(
+                item.purpose
+                for item in (change.current.consents if change.current else ())
+                if item.status == "granted" and item.brand is None and item.channel is None
+            ),
         }
         print(json.dumps(line), flush=True)
 

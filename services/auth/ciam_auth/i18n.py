@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from ciam_auth.datarights.messages import DATA_RIGHTS
@@ -102,7 +103,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
             "off two-step verification or delete your account, sign in again with:"
         ),
         "reauth_with": "Sign in again with {provider}",
-        "reauth_done": "Confirmed until {until} UTC.",
+        "reauth_done": "Confirmed until {until}.",
         "reauth_needed": "Sign in again with a linked account first (see above).",
         "no_address_for_password": (
             "Add an email address first: you sign in with it and the password."
@@ -153,6 +154,37 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "mail_email_changed_body": (
             "Hello,\n\nsomeone signed in to your account asked to change its email address. "
             "If it was not you, reset your password now:\n{reset}\n"
+        ),
+        # The design shared by every page (templates/layout.html) and its components.
+        "device_on": "{browser} on {system}",
+        "device_unknown_browser": "Unknown browser",
+        "device_android_app": "Android app",
+        "channel_web": "website",
+        "channel_app": "app",
+        "channel_mobile": "mobile app",
+        "channel_api": "an app, directly",
+        "last_seen_at": "Last active: {when}",
+        "verify_code_intro": ("Enter the 6-digit code from the email, or open the link in it."),
+        "resend_intro": "No email? Check the spam folder, or:",
+        "resend_button": "Send the email again",
+        "resent": (
+            "If this address is waiting for confirmation, we have sent it a new link and code. "
+            "The previous ones no longer work."
+        ),
+        "signed_out_title": "You are signed out",
+        "signed_out_text": (
+            "You have signed out on this device. Sessions on your other devices are not "
+            "affected: end them on your account page."
+        ),
+        "sign_in_again": "Sign in again",
+        "totp_scan": "Scan this QR code with your authenticator app:",
+        "totp_qr_label": "QR code of the key, for authenticator apps",
+        "totp_or_key": "No camera? Type the key instead:",
+        "recovery_download": "Download the codes (.txt)",
+        "recovery_done": "I have saved my codes",
+        "recovery_file_intro": (
+            "Recovery codes for your account ({email}). Each one works once, instead of "
+            "the code from your authenticator app."
         ),
         # The privacy page (privacy/).
         "privacy_title": "Privacy and consents",
@@ -243,7 +275,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "continue": "Dalej",
         "account_title": "Twoje konto",
         "signed_in_as": "Zalogowano jako {email}",
-        "sessions": "Gdzie jesteś zalogowany",
+        "sessions": "Urządzenia z aktywnym logowaniem",
         "device": "Urządzenie",
         "channel": "Kanał",
         "last_seen": "Ostatnia aktywność",
@@ -311,7 +343,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
             "weryfikację dwuetapową lub usuniesz konto, zaloguj się ponownie przez:"
         ),
         "reauth_with": "Zaloguj się ponownie przez {provider}",
-        "reauth_done": "Potwierdzone do {until} UTC.",
+        "reauth_done": "Potwierdzone do {until}.",
         "reauth_needed": "Najpierw zaloguj się ponownie przez połączone konto (powyżej).",
         "no_address_for_password": "Najpierw dodaj adres e-mail: logujesz się nim i hasłem.",
         "mail_social_link_subject": "Połączyć {provider} z Twoim kontem?",
@@ -333,8 +365,8 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "mail_verify_subject": "Potwierdź adres e-mail",
         "mail_verify_body": (
             "Dzień dobry,\n\npotwierdź swój adres e-mail, otwierając ten link:\n{link}\n\n"
-            "lub wpisując kod: {code}\n\nLink i kod są ważne przez {hours} godz. Jeśli nie "
-            "zakładałeś konta, zignoruj tę wiadomość.\n"
+            "lub wpisując kod: {code}\n\nLink i kod są ważne przez {hours} godz. Jeśli to nie "
+            "Ty zakładasz konto, zignoruj tę wiadomość.\n"
         ),
         "mail_reset_subject": "Zmiana hasła",
         "mail_reset_body": (
@@ -357,8 +389,38 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "mail_change_subject": "Potwierdź nowy adres e-mail",
         "mail_email_changed_subject": "Adres e-mail Twojego konta jest zmieniany",
         "mail_email_changed_body": (
-            "Dzień dobry,\n\nktoś zalogowany na Twoje konto poprosił o zmianę adresu e-mail. "
+            "Dzień dobry,\n\nw Twoim koncie poproszono o zmianę adresu e-mail. "
             "Jeśli to nie Ty, zmień hasło teraz:\n{reset}\n"
+        ),
+        "device_on": "{browser}, {system}",
+        "device_unknown_browser": "Nieznana przeglądarka",
+        "device_android_app": "Aplikacja na Androida",
+        "channel_web": "strona internetowa",
+        "channel_app": "aplikacja",
+        "channel_mobile": "aplikacja mobilna",
+        "channel_api": "bezpośrednio przez aplikację",
+        "last_seen_at": "Ostatnia aktywność: {when}",
+        "verify_code_intro": "Wpisz 6-cyfrowy kod z wiadomości albo otwórz zawarty w niej link.",
+        "resend_intro": "Nie ma wiadomości? Sprawdź folder spam albo:",
+        "resend_button": "Wyślij wiadomość ponownie",
+        "resent": (
+            "Jeśli ten adres czeka na potwierdzenie, wysłaliśmy na niego nowy link i kod. "
+            "Poprzednie już nie działają."
+        ),
+        "signed_out_title": "Wylogowano",
+        "signed_out_text": (
+            "Wylogowano Cię na tym urządzeniu. Sesje na innych urządzeniach trwają dalej: "
+            "możesz je zakończyć na stronie konta."
+        ),
+        "sign_in_again": "Zaloguj się ponownie",
+        "totp_scan": "Zeskanuj ten kod QR aplikacją uwierzytelniającą:",
+        "totp_qr_label": "Kod QR z kluczem dla aplikacji uwierzytelniających",
+        "totp_or_key": "Bez aparatu? Wpisz klucz ręcznie:",
+        "recovery_download": "Pobierz kody (.txt)",
+        "recovery_done": "Kody są zapisane",
+        "recovery_file_intro": (
+            "Kody odzyskiwania do Twojego konta ({email}). Każdy działa raz, zamiast kodu "
+            "z aplikacji uwierzytelniającej."
         ),
         # The privacy page (privacy/).
         "privacy_title": "Prywatność i zgody",
@@ -441,6 +503,30 @@ def text(locale: str, key: str, **values: object) -> str:
     catalogue = MESSAGES.get(locale, MESSAGES[DEFAULT_LOCALE])
     message = catalogue.get(key) or MESSAGES[DEFAULT_LOCALE][key]
     return message.format(**values) if values else message
+
+
+_DEVICE = re.compile(r"^(?P<browser>.+) on (?P<system>[^ ]+)$")
+
+
+def device_name(locale: str, label: str) -> str:
+    """A session's device label (web.device_label, stored in English: "Firefox on Linux") in
+    the page's language; browser and system names are proper names and stay."""
+    if label == "Unknown browser":
+        return text(locale, "device_unknown_browser")
+    if label == "Android app":
+        return text(locale, "device_android_app")
+    if found := _DEVICE.match(label):
+        browser = found["browser"]
+        if browser == "Unknown browser":
+            browser = text(locale, "device_unknown_browser")
+        return text(locale, "device_on", browser=browser, system=found["system"])
+    return label
+
+
+def channel_name(locale: str, channel: str) -> str:
+    """A session's channel in the page's language; a channel an app named itself stays."""
+    key = f"channel_{channel}"
+    return text(locale, key) if key in MESSAGES[DEFAULT_LOCALE] else channel
 
 
 def choose_locale(ui_locales: str | None, accept_language: str | None) -> str:

@@ -12,6 +12,7 @@ from ciam_auth.adapters.passwords import Passwords
 from ciam_auth.adapters.sealing import KeyEncryption
 from ciam_auth.adapters.throttle import Throttle, ThrottlePolicy
 from ciam_auth.adapters.worker import Retry
+from ciam_auth.assets import router as assets_router
 from ciam_auth.context import AuthContext
 from ciam_auth.datarights.api.admin import router as erasures_router
 from ciam_auth.datarights.api.pages import router as datarights_router
@@ -197,6 +198,7 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
             privacy_router,
             datarights_router,
             erasures_router,
+            assets_router,
         ],
         on_startup=[
             start,

@@ -1,7 +1,9 @@
 """What every page of the service shares: the templates, `render` (CSRF token, language
 switch, security headers) and the failure messages. The pages themselves are in each
-capability's `api` package (accounts, sessions, social). Plain HTML forms, no JavaScript,
-Polish and English; every form carries the double-submit CSRF token (web.py).
+capability's `api` package (accounts, sessions, social). Plain HTML forms that work without
+JavaScript (static/auth.js only improves them: local times), Polish and English; every form
+carries the double-submit CSRF token (web.py). The layout and style sheet are shared with the
+provider's and social sign-in's pages (templates/layout.html, static/auth.css).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from ciam_auth.context import AuthContext
 from ciam_auth.errors import (
@@ -20,7 +23,8 @@ from ciam_auth.errors import (
     PasswordRefused,
     Throttled,
 )
-from ciam_auth.i18n import text
+from ciam_auth.i18n import channel_name, device_name, text
+from ciam_auth.page_security import page_headers
 from ciam_auth.web import csrf_token
 
 TEMPLATES = Environment(
@@ -49,6 +53,10 @@ def render(
     def t(key: str, **kw: object) -> str:
         return text(locale, key, **kw)
 
+    def t_html(key: str, **kw: object) -> Markup:
+        """A message with markup in its values (a `<time>`): the message itself is escaped."""
+        return escape(text(locale, key)).format(**kw)
+
     # The other language, keeping the query (return_to...); only on pages a GET can show again.
     other = "en" if locale == "pl" else "pl"
     switch_url: str | None = None
@@ -57,7 +65,12 @@ def render(
         switch_url = f"{url.path}?{url.query}"
     body = TEMPLATES.get_template(template).render(
         t=t,
+        t_html=t_html,
+        device=lambda label: device_name(locale, label),
+        channel=lambda name: channel_name(locale, name),
         locale=locale,
+        lang=locale,
+        site_name=t("service"),
         title=t(title_key),
         csrf=token,
         other_locale=other,
@@ -66,12 +79,9 @@ def render(
     )
     response.body = response.render(body)
     response.headers["content-length"] = str(len(response.body))
-    response.headers["cache-control"] = "no-store"
     # No form-action: browsers apply it to the redirects after a form post too, and the sign-in
     # ends in a redirect to the app's redirect URI (OIDC). frame-ancestors: no clickjacking.
-    response.headers["content-security-policy"] = (
-        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
-    )
+    response.headers.update(page_headers())
     return response
 
 

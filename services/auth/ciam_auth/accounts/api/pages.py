@@ -55,14 +55,15 @@ async def register(
             error=message,
             email=email,
         )
+    # "Check your inbox", with the box for the mailed code and "send again".
     return render(
         request,
         ctx,
-        "register.html",
+        "verify.html",
         locale=locale,
-        title_key="register_title",
+        title_key="verify_title",
         notice=text(locale, "check_mail"),
-        done=True,
+        email=email,
     )
 
 
@@ -107,6 +108,7 @@ async def verify(
             status_code=status_code,
             error=message,
             token=None,
+            email=email or "",
         )
     return render(
         request,
@@ -116,6 +118,44 @@ async def verify(
         title_key="verify_title",
         notice=text(locale, "verified"),
         done=True,
+    )
+
+
+@router.post("/verify-email/resend")
+async def resend_verification(
+    request: Request,
+    session: SessionDep,
+    ctx: AuthDep,
+    email: FormStr = "",
+    csrf: OptionalForm = None,
+    ui_locales: OptionalForm = None,
+) -> Response:
+    locale = locale_of(request, ui_locales)
+    try:
+        check_csrf(request, csrf)
+        await accounts.resend_verification(
+            session, ctx, email=email, client=client_of(request, "web")
+        )
+    except (CsrfFailed, Throttled) as exc:
+        message, status_code = failure_message(locale, exc)
+        return render(
+            request,
+            ctx,
+            "verify.html",
+            locale=locale,
+            title_key="verify_title",
+            status_code=status_code,
+            error=message,
+            email=email,
+        )
+    return render(
+        request,
+        ctx,
+        "verify.html",
+        locale=locale,
+        title_key="verify_title",
+        notice=text(locale, "resent"),
+        email=email,
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_auth.accounts.api.account_page import account_view
 from ciam_auth.accounts.service import accounts, second_factor
+from ciam_auth.adapters.qr import qr_data_uri, text_file_uri
 from ciam_auth.context import AuthContext
 from ciam_auth.datarights.service import deletions
 from ciam_auth.errors import (
@@ -169,6 +170,7 @@ async def begin_totp(
         title_key="totp_set_up",
         secret=enrollment.secret,
         otpauth_uri=enrollment.otpauth_uri,
+        qr=qr_data_uri(enrollment.otpauth_uri),
     )
 
 
@@ -201,12 +203,15 @@ async def confirm_totp(
             error=text(locale, "totp_failed"),
             secret=pending.secret,
             otpauth_uri=pending.otpauth_uri,
+            qr=qr_data_uri(pending.otpauth_uri),
         )
     except FAILURES as exc:
         message, status_code = _message(locale, exc)
         return await account_view(
             request, session, ctx, current, status_code=status_code, error=message
         )
+    account = await accounts.account_of(session, current.account_id)
+    intro = text(locale, "recovery_file_intro", email=account.email if account else "")
     return render(
         request,
         ctx,
@@ -214,6 +219,7 @@ async def confirm_totp(
         locale=locale,
         title_key="recovery_title",
         recovery_codes=codes,
+        recovery_file=text_file_uri("\n".join([intro, "", *codes, ""])),
     )
 
 
@@ -250,7 +256,9 @@ async def delete_account(
             session, ctx, signed_in, password=password, client=client
         )
         # Not a bare sign-in page: the status of the erasure, step by step (datarights).
-        gone.headers["location"] = deletions.status_path(token)
+        gone.headers["location"] = (
+            f"{deletions.status_path(token)}?ui_locales={locale_of(request)}"
+        )
 
     clear_session_cookie(gone, secure=ctx.settings.secure_cookies)
     return await _account_form(request, session, ctx, current, csrf, delete, gone)

@@ -36,9 +36,11 @@ from ciam_shared.events import (
 from ciam_shared.outbox import stage
 
 RESET_MAILS_PER_HOUR = 5
+VERIFY_MAILS_PER_HOUR = 5
 # Job kinds (jobs.py).
 REGISTER = "register"
 RESET = "reset"
+RESEND = "resend-verification"
 
 
 async def _stage(session: AsyncSession, ctx: AuthContext, event: EventData) -> None:
@@ -78,8 +80,12 @@ def install_jobs(ctx: AuthContext) -> None:
     async def reset_mail(session: AsyncSession, job: AccountJob) -> None:
         await _reset_mail(session, ctx, job.email)
 
+    async def resend_mail(session: AsyncSession, job: AccountJob) -> None:
+        await _resend_verification_mail(session, ctx, job.email)
+
     ctx.jobs.on(REGISTER, create_or_notify)
     ctx.jobs.on(RESET, reset_mail)
+    ctx.jobs.on(RESEND, resend_mail)
 
 
 async def _create_or_notify(
@@ -143,6 +149,36 @@ async def verify_email(
     account.email_verified_at = now
     await _stage(session, ctx, EmailVerified(subject_id=account.id, verified_at=now))
     return account
+
+
+async def resend_verification(
+    session: AsyncSession, ctx: AuthContext, *, email: str, client: Client
+) -> None:
+    """ "Send the email again" on the check-your-inbox page: answered at once, the same for
+    every address; a job mails a new link and code (retiring the old ones) if the address has
+    an unconfirmed registration, at most VERIFY_MAILS_PER_HOUR an hour."""
+    email = normal_email(email)
+    await _per_client_limit(ctx, "resend", client)
+    ctx.jobs.submit(session, RESEND, email=email)
+
+
+async def _resend_verification_mail(session: AsyncSession, ctx: AuthContext, email: str) -> None:
+    account = await repository.account_by_email(session, email)
+    if account is None or account.email_verified_at is not None:
+        return
+    if not await ctx.throttle.limit(
+        "verify-mail", account_key(email), limit=VERIFY_MAILS_PER_HOUR, window=3600
+    ):
+        return
+    issued = await email_tokens.issue(
+        session,
+        ctx,
+        account_id=account.id,
+        purpose=email_tokens.VERIFY,
+        email=email,
+        ttl_seconds=ctx.settings.verification_ttl_seconds,
+    )
+    ctx.mailer.stage(session, mails.verification(ctx, email, account.locale, issued, change=False))
 
 
 async def request_reset(

@@ -7,12 +7,16 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
 
-# The provider's templates (oidc/templates); social's pages extend its base page.
+from ciam_auth.i18n import text
+from ciam_auth.page_security import page_headers
+
+# The provider's templates (oidc/templates); social's pages extend its base page, which extends
+# the layout every auth page shares (ciam_auth/templates/layout.html).
 TEMPLATES = Path(__file__).parent.parent / "templates"
 _env = Environment(
-    loader=FileSystemLoader(TEMPLATES),
+    loader=ChoiceLoader([FileSystemLoader(TEMPLATES), PackageLoader("ciam_auth", "templates")]),
     autoescape=select_autoescape(["html"]),
 )
 
@@ -100,17 +104,13 @@ def render(
     request: Request, template: str, *, lang: str, status: int = 200, **context: Any
 ) -> HTMLResponse:
     messages = MESSAGES[lang]
-    html = _env.get_template(template).render(t=messages, lang=lang, **context)
+    html = _env.get_template(template).render(
+        t=messages, lang=lang, site_name=text(lang, "service"), **context
+    )
     return HTMLResponse(
         html,
         status_code=status,
-        headers={
-            "Cache-Control": "no-store",
-            "X-Frame-Options": "DENY",
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-            "form-action 'self' http: https:; frame-ancestors 'none'",
-            "Referrer-Policy": "no-referrer",
-        },
+        headers=page_headers(form_action="'self' http: https:", referrer="no-referrer"),
     )
 
 

@@ -176,11 +176,29 @@ def _signed_in(ctx: AuthContext, result: signin.SignInResult, target: str) -> Re
 
 @router.post("/logout")
 async def logout(
-    request: Request, ctx: AuthDep, current: CurrentSessionDep, csrf: OptionalForm = None
+    request: Request,
+    ctx: AuthDep,
+    current: CurrentSessionDep,
+    csrf: OptionalForm = None,
+    ui_locales: OptionalForm = None,
 ) -> Response:
     check_csrf(request, csrf)
     if current is not None:
         await ctx.sessions.revoke(current.account_id, current.id)
-    response = RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
+    target = f"/signed-out?ui_locales={locale_of(request, ui_locales)}"
+    response = RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
     clear_session_cookie(response, secure=ctx.settings.secure_cookies)
     return response
+
+
+@router.get("/signed-out")
+async def signed_out_page(request: Request, ctx: AuthDep) -> Response:
+    """Says what happened (this device only), instead of a bare sign-in form."""
+    return render(
+        request,
+        ctx,
+        "goodbye.html",
+        locale=locale_of(request),
+        title_key="signed_out_title",
+        what="signed_out",
+    )

@@ -7,9 +7,11 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
 
+from ciam_auth.i18n import text
 from ciam_auth.oidc.api import pages as oidc_pages
+from ciam_auth.page_security import page_headers
 
 locale = oidc_pages.locale
 _env = Environment(
@@ -17,6 +19,7 @@ _env = Environment(
         [
             FileSystemLoader(Path(__file__).parent.parent / "templates"),
             FileSystemLoader(oidc_pages.TEMPLATES),
+            PackageLoader("ciam_auth", "templates"),
         ]
     ),
     autoescape=select_autoescape(["html"]),
@@ -86,12 +89,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "import_intro": "Logujesz się przez {provider}. Które dane z {provider} możemy "
         "skopiować do Twojego profilu? Możesz to później zmienić.",
         "link_title": "Połączyć konto {provider}?",
-        "link_intro": "Konto {provider} zostanie połączone z kontem, na które jesteś "
-        "zalogowany: odtąd możesz logować się dowolnym z nich.",
+        "link_intro": "Konto {provider} zostanie połączone z kontem, którego teraz używasz: "
+        "odtąd możesz logować się dowolnym z nich.",
         "link_prove": "Konto z adresem {email} już istnieje. Aby połączyć z nim {provider}, "
         "najpierw zaloguj się na to konto: łączymy je tylko, gdy udowodnisz, że należy do Ciebie.",
         "link_prove_button": "Zaloguj się, aby połączyć",
-        "link_other_account": "Jesteś zalogowany na inne konto. Wyloguj się i zaloguj na "
+        "link_other_account": "Teraz używasz innego konta. Wyloguj się i zaloguj na "
         "konto, które chcesz połączyć.",
         "fields_legend": "Skopiuj z {provider}",
         "field_name": "Imię i nazwisko",
@@ -118,10 +121,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error_csrf": "Formularz wygasł. Zacznij od nowa.",
         "error_reauth_stale": "{provider} nie poprosił Cię o ponowne zalogowanie, więc nie "
         "mogliśmy potwierdzić, że to Ty. Spróbuj ponownie.",
-        "error_reauth_other": "To konto {provider} nie jest połączone z kontem, na które "
-        "jesteś zalogowany. Zaloguj się ponownie kontem {provider}, które połączyłeś.",
+        "error_reauth_other": "To konto {provider} nie jest połączone z kontem, którego teraz "
+        "używasz. Zaloguj się ponownie kontem {provider} połączonym z tym kontem.",
         "error_link_invalid": "Ten link nie działa: został już użyty, wygasł albo otwarto go "
-        "w innej przeglądarce niż ta, w której zalogowałeś się przez dostawcę. Nic nie "
+        "w innej przeglądarce niż ta, w której nastąpiło logowanie przez dostawcę. Nic nie "
         "zostało połączone. Zacznij od nowa.",
         "link_mail_intro": "Albo wyślemy link potwierdzający na {email}: otwórz go w tej "
         "przeglądarce w ciągu 10 minut.",
@@ -146,17 +149,15 @@ def render(
 ) -> HTMLResponse:
     provider = context.get("provider", "")
     messages = {k: v.replace("{provider}", provider) for k, v in MESSAGES[lang].items()}
-    html = _env.get_template(template).render(t=messages, lang=lang, **context)
+    html = _env.get_template(template).render(
+        t=messages, lang=lang, site_name=text(lang, "service"), **context
+    )
     return HTMLResponse(
         html,
         status_code=status,
-        headers={
-            "Cache-Control": "no-store",
-            "X-Frame-Options": "DENY",
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-            "img-src https:; form-action 'self'; frame-ancestors 'none'",
-            "Referrer-Policy": "no-referrer",
-        },
+        headers=page_headers(
+            form_action="'self'", img_src="'self' data: https:", referrer="no-referrer"
+        ),
     )
 
 
