@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ciam_auth.i18n_privacy import PRIVACY_MESSAGES
+
 LOCALES = ("en", "pl")
 DEFAULT_LOCALE = "en"
 
@@ -429,6 +431,9 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "privacy_channel_birthday": "data urodzenia",
     },
 }
+
+# The privacy centre's texts live in their own module (i18n_privacy.py).
+MESSAGES = {locale: {**MESSAGES[locale], **PRIVACY_MESSAGES[locale]} for locale in LOCALES}
 
 
 def text(locale: str, key: str, **values: object) -> str:
