@@ -51,12 +51,20 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def sign(secret: str, account_id: uuid.UUID, purpose: str, channel: str | None) -> str:
+def sign(
+    secret: str,
+    account_id: uuid.UUID,
+    purpose: str,
+    channel: str | None,
+    *,
+    now: float | None = None,
+) -> str:
+    issued = time.time() if now is None else now
     claims = {
         "a": str(account_id),
         "p": purpose,
         "c": channel,
-        "e": int(time.time()) + TTL_S,
+        "e": int(issued) + TTL_S,
         "n": secrets.token_urlsafe(16),
     }
     body = _b64(json.dumps(claims, separators=(",", ":")).encode())
