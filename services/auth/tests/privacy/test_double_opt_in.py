@@ -124,7 +124,7 @@ async def test_an_sms_marketing_grant_is_confirmed_by_a_mailed_link_in_polish(
     assert mail["Subject"] == "Potwierdzenie zgody"
     assert "oferty SMS-em" in body_of(mail)
     code, text = await confirm(privacy, link_in(mail))
-    assert code == 200 and "zgoda jest zapisana" in text
+    assert code == 200 and "your consent is recorded" in text
     assert await privacy.consents_at_consent_service(account) == {"sms-marketing": "granted"}
 
 
