@@ -38,6 +38,8 @@ async def address_of(session: AsyncSession, account_id: uuid.UUID) -> tuple[str,
 
 
 async def connected_apps(session: AsyncSession, account_id: uuid.UUID) -> list[ConnectedApp]:
+    """Apps with a consent-screen grant or a refresh token still usable. A sign-in that left
+    neither (a first-party app without `offline_access`) is not on record in auth's tables."""
     grants = {
         g.client_id: g
         for g in await session.scalars(
@@ -76,6 +78,8 @@ async def connected_apps(session: AsyncSession, account_id: uuid.UUID) -> list[C
         if client is None:
             continue  # deleted: its tokens and grants went with it
         grant, used = grants.get(client_id), tokens.get(client_id)
+        if grant is None and (used is None or not used.active):
+            continue  # disconnected, or every token of it ended: nothing connects it now
         scopes = grant.scopes if grant else sorted(set((used.scopes or "").split()) if used else [])
         apps.append(
             ConnectedApp(
