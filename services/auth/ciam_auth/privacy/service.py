@@ -16,6 +16,7 @@ from joserfc.jwk import KeySet
 
 from ciam_auth.privacy.repository import PAGE_SOURCE, Action, ConsentRepository
 from ciam_auth.privacy.schemas import Consent, HistoryEntry, Purpose
+from ciam_shared.tokens.scopes import FIRST_PARTY_CLIENT
 
 CONSENT_BASIS = "dpv:Consent"
 # The groups of the page, in order. The catalogue has no group field: it is derived from what
@@ -114,11 +115,20 @@ def _notice(purpose: Purpose, locale: str) -> str:
 
 
 def changed_by(entry: HistoryEntry) -> tuple[str, str | None]:
+    """Where a change was made: on these pages (the consent service records a customer token
+    of auth's pages as `source.app` = `ciam-auth`; before it did, the page named itself in
+    `source.device`), in an app (its name while auth knows it), or by the collection method.
+    `ciam-auth` as an app of its own (the social import's recorder) is not an app the
+    customer knows: its changes read by their method ("by a data import")."""
     device = entry.source.get("device")
-    if isinstance(device, str) and device.startswith(PAGE_SOURCE):
+    app = entry.source.get("app")
+    if (isinstance(device, str) and device.startswith(PAGE_SOURCE)) or (
+        app == FIRST_PARTY_CLIENT and entry.collected_via == "web"
+    ):
         return ("page", None)
-    app = entry.source_app_name or entry.source.get("app")
-    if isinstance(app, str) and app:
+    if entry.source_app_name:
+        return ("app", entry.source_app_name)
+    if isinstance(app, str) and app and app != FIRST_PARTY_CLIENT:
         return ("app", app)
     return ("via", entry.collected_via)
 

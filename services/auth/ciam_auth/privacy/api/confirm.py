@@ -99,6 +99,8 @@ async def confirm(
     issuer = parts_of(request).provider.issuer
     access = customer_token(issuer, link.account_id, [MY_CONSENTS_READ, MY_CONSENTS_WRITE])
     device = "double opt-in; " + device_label(request.headers.get("user-agent"))
+    # The repository prefixes it with the page's name: the history says "on this privacy
+    # page" (the link's confirmation page is one).
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT_S) as http:
             consent = ConsentRepository(ctx.settings.consent_url, http, access)
