@@ -118,17 +118,20 @@ def changed_by(entry: HistoryEntry) -> tuple[str, str | None]:
     """Where a change was made: on these pages (the consent service records a customer token
     of auth's pages as `source.app` = `ciam-auth`; before it did, the page named itself in
     `source.device`), in an app (its name while auth knows it), or by the collection method.
-    `ciam-auth` as an app of its own (the social import's recorder) is not an app the
-    customer knows: its changes read by their method ("by a data import")."""
+    `ciam-auth` otherwise (the social import's recorder, registered as an app of its own)
+    is not an app the customer knows: its changes read by their method ("by a data
+    import", "by your browser's GPC signal")."""
     device = entry.source.get("device")
     app = entry.source.get("app")
     if (isinstance(device, str) and device.startswith(PAGE_SOURCE)) or (
         app == FIRST_PARTY_CLIENT and entry.collected_via == "web"
     ):
         return ("page", None)
+    if app == FIRST_PARTY_CLIENT:
+        return ("via", entry.collected_via)
     if entry.source_app_name:
         return ("app", entry.source_app_name)
-    if isinstance(app, str) and app and app != FIRST_PARTY_CLIENT:
+    if isinstance(app, str) and app:
         return ("app", app)
     return ("via", entry.collected_via)
 

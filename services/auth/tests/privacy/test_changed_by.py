@@ -33,7 +33,9 @@ def test_auths_own_pages_are_named_by_the_app_the_consent_service_records() -> N
 
 
 def test_auths_social_import_reads_by_its_method_and_apps_by_their_name() -> None:
-    assert changed_by(entry({"app": "ciam-auth"}, via="import")) == ("via", "import")
+    social = "Sign-in service (social import)"  # how the consent service names it
+    assert changed_by(entry({"app": "ciam-auth"}, via="import", name=social)) == ("via", "import")
+    assert changed_by(entry({"app": "ciam-auth"}, via="gpc", name=social)) == ("via", "gpc")
     assert changed_by(entry({"app": "app_x1"}, via="app", name="Quiz")) == ("app", "Quiz")
     assert changed_by(entry({"app": "app_x1"}, via="app")) == ("app", "app_x1")
     assert changed_by(entry({}, via="gpc")) == ("via", "gpc")
