@@ -46,6 +46,8 @@ class Privacy:
     kafka: str = ""
     topic_prefix: str = ""
     app: Any = None
+    # Where the auth service listens on loopback (for a real browser).
+    auth_url: str = ""
 
     def other_browser(self) -> httpx.AsyncClient:
         """Another browser (its own cookies, nobody signed in) on the same auth service."""
@@ -227,6 +229,7 @@ async def privacy(
                 kafka=kafka_bootstrap,
                 topic_prefix=topic_prefix,
                 app=auth_app,
+                auth_url=auth_url,
             )
 
 

@@ -51,11 +51,12 @@ async def _entry(
 def summary(locale: str, entry: PropagationEntry | None) -> str:
     if entry is None:
         return text(locale, "privacy_live_none")
-    confirmed = ", ".join(sorted(entry.applied)) or "-"
+    confirmed = ", ".join(sorted(entry.applied))
     if entry.pending:
-        return text(
-            locale, "privacy_live_pending", confirmed=confirmed, pending=", ".join(entry.pending)
-        )
+        pending = ", ".join(entry.pending)
+        if not confirmed:
+            return text(locale, "privacy_live_waiting", pending=pending)
+        return text(locale, "privacy_live_pending", confirmed=confirmed, pending=pending)
     if entry.applied:
         return text(locale, "privacy_live_done", confirmed=confirmed)
     return text(locale, "privacy_live_recorded")

@@ -22,7 +22,8 @@
         var body = new URLSearchParams(new FormData(form));
         var by = event.submitter;  // a form with two buttons says which one in its value
         if (by && by.name) body.append(by.name, by.value);
-        fetch(form.action, { method: "POST", body: body, credentials: "same-origin" })
+        // getAttribute: the forms have an input named "action", which hides `form.action`.
+        fetch(form.getAttribute("action"), { method: "POST", body: body, credentials: "same-origin" })
           .then(function (response) {
             return response.text().then(function (html) { return [response.url, html]; });
           })
