@@ -160,3 +160,19 @@ async def test_a_link_pressed_without_its_form_token_changes_nothing(privacy: Pr
     code, _ = await confirm(privacy, token)
     assert code == 200
     assert await privacy.consents_at_consent_service(account) == {"email-marketing": "granted"}
+
+
+async def test_without_a_confirmed_address_no_link_is_sent_and_nothing_recorded(
+    privacy: Privacy,
+) -> None:
+    account = await privacy.sign_in()  # a session with no account row: no address
+    page = await privacy.http.get("/privacy")
+    answer = await privacy.http.post(
+        "/privacy/consents",
+        data={"purpose": "email-marketing", "action": "grant", "csrf": csrf_of(page.text)},
+        headers={"origin": OURS, "accept-language": "en"},
+    )
+    assert answer.status_code == 400
+    assert "no confirmed email address" in html.unescape(answer.text)
+    assert await privacy.consents_at_consent_service(account) == {}
+    assert privacy.mailbox.messages == []

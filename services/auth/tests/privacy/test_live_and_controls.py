@@ -70,7 +70,7 @@ async def test_the_page_shows_on_request_which_apps_confirmed_a_change_and_live(
             )
         ).text
     )
-    assert 'data-pending="profile"' in waiting and "Nadal czekamy na: profile" in waiting
+    assert 'data-pending="profile"' in waiting and "Zapisano. Czekamy na: profile." in waiting
 
     # The live stream says so, and ends once the profile service confirms.
     stream = asyncio.create_task(privacy.http.get("/privacy/propagation/live?version=2"))

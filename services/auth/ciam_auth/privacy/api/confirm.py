@@ -15,7 +15,7 @@ from ciam_auth.oidc.service.first_party import customer_token
 from ciam_auth.pages import OptionalForm, render
 from ciam_auth.parts import AuthDep, parts_of
 from ciam_auth.privacy import optin
-from ciam_auth.privacy.api.common import PATH, TIMEOUT_S, ledger
+from ciam_auth.privacy.api.common import PATH, TIMEOUT_S, labeller, ledger
 from ciam_auth.privacy.errors import ChangeRefused, ConsentUnavailable
 from ciam_auth.privacy.repository import ConsentRepository
 from ciam_auth.web import check_csrf, device_label, locale_of
@@ -57,12 +57,7 @@ def _refused(request: Request, ctx: AuthContext) -> Response:
 
 
 def _purpose_name(request: Request, purpose: str) -> str:
-    key = f"privacy_purpose_{purpose}"
-    return (
-        text(locale_of(request), key)
-        if purpose in ("email-marketing", "sms-marketing")
-        else purpose
-    )
+    return labeller(locale_of(request))("privacy_purpose_", purpose)
 
 
 @router.get(CONFIRM)

@@ -198,7 +198,8 @@ async def _send_opt_in(
         if found is None:
             return False
         address, mail_locale = found
-        name = text(mail_locale, f"privacy_purpose_{purpose}") if purpose in _NAMED else purpose
+        # How the mail names it ("offers by email"), else the purpose's id.
+        name = labeller(mail_locale)("privacy_purpose_", purpose)
         ctx.mailer.stage(
             session,
             Mail(
@@ -210,6 +211,3 @@ async def _send_opt_in(
         )
     await ledger(ctx).mark_pending(current.account_id, purpose)
     return True
-
-
-_NAMED = frozenset({"email-marketing", "sms-marketing"})
