@@ -62,6 +62,9 @@ async def test_the_history_lists_every_change_in_order_with_its_receipts(
     shown = html.unescape(readable.text)
     assert 'data-signature="valid"' in shown
     assert "Personalisation" in shown and "Consent given" in shown
+    assert re.search(
+        r"<dd><time datetime=\"[^\"]+\">\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC</time>", shown
+    )
 
 
 async def test_a_broken_chain_is_reported_with_the_first_change_that_does_not_hold(

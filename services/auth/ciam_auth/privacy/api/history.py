@@ -5,6 +5,7 @@ signature itself with the consent service's published keys."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 import httpx
@@ -124,10 +125,13 @@ async def receipt_page(
     purposes = services[0].get("purposes") or [{}] if isinstance(services[0], dict) else [{}]
     purpose_id = str(purposes[0].get("purposeId", "")) if isinstance(purposes[0], dict) else ""
     locale = locale_of(request)
+    stamp = claims.get("consentTimestamp")
+    when = datetime.fromtimestamp(stamp, UTC) if isinstance(stamp, int | float) else None
     return render(
         request,
         ctx,
         "privacy_receipt.html",
+        when=when,
         locale=locale,
         title_key="privacy_receipt_title",
         main_class="wide",
