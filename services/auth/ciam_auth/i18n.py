@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 
 from ciam_auth.datarights.messages import DATA_RIGHTS
+from ciam_auth.i18n_privacy import PRIVACY_MESSAGES
 
 LOCALES = ("en", "pl")
 DEFAULT_LOCALE = "en"
@@ -494,9 +495,12 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
     },
 }
 
-# The data-rights pages' texts (datarights/messages.py), kept apart so the two catalogues are
-# edited without touching each other.
-MESSAGES = {locale: {**MESSAGES[locale], **DATA_RIGHTS[locale]} for locale in LOCALES}
+# The data-rights pages' texts (datarights/messages.py) and the privacy centre's
+# (i18n_privacy.py) live in their own modules, edited without touching each other.
+MESSAGES = {
+    locale: {**MESSAGES[locale], **DATA_RIGHTS[locale], **PRIVACY_MESSAGES[locale]}
+    for locale in LOCALES
+}
 
 
 def text(locale: str, key: str, **values: object) -> str:

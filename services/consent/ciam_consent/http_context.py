@@ -10,6 +10,7 @@ from fastapi import Request
 from ciam_consent.service.recording import Context
 from ciam_shared.events import CollectionMethod
 from ciam_shared.tokens import Principal
+from ciam_shared.tokens.principal import Kind
 
 
 def truncate_ip(raw: str | None) -> str | None:
@@ -33,13 +34,22 @@ def gpc_signal(request: Request) -> bool:
     return request.headers.get("sec-gpc", "").strip() == "1"
 
 
+def source_app(principal: Principal) -> str | None:
+    """The app a change came from: an app's own token names itself; a customer's token names
+    the app it was issued to (the auth service's own pages, `ciam-auth`, or the third-party
+    app acting for the customer). An admin's change names no app."""
+    if principal.kind is Kind.CUSTOMER:
+        return principal.client_id
+    return principal.app
+
+
 def request_context(
     request: Request, principal: Principal, collected_via: CollectionMethod, device: str | None
 ) -> Context:
     client = request.client.host if request.client else None
     return Context(
         collected_via=collected_via,
-        source_app=principal.app,
+        source_app=source_app(principal),
         device=device,
         ip_prefix=truncate_ip(client),
         user_agent_hash=hash_user_agent(request.headers.get("user-agent")),

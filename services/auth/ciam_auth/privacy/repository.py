@@ -17,7 +17,16 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from ciam_auth.privacy.errors import ChangeRefused, ConsentUnavailable
-from ciam_auth.privacy.schemas import Consent, Consents, History, HistoryEntry, Purpose
+from ciam_auth.privacy.schemas import (
+    Applied,
+    Consent,
+    Consents,
+    History,
+    HistoryEntry,
+    Propagation,
+    Purpose,
+    Receipt,
+)
 
 log = logging.getLogger(__name__)
 Action = Literal["grant", "withdraw"]
@@ -28,10 +37,17 @@ PAGE_SOURCE = "ciam-auth/privacy"
 
 
 class ConsentRepository:
-    def __init__(self, base_url: str, http: httpx.AsyncClient, token: str) -> None:
+    def __init__(
+        self, base_url: str, http: httpx.AsyncClient, token: str, *, gpc: bool = False
+    ) -> None:
         self._base = base_url.rstrip("/")
         self._http = http
         self._headers = {"authorization": f"Bearer {token}"}
+        if gpc:
+            # The browser's Global Privacy Control signal, passed on: the consent service
+            # records it (a withdrawal of every sale_or_share purpose) and refuses a grant of
+            # such a purpose in the same request.
+            self._headers["sec-gpc"] = "1"
 
     async def catalogue(self) -> list[Purpose]:
         response = await self._call("GET", "/v1/purposes")
@@ -45,21 +61,56 @@ class ConsentRepository:
         return [] if response is None else _parse(Consents, _body(response)).consents
 
     async def history_of(self, subject_id: uuid.UUID) -> list[HistoryEntry]:
+        return (await self.full_history(subject_id)).entries
+
+    async def full_history(self, subject_id: uuid.UUID) -> History:
+        """Every change in order, with the consent service's verdict on the hash chain."""
         response = await self._call("GET", f"/v1/subjects/{subject_id}/history", missing_ok=True)
-        return [] if response is None else _parse(History, _body(response)).entries
+        return History(entries=[]) if response is None else _parse(History, _body(response))
+
+    async def receipt(self, subject_id: uuid.UUID, version: int) -> Receipt:
+        path = f"/v1/subjects/{subject_id}/receipts/{version}"
+        return _parse(Receipt, _body(await self._call("GET", path)))
+
+    async def receipt_keys(self) -> dict[str, object]:
+        """The consent service's published receipt keys (a JWKS), to verify a receipt."""
+        body = _body(await self._call("GET", "/v1/receipts/jwks.json"))
+        if not isinstance(body, dict):
+            raise ConsentUnavailable("The consent service answered something unexpected.")
+        return body
+
+    async def propagation_of(self, subject_id: uuid.UUID) -> Propagation:
+        path = f"/v1/subjects/{subject_id}/propagation"
+        response = await self._call("GET", path, missing_ok=True)
+        if response is None:
+            return Propagation(subscribers=[], changes=[])
+        return _parse(Propagation, _body(response))
 
     async def change(
-        self, subject_id: uuid.UUID, purpose: str, action: Action, *, device: str
-    ) -> None:
-        """One call: the consent service records it whole (history, receipt, event) or not."""
-        body = {"collected_via": "web", "device": f"{PAGE_SOURCE}; {device}"[:200]}
+        self,
+        subject_id: uuid.UUID,
+        purpose: str,
+        action: Action,
+        *,
+        device: str,
+        channel: str | None = None,
+        brand: str | None = None,
+    ) -> int:
+        """One call: the consent service records it whole (history, receipt, event) or not.
+        Returns the subject's version after it. Without `brand` and `channel`: every brand
+        and channel."""
+        body: dict[str, object] = {
+            "collected_via": "web",
+            "device": f"{PAGE_SOURCE}; {device}"[:200],
+        }
+        body |= {k: v for k, v in (("channel", channel), ("brand", brand)) if v is not None}
         path = f"/v1/subjects/{subject_id}/consents/{purpose}/{action}"
-        await self._call("POST", path, json=body)
+        return _parse(Applied, _body(await self._call("POST", path, json=body))).version
 
     async def withdraw_all(
         self, subject_id: uuid.UUID, purpose: str, scopes: list[tuple[str | None, str | None]], *,
         device: str,
-    ) -> None:  # fmt: skip
+    ) -> int:  # fmt: skip
         """Withdraw the purpose for each (brand, channel) given, in one batch: the consent
         service applies all of them or none."""
         body = {
@@ -70,7 +121,8 @@ class ConsentRepository:
             "collected_via": "web",
             "device": f"{PAGE_SOURCE}; {device}"[:200],
         }
-        await self._call("POST", f"/v1/subjects/{subject_id}/consents", json=body)
+        response = await self._call("POST", f"/v1/subjects/{subject_id}/consents", json=body)
+        return _parse(Applied, _body(response)).version
 
     async def _call(
         self, method: str, path: str, *, json: object = None, missing_ok: bool = False

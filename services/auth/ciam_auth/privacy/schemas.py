@@ -16,6 +16,7 @@ class Read(BaseModel):
 class NoticeVersion(Read):
     version: int
     notice: dict[str, str]
+    published_at: datetime | None = None
 
 
 class Purpose(Read):
@@ -27,6 +28,7 @@ class Purpose(Read):
     channels: list[str]
     sale_or_share: bool
     current_version: int
+    min_valid_version: int = 1
     versions: list[NoticeVersion]
 
 
@@ -36,6 +38,7 @@ class Consent(Read):
     channel: str | None
     status: str
     updated_at: datetime
+    purpose_version: int = 1
 
 
 class Consents(Read):
@@ -52,7 +55,41 @@ class HistoryEntry(Read):
     source: dict[str, Any]
     source_app_name: str | None = None
     occurred_at: datetime
+    purpose_version: int = 1
+    entry_hash: str = ""
 
 
 class History(Read):
+    chain_valid: bool = True
+    first_broken_version: int | None = None
     entries: list[HistoryEntry]
+
+
+class Receipt(Read):
+    """A change's signed receipt: the compact JWS and its claims as the consent service
+    stored them (the page verifies the signature itself against the published key)."""
+
+    receipt: dict[str, Any]
+    jws: str
+    jwks_url: str
+
+
+class PropagationEntry(Read):
+    version: int
+    purpose: str
+    status: str
+    occurred_at: datetime
+    applied: dict[str, datetime]
+    pending: list[str]
+
+
+class Propagation(Read):
+    subscribers: list[str]
+    changes: list[PropagationEntry]
+
+
+class Applied(Read):
+    """The answer to a change: the subject's version after it (what the propagation proof of
+    this change is looked up by)."""
+
+    version: int

@@ -10,8 +10,13 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from joserfc import jws
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
 from ciam_auth.privacy.repository import PAGE_SOURCE, Action, ConsentRepository
 from ciam_auth.privacy.schemas import Consent, HistoryEntry, Purpose
+from ciam_shared.tokens.scopes import FIRST_PARTY_CLIENT
 
 CONSENT_BASIS = "dpv:Consent"
 # The groups of the page, in order. The catalogue has no group field: it is derived from what
@@ -19,6 +24,29 @@ CONSENT_BASIS = "dpv:Consent"
 GROUPS = ("communication", "personalisation", "sharing", "imported", "other")
 MESSAGING_CHANNELS = frozenset({"email", "sms", "push", "post", "phone"})
 IMPORT_PURPOSES = frozenset({"social-import"})
+# Marketing on these channels is granted only once a mailed link is used (double opt-in).
+DOUBLE_OPT_IN_CHANNELS = frozenset({"email", "sms"})
+
+
+@dataclass(frozen=True)
+class Control:
+    """One brand or channel of a purpose that the customer changes on its own: each channel
+    the catalogue lists for a purpose of several channels, and each brand or channel with a
+    record of its own (e.g. one imported field)."""
+
+    brand: str | None
+    channel: str | None
+    state: str
+    action: Action | None
+
+
+@dataclass(frozen=True)
+class Reconsent:
+    """What changed in the notice since the version the customer agreed to."""
+
+    agreed_version: int
+    agreed_notice: str
+    current_version: int
 
 
 @dataclass(frozen=True)
@@ -49,6 +77,14 @@ class PurposeRow:
     action: Action | None
     grantable: bool
     narrower: list[Narrower] = field(default_factory=list)
+    controls: list[Control] = field(default_factory=list)
+    # Set when the notice changed and the consent service asks for a new decision.
+    reconsent: Reconsent | None = None
+    # The browser sends Sec-GPC: 1 and this purpose is a sale or share: withdrawn, no grant.
+    gpc_honoured: bool = False
+    # A grant waits for the mailed link (double opt-in).
+    double_opt_in: bool = False
+    pending: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,10 +115,22 @@ def _notice(purpose: Purpose, locale: str) -> str:
 
 
 def changed_by(entry: HistoryEntry) -> tuple[str, str | None]:
+    """Where a change was made: on these pages (the consent service records a customer token
+    of auth's pages as `source.app` = `ciam-auth`; before it did, the page named itself in
+    `source.device`), in an app (its name while auth knows it), or by the collection method.
+    `ciam-auth` otherwise (the social import's recorder, registered as an app of its own)
+    is not an app the customer knows: its changes read by their method ("by a data
+    import", "by your browser's GPC signal")."""
     device = entry.source.get("device")
-    if isinstance(device, str) and device.startswith(PAGE_SOURCE):
+    app = entry.source.get("app")
+    if (isinstance(device, str) and device.startswith(PAGE_SOURCE)) or (
+        app == FIRST_PARTY_CLIENT and entry.collected_via == "web"
+    ):
         return ("page", None)
-    app = entry.source_app_name or entry.source.get("app")
+    if app == FIRST_PARTY_CLIENT:
+        return ("via", entry.collected_via)
+    if entry.source_app_name:
+        return ("app", entry.source_app_name)
     if isinstance(app, str) and app:
         return ("app", app)
     return ("via", entry.collected_via)
@@ -100,8 +148,52 @@ def _state(whole: Consent | None, narrower: list[Consent]) -> str:
     return next((s for s in _STRENGTH if s in states), "never")
 
 
+def double_opt_in(purpose: Purpose) -> bool:
+    return group_of(purpose) == "communication" and bool(
+        set(purpose.channels) & DOUBLE_OPT_IN_CHANNELS
+    )
+
+
+def _controls(purpose: Purpose, whole: Consent | None, narrower: list[Consent]) -> list[Control]:
+    importing = group_of(purpose) == "imported"
+
+    def control(brand: str | None, channel: str | None, state: str) -> Control:
+        action: Action | None = "withdraw" if state == "granted" else "grant"
+        if importing and action == "grant":
+            action = None
+        return Control(brand, channel, state, action)
+
+    found: dict[tuple[str | None, str | None], Control] = {}
+    if len(purpose.channels) > 1:
+        for channel in purpose.channels:
+            own = next((c for c in narrower if c.brand is None and c.channel == channel), None)
+            state = own.status if own else (whole.status if whole else "never")
+            found[(None, channel)] = control(None, channel, state)
+    for c in narrower:
+        found[(c.brand, c.channel)] = control(c.brand, c.channel, c.status)
+    return [found[k] for k in sorted(found, key=lambda k: (k[0] or "", k[1] or ""))]
+
+
+def _reconsent(purpose: Purpose, mine: list[Consent], locale: str) -> Reconsent | None:
+    asked = next((c for c in mine if c.status == "needs_reconsent"), None)
+    if asked is None:
+        return None
+    agreed = next((v for v in purpose.versions if v.version == asked.purpose_version), None)
+    return Reconsent(
+        agreed_version=asked.purpose_version,
+        agreed_notice=_localised(agreed.notice, locale) if agreed else "",
+        current_version=purpose.current_version,
+    )
+
+
 def _row(
-    purpose: Purpose, consents: list[Consent], history: list[HistoryEntry], locale: str
+    purpose: Purpose,
+    consents: list[Consent],
+    history: list[HistoryEntry],
+    locale: str,
+    *,
+    gpc: bool = False,
+    pending: frozenset[str] = frozenset(),
 ) -> PurposeRow:
     mine = [c for c in consents if c.purpose == purpose.id]
     whole = next((c for c in mine if c.brand is None and c.channel is None), None)
@@ -120,6 +212,12 @@ def _row(
         # An import is granted field by field at a social sign-in, where there is something
         # to import; a grant on this page would import nothing.
         action = "grant"
+    gpc_honoured = gpc and purpose.sale_or_share
+    if gpc_honoured and action == "grant":
+        action = None  # the consent service refuses it while the signal is sent (409)
+    controls = _controls(purpose, whole, narrower) if purpose.legal_basis == CONSENT_BASIS else []
+    if gpc_honoured:
+        controls = [Control(c.brand, c.channel, c.state, None) for c in controls]
     return PurposeRow(
         id=purpose.id,
         name=_localised(purpose.names, locale),
@@ -134,32 +232,75 @@ def _row(
         action=action,
         grantable=purpose.legal_basis == CONSENT_BASIS,
         narrower=[Narrower(c.brand, c.channel, c.status) for c in narrower],
+        controls=controls,
+        reconsent=_reconsent(purpose, mine, locale),
+        gpc_honoured=gpc_honoured,
+        double_opt_in=double_opt_in(purpose),
+        pending=purpose.id in pending and not in_use,
     )
 
 
-async def overview(consent: ConsentRepository, subject_id: uuid.UUID, locale: str) -> list[Group]:
-    """Every purpose of the catalogue in its group, with the customer's current choice."""
+async def overview(
+    consent: ConsentRepository,
+    subject_id: uuid.UUID,
+    locale: str,
+    *,
+    gpc: bool = False,
+    pending: frozenset[str] = frozenset(),
+) -> list[Group]:
+    """Every purpose of the catalogue in its group, with the customer's current choice.
+    `gpc`: the browser sends Sec-GPC: 1 (the repository passes it on, so the consent service
+    has recorded it by the time the consents are read); `pending`: purposes whose double
+    opt-in link was mailed and not used yet."""
     catalogue = await consent.catalogue()
     consents = await consent.consents_of(subject_id)
     history = await consent.history_of(subject_id)
     rows: dict[str, list[PurposeRow]] = {g: [] for g in GROUPS}
     for purpose in catalogue:
-        rows[group_of(purpose)].append(_row(purpose, consents, history, locale))
+        row = _row(purpose, consents, history, locale, gpc=gpc, pending=pending)
+        rows[group_of(purpose)].append(row)
     return [Group(g, rows[g]) for g in GROUPS if rows[g]]
 
 
 async def change(
-    consent: ConsentRepository, subject_id: uuid.UUID, purpose: str, action: Action, device: str
-) -> None:
+    consent: ConsentRepository,
+    subject_id: uuid.UUID,
+    purpose: str,
+    action: Action,
+    device: str,
+    *,
+    brand: str | None = None,
+    channel: str | None = None,
+) -> int:
     """Grant a purpose for every brand and channel, or withdraw it wherever it is granted
     (the whole purpose and each brand or channel recorded on its own, e.g. imported fields)
-    in one batch. The consent service checks that the purpose exists and rests on consent."""
-    if action == "grant":
-        await consent.change(subject_id, purpose, "grant", device=device)
-        return
+    in one batch; with a brand or channel, that one alone. The consent service checks that
+    the purpose exists and rests on consent. Returns the subject's version after it."""
+    if action == "grant" or brand is not None or channel is not None:
+        return await consent.change(
+            subject_id, purpose, action, device=device, brand=brand, channel=channel
+        )
     granted = [
         (c.brand, c.channel)
         for c in await consent.consents_of(subject_id)
         if c.purpose == purpose and c.status == "granted"
     ]
-    await consent.withdraw_all(subject_id, purpose, granted or [(None, None)], device=device)
+    return await consent.withdraw_all(subject_id, purpose, granted or [(None, None)], device=device)
+
+
+async def needs_double_opt_in(consent: ConsentRepository, purpose_id: str) -> bool:
+    """Whether a grant of this purpose waits for a mailed link (an unknown purpose: no, the
+    consent service refuses it)."""
+    found = next((p for p in await consent.catalogue() if p.id == purpose_id), None)
+    return found is not None and double_opt_in(found)
+
+
+def receipt_signature_holds(token: str, jwks: dict[str, object]) -> bool:
+    """Whether the receipt's ES256 signature verifies with the consent service's published
+    keys: the page checks it itself rather than trusting the stored claims."""
+    try:
+        keys = KeySet.import_key_set(jwks)  # type: ignore[arg-type]
+        jws.deserialize_compact(token, keys, algorithms=["ES256"])
+    except (JoseError, ValueError, TypeError, KeyError):
+        return False
+    return True

@@ -41,6 +41,28 @@ class Privacy:
     runtime: Any
     consent_url: str
     database_url: str
+    consent_database_url: str = ""
+    mailbox: Any = None
+    kafka: str = ""
+    topic_prefix: str = ""
+    app: Any = None
+    # Where the auth service listens on loopback (for a real browser).
+    auth_url: str = ""
+
+    def other_browser(self) -> httpx.AsyncClient:
+        """Another browser (its own cookies, nobody signed in) on the same auth service."""
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url=OURS)
+
+    def token(self, account_id: uuid.UUID, *scopes: str) -> str:
+        """A customer token of auth's own pages, as the page signs it."""
+        return customer_token(self.runtime.parts.provider.issuer, account_id, scopes)
+
+    def admin_token(self) -> str:
+        """An operator's client-credentials token with the consent service's admin scope."""
+        token, _ = self.runtime.parts.provider.issuer.access_token(
+            sub="ops", client_id="ops", scope="consent:admin"
+        )
+        return str(token)
 
     async def sign_in(self, email: str | None = None) -> uuid.UUID:
         """A signed-in customer (an account row only when the test opens /account too)."""
@@ -59,6 +81,15 @@ class Privacy:
         )
         self.http.cookies.set(COOKIE, session.secret)
         return account_id
+
+    async def set_locale(self, account_id: uuid.UUID, locale: str) -> None:
+        engine = create_engine(self.database_url)
+        async with engine.begin() as connection:
+            await connection.execute(
+                text("UPDATE accounts SET locale = :locale WHERE id = :id"),
+                {"id": account_id, "locale": locale},
+            )
+        await engine.dispose()
 
     async def consents_at_consent_service(self, account_id: uuid.UUID) -> dict[str, str]:
         """The customer's purpose-wide choices, read back through the consent API."""
@@ -155,36 +186,51 @@ def loopback_socket() -> tuple[socket.socket, str]:
     return sock, f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
-def _auth_settings(database_url: str, consent_url: str, **common: str) -> AuthSettings:
+def _auth_settings(
+    database_url: str, consent_url: str, smtp_port: int | None = None, **common: str
+) -> AuthSettings:
     return AuthSettings(
         issuer=ISSUER,
         key_encryption_secret=secrets.token_urlsafe(32),
         consent_url=consent_url,
-        smtp_port=free_port(),  # nobody listens: no test here sends mail
+        # The mailbox's port (double opt-in), else one nobody listens on.
+        smtp_port=smtp_port or free_port(),
         **settings_kwargs(database_url, **common),
     )
 
 
 @pytest.fixture
 async def privacy(
-    fresh_database: Any, kafka_bootstrap: str, redis_url: str, topic_prefix: str
+    fresh_database: Any, kafka_bootstrap: str, redis_url: str, topic_prefix: str, mailbox: Any
 ) -> AsyncIterator[Privacy]:
     auth_sock, auth_url = loopback_socket()
     consent_sock, consent_url = loopback_socket()
     common = {"kafka": kafka_bootstrap, "redis": redis_url, "topic_prefix": topic_prefix}
     auth_db = await fresh_database("ciam_auth.migrations")
+    consent_db = await fresh_database("ciam_consent.migrations")
     consent_settings = ConsentSettings(
-        **settings_kwargs(await fresh_database("ciam_consent.migrations"), **common),
+        **settings_kwargs(consent_db, **common),
         token_issuer=ISSUER,
         token_jwks_url=f"{auth_url}/.well-known/jwks.json",
         receipt_signing_key=ECKey.generate_key("P-256").as_pem(private=True).decode(),
     )
-    auth_app = create_app(_auth_settings(auth_db, consent_url, **common))
+    auth_app = create_app(_auth_settings(auth_db, consent_url, mailbox.port, **common))
     consent_app = create_consent_app(consent_settings)
     async with served(auth_app, auth_sock), served(consent_app, consent_sock):
         transport = httpx.ASGITransport(app=auth_app)
         async with httpx.AsyncClient(transport=transport, base_url=OURS) as http:
-            yield Privacy(http, auth_app.state.runtime, consent_url, auth_db)
+            yield Privacy(
+                http,
+                auth_app.state.runtime,
+                consent_url,
+                auth_db,
+                consent_database_url=consent_db,
+                mailbox=mailbox,
+                kafka=kafka_bootstrap,
+                topic_prefix=topic_prefix,
+                app=auth_app,
+                auth_url=auth_url,
+            )
 
 
 @pytest.fixture

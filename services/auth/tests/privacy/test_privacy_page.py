@@ -62,34 +62,35 @@ async def test_a_grant_and_a_withdrawal_through_the_form_change_the_consent_serv
 
     granted = await privacy.http.post(
         "/privacy/consents",
-        data={"purpose": "email-marketing", "action": "grant", "csrf": csrf},
+        data={"purpose": "analytics", "action": "grant", "csrf": csrf},
         headers={"origin": OURS},
     )
-    assert granted.status_code == 303 and granted.headers["location"] == "/privacy?done=grant"
-    assert (await privacy.consents_at_consent_service(account)) == {"email-marketing": "granted"}
+    assert granted.status_code == 303
+    assert granted.headers["location"].startswith("/privacy?done=grant&version=1")
+    assert (await privacy.consents_at_consent_service(account)) == {"analytics": "granted"}
     shown = await privacy.http.get("/privacy?done=grant", headers={"accept-language": "en"})
-    assert state_of(shown.text, "email-marketing") == "granted"
-    assert state_of(shown.text, "sms-marketing") == "never"
+    assert state_of(shown.text, "analytics") == "granted"
+    assert state_of(shown.text, "personalisation") == "never"
     assert "Consent given. Every app and channel is being told." in shown.text
     assert "on this privacy page" in shown.text
 
     withdrawn = await privacy.http.post(
         "/privacy/consents",
-        data={"purpose": "email-marketing", "action": "withdraw", "csrf": csrf},
+        data={"purpose": "analytics", "action": "withdraw", "csrf": csrf},
         headers={"origin": OURS, "sec-fetch-site": "same-origin"},
     )
     assert withdrawn.status_code == 303
-    assert withdrawn.headers["location"] == "/privacy?done=withdraw"
-    assert (await privacy.consents_at_consent_service(account)) == {"email-marketing": "withdrawn"}
+    assert withdrawn.headers["location"].startswith("/privacy?done=withdraw&version=2")
+    assert (await privacy.consents_at_consent_service(account)) == {"analytics": "withdrawn"}
     shown = await privacy.http.get("/privacy", headers={"accept-language": "pl"})
-    assert state_of(shown.text, "email-marketing") == "withdrawn"
+    assert state_of(shown.text, "analytics") == "withdrawn"
     assert "Zgoda wycofana" in shown.text and "na tej stronie prywatności" in shown.text
 
     # The history at the consent service names the page and the web as where it happened.
     history = await privacy.history_at_consent_service(account)
     assert [(e["purpose"], e["status"]) for e in history] == [
-        ("email-marketing", "granted"),
-        ("email-marketing", "withdrawn"),
+        ("analytics", "granted"),
+        ("analytics", "withdrawn"),
     ]
     assert all(e["collected_via"] == "web" for e in history)
     assert all(e["source"]["device"].startswith("ciam-auth/privacy") for e in history)
@@ -112,9 +113,9 @@ async def test_imported_fields_show_one_by_one_and_one_click_withdraws_them_all(
     assert state_of(page.text, "social-import") == "granted"
     card = page.text[page.text.index('id="purpose-social-import"') :]
     card = card[: card.index("</article>")]
-    assert "<dt>picture</dt>" in card and "<dt>birthday</dt>" in card
+    assert "<td>picture</td>" in card and "<td>birthday</td>" in card
     polish = (await privacy.http.get("/privacy", headers={"accept-language": "pl"})).text
-    assert "<dt>zdjęcie</dt>" in polish and "<dt>data urodzenia</dt>" in polish
+    assert "<td>zdjęcie</td>" in polish and "<td>data urodzenia</td>" in polish
     assert 'value="withdraw"' in card and "by a data import" in card
 
     withdrawn = await privacy.http.post(

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ciam_auth.oidc.api.pages import error_page, locale, render, scope_label
+from ciam_auth.oidc.api.purposes import purpose_names
 from ciam_auth.oidc.grants import CodeGrant
 from ciam_auth.oidc.provider import Provider
 from ciam_auth.oidc.service import authorize as az
@@ -93,6 +94,7 @@ async def authorize(
             lang=lang,
             client_name=req.client.name,
             scope_labels=[scope_label(lang, s) for s in req.scopes],
+            purpose_names=await purpose_names(request, req.client.purposes, lang),
             params=shown,
             csrf_token=provider.csrf_token(session.id, "consent"),
         )

@@ -24,6 +24,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "en": {
         "consent_title": "Allow access?",
         "consent_intro": "{app} asks to:",
+        "consent_purposes": "{app} uses your data for these purposes, each only with your consent:",
+        "consent_privacy": "See and change your consents at any time on the privacy page.",
         "allow": "Allow",
         "deny": "Deny",
         "scope_openid": "Know who you are",
@@ -55,6 +57,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "pl": {
         "consent_title": "Zezwolić na dostęp?",
         "consent_intro": "{app} prosi o:",
+        "consent_purposes": (
+            "{app} wykorzystuje dane w tych celach, w każdym tylko za Twoją zgodą:"
+        ),
+        "consent_privacy": (
+            "Zgody można w każdej chwili sprawdzić i zmienić na stronie prywatności."
+        ),
         "allow": "Zezwól",
         "deny": "Odmów",
         "scope_openid": "Rozpoznanie, kim jesteś",
