@@ -433,8 +433,15 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
 
 def text(locale: str, key: str, **values: object) -> str:
     catalogue = MESSAGES.get(locale, MESSAGES[DEFAULT_LOCALE])
-    message = catalogue.get(key) or MESSAGES[DEFAULT_LOCALE][key]
+    message = catalogue.get(key) or MESSAGES[DEFAULT_LOCALE].get(key) or _more(locale, key)
     return message.format(**values) if values else message
+
+
+def _more(locale: str, key: str) -> str:
+    """The texts a capability keeps in its own module (passkeys/texts.py), same rules."""
+    from ciam_auth.passkeys.texts import MESSAGES as PASSKEYS
+
+    return PASSKEYS.get(locale, PASSKEYS[DEFAULT_LOCALE]).get(key) or PASSKEYS[DEFAULT_LOCALE][key]
 
 
 def choose_locale(ui_locales: str | None, accept_language: str | None) -> str:

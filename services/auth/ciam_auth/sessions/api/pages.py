@@ -4,6 +4,8 @@ whatever went wrong."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import RedirectResponse
 
@@ -38,15 +40,17 @@ async def login_page(
     current: CurrentSessionDep,
     return_to: str | None = None,
     prompt: str | None = None,
+    acr: str | None = None,
 ) -> Response:
     """`prompt=login` (OIDC) shows the form even to a signed-in customer: re-authentication."""
     target = safe_return_to(return_to)
     if current is not None and prompt != "login":
         return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
+    # An app asked for phishing-resistant authentication (OIDC acr_values=phr): a passkey only.
     return render(
         request,
         ctx,
-        "login.html",
+        "login_passkey.html" if acr == "phr" else "login.html",
         social=social_buttons(ctx),
         locale=locale_of(request),
         title_key="login_title",
@@ -67,6 +71,7 @@ async def login(
     return_to: OptionalForm = None,
     ui_locales: OptionalForm = None,
     prompt: OptionalForm = None,
+    passkey_capable: OptionalForm = None,
 ) -> Response:
     locale, target = locale_of(request, ui_locales), safe_return_to(return_to)
     try:
@@ -104,6 +109,8 @@ async def login(
             mfa_token=result.mfa_token,
             return_to=target,
         )
+    if passkey_capable == "1":  # the page's script: this browser can make a passkey
+        target = "/passkeys/offer?" + urlencode({"return_to": target})
     return _signed_in(ctx, result, target)
 
 
