@@ -39,6 +39,7 @@ AUTHORIZE_PARAMS = (
     "max_age",
     "ui_locales",
     "response_mode",
+    "acr_values",
 )
 
 
@@ -78,6 +79,8 @@ async def authorize(
             # The login page then asks even a signed-in customer, and its "Sign in with ..."
             # buttons make the upstream provider ask too (not answer from its own session).
             login["prompt"] = "login"
+        if az.needs_phishing_resistant(req, session):
+            login["prompt"], login["acr"] = "login", az.PHISHING_RESISTANT  # a passkey only
         login["return_to"] = "/authorize?" + urlencode(again)
         if req.ui_locales:
             login["ui_locales"] = req.ui_locales
