@@ -25,7 +25,9 @@ from ciam_auth.oidc.provider import Provider, start_provider
 from ciam_auth.oidc.startup import start_service_clients
 from ciam_auth.parts import AuthParts, AuthRuntime
 from ciam_auth.passkeys.api import ceremonies as passkeys_api
+from ciam_auth.passkeys.api import email_code as email_code_pages
 from ciam_auth.passkeys.api import pages as passkeys_pages
+from ciam_auth.passkeys.service import email_code
 from ciam_auth.passkeys.service.manage import listing as passkeys_listing
 from ciam_auth.privacy.api.pages import router as privacy_router
 from ciam_auth.queues.jobs import Jobs
@@ -157,6 +159,7 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
         )
     )
     accounts.install_jobs(context)
+    email_code.install_jobs(context)
     # Ending a session (logout, password change) revokes its tokens.
     context.sessions.on_sessions_revoked(provider.on_sessions_revoked)
     register_social_subscribers(base)
@@ -194,6 +197,7 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
             passkeys_api.router,
             passkeys_api.me,
             passkeys_pages.router,
+            email_code_pages.router,
         ],
         on_startup=[
             start,

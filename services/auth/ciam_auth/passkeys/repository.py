@@ -70,3 +70,7 @@ def add(session: AsyncSession, passkey: Passkey) -> None:
 
 async def remove(session: AsyncSession, passkey: Passkey) -> None:
     await session.delete(passkey)
+
+
+async def account_by_email(session: AsyncSession, email: str) -> Account | None:
+    return await session.scalar(select(Account).where(Account.email == email))
