@@ -102,7 +102,9 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "passkey_not_now": "Nie teraz",
         "email_code_link": "Wyślij kod logowania e-mailem",
         "email_code_title": "Logowanie kodem",
-        "email_code_intro": "Wyślemy e-mailem kod (i link), który jednorazowo pozwala się zalogować.",
+        "email_code_intro": (
+            "Wyślemy e-mailem kod (i link), który jednorazowo pozwala się zalogować."
+        ),
         "email_code_send": "Wyślij kod",
         "email_code_sent": (
             "Jeśli istnieje konto z tym adresem, wysłaliśmy na nie kod. Jest ważny {minutes} min."

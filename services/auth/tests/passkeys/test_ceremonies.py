@@ -201,7 +201,7 @@ async def test_removing_a_passkey_ends_the_other_sessions_and_stages_the_event(
 
 
 async def test_the_last_way_in_cannot_be_removed(auth: Auth) -> None:
-    key, added = await enrolled(auth)
+    _, added = await enrolled(auth)
     async with auth.engine.begin() as connection:
         await connection.execute(update(Account).values(password_hash=None))
     refused = await auth.client.delete(f"/v1/me/passkeys/{added['id']}")

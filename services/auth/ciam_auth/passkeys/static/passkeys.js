@@ -101,8 +101,7 @@
       if (result.ok) {
         window.location.assign(result.data.redirect);
       } else {
-        show(error);
-        if (mediation) run(mediation);  // offer the autofill again
+        show(error);  // not again by itself: the button (or a reload) tries once more
       }
     }
 
