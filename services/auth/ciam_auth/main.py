@@ -27,7 +27,7 @@ from ciam_auth.parts import AuthParts, AuthRuntime
 from ciam_auth.passkeys.api import ceremonies as passkeys_api
 from ciam_auth.passkeys.api import email_code as email_code_pages
 from ciam_auth.passkeys.api import pages as passkeys_pages
-from ciam_auth.passkeys.service import email_code
+from ciam_auth.passkeys.service import email_code, signup
 from ciam_auth.passkeys.service.manage import listing as passkeys_listing
 from ciam_auth.privacy.api.pages import router as privacy_router
 from ciam_auth.queues.jobs import Jobs
@@ -160,6 +160,7 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
     )
     accounts.install_jobs(context)
     email_code.install_jobs(context)
+    signup.install_jobs(context)
     # Ending a session (logout, password change) revokes its tokens.
     context.sessions.on_sessions_revoked(provider.on_sessions_revoked)
     register_social_subscribers(base)

@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 
 REGISTER = "register"
 SIGN_IN = "sign-in"
+SIGN_UP = "sign-up"  # a new account with a passkey only: the address and the new account id
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,8 @@ class Challenge:
     account_id: str | None = None
     session_id: str | None = None
     user_verification: bool = True
+    email: str | None = None
+    locale: str | None = None
 
 
 class Challenges:
@@ -42,15 +45,25 @@ class Challenges:
         account_id: str | None = None,
         session_id: str | None = None,
         user_verification: bool = True,
+        email: str | None = None,
+        locale: str | None = None,
     ) -> Challenge:
         challenge = Challenge(
-            secrets.token_bytes(32), purpose, account_id, session_id, user_verification
+            secrets.token_bytes(32),
+            purpose,
+            account_id,
+            session_id,
+            user_verification,
+            email,
+            locale,
         )
         record = {
             "purpose": purpose,
             "account_id": account_id,
             "session_id": session_id,
             "uv": user_verification,
+            "email": email,
+            "locale": locale,
         }
         await self.redis.set(self._key(challenge.value), json.dumps(record), ex=self.ttl_seconds)
         return challenge
@@ -66,5 +79,11 @@ class Challenges:
         if record.get("purpose") != purpose:
             return None
         return Challenge(
-            value, purpose, record.get("account_id"), record.get("session_id"), bool(record["uv"])
+            value,
+            purpose,
+            record.get("account_id"),
+            record.get("session_id"),
+            bool(record["uv"]),
+            record.get("email"),
+            record.get("locale"),
         )

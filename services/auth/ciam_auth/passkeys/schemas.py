@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 
 class SignInIn(BaseModel):
@@ -46,3 +46,22 @@ class PasskeyOut(BaseModel):
     synced: bool
     backed_up: bool
     flagged: bool
+
+
+class SignUpOptionsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr
+    csrf: str = Field(default="", max_length=100)
+    locale: str = Field(default="en", pattern="^(en|pl)$")
+
+
+class SignUpIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    credential: dict[str, Any]
+    csrf: str = Field(default="", max_length=100)
+
+
+class Accepted(BaseModel):
+    detail: str = "Check your inbox to confirm the address."

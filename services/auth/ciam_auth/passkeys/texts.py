@@ -44,6 +44,16 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
             "lock, with no password to type or remember."
         ),
         "passkey_not_now": "Not now",
+        "passkey_register_title": "Create an account with a passkey",
+        "passkey_register_intro": (
+            "No password at all: your device's screen lock protects the account. We will "
+            "email you a link and a code to confirm the address."
+        ),
+        "passkey_register_link": "Create an account with a passkey instead",
+        "passkey_register_done": (
+            "Check your inbox: we have sent a link and a code to confirm the address. Then "
+            "sign in with your passkey."
+        ),
         "email_code_link": "Email me a sign-in code",
         "email_code_title": "Sign in with a code",
         "email_code_intro": "We will email you a code (and a link) that signs you in once.",
@@ -100,6 +110,16 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
             "ekranu, bez wpisywania i zapamiętywania hasła."
         ),
         "passkey_not_now": "Nie teraz",
+        "passkey_register_title": "Zakładanie konta z kluczem dostępu",
+        "passkey_register_intro": (
+            "Bez hasła: konto chroni blokada ekranu urządzenia. Wyślemy e-mailem link i kod "
+            "do potwierdzenia adresu."
+        ),
+        "passkey_register_link": "Załóż konto z kluczem dostępu zamiast hasła",
+        "passkey_register_done": (
+            "Sprawdź skrzynkę: wysłaliśmy link i kod do potwierdzenia adresu. Potem można "
+            "zalogować się kluczem dostępu."
+        ),
         "email_code_link": "Wyślij kod logowania e-mailem",
         "email_code_title": "Logowanie kodem",
         "email_code_intro": (

@@ -1,4 +1,4 @@
-"""Passkeys: WebAuthn credentials of an account
+"""Passkeys: WebAuthn credentials of an account; account_jobs.payload (passkey sign-up)
 
 Revision ID: 0008
 Revises: 0007
@@ -42,8 +42,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("credential_id", name=op.f("uq_passkeys_credential_id")),
     )
     op.create_index(op.f("ix_passkeys_account_id"), "passkeys", ["account_id"])
+    op.add_column("account_jobs", sa.Column("payload", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("account_jobs", "payload")
     op.drop_index(op.f("ix_passkeys_account_id"), table_name="passkeys")
     op.drop_table("passkeys")

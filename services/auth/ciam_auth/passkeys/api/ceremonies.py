@@ -17,13 +17,16 @@ from ciam_auth.errors import NotSignedIn
 from ciam_auth.parts import AuthDep, CurrentSessionDep
 from ciam_auth.passkeys import repository
 from ciam_auth.passkeys.schemas import (
+    Accepted,
     PasskeyOut,
     RegistrationIn,
     RenameIn,
     SignedInOut,
     SignInIn,
+    SignUpIn,
+    SignUpOptionsIn,
 )
-from ciam_auth.passkeys.service import ceremonies, manage
+from ciam_auth.passkeys.service import ceremonies, manage, signup
 from ciam_auth.sessions.store import set_session_cookie
 from ciam_auth.transactions import SessionDep
 from ciam_auth.web import (
@@ -85,6 +88,24 @@ async def sign_in(
             max_age=ctx.settings.session_absolute_seconds,
         )
     return SignedInOut(redirect=safe_return_to(body.return_to), amr=signed_in.amr)
+
+
+@router.post("/v1/passkeys/sign-up/options", responses=problem_responses(403, 422, 429))
+async def sign_up_options(body: SignUpOptionsIn, request: Request, ctx: AuthDep) -> dict[str, Any]:
+    """Creation options for a new account with a passkey only; the same for every address."""
+    check_csrf(request, body.csrf)
+    return await signup.options(
+        ctx, email=str(body.email), locale=body.locale, client=client_of(request, "web")
+    )
+
+
+@router.post("/v1/passkeys/sign-up", status_code=202, responses=problem_responses(401, 403, 409))
+async def sign_up(body: SignUpIn, request: Request, session: SessionDep, ctx: AuthDep) -> Accepted:
+    """The new passkey, checked; the account is created (or the owner of the address told)
+    by a job, and the address confirmed by the usual mail."""
+    check_csrf(request, body.csrf)
+    await signup.register(session, ctx, body.credential)
+    return Accepted()
 
 
 @me.get("")

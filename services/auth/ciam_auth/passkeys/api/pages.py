@@ -64,6 +64,18 @@ async def offer(
     return response
 
 
+@router.get("/register/passkey")
+async def register_with_passkey(request: Request, ctx: AuthDep) -> Response:
+    """An account with a passkey only (no password): the address, then the passkey (script)."""
+    return render(
+        request,
+        ctx,
+        "register_passkey.html",
+        locale=locale_of(request),
+        title_key="passkey_register_title",
+    )
+
+
 @router.post("/account/passkeys/{passkey_id}/rename")
 async def rename(
     passkey_id: uuid.UUID,

@@ -75,7 +75,7 @@ def challenges(ctx: AuthContext) -> Challenges:
     )
 
 
-def _options(options: Any) -> dict[str, Any]:
+def options_json(options: Any) -> dict[str, Any]:
     result: dict[str, Any] = json.loads(options_to_json(options))
     return result
 
@@ -84,14 +84,14 @@ def _b64(raw: bytes) -> str:
     return bytes_to_base64url(raw)
 
 
-def _client_challenge(client_data_json: bytes) -> bytes:
+def client_challenge(client_data_json: bytes) -> bytes:
     try:
         return parse_client_data_json(client_data_json).challenge
     except Exception:  # malformed: the same refusal as any other
         raise PasskeyRefused("The passkey response is not valid.") from None
 
 
-def _refuse(reason: str) -> PasskeyRefused:
+def refuse(reason: str) -> PasskeyRefused:
     log.warning("passkey refused", extra={"reason": reason})
     return PasskeyRefused("The passkey was not accepted. Try again.")
 
@@ -129,7 +129,7 @@ async def registration_options(
             PublicKeyCredentialDescriptor(id=_raw(p.credential_id)) for p in existing
         ],
     )
-    return _options(options)
+    return options_json(options)
 
 
 def _raw(credential_id: str) -> bytes:
@@ -147,13 +147,13 @@ async def register(
     try:
         credential = parse_registration_credential_json(response)
     except Exception:
-        raise _refuse("malformed registration response") from None
-    value = _client_challenge(credential.response.client_data_json)
+        raise refuse("malformed registration response") from None
+    value = client_challenge(credential.response.client_data_json)
     challenge = await challenges(ctx).take(value, REGISTER)
     if challenge is None:
-        raise _refuse("unknown, spent or expired challenge")
+        raise refuse("unknown, spent or expired challenge")
     if challenge.account_id != str(account.id) or challenge.session_id != signed_in.id:
-        raise _refuse("challenge issued to another account or session")
+        raise refuse("challenge issued to another account or session")
     try:
         verified = verify_registration_response(
             credential=credential,
@@ -163,7 +163,7 @@ async def register(
             require_user_verification=True,
         )
     except WebAuthnException as exc:
-        raise _refuse(f"registration: {exc}") from None
+        raise refuse(f"registration: {exc}") from None
     credential_id = _b64(verified.credential_id)
     if await repository.by_credential_id(session, credential_id) is not None:
         raise PasskeyAlreadyRegistered("This passkey is registered already.")
@@ -205,7 +205,7 @@ async def authentication_options(ctx: AuthContext) -> dict[str, Any]:
         timeout=ctx.settings.webauthn_challenge_seconds * 1000,
         user_verification=UserVerificationRequirement.REQUIRED,
     )
-    return _options(options)
+    return options_json(options)
 
 
 @dataclass(frozen=True)
@@ -222,19 +222,19 @@ async def authenticate(
     try:
         credential = parse_authentication_credential_json(response)
     except Exception:
-        raise _refuse("malformed authentication response") from None
-    value = _client_challenge(credential.response.client_data_json)
+        raise refuse("malformed authentication response") from None
+    value = client_challenge(credential.response.client_data_json)
     challenge = await challenges(ctx).take(value, SIGN_IN)
     if challenge is None:
-        raise _refuse("unknown, spent or expired challenge")
+        raise refuse("unknown, spent or expired challenge")
     passkey = await repository.lock_by_credential_id(session, _b64(credential.raw_id))
     if passkey is None:
-        raise _refuse("unknown credential")
+        raise refuse("unknown credential")
     if passkey.flagged_at is not None:
-        raise _refuse("flagged credential (its counter went backwards)")
+        raise refuse("flagged credential (its counter went backwards)")
     handle = credential.response.user_handle
     if handle is not None and handle != passkey.account_id.bytes:
-        raise _refuse("user handle of another account")
+        raise refuse("user handle of another account")
     return await _verify(session, ctx, passkey, credential, challenge)
 
 
@@ -258,7 +258,7 @@ async def _verify(
             require_user_verification=challenge.user_verification,
         )
     except WebAuthnException as exc:
-        raise _refuse(f"authentication: {exc}") from None
+        raise refuse(f"authentication: {exc}") from None
     new, old = verified.new_sign_count, passkey.sign_count
     if not passkey.synced and (new > 0 or old > 0) and new <= old:
         # A device-bound key signs with a growing counter; a smaller or equal one means a
@@ -271,7 +271,7 @@ async def _verify(
         raise CommitThenRefuse(PasskeyRefused("The passkey was not accepted. Try again."))
     account = await repository.account(session, passkey.account_id)
     if account is None:
-        raise _refuse("credential of a deleted account")
+        raise refuse("credential of a deleted account")
     if account.email is not None and account.email_verified_at is None:
         raise EmailNotVerified("Confirm your email address first: use the link or the code.")
     passkey.sign_count = max(new, old)

@@ -128,6 +128,34 @@
     });
   }
 
+  // A new account with a passkey only: the address, then the passkey; the mail confirms.
+  const signUp = document.querySelector("[data-passkey-signup]");
+  if (signUp) {
+    show(signUp);
+    const error = signUp.querySelector("[data-passkey-error]");
+    const done = signUp.querySelector("[data-passkey-done]");
+    const field = signUp.querySelector("input[type=email]");
+    signUp.querySelector("[data-passkey-signup-button]").addEventListener("click", async () => {
+      error.hidden = true;
+      if (!field.reportValidity()) return;
+      const options = await post("/v1/passkeys/sign-up/options", {
+        email: field.value, csrf: signUp.dataset.csrf, locale: signUp.dataset.locale,
+      });
+      if (!options.ok) return show(error);
+      let credential;
+      try {
+        credential = await navigator.credentials.create({ publicKey: creationOptions(options.data) });
+      } catch (e) {
+        return show(error);
+      }
+      const result = await post("/v1/passkeys/sign-up", {
+        credential: credentialJSON(credential), csrf: signUp.dataset.csrf,
+      });
+      if (!result.ok) return show(error);
+      show(done);
+    });
+  }
+
   // Creating a passkey: the account page's button and the offer page's.
   for (const add of document.querySelectorAll("[data-passkey-add]")) {
     show(add.closest("[data-passkey-create]"));
