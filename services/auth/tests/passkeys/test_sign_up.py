@@ -56,6 +56,12 @@ async def test_an_account_with_a_passkey_only_signs_in_after_confirming_the_addr
     (listed,) = (await auth.client.get("/v1/me/passkeys")).json()
     refused = await auth.client.delete(f"/v1/me/passkeys/{listed['id']}")
     assert refused.status_code == 409
+    # The fresh passkey sign-in is the re-authentication a password-less account needs.
+    assert me["reauthenticated_until"] is not None
+    deleted = await auth.client.request("DELETE", "/v1/me", json={})
+    assert deleted.status_code in (200, 204), deleted.text
+    async with auth.engine.connect() as connection:
+        assert (await connection.execute(select(Passkey.__table__))).all() == []
 
 
 async def test_an_address_with_an_account_gets_the_same_answer_and_no_passkey(

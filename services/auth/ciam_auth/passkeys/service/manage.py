@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -34,7 +34,12 @@ async def sign_in(
     asserted = await authenticate(session, ctx, response)
     if not asserted.user_verified:  # the ceremony requires it; kept as a second wall
         raise PasskeyRefused("The passkey was not accepted. Try again.")
-    return await start_session(session, ctx, asserted.account, client, PASSKEY_AMR, current)
+    signed_in = await start_session(session, ctx, asserted.account, client, PASSKEY_AMR, current)
+    # Unlike a provider's session, a passkey with user verification asked the customer just
+    # now: it is the re-authentication a password-less account's sensitive changes need
+    # (`reauth_at`; an account with a password is still asked for it, sessions/service.py).
+    stepped = await ctx.sessions.reauthenticated(signed_in.id, PASSKEY_AMR, step_up=True)
+    return replace(stepped, secret=signed_in.secret) if stepped else signed_in
 
 
 @dataclass(frozen=True)
