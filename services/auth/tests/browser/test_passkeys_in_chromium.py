@@ -166,7 +166,7 @@ async def test_a_passkey_from_enrolment_to_removal(browser: Any, site: Site) -> 
         await page.goto(site.url + "/login?return_to=/account")
         await page.fill("#email", EMAIL)
         await page.fill("#password", PASSWORD)
-        await page.wait_for_selector("input[name=passkey_capable]", state="attached")
+        await page.wait_for_selector("form[data-passkey-offer=armed]", state="attached")
         await page.click("form[data-offer-passkey] button[type=submit]")
         await page.wait_for_url("**/passkeys/offer**")
         await page.click("[data-passkey-add]")

@@ -115,16 +115,24 @@
     }
   }
 
-  // After a password sign-in on a browser that can make a passkey: the enrolment offer.
-  const passwordForm = document.querySelector("form[data-offer-passkey]");
-  if (passwordForm && PublicKeyCredential.isUserVerifyingPlatformAuthenticatorAvailable) {
+  // After a sign-in (password, with or without TOTP, or social) on a browser that can make a
+  // passkey: the enrolment offer, by sending the sign-in's return through /passkeys/offer
+  // (which goes straight on when there is nothing to offer).
+  const offerForm = document.querySelector("form[data-offer-passkey]");
+  if (offerForm && PublicKeyCredential.isUserVerifyingPlatformAuthenticatorAvailable) {
     PublicKeyCredential.isUserVerifyingPlatformAuthenticatorAvailable().then((yes) => {
       if (!yes) return;
-      const field = document.createElement("input");
-      field.type = "hidden";
-      field.name = "passkey_capable";
-      field.value = "1";
-      passwordForm.appendChild(field);
+      const via = (target) =>
+        target.startsWith("/passkeys/offer") ? target
+          : "/passkeys/offer?" + new URLSearchParams({ return_to: target || "/account" });
+      const field = offerForm.querySelector("input[name=return_to]");
+      if (field) field.value = via(field.value);
+      for (const link of document.querySelectorAll("a[href^='/login/social/']")) {
+        const url = new URL(link.href);
+        url.searchParams.set("return_to", via(url.searchParams.get("return_to") || ""));
+        link.href = url.pathname + url.search;
+      }
+      offerForm.dataset.passkeyOffer = "armed";
     });
   }
 

@@ -4,8 +4,6 @@ whatever went wrong."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import RedirectResponse
 
@@ -71,7 +69,6 @@ async def login(
     return_to: OptionalForm = None,
     ui_locales: OptionalForm = None,
     prompt: OptionalForm = None,
-    passkey_capable: OptionalForm = None,
 ) -> Response:
     locale, target = locale_of(request, ui_locales), safe_return_to(return_to)
     try:
@@ -109,8 +106,6 @@ async def login(
             mfa_token=result.mfa_token,
             return_to=target,
         )
-    if passkey_capable == "1":  # the page's script: this browser can make a passkey
-        target = "/passkeys/offer?" + urlencode({"return_to": target})
     return _signed_in(ctx, result, target)
 
 
