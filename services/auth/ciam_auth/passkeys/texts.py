@@ -44,6 +44,9 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
             "lock, with no password to type or remember."
         ),
         "passkey_not_now": "Not now",
+        "passkey_reauth": (
+            "Sign in again with your passkey to change your address or delete the account"
+        ),
         "passkey_register_title": "Create an account with a passkey",
         "passkey_register_intro": (
             "No password at all: your device's screen lock protects the account. We will "
@@ -110,6 +113,9 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
             "ekranu, bez wpisywania i zapamiętywania hasła."
         ),
         "passkey_not_now": "Nie teraz",
+        "passkey_reauth": (
+            "Zaloguj się ponownie kluczem dostępu, aby zmienić adres lub usunąć konto"
+        ),
         "passkey_register_title": "Zakładanie konta z kluczem dostępu",
         "passkey_register_intro": (
             "Bez hasła: konto chroni blokada ekranu urządzenia. Wyślemy e-mailem link i kod "

@@ -56,6 +56,8 @@ async def test_an_account_with_a_passkey_only_signs_in_after_confirming_the_addr
     (listed,) = (await auth.client.get("/v1/me/passkeys")).json()
     refused = await auth.client.delete(f"/v1/me/passkeys/{listed['id']}")
     assert refused.status_code == 409
+    page = await auth.client.get("/account")
+    assert 'href="/login?prompt=login&amp;return_to=/account"' in page.text
     # The fresh passkey sign-in is the re-authentication a password-less account needs.
     assert me["reauthenticated_until"] is not None
     deleted = await auth.client.request("DELETE", "/v1/me", json={})
