@@ -10,6 +10,10 @@ over a fixed window with a fixed number of concurrent requests, side by side in 
 - hash_per_s: raw argon2id hashes per second with the service's parameters, one thread pinned
   to the service's core (the service idle), half the window before the logins, half after;
 - login_per_s: password sign-ins through the HTTP API (each verifies one argon2id hash);
+- passkey_sign_in_per_s: passkey sign-ins through the HTTP API, each two requests (the
+  options with a fresh challenge, then the assertion: challenge taken from Redis, ES256
+  signature and counter checked, session started), signed by the software authenticator of
+  ciam_devtools.testing.webauthn in this process;
 - client_credentials_per_s, refresh_per_s (each refresh rotates: the next uses the new token),
   introspect_per_s;
 - verify_per_s: local access-token verifications with the shared helper, one thread;
@@ -394,6 +398,7 @@ async def main(args: argparse.Namespace, kafka: str, redis: str, postgres: str) 
         before = hashes_per_second(args.seconds / 2, SERVICE_CPU)
         result.update(await logins(service.url, db_url, args))
         after = hashes_per_second(args.seconds / 2, SERVICE_CPU)
+        result.update(await passkey_sign_ins(service.url, db_url, args))
         result["hash_per_s"] = round((before[0] + after[0]) / 2, 1)
         result["hash_cpu_ms"] = round((before[1] + after[1]) / 2, 3)
         result["hash_per_s_before_after"] = [round(before[0], 1), round(after[0], 1)]
@@ -565,6 +570,69 @@ async def logins(url: str, db_url: str, args: argparse.Namespace) -> dict[str, A
         # Of which the worker threads: the argon2id verification; the rest is the event loop.
         "login_argon2_cpu_ms": round(argon2 * 1000 / logins_done, 3) if logins_done else None,
         "login_service_busy": figures.get("busy"),
+    }
+
+
+async def passkey_sign_ins(url: str, db_url: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Passkey sign-ins: one account and one browser (cookie jar, CSRF token) per concurrent
+    worker, each with a passkey registered through the API first; the session cookie of each
+    sign-in is dropped (a new sign-in each time, as for the password logins)."""
+    import re
+
+    from ciam_devtools.testing.webauthn import SoftAuthenticator
+
+    # The service sets Secure cookies (not development) and this is plain http on loopback:
+    # each browser keeps its cookies itself and sends them in the Cookie header.
+    browsers: list[tuple[httpx.AsyncClient, SoftAuthenticator, dict[str, str]]] = []
+
+    def header(cookies: dict[str, str]) -> dict[str, str]:
+        return {"cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+
+    for _ in range(args.concurrency):
+        _, email = await _account(db_url)
+        http = httpx.AsyncClient(base_url=url, timeout=60)
+        key = SoftAuthenticator(origin=url)
+        signed_in = await http.post("/v1/sessions", json={"email": email, "password": PASSWORD})
+        assert signed_in.status_code == 200, signed_in.text
+        cookies = dict(signed_in.cookies.items())
+        options = (await http.post("/v1/me/passkeys/options", headers=header(cookies))).json()
+        added = await http.post(
+            "/v1/me/passkeys", json={"credential": key.create(options)}, headers=header(cookies)
+        )
+        assert added.status_code == 201, added.text
+        page = await http.get("/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf is not None
+        browsers.append(
+            (http, key, {"ciam_csrf": page.cookies["ciam_csrf"], "csrf": csrf.group(1)})
+        )
+
+    async def sign_in(n: int) -> bool:
+        http, key, state = browsers[n]
+        options = (await http.post("/v1/passkeys/sign-in/options")).json()
+        response = await http.post(
+            "/v1/passkeys/sign-in",
+            json={"credential": key.get(options), "csrf": state["csrf"]},
+            headers=header({"ciam_csrf": state["ciam_csrf"]}),
+        )
+        return response.status_code == 200
+
+    try:
+        cpu, wall = ServiceCpu.seconds(), time.perf_counter()
+        rate, latencies = await throughput(
+            sign_in, seconds=args.seconds, concurrency=args.concurrency
+        )
+        cpu, wall = ServiceCpu.seconds() - cpu, time.perf_counter() - wall
+    finally:
+        for http, _, _ in browsers:
+            await http.aclose()
+    figures = ServiceCpu.figures(cpu, wall, round(rate * wall))
+    return {
+        "passkey_sign_in_per_s": round(rate, 1),
+        "passkey_sign_in_p99_ms": round(percentile(latencies, 99), 1),
+        # Both requests of a sign-in, in the service (the assertion's ES256 verification too).
+        "passkey_sign_in_cpu_ms": figures.get("cpu_ms"),
+        "passkey_sign_in_service_busy": figures.get("busy"),
     }
 
 

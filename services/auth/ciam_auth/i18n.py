@@ -505,7 +505,7 @@ MESSAGES = {
 
 def text(locale: str, key: str, **values: object) -> str:
     catalogue = MESSAGES.get(locale, MESSAGES[DEFAULT_LOCALE])
-    message = catalogue.get(key) or MESSAGES[DEFAULT_LOCALE][key]
+    message = catalogue.get(key) or MESSAGES[DEFAULT_LOCALE].get(key) or _more(locale, key)
     return message.format(**values) if values else message
 
 
@@ -531,6 +531,13 @@ def channel_name(locale: str, channel: str) -> str:
     """A session's channel in the page's language; a channel an app named itself stays."""
     key = f"channel_{channel}"
     return text(locale, key) if key in MESSAGES[DEFAULT_LOCALE] else channel
+
+
+def _more(locale: str, key: str) -> str:
+    """The texts a capability keeps in its own module (passkeys/texts.py), same rules."""
+    from ciam_auth.passkeys.texts import MESSAGES as PASSKEYS
+
+    return PASSKEYS.get(locale, PASSKEYS[DEFAULT_LOCALE]).get(key) or PASSKEYS[DEFAULT_LOCALE][key]
 
 
 def choose_locale(ui_locales: str | None, accept_language: str | None) -> str:

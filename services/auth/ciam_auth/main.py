@@ -29,6 +29,11 @@ from ciam_auth.oidc.errors import install_oauth_error_handler
 from ciam_auth.oidc.provider import Provider, start_provider
 from ciam_auth.oidc.startup import start_service_clients
 from ciam_auth.parts import AuthParts, AuthRuntime
+from ciam_auth.passkeys.api import ceremonies as passkeys_api
+from ciam_auth.passkeys.api import email_code as email_code_pages
+from ciam_auth.passkeys.api import pages as passkeys_pages
+from ciam_auth.passkeys.service import email_code, signup
+from ciam_auth.passkeys.service.manage import listing as passkeys_listing
 from ciam_auth.privacy.api.pages import router as privacy_router
 from ciam_auth.queues.jobs import Jobs
 from ciam_auth.queues.mailer import Mailer
@@ -49,6 +54,8 @@ from ciam_shared.events import (
     EmailVerified,
     IdentityLinked,
     IdentityUnlinked,
+    PasskeyAdded,
+    PasskeyRemoved,
     PasswordChanged,
     SecondFactorChanged,
     SocialImportRefreshed,
@@ -87,6 +94,8 @@ SPEC = ServiceSpec(
         SocialImportWithdrawn,
         DataExportRequested,
         DataExportPart,
+        PasskeyAdded,
+        PasskeyRemoved,
     ),
     topics=(IDENTITY_EVENTS, BRAND_APPS, CONSENT_CHANGES, PRIVACY_REQUESTS, PRIVACY_REPLIES),
 )
@@ -156,9 +165,17 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
     provider = Provider.build(base, context.sealing)
     social = build_social(settings, provider, base.redis)
     runtime: AuthRuntime = base.with_parts(
-        AuthParts(context, provider, social, linked_providers=social.linked_providers)
+        AuthParts(
+            context,
+            provider,
+            social,
+            linked_providers=social.linked_providers,
+            passkeys_of=passkeys_listing,
+        )
     )
     accounts.install_jobs(context)
+    email_code.install_jobs(context)
+    signup.install_jobs(context)
     # Ending a session (logout, password change) revokes its tokens.
     context.sessions.on_sessions_revoked(provider.on_sessions_revoked)
     register_social_subscribers(base)
@@ -199,6 +216,10 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
             datarights_router,
             erasures_router,
             assets_router,
+            passkeys_api.router,
+            passkeys_api.me,
+            passkeys_pages.router,
+            email_code_pages.router,
         ],
         on_startup=[
             start,

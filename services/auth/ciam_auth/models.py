@@ -193,6 +193,9 @@ class AccountJob(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
     locale: Mapped[str] = mapped_column(String(8), default="en")
     channel: Mapped[str] = mapped_column(String(20), default="web")
+    # What a job kind needs beyond the address (a passkey registration: the verified
+    # credential's public parts, never a secret).
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(TimestampTZ(), default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(TimestampTZ(), default=utcnow, index=True)

@@ -1,10 +1,11 @@
 """The security headers of every HTML page auth serves (its own pages, the provider's consent
 and sign-out pages, social sign-in's pages): one policy, so no page is weaker than another.
 
-Scripts and style sheets come only from auth itself (`/assets/...`, assets.py): no inline
-script runs. Inline styles stay allowed for now because page templates still carry small
-`<style>` blocks; images may be `data:` URIs (the TOTP QR code) or, on social pages, the
-provider's https pictures.
+Scripts and style sheets come only from auth itself (`/assets/...`, assets.py; the privacy
+and passkey scripts), and scripts call only auth itself (the passkey API, the privacy page's
+live SSE): no inline script runs. Inline styles stay allowed for now because page templates
+still carry small `<style>` blocks; images may be `data:` URIs (the TOTP QR code) or, on
+social pages, the provider's https pictures.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ def page_headers(
     policy = [
         "default-src 'none'",
         "script-src 'self'",
+        "connect-src 'self'",
         "style-src 'self' 'unsafe-inline'",
         f"img-src {img_src}",
         "base-uri 'none'",

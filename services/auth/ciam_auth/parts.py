@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +25,13 @@ from ciam_shared.service import ServiceRuntime, parts_dependency
 # An account's linked providers that are enabled here, as (id, display name): social
 # sign-in answers it for the account page, which so does not import the social capability.
 LinkedProviders = Callable[[AsyncSession, uuid.UUID], Awaitable[list[tuple[str, str]]]]
+# An account's passkeys as the account page lists them (the passkey capability answers it,
+# wired by create_app, so the account page does not import that capability).
+PasskeysOf = Callable[[AsyncSession, uuid.UUID], Awaitable[list[Any]]]
+
+
+async def _no_passkeys(session: AsyncSession, account_id: uuid.UUID) -> list[Any]:
+    return []
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,7 @@ class AuthParts:
     # Social sign-in: the upstream providers, the flow store, the consent recorder.
     social: Social
     linked_providers: LinkedProviders
+    passkeys_of: PasskeysOf = _no_passkeys
 
     @property
     def sessions(self) -> SessionStore:

@@ -1,5 +1,6 @@
 import os
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -154,6 +155,31 @@ class AuthSettings(BaseServiceSettings):
     throttle_requests_per_client: int = 30
 
     totp_issuer: str = "CIAM"
+
+    # Passkeys (WebAuthn, docs/services/auth.md "Passkeys"). The relying party id is the host
+    # the browser sees (a registrable suffix of it); empty: the host of `public_base_url`. An
+    # assertion or attestation made for another RP id, or whose clientDataJSON names an origin
+    # not in `webauthn_origins` (empty: the origin of `public_base_url`), is refused.
+    webauthn_rp_id: str = ""
+    webauthn_rp_name: str = "CIAM"
+    webauthn_origins: list[str] = Field(default_factory=list)
+    # A challenge is single use and lives this long in Redis.
+    webauthn_challenge_seconds: int = Field(default=300, ge=10, le=900)
+    # "none" (default): no attestation statement is asked for; the AAGUID is kept anyway.
+    webauthn_attestation: str = Field(default="none", pattern="^(none|indirect|direct)$")
+    # The one-time sign-in code sent by email (and the same code as a link) lives this long.
+    email_code_ttl_seconds: int = Field(default=600, ge=60, le=3600)
+
+    @property
+    def rp_id(self) -> str:
+        return self.webauthn_rp_id or (urlsplit(self.public_base_url).hostname or "localhost")
+
+    @property
+    def rp_origins(self) -> list[str]:
+        if self.webauthn_origins:
+            return [o.rstrip("/") for o in self.webauthn_origins]
+        parts = urlsplit(self.public_base_url)
+        return [f"{parts.scheme}://{parts.netloc}"]
 
     @model_validator(mode="before")
     @classmethod

@@ -134,3 +134,26 @@ class SecondFactorChanged(EventData):
     changed_at: datetime
     method: str = "totp"
     enabled: bool
+
+
+class PasskeyAdded(EventData):
+    """A passkey (WebAuthn credential) was registered to the account. No credential id, no
+    name, no authenticator model: only that one was added and whether it is synced."""
+
+    event_type: ClassVar[str] = "dev.ciam.identity.passkey.added.v1"
+    topic_base_name: ClassVar[str] = IDENTITY_EVENTS.base_name
+
+    subject_id: uuid.UUID
+    added_at: datetime
+    synced: bool = False
+
+
+class PasskeyRemoved(EventData):
+    """A passkey was removed by the customer (or flagged and removed); the account's
+    sessions ended."""
+
+    event_type: ClassVar[str] = "dev.ciam.identity.passkey.removed.v1"
+    topic_base_name: ClassVar[str] = IDENTITY_EVENTS.base_name
+
+    subject_id: uuid.UUID
+    removed_at: datetime

@@ -13,6 +13,7 @@ from typing import Any
 from joserfc import jwt
 from joserfc.errors import JoseError
 
+from ciam_auth.oidc.acr import acr_of
 from ciam_auth.oidc.keys import ALG, KeyRing
 
 ACCESS_TYP = "at+jwt"
@@ -111,6 +112,7 @@ class TokenIssuer:
             "exp": now + self.id_ttl_s,
             "auth_time": auth_time,
             "amr": amr,
+            "acr": acr_of(amr),
             "at_hash": at_hash(access_token),
         } | extra
         if nonce:

@@ -23,6 +23,9 @@ NOTICES = {
     "password": "password_changed",
     "totp-off": "totp_disabled",
     "email": "email_change_sent",
+    "passkey-added": "passkey_added",
+    "passkey-renamed": "passkey_renamed",
+    "passkey-removed": "passkey_removed",
 }
 
 
@@ -73,6 +76,7 @@ async def account_view(
         reauth_until=reauthenticated_until(current, ctx.settings.reauth_window_seconds),
         totp_enabled=account.totp_enabled,
         sessions=await ctx.sessions.list_for(current.account_id),
+        passkeys=await parts_of(request).passkeys_of(session, account.id),
         current_id=current.id,
         error=error,
         notice=notice,

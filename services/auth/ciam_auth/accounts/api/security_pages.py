@@ -256,9 +256,7 @@ async def delete_account(
             session, ctx, signed_in, password=password, client=client
         )
         # Not a bare sign-in page: the status of the erasure, step by step (datarights).
-        gone.headers["location"] = (
-            f"{deletions.status_path(token)}?ui_locales={locale_of(request)}"
-        )
+        gone.headers["location"] = f"{deletions.status_path(token)}?ui_locales={locale_of(request)}"
 
     clear_session_cookie(gone, secure=ctx.settings.secure_cookies)
     return await _account_form(request, session, ctx, current, csrf, delete, gone)

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
+from ciam_auth.oidc.acr import PHISHING_RESISTANT
 from ciam_auth.oidc.api.pages import error_page, locale, render, scope_label
 from ciam_auth.oidc.api.purposes import purpose_names
 from ciam_auth.oidc.grants import CodeGrant
@@ -40,6 +41,7 @@ AUTHORIZE_PARAMS = (
     "max_age",
     "ui_locales",
     "response_mode",
+    "acr_values",
 )
 
 
@@ -79,6 +81,8 @@ async def authorize(
             # The login page then asks even a signed-in customer, and its "Sign in with ..."
             # buttons make the upstream provider ask too (not answer from its own session).
             login["prompt"] = "login"
+        if az.needs_phishing_resistant(req, session):
+            login["prompt"], login["acr"] = "login", PHISHING_RESISTANT  # a passkey only
         login["return_to"] = "/authorize?" + urlencode(again)
         if req.ui_locales:
             login["ui_locales"] = req.ui_locales

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from ciam_auth.oidc.acr import ACR_VALUES
 from ciam_auth.oidc.api.authorize import CurrentSession
 from ciam_auth.oidc.api.pages import error_page, locale, render
 from ciam_auth.oidc.assertions import ALGORITHMS as ASSERTION_ALGORITHMS
@@ -64,12 +65,14 @@ async def discovery(provider: ProviderDep) -> JSONResponse:
             "auth_time",
             "nonce",
             "amr",
+            "acr",
             "sid",
             "email",
             "email_verified",
         ],
         "authorization_response_iss_parameter_supported": True,
         "prompt_values_supported": ["none", "login", "consent"],
+        "acr_values_supported": list(ACR_VALUES),
         "ui_locales_supported": ["en", "pl"],
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_auth.models import ClientGrant, OAuthClient
 from ciam_auth.oidc import policy
+from ciam_auth.oidc.acr import PHISHING_RESISTANT, acr_of
 from ciam_auth.oidc.repository import clients as repository
 from ciam_auth.sessions.store import Session
 from ciam_shared.db import utcnow
@@ -46,6 +47,8 @@ class AuthorizationRequest:
     prompt: set[str]
     max_age: int | None
     ui_locales: str | None
+    # acr_values: `phr` asks for phishing-resistant authentication (a passkey), enforced.
+    acr_values: tuple[str, ...] = ()
 
     @property
     def scopes(self) -> list[str]:
@@ -111,15 +114,25 @@ async def parse(session: AsyncSession, params: dict[str, str]) -> AuthorizationR
         prompt=prompt,
         max_age=max_age,
         ui_locales=params.get("ui_locales"),
+        acr_values=tuple(params.get("acr_values", "").split()[:10]),
     )
 
 
 def needs_login(request: AuthorizationRequest, session: Session | None) -> bool:
     if session is None or "login" in request.prompt:
         return True
+    if needs_phishing_resistant(request, session):
+        return True
     if request.max_age is not None:
         return time.time() - session.auth_time.timestamp() > request.max_age
     return False
+
+
+def needs_phishing_resistant(request: AuthorizationRequest, session: Session | None) -> bool:
+    """The app asked for `phr` (acr_values) and the session was not signed in with a passkey."""
+    return PHISHING_RESISTANT in request.acr_values and (
+        session is None or acr_of(session.amr) != PHISHING_RESISTANT
+    )
 
 
 async def needs_consent(db: AsyncSession, request: AuthorizationRequest, session: Session) -> bool:

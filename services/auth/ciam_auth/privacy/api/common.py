@@ -57,13 +57,3 @@ def repository(
 
 def ledger(ctx: AuthContext) -> OptInLedger:
     return OptInLedger(ctx.redis, ctx.redis_prefix)
-
-
-def allow_script(response: Response) -> Response:
-    """The privacy page's script (`/privacy/privacy.js`: same origin, which every page's CSP
-    allows, page_security.py) and its live SSE connection: the page's CSP widened by
-    `connect-src 'self'` only."""
-    csp = response.headers.get("content-security-policy", "")
-    if csp and "connect-src" not in csp:
-        response.headers["content-security-policy"] = f"{csp}; connect-src 'self'"
-    return response

@@ -27,7 +27,6 @@ from ciam_auth.privacy.api import apps, confirm, history, live
 from ciam_auth.privacy.api.common import (
     PATH,
     TIMEOUT_S,
-    allow_script,
     gpc_of,
     labeller,
     ledger,
@@ -79,7 +78,7 @@ async def _page(
     except (ConsentUnavailable, ChangeRefused):
         error, notice, status_code, version = text(locale, "privacy_unavailable"), None, 503, None
     reconsent = [p for g in groups for p in g.purposes if p.reconsent is not None]
-    response = render(
+    return render(
         request,
         ctx,
         "privacy.html",
@@ -95,7 +94,6 @@ async def _page(
         notice=notice,
         version=version,
     )
-    return allow_script(response)
 
 
 @router.get(PATH)

@@ -38,15 +38,17 @@ async def login_page(
     current: CurrentSessionDep,
     return_to: str | None = None,
     prompt: str | None = None,
+    acr: str | None = None,
 ) -> Response:
     """`prompt=login` (OIDC) shows the form even to a signed-in customer: re-authentication."""
     target = safe_return_to(return_to)
     if current is not None and prompt != "login":
         return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
+    # An app asked for phishing-resistant authentication (OIDC acr_values=phr): a passkey only.
     return render(
         request,
         ctx,
-        "login.html",
+        "login_passkey.html" if acr == "phr" else "login.html",
         social=social_buttons(ctx),
         locale=locale_of(request),
         title_key="login_title",

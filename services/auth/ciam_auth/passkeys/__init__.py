@@ -1,0 +1,1 @@
+"""Passkeys (WebAuthn) and the passwordless sign-in by email code (docs/services/auth.md)."""
