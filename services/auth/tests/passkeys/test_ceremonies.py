@@ -9,9 +9,11 @@ import uuid
 import pytest
 from sqlalchemy import select, update
 
+from ciam_auth.datarights.service.auth_part import export_subject
 from ciam_auth.models import Account
 from ciam_auth.passkeys.models import Passkey
 from ciam_devtools.testing.webauthn import unb64url
+from ciam_shared.db import unit_of_work
 
 from ..conftest import PASSWORD, Auth
 from .conftest import authenticator, enrol, passkey_sign_in, sign_in
@@ -249,3 +251,26 @@ async def test_a_passkey_sign_in_skips_the_totp_step(auth: Auth) -> None:
     by_passkey = await passkey_sign_in(auth.client, key)
     assert by_passkey.status_code == 200 and "mfa" in by_passkey.json()["amr"]
     assert (await auth.client.get("/v1/me")).status_code == 200
+
+
+@pytest.mark.parametrize("auth_overrides", [{"throttle_client_limit": 3}])
+async def test_sign_in_options_are_throttled_per_client_address(auth: Auth) -> None:
+    # Each options call stores a challenge in Redis: without a limit one address fills it.
+    answers = [
+        (await auth.client.post("/v1/passkeys/sign-in/options")).status_code for _ in range(4)
+    ]
+    assert answers == [200, 200, 200, 429], answers
+    problem = await auth.client.post("/v1/passkeys/sign-in/options")
+    assert problem.headers["content-type"].startswith("application/problem+json")
+    assert int(problem.headers["retry-after"]) > 0
+
+
+async def test_the_accounts_passkeys_are_in_its_data_export(auth: Auth) -> None:
+    _, added = await enrolled(auth, "export-pk@example.com", aaguid=GOOGLE_PM)
+    (row,) = await passkeys(auth)
+    async with unit_of_work(auth.ctx.db) as session:
+        part = await export_subject(session, auth.ctx, row.account_id)
+    (shown,) = part["passkeys"]
+    assert shown["name"] == added["name"] and shown["model"] == "Google Password Manager"
+    assert shown["created_at"] is not None and shown["flagged_at"] is None
+    assert row.credential_id not in str(part)  # the authenticator's, not the customer's

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_auth.models import Account, ClientGrant, OAuthClient, RecoveryCode, RefreshToken
+from ciam_auth.passkeys.models import Passkey
 from ciam_auth.social.models import LinkedIdentity
 
 
@@ -48,3 +49,8 @@ async def app_grants(
 async def refresh_tokens(session: AsyncSession, subject_id: uuid.UUID) -> Sequence[RefreshToken]:
     query = select(RefreshToken).where(RefreshToken.account_id == subject_id)
     return (await session.scalars(query)).all()
+
+
+async def passkeys(session: AsyncSession, subject_id: uuid.UUID) -> Sequence[Passkey]:
+    query = select(Passkey).where(Passkey.account_id == subject_id)
+    return (await session.scalars(query.order_by(Passkey.created_at))).all()

@@ -1,7 +1,8 @@
 """The auth service's part of an export: the account, its sessions and the devices they run
 on, linked social identities (with what was imported through them), the apps the customer
-allowed on the consent screen and the refresh tokens they hold. Never a password hash, a TOTP
-secret, a recovery code, a token or its hash: only that they exist and when."""
+allowed on the consent screen and the refresh tokens they hold, the account's passkeys. Never a
+password hash, a TOTP secret, a recovery code, a token or its hash: only that they exist and
+when."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ciam_auth.context import SOURCE, AuthContext
 from ciam_auth.datarights.repository import holdings as repository
+from ciam_auth.passkeys.aaguids import model_name
 from ciam_shared.db import utcnow
 from ciam_shared.events import CloudEvent, DataExportRequested
 from ciam_shared.outbox import stage
@@ -66,6 +68,19 @@ async def export_subject(
                 "last_used_at": i.last_used_at,
             }
             for i in await repository.linked_identities(session, subject_id)
+        ],
+        # What the account page shows of each passkey; the public key and credential id are
+        # an authenticator's, not the customer's information.
+        "passkeys": [
+            {
+                "name": k.name,
+                "model": model_name(k.aaguid),
+                "synced": k.synced,
+                "created_at": k.created_at,
+                "last_used_at": k.last_used_at,
+                "flagged_at": k.flagged_at,
+            }
+            for k in await repository.passkeys(session, subject_id)
         ],
         "apps_allowed": [
             {

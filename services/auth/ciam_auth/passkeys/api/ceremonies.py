@@ -60,11 +60,12 @@ async def script() -> FileResponse:
     )
 
 
-@router.post("/v1/passkeys/sign-in/options")
+@router.post("/v1/passkeys/sign-in/options", responses=problem_responses(403, 429))
 async def sign_in_options(request: Request, ctx: AuthDep) -> dict[str, Any]:
-    """Request options for a discoverable passkey (no address asked, none revealed)."""
+    """Request options for a discoverable passkey (no address asked, none revealed);
+    throttled per client address like sign-in attempts."""
     check_same_origin(request)
-    return await ceremonies.authentication_options(ctx)
+    return await ceremonies.authentication_options(ctx, client_of(request, "web"))
 
 
 @router.post("/v1/passkeys/sign-in", responses=problem_responses(401, 403))

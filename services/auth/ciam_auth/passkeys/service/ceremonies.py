@@ -42,6 +42,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from ciam_auth.adapters.throttle import Throttled, client_key
 from ciam_auth.context import SOURCE, AuthContext
 from ciam_auth.errors import EmailNotVerified
 from ciam_auth.models import Account
@@ -54,6 +55,7 @@ from ciam_auth.passkeys.errors import (
     PasskeyRefused,
 )
 from ciam_auth.passkeys.models import Passkey
+from ciam_auth.sessions.service import Client
 from ciam_auth.sessions.store import Session
 from ciam_auth.transactions import CommitThenRefuse
 from ciam_shared.db import utcnow
@@ -195,9 +197,19 @@ def _name(name: str) -> str:
     return " ".join(name.split())[:MAX_NAME]
 
 
-async def authentication_options(ctx: AuthContext) -> dict[str, Any]:
+async def authentication_options(ctx: AuthContext, client: Client) -> dict[str, Any]:
     """Request options for a discoverable credential (no allow list: no address typed, none
-    revealed), user verification required: a passkey sign-in is multi-factor."""
+    revealed), user verification required: a passkey sign-in is multi-factor. Each call stores
+    a challenge in Redis, so a client address gets as many as it gets sign-in attempts
+    (`throttle_client_limit` per `throttle_window_seconds`), not an unbounded number."""
+    window = ctx.settings.throttle_window_seconds
+    if not await ctx.throttle.limit(
+        "passkey-sign-in",
+        client_key(client.address),
+        limit=ctx.settings.throttle_client_limit,
+        window=window,
+    ):
+        raise Throttled(window)
     challenge = await challenges(ctx).issue(SIGN_IN, user_verification=True)
     options = generate_authentication_options(
         rp_id=ctx.settings.rp_id,
