@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 
-.PHONY: help run test setup bench-startup bootstrap venv kafka-jars node-deps lint typecheck contracts check schemas clean bench-broker bench-propagation bench-notifier bench-auth bench-auth-enumeration bench-profile bench-consent bench-keycloak bench-privacy token
+.PHONY: help run test setup bench-startup bootstrap venv kafka-jars node-deps lint typecheck contracts check schemas clean bench-broker bench-propagation bench-notifier bench-auth bench-auth-enumeration bench-profile bench-consent bench-keycloak bench-privacy bench-sizing token
 
 help: ## this list
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-zA-Z_-]+):.*## (.*)$$/\1\t\2/' \
@@ -84,6 +84,9 @@ bench-profile: setup ## profile reads (cache, database), tracking throughput, wi
 
 bench-privacy: setup ## a click on /privacy (Chromium) to a brand app's ConsentView callback in another process, p50/p99 (a few minutes)
 	$(PY) bench/privacy_click.py
+
+bench-sizing: setup ## storage per customer (consent, profile, notifier databases; the consent topics) for docs/operations.md "Sizing" (about 10 minutes)
+	$(PY) bench/sizing.py --customers 1000
 
 bench-broker: setup ## start-up time of the local Kafka, PostgreSQL and Redis
 	$(PY) bench/broker_start.py 5

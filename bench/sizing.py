@@ -38,7 +38,7 @@ from ciam_devtools.testing.issuer import TokenIssuer
 from ciam_devtools.testing.plugin import DatabaseFactory, ServiceProcess, publish_event
 from ciam_shared.events import CloudEvent, UserRegistered
 from ciam_shared.tokens.scopes import NOTIFIER_WEBHOOKS
-from ciam_shared.topics import ALL_TOPICS, CONSENT_STATE, ensure_topics
+from ciam_shared.topics import ALL_TOPICS, CONSENT_CHANGES, CONSENT_STATE, ensure_topics
 
 MILLION = 1_000_000
 SIGN_UP = [
@@ -100,25 +100,29 @@ def customer_bytes(before: dict[str, int], after: dict[str, int]) -> int:
     return sum(b - before.get(t, 0) for t, b in after.items() if t not in BOOKKEEPING)
 
 
-async def compacted_state_bytes(bootstrap: str, prefix: str) -> tuple[int, int]:
-    """The consent-state topic as compaction leaves it: the latest record of each key."""
-    consumer = AIOKafkaConsumer(
-        CONSENT_STATE.name(prefix), bootstrap_servers=bootstrap, auto_offset_reset="earliest"
-    )
+async def topic_bytes(bootstrap: str, topic: str) -> tuple[int, int, int, int]:
+    """A topic's records as stored (key, value and headers): the bytes and count of all of
+    them, and of the latest record of each key (what compaction keeps)."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
     await consumer.start()
     latest: dict[bytes, int] = {}
+    total = records = 0
     try:
         idle = 0
         while idle < 3:
             batch = await consumer.getmany(timeout_ms=1000)
             idle = 0 if batch else idle + 1
-            for records in batch.values():
-                for r in records:
+            for partition in batch.values():
+                for r in partition:
+                    size = len(r.key or b"") + len(r.value or b"")
+                    size += sum(len(k) + len(v) for k, v in r.headers)
+                    total += size
+                    records += 1
                     if r.key is not None:
-                        latest[r.key] = len(r.key) + len(r.value or b"")
+                        latest[r.key] = size
     finally:
         await consumer.stop()
-    return sum(latest.values()), len(latest)
+    return sum(latest.values()), len(latest), total, records
 
 
 async def main(
@@ -262,7 +266,8 @@ async def main(
         }
         for s in urls
     }
-    state_bytes, keys = await compacted_state_bytes(bootstrap, prefix)
+    state_bytes, keys, _, _ = await topic_bytes(bootstrap, CONSENT_STATE.name(prefix))
+    _, _, change_bytes, changes = await topic_bytes(bootstrap, CONSENT_CHANGES.name(prefix))
     result = {
         "customers": args.customers,
         "webhook_deliveries": endpoint.received,
@@ -281,12 +286,16 @@ async def main(
         "consent_state_topic_gb_per_million_customers": round(
             state_bytes / max(keys, 1) * MILLION / 1e9, 3
         ),
+        # The change log is kept forever (audit, replay): it grows with every change.
+        "consent_change_record_bytes": round(change_bytes / max(changes, 1)),
+        "consent_changes_per_customer": round(changes / args.customers, 2),
         "largest_tables_bytes": {s: dict(list(t.items())[:6]) for s, t in after_tables.items()},
         "load_average_1m": round(os.getloadavg()[0], 2),
         "note": "PostgreSQL bytes after VACUUM ANALYZE, minus the migrated empty database, "
         "without the outbox and processed_events (pruned after 7 and 30 days: bounded by "
         "traffic, shown apart); profile without the tracking events (measured per event); "
-        "topic: the latest record per key (what compaction keeps)",
+        "state topic: the latest record per key (what compaction keeps); topic bytes: key, value "
+        "and headers, before the broker's batch framing and compression",
     }
     write_result("sizing", result)
     return result

@@ -181,7 +181,7 @@ async def test_a_passkey_from_enrolment_to_removal(browser: Any, site: Site) -> 
         # simulated: off, the request waits as it does for a customer who has not picked yet.
         await presence(cdp, authenticator, on=False)
         await page.click("form[action='/logout'] button")
-        await page.wait_for_url(at("/login"))
+        await page.wait_for_url(at("/signed-out"))  # sign-out ends on a page that says so
         assert await signed_in_email(page, site.url) is None
         # The page's autofill request starts at load; with presence on, the virtual
         # authenticator answers it with its passkey (the customer's pick in the autofill).
@@ -193,7 +193,7 @@ async def test_a_passkey_from_enrolment_to_removal(browser: Any, site: Site) -> 
         # An app asking for phishing-resistant authentication: a passkey only, then the code.
         await presence(cdp, authenticator, on=False)
         await page.click("form[action='/logout'] button")
-        await page.wait_for_url(at("/login"))
+        await page.wait_for_url(at("/signed-out"))  # sign-out ends on a page that says so
         client_id, secret = await site.app_client()
         verifier = secrets.token_urlsafe(48)
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
@@ -233,7 +233,8 @@ async def test_a_passkey_from_enrolment_to_removal(browser: Any, site: Site) -> 
         await page.wait_for_url("**/account?done=passkey-removed")
         assert await page.locator("form[action$='/remove']").count() == 0
         await page.click("form[action='/logout'] button")
-        await page.wait_for_url(at("/login"))
+        await page.wait_for_url(at("/signed-out"))
+        await page.goto(site.url + "/login")
         # The autofill offers the removed passkey still kept by the authenticator: refused.
         await page.wait_for_selector("[data-passkey-error]:not([hidden])")
         assert await signed_in_email(page, site.url) is None
@@ -307,7 +308,7 @@ async def test_the_email_code_signs_in_once_and_not_after_it_expired(
 
         # The same code again, signed out: refused; and its link too (one code, one use).
         await page.click("form[action='/logout'] button")
-        await page.wait_for_url(at("/login"))
+        await page.wait_for_url(at("/signed-out"))  # sign-out ends on a page that says so
         await page.goto(site.url + "/login/email-code")
         csrf = await page.locator("input[name=csrf]").get_attribute("value")
         again = await page.request.post(

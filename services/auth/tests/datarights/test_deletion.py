@@ -47,8 +47,10 @@ async def test_a_deletion_is_tracked_until_every_service_confirmed_it(auth: Auth
         headers={"accept-language": "pl"},
     )
     assert deleted.status_code == 303, deleted.text
-    status_path = deleted.headers["location"]
+    # The page in the language the form was sent in; the mail's link in the account's.
+    status_path, _, query = deleted.headers["location"].partition("?")
     assert status_path.startswith("/privacy/deletion/") and len(status_path) > 50
+    assert query == "ui_locales=pl"
     assert 'ciam_session=""' in deleted.headers["set-cookie"]
     assert (await auth.client.get("/v1/me")).status_code == 401
 
@@ -61,7 +63,7 @@ async def test_a_deletion_is_tracked_until_every_service_confirmed_it(auth: Auth
                                    "profile": "pending", "notifier": "pending"}  # fmt: skip
     first = await auth.mailbox.wait_for(address, count=2)
     assert first["Subject"] == "Your account has been deleted"
-    assert f"http://auth.test{status_path}" in body_of(first)
+    assert f"http://auth.test{status_path}?ui_locales=en" in body_of(first)
 
     listed = await auth.client.get("/v1/admin/erasures", headers=operator)
     assert listed.status_code == 200, listed.text
