@@ -90,8 +90,11 @@ async def test_the_script_is_served_by_auth_and_allowed_by_the_pages_csp(privacy
     csp = page.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "connect-src 'self'" in csp
     assert "frame-ancestors 'none'" in csp and "unsafe-inline'" not in csp.split("style-src")[0]
-    # No inline script: only the served file.
-    assert re.findall(r"<script[^>]*>", page.text) == ['<script src="/privacy/privacy.js" defer>']
+    # No inline script: only served files (every page's auth.js, and the page's own).
+    assert re.findall(r"<script[^>]*>", page.text) == [
+        '<script src="/assets/auth.js" defer>',
+        '<script src="/privacy/privacy.js" defer>',
+    ]
     assert "data-enhance" in page.text
     script = await privacy.http.get("/privacy/privacy.js")
     assert script.status_code == 200
