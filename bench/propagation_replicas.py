@@ -99,6 +99,19 @@ async def start_subscriber(bootstrap: str, prefix: str, name: str) -> Subscriber
     return Subscriber(proc)
 
 
+def process_cpu_s(pid: int) -> float:
+    """utime + stime of a process (its threads included), from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_jiffies() -> tuple[int, int]:
+    """(busy, total) jiffies of all cores since boot, from /proc/stat (idle and iowait idle)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)
+
+
 async def one_run(
     replicas: int,
     args: argparse.Namespace,
@@ -142,6 +155,9 @@ async def one_run(
                     version = response.json()["version"]
                     expected[str(subject)] = max(expected.get(str(subject), 0), version)
 
+            pids = [s.proc.pid for s in services if s.proc is not None and s.proc.pid]
+            cpu_before = sum(process_cpu_s(pid) for pid in pids)
+            busy_before, total_before = machine_jiffies()
             t0 = time.perf_counter()
             await asyncio.gather(*(worker() for _ in range(args.concurrency)))
             accepted = time.perf_counter() - t0
@@ -157,6 +173,8 @@ async def one_run(
                     raise TimeoutError("not every subscriber applied every change")
                 await asyncio.sleep(0.005)
             elapsed = time.perf_counter() - t0
+            consent_cpu = sum(process_cpu_s(pid) for pid in pids) - cpu_before
+            busy_after, total_after = machine_jiffies()
     finally:
         for service in services:
             service.stop()
@@ -169,6 +187,11 @@ async def one_run(
         "accept_s": round(accepted, 3),
         "all_applied_s": round(elapsed, 3),
         "changes_per_s": round(len(plan) / elapsed, 1),
+        # What limits it: the consent processes' CPU per change (grows if replicas contend),
+        # and how busy the whole machine was (all cores; 1.0: nothing left to give).
+        "consent_cpu_ms_per_change": round(consent_cpu * 1000 / len(plan), 2),
+        "consent_cores_used": round(consent_cpu / elapsed, 2),
+        "machine_busy": round((busy_after - busy_before) / max(total_after - total_before, 1), 3),
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in load_after],
     }

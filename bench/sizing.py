@@ -182,7 +182,10 @@ async def main(
             )
         )
         customers = [uuid.uuid4() for _ in range(args.customers)]
-        async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=32)) as http:
+        # Idle connections dropped before uvicorn's keep-alive (5 s) closes them under a request
+        # (an httpx.ReadError on a loaded machine).
+        limits = httpx.Limits(max_connections=32, keepalive_expiry=2.0)
+        async with httpx.AsyncClient(timeout=30, limits=limits) as http:
             created = await http.post(
                 f"{processes['notifier'].url}/v1/subscriptions",
                 json={"url": f"http://127.0.0.1:{endpoint.port}/hook"},
