@@ -45,6 +45,7 @@ from ciam_shared.tokens import TokenVerifier
 from ciam_shared.topics import ALL_TOPICS, Topic, ensure_topics
 
 log = logging.getLogger(__name__)
+STOP_WAIT_SECONDS = 10.0
 
 # Redis commands (sessions, rate limits) give up after this long.
 REDIS_SOCKET_TIMEOUT = 2.0
@@ -177,7 +178,12 @@ class ServiceRuntime(Generic[PartsT]):
     async def stop(self) -> None:
         for task in self.tasks:
             task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.tasks:
+            # Bounded: a task that swallows its cancellation is named in the log, and the
+            # service still stops (a stop that waited for it hung forever once).
+            _, pending = await asyncio.wait(self.tasks, timeout=STOP_WAIT_SECONDS)
+            for task in pending:
+                log.error("a background task did not stop", extra={"task": task.get_name()})
         await self.relay.stop()
         await self.broker.stop()
         await self.redis.aclose()

@@ -28,6 +28,12 @@ GAP = "dev.ciam.notifier.stream.gap"
 BATCH = 500
 
 
+def _end_if_cancelled() -> None:
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class Broadcaster:
     """Wakes every open stream when new stream events are committed: in this process at once,
     and in the other replicas through Redis pub/sub (`follow`), since the consent change may
@@ -71,12 +77,20 @@ class Broadcaster:
             try:
                 async with self._redis.pubsub() as pubsub:
                     await pubsub.subscribe(self._channel)
-                    async for message in pubsub.listen():
-                        if message.get("type") == "message":
+                    while True:
+                        # Short reads, and a check in between: redis-py can swallow a
+                        # cancellation that lands in its socket read and read on (`listen()`
+                        # then never ended, and the service's stop waited for it forever).
+                        message = await pubsub.get_message(
+                            ignore_subscribe_messages=True, timeout=1.0
+                        )
+                        _end_if_cancelled()
+                        if message is not None and message.get("type") == "message":
                             self._wake()
             except asyncio.CancelledError:
                 raise
             except Exception:
+                _end_if_cancelled()  # a cancellation may also surface as a connection error
                 log.warning("stream wake-ups from other replicas lost; subscribing again")
                 await asyncio.sleep(1.0)
 

@@ -40,3 +40,19 @@ async def test_a_commit_at_one_replica_wakes_the_streams_of_another(redis_url: s
         for broadcaster in (consuming, streaming):
             await broadcaster.aclose()
         await probe.aclose()
+
+
+async def test_following_ends_when_cancelled_at_any_moment(redis_url: str) -> None:
+    # A cancellation landing inside redis-py's socket read may surface as a connection error;
+    # follow() must end all the same, or the service's stop waits for it forever.
+    for delay in (0.0, 0.001, 0.005, 0.02, 0.1, 0.5):
+        broadcaster = Broadcaster(
+            aioredis.from_url(redis_url), channel=f"t{uuid.uuid4().hex[:8]}.stream-events"
+        )
+        following = asyncio.create_task(broadcaster.follow())
+        await asyncio.sleep(delay)
+        following.cancel()
+        async with asyncio.timeout(10):
+            await asyncio.gather(following, return_exceptions=True)
+        assert following.done(), delay
+        await broadcaster.aclose()
