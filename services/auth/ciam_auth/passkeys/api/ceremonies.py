@@ -68,7 +68,7 @@ async def sign_in_options(request: Request, ctx: AuthDep) -> dict[str, Any]:
     return await ceremonies.authentication_options(ctx, client_of(request, "web"))
 
 
-@router.post("/v1/passkeys/sign-in", responses=problem_responses(401, 403))
+@router.post("/v1/passkeys/sign-in", responses=problem_responses(400, 401, 403))
 async def sign_in(
     body: SignInIn,
     request: Request,
@@ -91,7 +91,7 @@ async def sign_in(
     return SignedInOut(redirect=safe_return_to(body.return_to), amr=signed_in.amr)
 
 
-@router.post("/v1/passkeys/sign-up/options", responses=problem_responses(403, 422, 429))
+@router.post("/v1/passkeys/sign-up/options", responses=problem_responses(400, 403, 422, 429))
 async def sign_up_options(body: SignUpOptionsIn, request: Request, ctx: AuthDep) -> dict[str, Any]:
     """Creation options for a new account with a passkey only; the same for every address."""
     check_csrf(request, body.csrf)
@@ -100,7 +100,9 @@ async def sign_up_options(body: SignUpOptionsIn, request: Request, ctx: AuthDep)
     )
 
 
-@router.post("/v1/passkeys/sign-up", status_code=202, responses=problem_responses(401, 403, 409))
+@router.post(
+    "/v1/passkeys/sign-up", status_code=202, responses=problem_responses(400, 401, 403, 409)
+)
 async def sign_up(body: SignUpIn, request: Request, session: SessionDep, ctx: AuthDep) -> Accepted:
     """The new passkey, checked; the account is created (or the owner of the address told)
     by a job, and the address confirmed by the usual mail."""
@@ -126,7 +128,7 @@ async def registration_options(
     return await ceremonies.registration_options(session, ctx, account, current)
 
 
-@me.post("", status_code=status.HTTP_201_CREATED, responses=problem_responses(401, 409))
+@me.post("", status_code=status.HTTP_201_CREATED, responses=problem_responses(400, 401, 409))
 async def add_passkey(
     body: RegistrationIn, current: SignedInDep, session: SessionDep, ctx: AuthDep
 ) -> PasskeyOut:
@@ -138,7 +140,7 @@ async def add_passkey(
     return PasskeyOut(**views[-1].__dict__)
 
 
-@me.patch("/{passkey_id}", status_code=204, responses=problem_responses(404))
+@me.patch("/{passkey_id}", status_code=204, responses=problem_responses(400, 404))
 async def rename_passkey(
     passkey_id: uuid.UUID, body: RenameIn, current: SignedInDep, session: SessionDep
 ) -> Response:
