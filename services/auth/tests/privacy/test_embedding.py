@@ -45,6 +45,7 @@ async def brand_app(
                 embed_origins=list(origins),
             ),
             topic_prefix=runtime.settings.topic_prefix,
+            loopback_http=True,  # the browser test's pages are on http://127.0.0.1
         )
     return client.client_id
 
