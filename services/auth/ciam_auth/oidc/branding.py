@@ -36,7 +36,10 @@ def contrast(a: str, b: str) -> float:
 
 
 def _logo_problem(uri: str) -> str | None:
-    parts = urlsplit(uri)
+    try:
+        parts = urlsplit(uri)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return "branding.logo_uri must be an absolute https URL."
     if parts.scheme != "https" or not parts.hostname:
         return "branding.logo_uri must be an absolute https URL."
     if parts.username or parts.password or parts.fragment:
@@ -77,21 +80,34 @@ def branding_problem(branding: dict[str, str] | None) -> str | None:
     return None
 
 
+# One host, lower case (as a browser serialises an origin), no wildcard; or an IPv6 literal.
+HOST = re.compile(
+    r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*|\[[0-9a-f:.]+\])$"
+)
+
+
 def origin_problem(origin: str, *, loopback_http: bool) -> str | None:
     """An origin as a browser sends it: scheme, host and an optional port; nothing else."""
-    parts = urlsplit(origin)
     try:
-        parts.port  # noqa: B018 (raises on a port that is not a number or out of range)
+        parts = urlsplit(origin)
+        port = parts.port
     except ValueError:
-        return f"embed origin `{origin}` has an invalid port."
-    shown = f"{parts.scheme}://{parts.netloc}"
-    if not parts.hostname or shown != origin or parts.username or parts.password:
+        return f"embed origin `{origin}` is not scheme://host[:port]."
+    shape = f"{parts.scheme}://{parts.netloc}"
+    if shape != origin or "@" in parts.netloc or not parts.netloc:
         return f"embed origin `{origin}` must be scheme://host[:port], no path, query or slash."
-    if "*" in origin or not re.match(r"^[a-z0-9.\-\[\]:]+$", parts.netloc):
+    host, _, _ = (
+        parts.netloc.partition(":")
+        if not parts.netloc.startswith("[")
+        else (parts.netloc[: parts.netloc.index("]") + 1], "", "")
+    )
+    if not HOST.match(host):
         return f"embed origin `{origin}` must name one lower-case host (no wildcards)."
+    if parts.netloc.endswith(":") or port == 0:
+        return f"embed origin `{origin}` has an invalid port."
     if parts.scheme == "https":
         return None
-    if parts.scheme == "http" and loopback_http and parts.netloc.rsplit(":", 1)[0] in LOOPBACK:
+    if parts.scheme == "http" and loopback_http and host in LOOPBACK:
         return None
     return f"embed origin `{origin}` must use https (http only for loopback outside production)."
 
