@@ -1,7 +1,10 @@
 """A brand app's page embeds /privacy?client_id=X in an iframe, in the system's Chromium: the
 frame shows the customer's settings in the brand's look when the page's origin is one the app
-registered, and Chromium refuses the frame (frame-ancestors) on any other origin. The themed
-page at 375 px, in Polish and English, passes axe-core and is photographed."""
+registered, and Chromium refuses the frame (frame-ancestors) on any other origin. On a
+registered origin of another site (`localhost` framing `127.0.0.1`), the browser does not send
+auth's SameSite=Lax session cookie to the frame: it shows the offer to sign in, and open the
+settings, in a new window. The themed page at 375 px, in Polish and English, passes axe-core
+and is photographed."""
 
 from __future__ import annotations
 
@@ -51,7 +54,9 @@ async def test_the_frame_loads_on_a_registered_origin_and_is_refused_elsewhere(
 ) -> None:
     registered_sock, registered = loopback_socket()
     other_sock, other = loopback_socket()
-    shop = await brand_app(privacy, origins=(registered,))
+    # The same server by name: another site than auth's 127.0.0.1 (ports do not make sites).
+    cross_site = registered.replace("127.0.0.1", "localhost")
+    shop = await brand_app(privacy, origins=(registered, cross_site))
     src = f"{privacy.auth_url}/privacy?client_id={shop}"
     account = await privacy.sign_in()
     del account
@@ -77,6 +82,15 @@ async def test_the_frame_loads_on_a_registered_origin_and_is_refused_elsewhere(
         # one site here, so the browser sends the session cookie to the frame).
         assert await frame.locator("article.purpose form").count() > 0
         await screenshot(page, "privacy-embedded-en")
+
+        elsewhere = await context.new_page()
+        await elsewhere.goto(cross_site)
+        frame = await frame_of(elsewhere)
+        await frame.wait_for_selector("h1")
+        assert await frame.inner_text(".site-header .brand") == "Acme Shop"
+        assert await frame.locator("article.purpose").count() == 0
+        login = frame.locator('a.button[target="_blank"]')
+        assert (await login.get_attribute("href") or "").startswith("/login?return_to=")
 
         refused = await context.new_page()
         blocked: list[str] = []
