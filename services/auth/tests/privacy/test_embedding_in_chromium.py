@@ -59,7 +59,6 @@ async def test_the_frame_loads_on_a_registered_origin_and_is_refused_elsewhere(
     shop = await brand_app(privacy, origins=(registered, cross_site))
     src = f"{privacy.auth_url}/privacy?client_id={shop}"
     account = await privacy.sign_in()
-    del account
     secret = privacy.http.cookies[COOKIE]
     context = await browser.new_context(viewport={"width": 800, "height": 900}, locale="en-GB")
     await context.add_cookies(
@@ -82,6 +81,13 @@ async def test_the_frame_loads_on_a_registered_origin_and_is_refused_elsewhere(
         # one site here, so the browser sends the session cookie to the frame).
         assert await frame.locator("article.purpose form").count() > 0
         await screenshot(page, "privacy-embedded-en")
+        # A click in the frame: the form posts from the frame (auth's origin, with its token),
+        # so the CSRF checks hold, and the change is recorded; the frame stays themed.
+        await frame.click("#purpose-analytics form button")
+        await frame.wait_for_selector('#purpose-analytics dd[data-state="granted"]')
+        assert await privacy.consents_at_consent_service(account) == {"analytics": "granted"}
+        assert f"client_id={shop}" in frame.url
+        assert await frame.inner_text(".site-header .brand") == "Acme Shop"
 
         elsewhere = await context.new_page()
         await elsewhere.goto(cross_site)
