@@ -179,3 +179,30 @@ async def test_nobody_signed_in_in_a_frame_is_offered_the_sign_in_in_a_new_windo
     assert unquote(top.headers["location"]) == (
         f"/login?return_to=/privacy/history?client_id={shop}"
     )
+
+
+async def test_the_data_export_reached_from_the_page_keeps_the_app(privacy: Privacy) -> None:
+    await privacy.sign_in(email="export-embed@example.com")
+    shop = await brand_app(privacy)
+    privacy_page = await privacy.http.get(f"/privacy?client_id={shop}", headers=FRAMED)
+    assert f'href="/privacy/export?client_id={shop}"' in privacy_page.text
+    page = await privacy.http.get(f"/privacy/export?client_id={shop}", headers=FRAMED)
+    assert page.status_code == 200, page.text
+    assert frame_ancestors(page.headers["content-security-policy"]) == SHOP
+    assert "Acme Shop" in page.text and "--brand:#0b5d1e" in page.text
+    assert f'action="/privacy/export?client_id={shop}"' in page.text
+    requested = await privacy.http.post(
+        f"/privacy/export?client_id={shop}",
+        data={"csrf": csrf_of(page.text)},
+        headers={"origin": OURS, "sec-fetch-dest": "iframe", "sec-fetch-site": "same-origin"},
+    )
+    assert requested.status_code == 303, requested.text
+    location = urlsplit(requested.headers["location"])
+    assert location.path.startswith("/privacy/export/")
+    assert parse_qs(location.query) == {"client_id": [shop]}
+    status = await privacy.http.get(requested.headers["location"], headers=FRAMED)
+    assert frame_ancestors(status.headers["content-security-policy"]) == SHOP
+    assert f'href="/privacy?client_id={shop}"' in status.text
+    # Without the app, the export pages are framed by nobody, as before.
+    plain = await privacy.http.get("/privacy/export")
+    assert frame_ancestors(plain.headers["content-security-policy"]) == "'none'"
