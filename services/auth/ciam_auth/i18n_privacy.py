@@ -24,6 +24,14 @@ PRIVACY_MESSAGES: Mapping[str, Mapping[str, str]] = {
             "Your account has no confirmed email address to send the confirmation link to."
         ),
         "privacy_optin_title": "Confirm your consent",
+        "privacy_signin_title": "Sign in to see your privacy settings",
+        "privacy_signin_intro": (
+            "Signing in opens in a new window. Once you have signed in there, show your "
+            "settings here, or open them in a new window if this page still asks you to sign in."
+        ),
+        "privacy_signin_open": "Sign in (new window)",
+        "privacy_signin_again": "Show my settings",
+        "privacy_signin_window": "Open my settings in a new window",
         "privacy_optin_ask": "Confirm that you want to receive {purpose}.",
         "privacy_optin_button": "Confirm",
         "privacy_optin_confirmed": "Thank you: your consent is recorded.",
@@ -121,6 +129,15 @@ PRIVACY_MESSAGES: Mapping[str, Mapping[str, str]] = {
             "Do konta nie jest przypisany potwierdzony adres e-mail, na który można wysłać link."
         ),
         "privacy_optin_title": "Potwierdzenie zgody",
+        "privacy_signin_title": "Logowanie do ustawień prywatności",
+        "privacy_signin_intro": (
+            "Logowanie otworzy się w nowym oknie. Po zalogowaniu się tam wyświetl tutaj "
+            "swoje ustawienia albo otwórz je w nowym oknie, jeśli ta strona nadal prosi "
+            "o zalogowanie."
+        ),
+        "privacy_signin_open": "Zaloguj się (nowe okno)",
+        "privacy_signin_again": "Pokaż moje ustawienia",
+        "privacy_signin_window": "Otwórz moje ustawienia w nowym oknie",
         "privacy_optin_ask": "Potwierdź, że chcesz otrzymywać {purpose}.",
         "privacy_optin_button": "Potwierdzam",
         "privacy_optin_confirmed": "Dziękujemy: zgoda jest zapisana.",

@@ -108,6 +108,10 @@ class OAuthClient(Base):
     first_party: Mapped[bool] = mapped_column(Boolean, default=False)
     # Public keys of a private_key_jwt client (it has no secret).
     jwks: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # The privacy pages' look for this app (display name, logo, colours; checked by
+    # oidc/branding.py) and the origins that may frame them (`frame-ancestors`).
+    branding: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
+    embed_origins: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(TimestampTZ(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(TimestampTZ(), default=utcnow)
 

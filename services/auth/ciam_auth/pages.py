@@ -25,6 +25,7 @@ from ciam_auth.errors import (
 )
 from ciam_auth.i18n import channel_name, device_name, text
 from ciam_auth.page_security import page_headers
+from ciam_auth.theming import header_values, page_values
 from ciam_auth.web import csrf_token
 
 TEMPLATES = Environment(
@@ -75,13 +76,14 @@ def render(
         csrf=token,
         other_locale=other,
         switch_url=switch_url,
-        **values,
+        **(page_values(request) | values),
     )
     response.body = response.render(body)
     response.headers["content-length"] = str(len(response.body))
     # No form-action: browsers apply it to the redirects after a form post too, and the sign-in
     # ends in a redirect to the app's redirect URI (OIDC). frame-ancestors: no clickjacking.
-    response.headers.update(page_headers())
+    # A page opened for a brand app (theming.py) may be framed by the origins it registered.
+    response.headers.update(page_headers(**header_values(request)))
     return response
 
 

@@ -5,10 +5,10 @@ declaration when they load."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ciam_auth.oidc import assertions, policy
+from ciam_auth.oidc import assertions, branding, policy
 from ciam_shared.http.problems import DomainError
 
 AuthMethod = Literal["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
@@ -35,14 +35,23 @@ class ClientSpec:
     first_party: bool
     # The public keys of a `private_key_jwt` client; None for every other method.
     jwks: dict[str, Any] | None = None
+    # The look of the privacy pages opened for this app, and the origins that may frame them
+    # (branding.py): none by default, so a client registered before keeps auth's own look.
+    branding: dict[str, str] | None = None
+    embed_origins: list[str] = field(default_factory=list)
 
 
 def secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def check(spec: ClientSpec) -> None:
-    """Refuse a registration that cannot work or that breaks the authorisation model."""
+def check(spec: ClientSpec, *, loopback_http: bool = False) -> None:
+    """Refuse a registration that cannot work or that breaks the authorisation model.
+    `loopback_http`: outside production, an http://localhost origin may frame the pages."""
+    if problem := branding.branding_problem(spec.branding):
+        raise InvalidClientRegistration(problem)
+    if problem := branding.origins_problem(spec.embed_origins, loopback_http=loopback_http):
+        raise InvalidClientRegistration(problem)
     if (spec.auth_method == "private_key_jwt") != (spec.jwks is not None):
         raise InvalidClientRegistration("jwks is given with private_key_jwt, and only then.")
     if spec.jwks is not None:
@@ -77,4 +86,6 @@ def columns(spec: ClientSpec) -> dict[str, object]:
         "auth_method": spec.auth_method,
         "first_party": spec.first_party,
         "jwks": assertions.public_jwks(spec.jwks) if spec.jwks is not None else None,
+        "branding": dict(spec.branding) if spec.branding else None,
+        "embed_origins": list(dict.fromkeys(spec.embed_origins)),
     }

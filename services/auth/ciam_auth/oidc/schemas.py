@@ -30,6 +30,19 @@ def _uri(value: str, *, what: str) -> str:
     return value
 
 
+class BrandingIn(BaseModel):
+    """The look of the privacy pages opened for the app (Auth0's "branding"). The rules beyond
+    the shape (https logo, #rrggbb colours, WCAG AA contrast) are oidc/branding.py's, so every
+    registration path applies them and the problem names the rule."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str | None = Field(default=None, min_length=1, max_length=100)
+    logo_uri: str | None = Field(default=None, max_length=1000)
+    primary_color: str | None = Field(default=None, max_length=7)
+    text_color: str | None = Field(default=None, max_length=7)
+
+
 class ClientIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -44,6 +57,10 @@ class ClientIn(BaseModel):
     first_party: bool = False
     # With private_key_jwt: the app's public signing keys (no secret is issued).
     jwks: dict[str, Any] | None = None
+    branding: BrandingIn | None = None
+    # Origins (https://shop.example.com) whose pages may frame the privacy pages opened with
+    # this client's id: their `frame-ancestors`.
+    embed_origins: list[str] = Field(default_factory=list, max_length=10)
 
     @field_validator("redirect_uris", "post_logout_redirect_uris")
     @classmethod
@@ -59,7 +76,10 @@ class ClientIn(BaseModel):
         return values
 
     def spec(self) -> ClientSpec:
-        return ClientSpec(**self.model_dump())
+        values = self.model_dump()
+        if self.branding is not None:
+            values["branding"] = self.branding.model_dump(exclude_none=True) or None
+        return ClientSpec(**values)
 
 
 class ClientOut(BaseModel):
@@ -75,6 +95,8 @@ class ClientOut(BaseModel):
     auth_method: str
     first_party: bool
     jwks: dict[str, Any] | None = None
+    branding: dict[str, str] | None = None
+    embed_origins: list[str] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
 
@@ -93,6 +115,8 @@ class ClientOut(BaseModel):
             auth_method=client.auth_method,
             first_party=client.first_party,
             jwks=client.jwks,
+            branding=client.branding,
+            embed_origins=client.embed_origins or [],
             created_at=client.created_at,
             updated_at=client.updated_at,
         )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import RedirectResponse
 
 from ciam_auth.context import AuthContext
@@ -22,18 +22,18 @@ from ciam_auth.errors import CsrfFailed
 from ciam_auth.i18n import text
 from ciam_auth.pages import OptionalForm, render
 from ciam_auth.parts import AuthDep, CurrentSessionDep
+from ciam_auth.privacy.api.common import page_brand, to_login
 from ciam_auth.sessions.store import Session
+from ciam_auth.theming import keep
 from ciam_auth.transactions import SessionDep
 from ciam_auth.web import check_csrf, locale_of
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
+# The export pages are reached from /privacy: opened for a brand app (`?client_id=`), they
+# keep its look and frames (privacy.md, "Embedding and theming per brand app").
+router = APIRouter(tags=["pages"], include_in_schema=False, dependencies=[Depends(page_brand)])
 EXPORT = "/privacy/export"
 # A page waiting for the services' answers reloads itself this often.
 REFRESH_SECONDS = 3
-
-
-def _to_login(path: str = EXPORT) -> Response:
-    return RedirectResponse(f"/login?return_to={path}", status_code=status.HTTP_303_SEE_OTHER)
 
 
 async def _export_page(
@@ -64,7 +64,7 @@ async def export_page(
     request: Request, session: SessionDep, ctx: AuthDep, current: CurrentSessionDep
 ) -> Response:
     if current is None:
-        return _to_login()
+        return to_login(EXPORT, request)
     return await _export_page(request, session, ctx, current)
 
 
@@ -77,7 +77,7 @@ async def request_export(
     csrf: OptionalForm = None,
 ) -> Response:
     if current is None:
-        return _to_login()
+        return to_login(EXPORT, request)
     try:
         check_csrf(request, csrf)
     except CsrfFailed:
@@ -90,7 +90,9 @@ async def request_export(
             error=text(locale_of(request), "form_expired"),
         )
     export_id = await exports.request_export(session, ctx, current.account_id, locale_of(request))
-    return RedirectResponse(exports.export_path(export_id), status_code=status.HTTP_303_SEE_OTHER)
+    return RedirectResponse(
+        keep(request, exports.export_path(export_id)), status_code=status.HTTP_303_SEE_OTHER
+    )
 
 
 def _not_found(request: Request, ctx: AuthContext, key: str, code: int) -> Response:
@@ -115,7 +117,7 @@ async def export_status(
     current: CurrentSessionDep,
 ) -> Response:
     if current is None:
-        return _to_login(exports.export_path(export_id))
+        return to_login(exports.export_path(export_id), request)
     try:
         found = await exports.view(session, current.account_id, export_id)
     except ExportNotFound:
@@ -143,7 +145,7 @@ async def export_archive(
     current: CurrentSessionDep,
 ) -> Response:
     if current is None:
-        return _to_login(exports.export_path(export_id))
+        return to_login(exports.export_path(export_id), request)
     try:
         name, archive = await exports.archive_of(session, current.account_id, export_id)
     except ExportNotFound:

@@ -4,7 +4,7 @@ token is refused whatever its scopes."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, status
 
@@ -16,7 +16,8 @@ from ciam_auth.parts import get_provider
 from ciam_auth.transactions import SessionDep
 from ciam_shared.db import after_commit
 from ciam_shared.http.openapi import problem_responses
-from ciam_shared.service import RuntimeDep
+from ciam_shared.service import RuntimeDep, ServiceRuntime
+from ciam_shared.settings import Environment
 from ciam_shared.tokens.scopes import AUTH_ADMIN
 
 ADMIN_SCOPE = AUTH_ADMIN
@@ -40,7 +41,9 @@ Admin = Annotated[str, Depends(require_admin)]
     responses=problem_responses(400),
 )
 async def create_client(body: ClientIn, db: SessionDep, runtime: RuntimeDep, _: Admin) -> ClientOut:
-    client, secret = await clients.register(db, body.spec(), topic_prefix=runtime.topic_prefix)
+    client, secret = await clients.register(
+        db, body.spec(), topic_prefix=runtime.topic_prefix, loopback_http=_loopback_http(runtime)
+    )
     return ClientOut.of(client, secret)
 
 
@@ -69,9 +72,19 @@ async def update_client(
 ) -> ClientOut:
     after_commit(db, lambda: provider.clients.forget(client_id))
     client = await clients.update_client(
-        db, client_id, body.spec(), topic_prefix=runtime.topic_prefix
+        db,
+        client_id,
+        body.spec(),
+        topic_prefix=runtime.topic_prefix,
+        loopback_http=_loopback_http(runtime),
     )
     return ClientOut.of(client)
+
+
+def _loopback_http(runtime: ServiceRuntime[Any]) -> bool:
+    """An http://localhost page may frame the privacy pages outside production (a brand app
+    developed on a laptop, the browser tests); production asks for https origins."""
+    return runtime.settings.environment is not Environment.PRODUCTION
 
 
 @router.post(

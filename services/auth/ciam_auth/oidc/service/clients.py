@@ -61,10 +61,10 @@ class ClientNotFound(DomainError):
 
 
 async def register(
-    session: AsyncSession, spec: ClientSpec, *, topic_prefix: str
+    session: AsyncSession, spec: ClientSpec, *, topic_prefix: str, loopback_http: bool = False
 ) -> tuple[OAuthClient, str | None]:
     """Create a client; returns it and its secret, which is shown this once only."""
-    check(spec)
+    check(spec, loopback_http=loopback_http)
     secret = secrets.token_urlsafe(32) if spec.auth_method in SECRET_METHODS else None
     now = utcnow()
     client = OAuthClient(
@@ -80,12 +80,17 @@ async def register(
 
 
 async def update_client(
-    session: AsyncSession, client_id: str, spec: ClientSpec, *, topic_prefix: str
+    session: AsyncSession,
+    client_id: str,
+    spec: ClientSpec,
+    *,
+    topic_prefix: str,
+    loopback_http: bool = False,
 ) -> OAuthClient:
     client = await get(session, client_id)
     if (client.auth_method == "none") != (spec.auth_method == "none"):
         raise InvalidClientRegistration("A client cannot switch between public and confidential.")
-    check(spec)
+    check(spec, loopback_http=loopback_http)
     if spec.auth_method in SECRET_METHODS and client.secret_hash is None:
         raise InvalidClientRegistration(
             "This client has no secret: keep private_key_jwt, or register a new client."

@@ -21,6 +21,7 @@ from ciam_auth.privacy import local
 from ciam_auth.privacy.api.common import PATH, TIMEOUT_S, repository, to_login
 from ciam_auth.privacy.errors import ChangeRefused, ConsentUnavailable
 from ciam_auth.sessions.store import Session
+from ciam_auth.theming import keep
 from ciam_auth.transactions import transaction
 from ciam_auth.web import check_csrf, locale_of
 from ciam_shared.tokens.scopes import MY_CONSENTS_READ
@@ -78,7 +79,7 @@ async def apps_page(
     request: Request, ctx: AuthDep, current: CurrentSessionDep, done: str | None = None
 ) -> Response:
     if current is None:
-        return to_login(APPS)
+        return to_login(APPS, request)
     notice = text(locale_of(request), "privacy_app_revoked") if done == "revoked" else None
     return await _page(request, ctx, current, notice=notice)
 
@@ -92,7 +93,7 @@ async def revoke_app(
     csrf: OptionalForm = None,
 ) -> Response:
     if current is None:
-        return to_login(APPS)
+        return to_login(APPS, request)
     locale = locale_of(request)
     try:
         check_csrf(request, csrf)
@@ -110,4 +111,6 @@ async def revoke_app(
     for family in families:
         # After the commit: the access tokens of these families are refused from now on.
         await provider.grants.revoke_family(family, provider.settings.refresh_token_ttl_s)
-    return RedirectResponse(f"{APPS}?done=revoked", status_code=status.HTTP_303_SEE_OTHER)
+    return RedirectResponse(
+        keep(request, f"{APPS}?done=revoked"), status_code=status.HTTP_303_SEE_OTHER
+    )

@@ -28,7 +28,7 @@ Version = Annotated[int, Path(ge=1, le=2**31 - 1)]
 @router.get(f"{PATH}/history")
 async def history_page(request: Request, ctx: AuthDep, current: CurrentSessionDep) -> Response:
     if current is None:
-        return to_login(f"{PATH}/history")
+        return to_login(f"{PATH}/history", request)
     locale = locale_of(request)
     found, names, error, code = History(entries=[]), {}, None, 200
     try:
@@ -90,7 +90,7 @@ async def receipt_jws(
     request: Request, ctx: AuthDep, current: CurrentSessionDep, version: Version
 ) -> Response:
     if current is None:
-        return to_login(f"{PATH}/history")
+        return to_login(f"{PATH}/history", request)
     try:
         found, _, _ = await _receipt(request, ctx, current, version)
     except ChangeRefused:
@@ -113,7 +113,7 @@ async def receipt_page(
     request: Request, ctx: AuthDep, current: CurrentSessionDep, version: Version
 ) -> Response:
     if current is None:
-        return to_login(f"{PATH}/history")
+        return to_login(f"{PATH}/history", request)
     try:
         found, holds, names = await _receipt(request, ctx, current, version)
     except ChangeRefused:

@@ -67,7 +67,7 @@ async def propagation_page(
     request: Request, ctx: AuthDep, current: CurrentSessionDep, version: VersionQuery = None
 ) -> Response:
     if current is None:
-        return to_login()
+        return to_login(PATH, request)
     locale = locale_of(request)
     entry, error, code = None, None, 200
     try:

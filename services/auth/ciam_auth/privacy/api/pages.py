@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 import httpx
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import RedirectResponse
 
 from ciam_auth.adapters.mail import Mail
@@ -30,17 +30,20 @@ from ciam_auth.privacy.api.common import (
     gpc_of,
     labeller,
     ledger,
+    page_brand,
     repository,
     to_login,
 )
 from ciam_auth.privacy.errors import ChangeRefused, ConsentUnavailable
 from ciam_auth.privacy.repository import Action, ConsentRepository
 from ciam_auth.sessions.store import Session
+from ciam_auth.theming import keep
 from ciam_auth.transactions import transaction
 from ciam_auth.web import check_csrf, device_label, locale_of
 from ciam_shared.tokens.scopes import MY_CONSENTS_READ, MY_CONSENTS_WRITE
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
+# Every privacy page may be opened for a brand app (`?client_id=`): its look, its frames.
+router = APIRouter(tags=["pages"], include_in_schema=False, dependencies=[Depends(page_brand)])
 for _sub in (history.router, apps.router, live.router, confirm.router):
     router.include_router(_sub)
 PURPOSE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -105,7 +108,7 @@ async def privacy_page(
     version: int | None = None,
 ) -> Response:
     if current is None:
-        return to_login()
+        return to_login(PATH, request)
     notice = text(locale_of(request), NOTICES[done]) if done in NOTICES else None
     shown = version if version is not None and 0 < version < 2**31 else None
     return await _page(request, ctx, current, notice=notice, version=shown)
@@ -132,7 +135,7 @@ async def change_consent(
     csrf: OptionalForm = None,
 ) -> Response:
     if current is None:
-        return to_login()
+        return to_login(PATH, request)
     locale = locale_of(request)
 
     async def failed(code: int, key: str) -> Response:
@@ -156,7 +159,7 @@ async def change_consent(
             ):
                 if not await _send_opt_in(request, ctx, current, purpose, narrowed["channel"]):
                     return await failed(400, "privacy_optin_no_address")
-                return _see_other(f"{PATH}?done=pending#purpose-{purpose}")
+                return _see_other(request, f"{PATH}?done=pending#purpose-{purpose}")
             device = device_label(request.headers.get("user-agent"))
             version = await service.change(
                 consent, current.account_id, purpose, chosen, device, **narrowed
@@ -167,11 +170,12 @@ async def change_consent(
         return await failed(503, "privacy_unavailable")
     if chosen == "withdraw":
         await ledger(ctx).clear_pending(current.account_id, purpose)
-    return _see_other(f"{PATH}?done={chosen}&version={version}#purpose-{purpose}")
+    return _see_other(request, f"{PATH}?done={chosen}&version={version}#purpose-{purpose}")
 
 
-def _see_other(url: str) -> Response:
-    return RedirectResponse(url, status_code=status.HTTP_303_SEE_OTHER)
+def _see_other(request: Request, url: str) -> Response:
+    """Back to the page, for the brand app it was opened for (`client_id` kept)."""
+    return RedirectResponse(keep(request, url), status_code=status.HTTP_303_SEE_OTHER)
 
 
 async def _reconsent_asked(consent: ConsentRepository, current: Session, purpose: str) -> bool:
