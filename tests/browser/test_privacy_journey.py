@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from ciam_auth.i18n import text
 from ciam_devtools.testing.browser import (
     DESKTOP,
     PHONE,
@@ -24,7 +25,6 @@ from ciam_devtools.testing.browser import (
     overflows_horizontally,
     screenshot,
 )
-from ciam_auth.i18n import text
 from ciam_devtools.testing.mail import links, newest_mail_id, wait_for_mail
 from ciam_devtools.testing.plugin import DatabaseFactory
 from ciam_devtools.testing.privacy_stack import PrivacyStack, Subscriber, privacy_stack
@@ -285,4 +285,3 @@ async def test_email_marketing_is_granted_by_the_link_in_the_caught_mail(
         await shop_app_line(shop_app, subject, lambda line: purpose in line["granted"])
     finally:
         await context.close()
-

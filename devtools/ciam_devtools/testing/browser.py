@@ -122,3 +122,28 @@ async def screenshot(page: Page, name: str) -> Path | None:
     path.parent.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# A word lying on more than one line: broken in the middle for want of room.
+_WORDS_SPLIT = """(selector) => {
+    const split = [];
+    for (const element of document.querySelectorAll(selector)) {
+        const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            for (const found of node.data.matchAll(/\\S+/g)) {
+                const word = document.createRange();
+                word.setStart(node, found.index);
+                word.setEnd(node, found.index + found[0].length);
+                const lines = new Set([...word.getClientRects()].map(r => Math.round(r.top)));
+                if (lines.size > 1) split.push(found[0]);
+            }
+        }
+    }
+    return split;
+}"""
+
+
+async def words_split(page: Page, selector: str) -> list[str]:
+    """The words the elements matching `selector` break in the middle (a table squeezed on a
+    phone shows "Oczekiwani/e"), measured by where the browser laid out each word's text."""
+    return list(await page.evaluate(_WORDS_SPLIT, selector))

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import random
 import re
 import secrets
 import signal
@@ -79,7 +78,7 @@ def four_free_ports() -> int:
     """A base port with the next three free too (the runner puts the services on base..+3),
     below the kernel's ephemeral range, as in test_system_end_to_end.py."""
     for _ in range(200):
-        base = random.randint(20000, 32000)
+        base = 20000 + secrets.randbelow(12000)
         if all(_bindable(base + i) for i in range(4)):
             return base
     raise RuntimeError("no four consecutive free ports")
