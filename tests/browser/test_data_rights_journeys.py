@@ -240,6 +240,7 @@ async def test_the_data_download_is_clicked_downloaded_and_matches_every_service
         await page.wait_for_selector(f"text={address}")
         assert await page.locator("text=Ada").count() > 0
         await check(page, "export-summary", lang, width)
+        assert await words_split(page, "td, th") == []  # the files' table
     finally:
         await context.close()
 
