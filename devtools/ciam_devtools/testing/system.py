@@ -121,19 +121,22 @@ async def running_system(
     )  # fmt: skip
     assert runner.stdout is not None
     lines: list[str] = []
+    drained: asyncio.Task[bytes] | None = None
     try:
         await asyncio.wait_for(_read_until_ready(runner.stdout, lines), READY_TIMEOUT)
         pids = [int(p) for p in re.findall(r"\(pid (\d+),", "".join(lines))]
-        # The runner's output is read to its end below; meanwhile it must not fill the pipe.
+        # The runner's output is read to its end; meanwhile it must not fill the pipe.
         drained = asyncio.create_task(runner.stdout.read())
         yield RunningSystem(
             auth, profile, consent, notifier, f"http://127.0.0.1:{mail_web_port}", var, pids
         )
-        runner.send_signal(signal.SIGINT)
-        rest = await asyncio.wait_for(drained, 60)
-        code = await asyncio.wait_for(runner.wait(), 30)
-        assert code == 0, rest.decode()
     finally:
         if runner.returncode is None:
-            runner.kill()
-            await runner.wait()
+            runner.send_signal(signal.SIGINT)  # the runner stops its services, then itself
+            try:
+                await asyncio.wait_for(runner.wait(), 60)
+            except TimeoutError:
+                runner.kill()
+                await runner.wait()
+        rest = await drained if drained is not None else b""
+    assert runner.returncode == 0, rest.decode()
