@@ -32,6 +32,7 @@ from ciam_devtools.testing.browser import (
     DESKTOP,
     PHONE,
     axe_violations,
+    despite_reloads,
     overflows_horizontally,
     screenshot,
     words_split,
@@ -61,6 +62,16 @@ WIDER_THAN_THE_WINDOW = """() => [...document.querySelectorAll('body *')]
     .filter(e => ![...e.children].some(c => c.getBoundingClientRect().right
         > document.documentElement.clientWidth + 1))
     .slice(0, 5).map(e => e.tagName + ': ' + (e.textContent || '').slice(0, 60))"""
+
+
+async def check_reloading(page: Any, name: str, lang: str, width: int) -> None:
+    """`check` and `words_whole` on a status page that reloads itself every few seconds."""
+
+    async def checks() -> None:
+        await check(page, name, lang, width)
+        await words_whole(page)
+
+    await despite_reloads(page, checks)
 
 
 async def words_whole(page: Any) -> None:
@@ -219,8 +230,7 @@ async def test_the_data_download_is_clicked_downloaded_and_matches_every_service
         await submit(page, "form[action='/privacy/export'] button[type=submit]")
         assert re.search(r"/privacy/export/[0-9a-f-]{36}$", page.url), page.url
         status_page = page.url
-        await check(page, "export-status", lang, width)
-        await words_whole(page)
+        await check_reloading(page, "export-status", lang, width)
         # The page reloads itself (a Refresh header) while the services answer.
         await page.wait_for_selector("[data-status=ready]", timeout=ANSWER_TIMEOUT_MS)
         assert page.url == status_page
@@ -335,8 +345,7 @@ async def test_the_deletion_is_followed_on_its_status_page_to_the_end(
         await submit(page, "form[action='/account/delete'] button[type=submit]")
         status_page = urlsplit(page.url).path
         assert re.fullmatch(r"/privacy/deletion/[^/]+", status_page), page.url
-        await check(page, "deletion-status", lang, width)
-        await words_whole(page)
+        await check_reloading(page, "deletion-status", lang, width)
 
         # The page reloads itself until every service has confirmed its step.
         await page.wait_for_selector("[data-status=done]", timeout=ANSWER_TIMEOUT_MS)
