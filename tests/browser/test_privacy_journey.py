@@ -237,9 +237,8 @@ async def state_of(page: Any, purpose: str) -> str:
     return str(await page.get_attribute(f"#purpose-{purpose} [data-state]", "data-state"))
 
 
-@pytest.mark.parametrize(
-    ("locale", "viewport"), [("pl-PL", PHONE), ("en-GB", DESKTOP)], ids=["pl-375px", "en-1280px"]
-)
+@pytest.mark.parametrize("locale", ["pl-PL", "en-GB"])
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["375px", "1280px"])
 async def test_email_marketing_is_granted_by_the_link_in_the_caught_mail(
     browser: Any,
     stack: PrivacyStack,
