@@ -78,6 +78,12 @@ async def check_reloading(page: Any, name: str, lang: str, width: int) -> None:
     await despite_reloads(page, checks)
 
 
+async def local_times(page: Any) -> None:
+    """Every moment on the page in the browser's local time (auth.js), none left in UTC."""
+    await page.wait_for_selector("time[data-localised]")
+    assert "UTC" not in await page.inner_text("main")
+
+
 async def words_whole(page: Any) -> None:
     """No word of the steps' table (every service's state) is broken for want of room."""
     assert await words_split(page, "tr[data-service] td") == []
@@ -244,6 +250,7 @@ async def test_the_data_download_is_clicked_downloaded_and_matches_every_service
         assert dict(states) == dict.fromkeys(SERVICES, "answered")
         await check(page, "export-ready", lang, width)
         await words_whole(page)
+        await local_times(page)
 
         async with page.expect_download() as arrival:
             await page.click(f"a[href='{status_page.removeprefix(system.auth)}/archive']")
@@ -360,6 +367,7 @@ async def test_the_deletion_is_followed_on_its_status_page_to_the_end(
         assert dict(states) == dict.fromkeys(SERVICES, "confirmed")
         await check(page, "deletion-done", lang, width)
         await words_whole(page)
+        await local_times(page)
 
         first = await wait_for_mail(
             system.mail, address, text(lang, "mail_deletion_requested_subject"), 60,

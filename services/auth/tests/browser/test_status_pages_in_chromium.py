@@ -1,6 +1,7 @@
 """The status pages of a data download and of an erasure on a phone, in Polish (the longer
 words), while the other services have not answered (auth runs alone here, so their steps stay
-"waiting"): every step's state fits its column without a word broken in the middle, nothing
+"waiting"): every step's state fits its column without a word broken in the middle, every
+moment is in the browser's local time, nothing
 scrolls sideways, and axe-core finds no serious or critical violation. The journeys to their
 end, across the four services, are tests/browser/test_data_rights_journeys.py."""
 
@@ -51,6 +52,9 @@ async def test_the_steps_of_an_export_and_an_erasure_keep_their_words_whole_at_3
 
 
 async def checked(page: Any, what: str) -> None:
-    """Words whole in the steps' table, nothing sideways, no serious axe-core violation."""
+    """Words whole in the steps' table, every moment in local time (auth.js), nothing
+    sideways, no serious axe-core violation."""
     assert await words_split(page, STEPS) == [], what
+    await page.wait_for_selector("time[data-localised]")
+    assert "UTC" not in await page.inner_text("main"), what
     await accessible(page, what)
