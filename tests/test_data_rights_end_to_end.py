@@ -11,16 +11,9 @@ mails of both ends.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
-import os
-import random
 import re
-import secrets
-import signal
-import socket
-import sys
 import uuid
 import zipfile
 from pathlib import Path
@@ -28,44 +21,14 @@ from typing import Any
 
 import httpx
 import pytest
-from joserfc.jwk import ECKey
 
-from ciam_devtools.devstack import free_port
 from ciam_devtools.testing.mail import wait_for_mail
 from ciam_devtools.testing.plugin import eventually
+from ciam_devtools.testing.system import running_system
 
 pytestmark = pytest.mark.e2e
 
-READY_TIMEOUT = 180.0
 PASSWORD = "a long enough passphrase"
-
-
-def bindable(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def four_free_ports() -> int:
-    # Below the kernel's ephemeral range, as in test_system_end_to_end.py.
-    for _ in range(200):
-        base = random.randint(20000, 32000)
-        if all(bindable(base + i) for i in range(4)):
-            return base
-    raise RuntimeError("no four consecutive free ports")
-
-
-async def read_until_ready(stream: asyncio.StreamReader, lines: list[str]) -> None:
-    while True:
-        raw = await stream.readline()
-        if not raw:
-            raise AssertionError("runner exited before ready:\n" + "".join(lines))
-        lines.append(raw.decode())
-        if lines[-1].startswith("ready:"):
-            return
 
 
 def csrf_of(html: str) -> str:
@@ -85,42 +48,16 @@ async def test_a_customer_downloads_their_data_then_deletes_the_account_across_s
     topic_prefix: str,
     tmp_path: Path,
 ) -> None:
-    base = four_free_ports()
-    auth, profile, consent = (f"http://127.0.0.1:{base + i}" for i in range(3))
-    mail_web_port = free_port()
-    sink = f"http://127.0.0.1:{mail_web_port}"
-    env = os.environ | {
-        "CIAM_MAIL_PORT": str(free_port()),
-        "CIAM_MAIL_WEB_PORT": str(mail_web_port),
-        "CONSENT_RECEIPT_SIGNING_KEY": ECKey.generate_key("P-256").as_pem(private=True).decode(),
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "REDIS_URL": redis_url,
-        "DATABASE_URL": postgres_admin_url,
-        # Development: the session cookie is not `Secure`, so it comes back over plain http.
-        "CIAM_ENVIRONMENT": "development",
-        "AUTH_KEY_ENCRYPTION_SECRET": secrets.token_urlsafe(32),
-    }
-    runner = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ciam_devtools.devstack.run", "--base-port", str(base),
-        "--topic-prefix", topic_prefix, "--db-prefix", f"rights_{uuid.uuid4().hex[:8]}_",
-        "--var", str(tmp_path), env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    assert runner.stdout is not None
-    lines: list[str] = []
-    try:
-        await asyncio.wait_for(read_until_ready(runner.stdout, lines), READY_TIMEOUT)
-        pids = [int(p) for p in re.findall(r"\(pid (\d+),", "".join(lines))]
-        assert len(pids) == 4, lines  # four separate service processes
+    async with running_system(
+        kafka=kafka_bootstrap,
+        redis=redis_url,
+        postgres=postgres_admin_url,
+        prefix=topic_prefix,
+        var=tmp_path,
+    ) as system:
+        assert len(system.pids) == 4, system.pids  # four separate service processes
         async with httpx.AsyncClient(timeout=30) as http:
-            await _journey(http, auth, profile, consent, sink, tmp_path)
-        runner.send_signal(signal.SIGINT)
-        rest = await asyncio.wait_for(runner.stdout.read(), 60)
-        assert await asyncio.wait_for(runner.wait(), 30) == 0, rest.decode()
-    finally:
-        if runner.returncode is None:
-            runner.kill()
-            await runner.wait()
+            await _journey(http, system.auth, system.profile, system.consent, system.mail, tmp_path)
 
 
 async def _journey(

@@ -3,7 +3,9 @@ with the code from the caught mail, sign in, open /privacy, give and then withdr
 with clicks on the page, and see the withdrawal reach a brand app's ConsentView running in
 another process. In Polish and English, at 1280 and 375 px; axe-core on every page of the
 journey (no serious or critical violation), no page scrolling sideways; and the same withdrawal
-done with the keyboard alone (Tab, Enter, Space)."""
+done with the keyboard alone (Tab, Enter, Space). Then the double opt-in of email marketing: a
+click on the page mails a link, the link from the caught mail is opened and confirmed, and the
+grant shows on the page and reaches the app."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from ciam_auth.i18n import text
 from ciam_devtools.testing.browser import (
     DESKTOP,
     PHONE,
@@ -22,7 +25,7 @@ from ciam_devtools.testing.browser import (
     overflows_horizontally,
     screenshot,
 )
-from ciam_devtools.testing.mail import newest_mail_id, wait_for_mail
+from ciam_devtools.testing.mail import links, newest_mail_id, wait_for_mail
 from ciam_devtools.testing.plugin import DatabaseFactory
 from ciam_devtools.testing.privacy_stack import PrivacyStack, Subscriber, privacy_stack
 
@@ -40,6 +43,8 @@ SHOTS = {
     ("privacy", "pl", 1280),
     ("account", "en", 1280),
     ("account", "pl", 375),
+    ("optin-confirm", "pl", 375),
+    ("optin-done", "en", 1280),
 }
 
 
@@ -224,5 +229,56 @@ async def test_the_withdrawal_journey_with_the_keyboard_alone(
             shop_app, subject, lambda line: line["version"] > granted["version"]
         )
         assert PURPOSE not in withdrawn["granted"]
+    finally:
+        await context.close()
+
+
+async def state_of(page: Any, purpose: str) -> str:
+    return str(await page.get_attribute(f"#purpose-{purpose} [data-state]", "data-state"))
+
+
+@pytest.mark.parametrize("locale", ["pl-PL", "en-GB"])
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["375px", "1280px"])
+async def test_email_marketing_is_granted_by_the_link_in_the_caught_mail(
+    browser: Any,
+    stack: PrivacyStack,
+    shop_app: Subscriber,
+    locale: str,
+    viewport: dict[str, int],
+) -> None:
+    lang, width = locale[:2], viewport["width"]
+    purpose = "email-marketing"
+    context = await browser.new_context(viewport=viewport, locale=locale)
+    try:
+        page = await context.new_page()
+        email = f"optin-{uuid.uuid4().hex[:8]}@example.com"
+        await register_and_confirm(page, stack, email, lang, width)
+        await sign_in(page, stack, email, "/privacy")
+        subject = await subject_of(page, stack)
+
+        mark = await newest_mail_id(stack.mail_url)
+        await submit(page, f"#purpose-{purpose} form button")
+        # Nothing is recorded yet: the page says a link was mailed and waits for it.
+        await page.wait_for_selector(f"[data-pending={purpose}]")
+        assert await state_of(page, purpose) == "never"
+        assert text(lang, "privacy_optin_sent") in await page.inner_text("main")
+        await check(page, "optin-sent", lang, width)
+
+        mail = await wait_for_mail(
+            stack.mail_url, email, text(lang, "privacy_optin_mail_subject"), newer_than=mark
+        )
+        link = next(u for u in links(mail) if "/privacy/confirm?token=" in u)
+        assert link.startswith(stack.auth_url), link
+        await page.goto(link)
+        await check(page, "optin-confirm", lang, width)
+        await submit(page, "form[action='/privacy/confirm'] button[type=submit]")
+        assert text(lang, "privacy_optin_confirmed") in await page.inner_text("main")
+        await check(page, "optin-done", lang, width)
+
+        await page.goto(f"{stack.auth_url}/privacy")
+        assert await state_of(page, purpose) == "granted"
+        assert await page.locator(f"[data-pending={purpose}]").count() == 0
+        await check(page, "privacy-optin", lang, width)  # not the docs' shots of /privacy
+        await shop_app_line(shop_app, subject, lambda line: purpose in line["granted"])
     finally:
         await context.close()

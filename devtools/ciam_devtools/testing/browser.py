@@ -13,13 +13,14 @@ at docs/services/screenshots), else nowhere.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Error as PlaywrightError
 
 ROOT = Path(__file__).resolve().parents[3]
 AXE = ROOT / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
@@ -122,3 +123,45 @@ async def screenshot(page: Page, name: str) -> Path | None:
     path.parent.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# A word lying on more than one line: broken in the middle for want of room.
+_WORDS_SPLIT = """(selector) => {
+    const split = [];
+    for (const element of document.querySelectorAll(selector)) {
+        const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            for (const found of node.data.matchAll(/\\S+/g)) {
+                const word = document.createRange();
+                word.setStart(node, found.index);
+                word.setEnd(node, found.index + found[0].length);
+                const lines = new Set([...word.getClientRects()].map(r => Math.round(r.top)));
+                if (lines.size > 1) split.push(found[0]);
+            }
+        }
+    }
+    return split;
+}"""
+
+
+async def words_split(page: Page, selector: str) -> list[str]:
+    """The words the elements matching `selector` break in the middle (a table squeezed on a
+    phone shows "Oczekiwani/e"), measured by where the browser laid out each word's text."""
+    return list(await page.evaluate(_WORDS_SPLIT, selector))
+
+
+async def despite_reloads(
+    page: Page, checks: Callable[[], Awaitable[None]], tries: int = 5
+) -> None:
+    """Run `checks` on a page that reloads itself (a `Refresh` header, as the status pages
+    of an export or an erasure): when a reload cuts them short (the evaluated script's page
+    is gone), they run again on the new load."""
+    for _ in range(tries):
+        try:
+            await checks()
+            return
+        except PlaywrightError as cut:
+            if "context was destroyed" not in str(cut):
+                raise
+            await page.wait_for_load_state()
+    raise AssertionError(f"every try was cut short by a reload of {page.url}")
