@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -101,6 +102,11 @@ SPEC = ServiceSpec(
 )
 
 
+# Calls to the platform's own services (consent) from auth's pages: well under a browser's
+# patience; the page then says the consent service is not available.
+SERVICES_TIMEOUT_S = 5.0
+
+
 def build_context(runtime: ServiceRuntime[None], settings: AuthSettings) -> AuthContext:
     # Redis keys carry the topic prefix too: it isolates test runs sharing one Redis.
     prefix = f"auth:{settings.topic_prefix}"
@@ -154,6 +160,7 @@ def build_context(runtime: ServiceRuntime[None], settings: AuthSettings) -> Auth
             settings.key_encryption_secret.get_secret_value(),
             development=settings.is_development,
         ),
+        services_http=httpx.AsyncClient(timeout=SERVICES_TIMEOUT_S),
     )
 
 
@@ -191,6 +198,7 @@ def create_app(settings: AuthSettings | None = None) -> FastAPI:
 
     async def stop(runtime: AuthRuntime) -> None:
         context.passwords.close()
+        await context.services_http.aclose()
         await stop_social(social)
 
     app = build_app(

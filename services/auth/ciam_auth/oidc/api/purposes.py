@@ -22,8 +22,8 @@ async def purpose_names(request: Request, purposes: list[str], lang: str) -> lis
     names: dict[str, str] = {}
     if base:
         try:
-            async with httpx.AsyncClient(timeout=TIMEOUT_S) as http:
-                response = await http.get(f"{base}/v1/purposes")
+            http = parts_of(request).context.services_http
+            response = await http.get(f"{base}/v1/purposes", timeout=TIMEOUT_S)
             if response.status_code == 200:
                 for item in response.json():
                     found = item.get("names") or {}

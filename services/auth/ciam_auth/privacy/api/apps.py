@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 
-import httpx
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import RedirectResponse
 
@@ -18,7 +17,7 @@ from ciam_auth.oidc.api.pages import scope_label
 from ciam_auth.pages import OptionalForm, render
 from ciam_auth.parts import AuthDep, CurrentSessionDep, parts_of
 from ciam_auth.privacy import local
-from ciam_auth.privacy.api.common import PATH, TIMEOUT_S, repository, to_login
+from ciam_auth.privacy.api.common import PATH, repository, to_login
 from ciam_auth.privacy.errors import ChangeRefused, ConsentUnavailable
 from ciam_auth.sessions.store import Session
 from ciam_auth.theming import keep
@@ -45,12 +44,12 @@ async def _page(
         found = await local.connected_apps(session, current.account_id)
     names: dict[str, str] = {}
     try:
-        async with httpx.AsyncClient(timeout=TIMEOUT_S) as http:
-            consent = repository(request, ctx, current, http, [MY_CONSENTS_READ])
-            names = {
-                p.id: p.names.get(locale) or p.names.get("en") or p.id
-                for p in await consent.catalogue()
-            }
+        http = ctx.services_http
+        consent = repository(request, ctx, current, http, [MY_CONSENTS_READ])
+        names = {
+            p.id: p.names.get(locale) or p.names.get("en") or p.id
+            for p in await consent.catalogue()
+        }
     except (ConsentUnavailable, ChangeRefused):
         pass  # the purposes show as their ids: the apps themselves are auth's own data
     return render(

@@ -24,8 +24,6 @@ from ciam_auth.transactions import transaction
 from ciam_auth.web import locale_of
 
 PATH = "/privacy"
-# Well under a browser's patience; the page then says the consent service is not available.
-TIMEOUT_S = 5.0
 
 
 def labeller(locale: str) -> Callable[[str, str], str]:

@@ -5,7 +5,6 @@ signed in on the device where they read their mail."""
 
 from __future__ import annotations
 
-import httpx
 from fastapi import APIRouter, Request, Response
 
 from ciam_auth.context import AuthContext
@@ -15,7 +14,7 @@ from ciam_auth.oidc.service.first_party import customer_token
 from ciam_auth.pages import OptionalForm, render
 from ciam_auth.parts import AuthDep, parts_of
 from ciam_auth.privacy import optin
-from ciam_auth.privacy.api.common import PATH, TIMEOUT_S, labeller, ledger
+from ciam_auth.privacy.api.common import PATH, labeller, ledger
 from ciam_auth.privacy.errors import ChangeRefused, ConsentUnavailable
 from ciam_auth.privacy.repository import ConsentRepository
 from ciam_auth.web import check_csrf, device_label, locale_of
@@ -97,11 +96,11 @@ async def confirm(
     # The repository prefixes it with the page's name: the history says "on this privacy
     # page" (the link's confirmation page is one).
     try:
-        async with httpx.AsyncClient(timeout=TIMEOUT_S) as http:
-            consent = ConsentRepository(ctx.settings.consent_url, http, access)
-            await consent.change(
-                link.account_id, link.purpose, "grant", device=device, channel=link.channel
-            )
+        http = ctx.services_http
+        consent = ConsentRepository(ctx.settings.consent_url, http, access)
+        await consent.change(
+            link.account_id, link.purpose, "grant", device=device, channel=link.channel
+        )
     except (ChangeRefused, ConsentUnavailable) as exc:
         await ledger(ctx).release(link)  # nothing was recorded: the link still works
         code = 400 if isinstance(exc, ChangeRefused) else 503

@@ -8,14 +8,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-import httpx
 from fastapi import APIRouter, Path, Request, Response
 
 from ciam_auth.i18n import text
 from ciam_auth.pages import render
 from ciam_auth.parts import AuthDep, CurrentSessionDep
 from ciam_auth.privacy import service
-from ciam_auth.privacy.api.common import PATH, TIMEOUT_S, labeller, repository, to_login
+from ciam_auth.privacy.api.common import PATH, labeller, repository, to_login
 from ciam_auth.privacy.errors import ChangeRefused, ConsentUnavailable
 from ciam_auth.privacy.schemas import History, Purpose, Receipt
 from ciam_auth.web import locale_of
@@ -32,10 +31,10 @@ async def history_page(request: Request, ctx: AuthDep, current: CurrentSessionDe
     locale = locale_of(request)
     found, names, error, code = History(entries=[]), {}, None, 200
     try:
-        async with httpx.AsyncClient(timeout=TIMEOUT_S) as http:
-            consent = repository(request, ctx, current, http, [MY_CONSENTS_READ])
-            found = await consent.full_history(current.account_id)
-            names = _names(await consent.catalogue(), locale)
+        http = ctx.services_http
+        consent = repository(request, ctx, current, http, [MY_CONSENTS_READ])
+        found = await consent.full_history(current.account_id)
+        names = _names(await consent.catalogue(), locale)
     except (ConsentUnavailable, ChangeRefused):
         error, code = text(locale, "privacy_unavailable"), 503
     return render(
@@ -62,11 +61,11 @@ async def _receipt(
     request: Request, ctx: AuthDep, current: CurrentSessionDep, version: int
 ) -> tuple[Receipt, bool, dict[str, str]]:
     assert current is not None
-    async with httpx.AsyncClient(timeout=TIMEOUT_S) as http:
-        consent = repository(request, ctx, current, http, [MY_CONSENTS_READ])
-        found = await consent.receipt(current.account_id, version)
-        holds = service.receipt_signature_holds(found.jws, await consent.receipt_keys())
-        names = _names(await consent.catalogue(), locale_of(request))
+    http = ctx.services_http
+    consent = repository(request, ctx, current, http, [MY_CONSENTS_READ])
+    found = await consent.receipt(current.account_id, version)
+    holds = service.receipt_signature_holds(found.jws, await consent.receipt_keys())
+    names = _names(await consent.catalogue(), locale_of(request))
     return found, holds, names
 
 

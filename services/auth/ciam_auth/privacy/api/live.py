@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from importlib.resources import files
 from typing import Annotated
 
-import httpx
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
@@ -21,7 +20,7 @@ from ciam_auth.context import AuthContext
 from ciam_auth.i18n import text
 from ciam_auth.pages import render
 from ciam_auth.parts import AuthDep, CurrentSessionDep
-from ciam_auth.privacy.api.common import PATH, TIMEOUT_S, repository, to_login
+from ciam_auth.privacy.api.common import PATH, repository, to_login
 from ciam_auth.privacy.errors import ChangeRefused, ConsentUnavailable
 from ciam_auth.privacy.schemas import PropagationEntry
 from ciam_auth.sessions.store import Session
@@ -40,9 +39,9 @@ async def _entry(
     request: Request, ctx: AuthContext, current: Session, version: int | None
 ) -> PropagationEntry | None:
     """The change with this version (None: the latest), as the consent service proves it."""
-    async with httpx.AsyncClient(timeout=TIMEOUT_S) as http:
-        consent = repository(request, ctx, current, http, [MY_CONSENTS_READ])
-        proof = await consent.propagation_of(current.account_id)
+    http = ctx.services_http
+    consent = repository(request, ctx, current, http, [MY_CONSENTS_READ])
+    proof = await consent.propagation_of(current.account_id)
     if version is None:
         return proof.changes[-1] if proof.changes else None
     return next((c for c in proof.changes if c.version == version), None)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 
-import httpx
 from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import RedirectResponse
 
@@ -26,7 +25,6 @@ from ciam_auth.privacy import local, optin, service
 from ciam_auth.privacy.api import apps, confirm, history, live
 from ciam_auth.privacy.api.common import (
     PATH,
-    TIMEOUT_S,
     gpc_of,
     labeller,
     ledger,
@@ -71,13 +69,13 @@ async def _page(
     locale = locale_of(request)
     groups: list[service.Group] = []
     try:
-        async with httpx.AsyncClient(timeout=TIMEOUT_S) as http:
-            consent = repository(request, ctx, current, http, [MY_CONSENTS_READ])
-            purposes = [p.id for p in await consent.catalogue()]
-            pending = await ledger(ctx).pending(current.account_id, purposes)
-            groups = await service.overview(
-                consent, current.account_id, locale, gpc=gpc_of(request), pending=pending
-            )
+        http = ctx.services_http
+        consent = repository(request, ctx, current, http, [MY_CONSENTS_READ])
+        purposes = [p.id for p in await consent.catalogue()]
+        pending = await ledger(ctx).pending(current.account_id, purposes)
+        groups = await service.overview(
+            consent, current.account_id, locale, gpc=gpc_of(request), pending=pending
+        )
     except (ConsentUnavailable, ChangeRefused):
         error, notice, status_code, version = text(locale, "privacy_unavailable"), None, 503, None
     reconsent = [p for g in groups for p in g.purposes if p.reconsent is not None]
@@ -150,20 +148,20 @@ async def change_consent(
     chosen: Action = action
     try:
         narrowed = {"brand": _scope(brand), "channel": _scope(channel)}
-        async with httpx.AsyncClient(timeout=TIMEOUT_S) as http:
-            consent = repository(request, ctx, current, http, [MY_CONSENTS_READ, MY_CONSENTS_WRITE])
-            if (
-                chosen == "grant"
-                and await service.needs_double_opt_in(consent, purpose)
-                and not await _reconsent_asked(consent, current, purpose)
-            ):
-                if not await _send_opt_in(request, ctx, current, purpose, narrowed["channel"]):
-                    return await failed(400, "privacy_optin_no_address")
-                return _see_other(request, f"{PATH}?done=pending#purpose-{purpose}")
-            device = device_label(request.headers.get("user-agent"))
-            version = await service.change(
-                consent, current.account_id, purpose, chosen, device, **narrowed
-            )
+        http = ctx.services_http
+        consent = repository(request, ctx, current, http, [MY_CONSENTS_READ, MY_CONSENTS_WRITE])
+        if (
+            chosen == "grant"
+            and await service.needs_double_opt_in(consent, purpose)
+            and not await _reconsent_asked(consent, current, purpose)
+        ):
+            if not await _send_opt_in(request, ctx, current, purpose, narrowed["channel"]):
+                return await failed(400, "privacy_optin_no_address")
+            return _see_other(request, f"{PATH}?done=pending#purpose-{purpose}")
+        device = device_label(request.headers.get("user-agent"))
+        version = await service.change(
+            consent, current.account_id, purpose, chosen, device, **narrowed
+        )
     except ChangeRefused:
         return await failed(400, "privacy_refused")
     except ConsentUnavailable:
