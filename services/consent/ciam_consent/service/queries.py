@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -75,6 +77,34 @@ async def receipt(session: AsyncSession, subject_id: uuid.UUID, version: int) ->
     return entry
 
 
+class Acknowledgement(Protocol):
+    subscriber: str
+    version: int
+    applied_at: datetime
+
+
+def first_applications(
+    versions: Iterable[int], acks: Iterable[Acknowledgement]
+) -> dict[int, dict[str, datetime]]:
+    """For each version: each subscriber's first application of that version or a later one
+    (applying version n applies every change before it). From the newest version down in one
+    pass over the acknowledgements sorted by version: checking each change against every
+    acknowledgement was quadratic in a subject's history, and the live proof polls it."""
+    ordered = sorted(acks, key=lambda ack: -ack.version)
+    result: dict[int, dict[str, datetime]] = {}
+    first_at: dict[str, datetime] = {}
+    taken = 0
+    for version in sorted(set(versions), reverse=True):
+        while taken < len(ordered) and ordered[taken].version >= version:
+            ack = ordered[taken]
+            known = first_at.get(ack.subscriber)
+            if known is None or ack.applied_at < known:
+                first_at[ack.subscriber] = ack.applied_at
+            taken += 1
+        result[version] = dict(first_at)
+    return result
+
+
 async def propagation(
     session: AsyncSession, subject_id: uuid.UUID
 ) -> tuple[list[str], list[PropagationEntry]]:
@@ -84,15 +114,11 @@ async def propagation(
     if not entries and await repository.subject_by_id(session, subject_id) is None:
         raise SubjectNotFound(f"No consents recorded for subject {subject_id}.")
     subscribers = list(await repository.subscribers(session))
-    acks = list(await repository.acks_of(session, subject_id))
+    acks = await repository.acks_of(session, subject_id)
+    applied_from = first_applications([e.version for e in entries], acks)
     result = []
     for entry in entries:
-        applied: dict[str, datetime] = {}
-        for ack in acks:
-            if ack.version >= entry.version:
-                first = applied.get(ack.subscriber)
-                if first is None or ack.applied_at < first:
-                    applied[ack.subscriber] = ack.applied_at
+        applied = applied_from[entry.version]
         pending = [
             s.name
             for s in subscribers
