@@ -15,12 +15,10 @@ import hashlib
 import html
 import json
 import os
-import random
 import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,29 +39,11 @@ from ciam_devtools.devstack import free_port
 from ciam_devtools.devstack.process import port_in_use
 from ciam_devtools.testing.mail import wait_for_mail
 from ciam_devtools.testing.plugin import eventually
+from ciam_devtools.testing.system import four_free_ports
 
 pytestmark = pytest.mark.e2e
 
 READY_TIMEOUT = 180.0
-
-
-def bindable(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def four_free_ports() -> int:
-    # Below the kernel's ephemeral range (32768+), so no outgoing connection takes one of them
-    # between this check and the services binding them.
-    for _ in range(200):
-        base = random.randint(20000, 32000)
-        if all(bindable(base + i) for i in range(4)):
-            return base
-    raise RuntimeError("no four consecutive free ports")
 
 
 def alive(pid: int) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -40,10 +41,49 @@ def repo_root() -> Path:
     raise DevStackError("cannot find the repository root (no infra/kafka/pom.xml above here)")
 
 
+_LOW_PORT = 20000
+_handed_out: set[int] = set()
+
+
+def _ephemeral_low() -> int:
+    """The first port the kernel hands to outgoing connections (32768 unless configured)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_ports(count: int = 1) -> int:
+    """The first of `count` consecutive ports free now, below the kernel's ephemeral range.
+
+    A port the kernel picks for `bind(0)` comes from the ephemeral range, which every outgoing
+    connection (Kafka, PostgreSQL, Redis clients) also draws from: between closing the probe and
+    a server binding it, a client connection can take it (CI once failed that way, a webhook
+    receiver's port taken). Below that range only listeners are placed; and this process never
+    hands out the same port twice."""
+    high = _ephemeral_low() - count
+    if high <= _LOW_PORT:
+        raise DevStackError(f"no room for test ports below the ephemeral range ({high + count})")
+    for _ in range(500):
+        base = _LOW_PORT + secrets.randbelow(high - _LOW_PORT)
+        candidates = range(base, base + count)
+        if _handed_out.isdisjoint(candidates) and all(_bindable(p) for p in candidates):
+            _handed_out.update(candidates)
+            return base
+    raise DevStackError(f"no {count} consecutive free ports below the ephemeral range")
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return free_ports(1)
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:

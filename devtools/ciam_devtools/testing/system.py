@@ -20,7 +20,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -30,7 +29,7 @@ from pathlib import Path
 
 import httpx
 
-from ciam_devtools.devstack import free_port
+from ciam_devtools.devstack import free_port, free_ports
 
 READY_TIMEOUT = 180.0
 
@@ -65,23 +64,9 @@ class RunningSystem:
         return {"authorization": f"Bearer {granted.json()['access_token']}"}
 
 
-def _bindable(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def four_free_ports() -> int:
-    """A base port with the next three free too (the runner puts the services on base..+3),
-    below the kernel's ephemeral range, as in test_system_end_to_end.py."""
-    for _ in range(200):
-        base = 20000 + secrets.randbelow(12000)
-        if all(_bindable(base + i) for i in range(4)):
-            return base
-    raise RuntimeError("no four consecutive free ports")
+    """A base port with the next three free too (the runner puts the services on base..+3)."""
+    return free_ports(4)
 
 
 async def _read_until_ready(stream: asyncio.StreamReader, lines: list[str]) -> None:
