@@ -30,4 +30,3 @@ def test_consecutive_ports_are_all_free_and_not_reused() -> None:
                 with socket.socket() as server:
                     server.bind(("127.0.0.1", port))
     assert all(not base <= free_port() < base + 4 for _ in range(200))
-
