@@ -3,6 +3,9 @@ dependency that checks what they are."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -12,6 +15,7 @@ import pytest
 from fastapi import Depends, FastAPI, Request
 from sqlalchemy import MetaData
 
+from ciam_shared import service
 from ciam_shared.inbox import processed_events_table
 from ciam_shared.outbox import outbox_table
 from ciam_shared.service import ServiceRuntime, ServiceSpec, parts_dependency
@@ -69,3 +73,32 @@ async def test_a_route_gets_the_parts_and_another_kind_is_refused(
     request = Request({"type": "http", "app": app, "headers": []})
     with pytest.raises(TypeError, match="DemoParts"):
         await parts_dependency(OtherParts)(request)
+
+
+async def test_stop_names_a_task_that_swallows_its_cancellation_and_still_stops(
+    runtime: ServiceRuntime[None], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(service, "STOP_WAIT_SECONDS", 0.2)
+    released = asyncio.Event()
+
+    async def stubborn() -> None:
+        # What redis-py's pub/sub once did: the cancellation caught and the loop going on.
+        while not released.is_set():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(0.01)
+
+    async def obedient() -> None:
+        await asyncio.Event().wait()
+
+    runtime.spawn("stubborn", stubborn())
+    runtime.spawn("obedient", obedient())
+    await asyncio.sleep(0)
+    with caplog.at_level(logging.ERROR, logger="ciam_shared.service"):
+        await asyncio.wait_for(runtime.stop(), timeout=30)
+    stubborn_task, obedient_task = runtime.tasks
+    assert obedient_task.cancelled()
+    assert not stubborn_task.done()
+    named = [getattr(r, "task", None) for r in caplog.records if "did not stop" in r.message]
+    assert named == ["demo-stubborn"]
+    released.set()
+    await stubborn_task
