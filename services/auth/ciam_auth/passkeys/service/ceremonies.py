@@ -10,10 +10,13 @@ flags the credential, committed before the refusal.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -114,12 +117,31 @@ async def registration_options(
     challenge = await challenges(ctx).issue(
         REGISTER, account_id=str(account.id), session_id=signed_in.id
     )
+    return creation_options(
+        ctx,
+        challenge,
+        user_name=account.email or str(account.id),
+        user_id=account.id,
+        exclude=[p.credential_id for p in existing],
+    )
+
+
+def creation_options(
+    ctx: AuthContext,
+    challenge: Challenge,
+    *,
+    user_name: str,
+    user_id: uuid.UUID,
+    exclude: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Creation options for a discoverable passkey with user verification, for an account
+    (adding one) or for a sign-up (the account's id drawn already)."""
     settings = ctx.settings
     options = generate_registration_options(
         rp_id=settings.rp_id,
         rp_name=settings.webauthn_rp_name,
-        user_name=account.email or str(account.id),
-        user_id=account.id.bytes,  # the user handle: random, no personal data
+        user_name=user_name,
+        user_id=user_id.bytes,  # the user handle: random, no personal data
         challenge=challenge.value,
         timeout=settings.webauthn_challenge_seconds * 1000,
         attestation=AttestationConveyancePreference(settings.webauthn_attestation),
@@ -127,15 +149,96 @@ async def registration_options(
             resident_key=ResidentKeyRequirement.REQUIRED,
             user_verification=UserVerificationRequirement.REQUIRED,
         ),
-        exclude_credentials=[
-            PublicKeyCredentialDescriptor(id=_raw(p.credential_id)) for p in existing
-        ],
+        exclude_credentials=[PublicKeyCredentialDescriptor(id=_raw(c)) for c in exclude],
     )
     return options_json(options)
 
 
 def _raw(credential_id: str) -> bytes:
     return base64url_to_bytes(credential_id)
+
+
+@dataclass(frozen=True)
+class NewPasskey:
+    """A registration response checked against its challenge; its credential id unused."""
+
+    credential_id: str
+    public_key: bytes
+    sign_count: int
+    aaguid: str
+    transports: list[str]
+    synced: bool
+    backed_up: bool
+
+    def as_json(self) -> dict[str, Any]:
+        """For a job row (a sign-up creates the account and its passkey later)."""
+        return {**asdict(self), "public_key": base64.b64encode(self.public_key).decode()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> NewPasskey:
+        fields = {name: data[name] for name in cls.__dataclass_fields__}
+        return cls(**fields | {"public_key": base64.b64decode(data["public_key"])})
+
+    def passkey(self, account_id: uuid.UUID, name: str, created_at: datetime) -> Passkey:
+        return Passkey(
+            id=uuid.uuid4(),
+            account_id=account_id,
+            credential_id=self.credential_id,
+            public_key=self.public_key,
+            sign_count=self.sign_count,
+            aaguid=self.aaguid,
+            name=_name(name) or model_name(self.aaguid) or "Passkey",
+            transports=self.transports,
+            synced=self.synced,
+            backed_up=self.backed_up,
+            created_at=created_at,
+        )
+
+
+async def verify_new_passkey(
+    session: AsyncSession,
+    ctx: AuthContext,
+    response: dict[str, Any],
+    purpose: str,
+    refusal: Callable[[Challenge], str | None],
+) -> tuple[Challenge, NewPasskey]:
+    """The one check of a registration response, for adding a passkey and for a sign-up: the
+    challenge taken (single use) and accepted by `refusal` (None, or why not), the
+    attestation verified (origin, RP id, user verification), the credential not registered."""
+    try:
+        credential = parse_registration_credential_json(response)
+    except Exception:
+        raise refuse(f"malformed {purpose} response") from None
+    challenge = await challenges(ctx).take(
+        client_challenge(credential.response.client_data_json), purpose
+    )
+    if challenge is None:
+        raise refuse(f"unknown, spent or expired {purpose} challenge")
+    reason = refusal(challenge)
+    if reason is not None:
+        raise refuse(reason)
+    try:
+        verified = verify_registration_response(
+            credential=credential,
+            expected_challenge=challenge.value,
+            expected_rp_id=ctx.settings.rp_id,
+            expected_origin=ctx.settings.rp_origins,
+            require_user_verification=True,
+        )
+    except WebAuthnException as exc:
+        raise refuse(f"{purpose}: {exc}") from None
+    credential_id = _b64(verified.credential_id)
+    if await repository.by_credential_id(session, credential_id) is not None:
+        raise PasskeyAlreadyRegistered("This passkey is registered already.")
+    return challenge, NewPasskey(
+        credential_id=credential_id,
+        public_key=verified.credential_public_key,
+        sign_count=verified.sign_count,
+        aaguid=verified.aaguid,
+        transports=[t.value for t in credential.response.transports or []][:8],
+        synced=verified.credential_device_type == CredentialDeviceType.MULTI_DEVICE,
+        backed_up=verified.credential_backed_up,
+    )
 
 
 async def register(
@@ -146,43 +249,14 @@ async def register(
     response: dict[str, Any],
     name: str = "",
 ) -> Passkey:
-    try:
-        credential = parse_registration_credential_json(response)
-    except Exception:
-        raise refuse("malformed registration response") from None
-    value = client_challenge(credential.response.client_data_json)
-    challenge = await challenges(ctx).take(value, REGISTER)
-    if challenge is None:
-        raise refuse("unknown, spent or expired challenge")
-    if challenge.account_id != str(account.id) or challenge.session_id != signed_in.id:
-        raise refuse("challenge issued to another account or session")
-    try:
-        verified = verify_registration_response(
-            credential=credential,
-            expected_challenge=challenge.value,
-            expected_rp_id=ctx.settings.rp_id,
-            expected_origin=ctx.settings.rp_origins,
-            require_user_verification=True,
-        )
-    except WebAuthnException as exc:
-        raise refuse(f"registration: {exc}") from None
-    credential_id = _b64(verified.credential_id)
-    if await repository.by_credential_id(session, credential_id) is not None:
-        raise PasskeyAlreadyRegistered("This passkey is registered already.")
-    synced = verified.credential_device_type == CredentialDeviceType.MULTI_DEVICE
-    passkey = Passkey(
-        id=uuid.uuid4(),
-        account_id=account.id,
-        credential_id=credential_id,
-        public_key=verified.credential_public_key,
-        sign_count=verified.sign_count,
-        aaguid=verified.aaguid,
-        name=_name(name) or model_name(verified.aaguid) or "Passkey",
-        transports=[t.value for t in credential.response.transports or []][:8],
-        synced=synced,
-        backed_up=verified.credential_backed_up,
-        created_at=utcnow(),
-    )
+    def refusal(challenge: Challenge) -> str | None:
+        if challenge.account_id != str(account.id) or challenge.session_id != signed_in.id:
+            return "challenge issued to another account or session"
+        return None
+
+    _, new = await verify_new_passkey(session, ctx, response, REGISTER, refusal)
+    passkey = new.passkey(account.id, name, utcnow())
+    synced = new.synced
     repository.add(session, passkey)
     try:
         await session.flush()

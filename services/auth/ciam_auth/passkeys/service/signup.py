@@ -11,21 +11,10 @@ way. The account signs in once its address is confirmed.
 
 from __future__ import annotations
 
-import base64
 import uuid
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from webauthn import generate_registration_options, verify_registration_response
-from webauthn.helpers import bytes_to_base64url, parse_registration_credential_json
-from webauthn.helpers.exceptions import WebAuthnException
-from webauthn.helpers.structs import (
-    AttestationConveyancePreference,
-    AuthenticatorSelectionCriteria,
-    CredentialDeviceType,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from ciam_auth.accounts import repository as accounts
 from ciam_auth.accounts.service import email_tokens, mails
@@ -33,15 +22,12 @@ from ciam_auth.adapters.throttle import Throttled, client_key
 from ciam_auth.context import SOURCE, AuthContext
 from ciam_auth.models import Account, AccountJob
 from ciam_auth.passkeys import repository
-from ciam_auth.passkeys.aaguids import model_name
-from ciam_auth.passkeys.challenges import SIGN_UP
-from ciam_auth.passkeys.errors import PasskeyAlreadyRegistered
-from ciam_auth.passkeys.models import Passkey
+from ciam_auth.passkeys.challenges import SIGN_UP, Challenge
 from ciam_auth.passkeys.service.ceremonies import (
+    NewPasskey,
     challenges,
-    client_challenge,
-    options_json,
-    refuse,
+    creation_options,
+    verify_new_passkey,
 )
 from ciam_auth.sessions.service import Client, normal_email
 from ciam_shared.db import after_commit, new_id, utcnow
@@ -63,47 +49,18 @@ async def options(ctx: AuthContext, *, email: str, locale: str, client: Client) 
     challenge = await challenges(ctx).issue(
         SIGN_UP, account_id=str(account_id), email=email, locale=locale
     )
-    settings = ctx.settings
-    created = generate_registration_options(
-        rp_id=settings.rp_id,
-        rp_name=settings.webauthn_rp_name,
-        user_name=email,
-        user_id=account_id.bytes,
-        challenge=challenge.value,
-        timeout=settings.webauthn_challenge_seconds * 1000,
-        attestation=AttestationConveyancePreference(settings.webauthn_attestation),
-        authenticator_selection=AuthenticatorSelectionCriteria(
-            resident_key=ResidentKeyRequirement.REQUIRED,
-            user_verification=UserVerificationRequirement.REQUIRED,
-        ),
-    )
-    return options_json(created)
+    return creation_options(ctx, challenge, user_name=email, user_id=account_id)
 
 
 async def register(session: AsyncSession, ctx: AuthContext, response: dict[str, Any]) -> None:
     """Check the new passkey and queue the account's creation (answered 202 by the edge)."""
-    try:
-        credential = parse_registration_credential_json(response)
-    except Exception:
-        raise refuse("malformed sign-up response") from None
-    challenge = await challenges(ctx).take(
-        client_challenge(credential.response.client_data_json), SIGN_UP
-    )
-    if challenge is None or challenge.account_id is None or challenge.email is None:
-        raise refuse("unknown, spent or expired sign-up challenge")
-    try:
-        verified = verify_registration_response(
-            credential=credential,
-            expected_challenge=challenge.value,
-            expected_rp_id=ctx.settings.rp_id,
-            expected_origin=ctx.settings.rp_origins,
-            require_user_verification=True,
-        )
-    except WebAuthnException as exc:
-        raise refuse(f"sign-up: {exc}") from None
-    credential_id = bytes_to_base64url(verified.credential_id)
-    if await repository.by_credential_id(session, credential_id) is not None:
-        raise PasskeyAlreadyRegistered("This passkey is registered already.")
+
+    def refusal(challenge: Challenge) -> str | None:
+        if challenge.account_id is None or challenge.email is None:
+            return "a sign-up challenge without its account"
+        return None
+
+    challenge, new = await verify_new_passkey(session, ctx, response, SIGN_UP, refusal)
     now = utcnow()
     session.add(
         AccountJob(
@@ -112,16 +69,7 @@ async def register(session: AsyncSession, ctx: AuthContext, response: dict[str, 
             email=challenge.email,
             locale=challenge.locale or "en",
             channel="web",
-            payload={
-                "account_id": challenge.account_id,
-                "credential_id": credential_id,
-                "public_key": base64.b64encode(verified.credential_public_key).decode(),
-                "sign_count": verified.sign_count,
-                "aaguid": verified.aaguid,
-                "transports": [t.value for t in credential.response.transports or []][:8],
-                "synced": verified.credential_device_type == CredentialDeviceType.MULTI_DEVICE,
-                "backed_up": verified.credential_backed_up,
-            },
+            payload={"account_id": challenge.account_id, **new.as_json()},
             attempts=0,
             created_at=now,
             next_attempt_at=now,
@@ -159,23 +107,9 @@ async def _create(session: AsyncSession, ctx: AuthContext, job: AccountJob) -> N
         locale = owner.locale if owner else job.locale
         ctx.mailer.stage(session, mails.already_registered(ctx, job.email, locale))
         return
-    synced = bool(data["synced"])
-    repository.add(
-        session,
-        Passkey(
-            id=uuid.uuid4(),
-            account_id=account.id,
-            credential_id=data["credential_id"],
-            public_key=base64.b64decode(data["public_key"]),
-            sign_count=int(data["sign_count"]),
-            aaguid=data["aaguid"],
-            name=model_name(data["aaguid"]) or "Passkey",
-            transports=list(data["transports"]),
-            synced=synced,
-            backed_up=bool(data["backed_up"]),
-            created_at=now,
-        ),
-    )
+    new = NewPasskey.from_json(data)
+    repository.add(session, new.passkey(account.id, "", now))
+    synced = new.synced
     await _stage(session, ctx, UserRegistered(subject_id=account.id, registered_at=now))
     await _stage(session, ctx, PasskeyAdded(subject_id=account.id, added_at=now, synced=synced))
     issued = await email_tokens.issue(
