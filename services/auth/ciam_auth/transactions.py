@@ -27,6 +27,7 @@ from typing import Annotated
 from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ciam_shared.db import has_work
 from ciam_shared.service import RuntimeDep
 
 
@@ -53,7 +54,8 @@ async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterat
             if refusal.after_commit is not None:
                 await refusal.after_commit()
             raise refusal.error from None
-        await session.commit()
+        if has_work(session):  # a request that touched nothing (a refresh) skips the ORM's commit
+            await session.commit()
 
 
 @asynccontextmanager

@@ -104,6 +104,18 @@ def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
     session.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
+def has_work(session: AsyncSession) -> bool:
+    """Whether committing `session` would do anything: a transaction begun (a statement ran),
+    objects added, changed or deleted, or a callback waiting for the commit."""
+    return bool(
+        session.in_transaction()
+        or session.new
+        or session.dirty
+        or session.deleted
+        or session.info.get(_AFTER_COMMIT)
+    )
+
+
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
     for callback in session.info.pop(_AFTER_COMMIT, []):
@@ -127,6 +139,7 @@ __all__ = [
     "after_commit",
     "create_engine",
     "create_session_factory",
+    "has_work",
     "is_postgres",
     "new_id",
     "new_metadata",
