@@ -341,3 +341,25 @@ async def relay_waits_for_lock(harness: Harness) -> bool:
             text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
         )
     return bool(waiting)
+
+
+async def test_the_wait_for_another_replicas_batch_is_bounded_and_the_row_is_sent_after_it(
+    harness: Harness,
+) -> None:
+    """The publishing lock is waited for under `lock_wait_seconds` (the timeout and the lock
+    are one statement): past it the batch gives up, publishes nothing, leaves the row unsent,
+    and a later sweep publishes it once the other relay is done."""
+    relay = harness.new_relay(sweep_seconds=3600)
+    relay.lock_wait_seconds = 0.3
+    harness.relay = relay
+    async with harness.engine.connect() as other_replica:
+        await other_replica.execute(select(func.pg_advisory_lock(relay._lock_id)))
+        await relay.start()
+        event = await harness.register("bounded@example.com")
+        # Not leader: the batch gave up within the bound instead of hanging (30 s to say so).
+        assert await asyncio.wait_for(relay.publish_batch(), timeout=30) == 0
+        assert await harness.unsent() == 1
+        await other_replica.execute(select(func.pg_advisory_unlock(relay._lock_id)))
+    assert await eventually(lambda: _is_zero(harness.unsent()))
+    records = await read_topic(harness, 1)
+    assert [dict(r.headers)["ce_id"] for r in records] == [str(event.id).encode()]  # type: ignore[attr-defined]
