@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -79,6 +80,7 @@ class ServiceRuntime(Generic[PartsT]):
     parts: PartsT
     verifier: TokenVerifier | None = None  # None: no token issuer configured
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    start_times: StartTimes = field(default_factory=lambda: StartTimes())
 
     @classmethod
     def build(cls, spec: ServiceSpec, settings: BaseServiceSettings) -> ServiceRuntime[None]:
@@ -137,6 +139,7 @@ class ServiceRuntime(Generic[PartsT]):
             parts=parts,
             verifier=self.verifier,
             tasks=self.tasks,
+            start_times=self.start_times,
         )
 
     @property
@@ -144,21 +147,27 @@ class ServiceRuntime(Generic[PartsT]):
         return self.settings.topic_prefix
 
     async def start(self) -> None:
+        phase = self.start_times.phase
         if self.settings.migrate_on_start:
-            await upgrade_async(self.spec.migrations_package, self.settings.database_url)
+            async with phase("migrations"):
+                await upgrade_async(self.spec.migrations_package, self.settings.database_url)
         # The pool's first connection (and the dialect's first-connect queries) now, not in
         # the first /readyz, whose time limit it used to exceed on a loaded machine.
-        async with self.engine.connect() as connection:
+        async with phase("database"), self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
         if self.settings.create_topics:
-            await ensure_topics(
-                self.settings.kafka_bootstrap_servers, self.spec.topics, prefix=self.topic_prefix
-            )
-        await self.broker.start()
+            async with phase("topics"):
+                await ensure_topics(
+                    self.settings.kafka_bootstrap_servers,
+                    self.spec.topics,
+                    prefix=self.topic_prefix,
+                )
+        async with phase("broker"):
+            await self.broker.start()
         if self.settings.outbox_relay_enabled:
-            await self.relay.start()
+            async with phase("outbox relay"):
+                await self.relay.start()
         self.spawn("pruning", run_pruning(self.sessions, *self._bookkeeping(), self._retention()))
-        log.info("%s started", self.spec.name)
 
     def _bookkeeping(self) -> tuple[Table, Table]:
         return _table(self.spec.metadata, OUTBOX), _table(self.spec.metadata, PROCESSED_EVENTS)
@@ -255,6 +264,41 @@ async def _transaction(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(_transaction, scope="function")]
 
 
+class StartTimes:
+    """How long each step of a service's start took, logged once it is ready to serve: what
+    a slow restart waited for (the migrations, the broker, a view's bootstrap, ...)."""
+
+    def __init__(self) -> None:
+        self.began = time.perf_counter()
+        self.phases: dict[str, float] = {}
+
+    @asynccontextmanager
+    async def phase(self, name: str) -> AsyncIterator[None]:
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phases[name] = round(time.perf_counter() - began, 3)
+
+    def report(self, service: str) -> None:
+        total = time.perf_counter() - self.began
+        log.info(
+            "%s started in %.2f s",
+            service,
+            total,
+            extra={"start_seconds": round(total, 3), "start_phases": dict(self.phases)},
+        )
+
+
+def _hook_name(hook: Callable[..., Any]) -> str:
+    name = getattr(hook, "__name__", "") or type(hook).__name__
+    if name == "<lambda>":  # a hook wrapping another: its code names what it calls
+        code = getattr(hook, "__code__", None)
+        names = (*getattr(code, "co_names", ()), *getattr(code, "co_freevars", ()))
+        name = next((n for n in names if not n.startswith("_")), name)
+    return str(name)
+
+
 def build_app(
     runtime: ServiceRuntime[P],
     *,
@@ -273,9 +317,11 @@ def build_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
         for hook in on_startup:
-            result = hook(runtime)
-            if asyncio.iscoroutine(result):
-                await result
+            async with runtime.start_times.phase(_hook_name(hook)):
+                result = hook(runtime)
+                if asyncio.iscoroutine(result):
+                    await result
+        runtime.start_times.report(spec.name)
         try:
             yield
         finally:

@@ -97,14 +97,17 @@ def create_app(settings: ConsentSettings | None = None) -> FastAPI:
     register_subscribers(runtime)
 
     async def on_start(rt: ConsentRuntime) -> None:
+        phase = rt.start_times.phase
         # Returns once every app already on the topic is known: no app is refused at start.
-        await apps.start()
+        async with phase("brand-app view"):
+            await apps.start()
         if settings.seed_catalogue:
-            async with unit_of_work(rt.sessions) as session:
+            async with phase("catalogue seed"), unit_of_work(rt.sessions) as session:
                 added = await catalogue.seed(session)
             if added:
                 log.info("seeded the purpose catalogue", extra={"purposes": added})
-        await _announce_catalogue(rt)
+        async with phase("catalogue announced"):
+            await _announce_catalogue(rt)
         rt.spawn("expiry", _expire_forever(rt, recorder, settings.expiry_sweep_seconds))
         # Everything built so far (modules, the app, the apps view) lives as long as the
         # process: out of the collector's sight, so a full collection scans only what requests
