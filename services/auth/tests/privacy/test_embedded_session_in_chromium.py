@@ -88,6 +88,7 @@ async def test_a_customer_signs_in_inside_a_frame_on_another_site_and_grants_a_c
         assert await frame.inner_text(".site-header .brand") == "Acme Shop"
         await frame.click("[data-sign-in-here]")
         await frame.wait_for_selector("#password")
+        await screenshot(page, "privacy-embedded-signin-en")
         await frame.fill("#email", "framed@example.com")
         await frame.fill("#password", PASSWORD)
         await frame.click("form button[type=submit]")
