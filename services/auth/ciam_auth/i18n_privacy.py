@@ -32,6 +32,21 @@ PRIVACY_MESSAGES: Mapping[str, Mapping[str, str]] = {
         "privacy_signin_open": "Sign in (new window)",
         "privacy_signin_again": "Show my settings",
         "privacy_signin_window": "Open my settings in a new window",
+        # A brand app's frame on another site (embedding.py).
+        "privacy_signin_frame_intro": (
+            "Sign in to see and change your privacy settings here. You can also open them "
+            "in a new window."
+        ),
+        "privacy_signin_here": "Sign in",
+        "embed_other_ways": ("A passkey, a code by email and other accounts work in a new window."),
+        "embed_other_ways_open": "Open the sign-in in a new window",
+        "embed_blocked_title": "This browser keeps no sign-in in this frame",
+        "embed_blocked_intro": (
+            "Your browser does not let this frame keep you signed in (it blocks the cookies "
+            "of other sites here), so your privacy settings cannot be shown in it. Open them "
+            "in a new window: everything works there."
+        ),
+        "embed_blocked_open": "Open my privacy settings in a new window",
         "privacy_optin_ask": "Confirm that you want to receive {purpose}.",
         "privacy_optin_button": "Confirm",
         "privacy_optin_confirmed": "Thank you: your consent is recorded.",
@@ -138,6 +153,22 @@ PRIVACY_MESSAGES: Mapping[str, Mapping[str, str]] = {
         "privacy_signin_open": "Zaloguj się (nowe okno)",
         "privacy_signin_again": "Pokaż moje ustawienia",
         "privacy_signin_window": "Otwórz moje ustawienia w nowym oknie",
+        "privacy_signin_frame_intro": (
+            "Zaloguj się, aby zobaczyć i zmienić tutaj ustawienia prywatności. Można je też "
+            "otworzyć w nowym oknie."
+        ),
+        "privacy_signin_here": "Zaloguj się",
+        "embed_other_ways": (
+            "Klucz dostępu, kod wysłany e-mailem i inne konta działają w nowym oknie."
+        ),
+        "embed_other_ways_open": "Otwórz logowanie w nowym oknie",
+        "embed_blocked_title": "Ta przeglądarka nie zachowuje logowania w tej ramce",
+        "embed_blocked_intro": (
+            "Przeglądarka nie pozwala tej ramce zachować logowania (blokuje tu pliki cookie "
+            "innych witryn), więc nie można w niej wyświetlić ustawień prywatności. Otwórz je "
+            "w nowym oknie: tam wszystko działa."
+        ),
+        "embed_blocked_open": "Otwórz ustawienia prywatności w nowym oknie",
         "privacy_optin_ask": "Potwierdź, że chcesz otrzymywać {purpose}.",
         "privacy_optin_button": "Potwierdzam",
         "privacy_optin_confirmed": "Dziękujemy: zgoda jest zapisana.",

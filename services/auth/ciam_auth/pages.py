@@ -16,6 +16,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from ciam_auth.context import AuthContext
+from ciam_auth.embedding import embedding_of
 from ciam_auth.errors import (
     CsrfFailed,
     EmailNotVerified,
@@ -76,6 +77,8 @@ def render(
         csrf=token,
         other_locale=other,
         switch_url=switch_url,
+        # In a brand app's frame (embedding.py): what cannot work there opens a new window.
+        embedded=embedding_of(request) is not None,
         **(page_values(request) | values),
     )
     response.body = response.render(body)

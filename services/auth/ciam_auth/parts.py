@@ -101,11 +101,14 @@ SessionStoreDep = Annotated[SessionStore, Depends(session_store)]
 
 
 async def current_session(request: Request) -> Session | None:
-    """The session named by the request's cookie, if it is live."""
+    """The session named by the request's cookie, if it is live. A session started in a brand
+    app's frame (`Session.embed`, embedding.py) is never one: not even if its secret turns
+    up in the top-level cookie."""
     secret = request.cookies.get(COOKIE)
     if not secret or len(secret) > 100:
         return None
-    return await parts_of(request).sessions.get_by_secret(secret)
+    session = await parts_of(request).sessions.get_by_secret(secret)
+    return session if session is not None and session.embed is None else None
 
 
 CurrentSessionDep = Annotated[Session | None, Depends(current_session)]

@@ -12,6 +12,12 @@ from urllib.parse import urlsplit
 
 from fastapi import Depends, Request, Response
 
+from ciam_auth.embedding import (
+    EMBED_CSRF_COOKIE,
+    EMBED_SESSION_COOKIE,
+    embedding_of,
+    partitioned_cookie,
+)
 from ciam_auth.errors import CsrfFailed, NotSignedIn, UnsupportedMediaType
 from ciam_auth.i18n import choose_locale
 from ciam_auth.parts import current_session, parts_of
@@ -100,7 +106,11 @@ def _bound_token(request: Request, browser_secret: str) -> str:
     from before, or from another session, no longer matches; and a cookie planted by someone
     else (a sibling subdomain can set cookies) is no use without the victim's session."""
     session_secret = request.cookies.get(SESSION_COOKIE) or ""
-    message = b"page-csrf\x00" + browser_secret.encode() + b"\x00" + session_secret.encode()
+    # A brand app's frame on another site has its own, partitioned session (embedding.py).
+    embedded_secret = request.cookies.get(EMBED_SESSION_COOKIE) or ""
+    message = b"\x00".join(
+        [b"page-csrf", browser_secret.encode(), session_secret.encode(), embedded_secret.encode()]
+    )
     digest = hmac.new(_csrf_key(request), message, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
@@ -109,20 +119,40 @@ def csrf_token(request: Request, response: Response, *, secure: bool) -> str:
     """The token for the forms of the page being rendered: a random cookie (set here if the
     browser has none) bound to the session (`_bound_token`). A cross-site page can make the
     browser send the cookies but can neither read them nor compute the token."""
-    browser_secret = request.cookies.get(CSRF_COOKIE)
+    name = csrf_cookie_of(request)
+    browser_secret = request.cookies.get(name)
     if not browser_secret or len(browser_secret) != 43:
         browser_secret = secrets.token_urlsafe(32)
-        response.set_cookie(
-            CSRF_COOKIE, browser_secret, path="/", httponly=True, samesite="lax", secure=secure
-        )
+        if name == EMBED_CSRF_COOKIE:
+            # A session cookie's lifetime: a form in the frame stays usable while signed in.
+            partitioned_cookie(response, name, browser_secret, max_age=CSRF_EMBED_SECONDS)
+        else:
+            response.set_cookie(
+                name, browser_secret, path="/", httponly=True, samesite="lax", secure=secure
+            )
     return _bound_token(request, browser_secret)
+
+
+CSRF_EMBED_SECONDS = 30 * 24 * 3600
+
+
+def csrf_cookie_of(request: Request) -> str:
+    """A page in a brand app's frame (which may be on another site, where the `SameSite=Lax`
+    cookie is neither sent nor stored) keeps its CSRF secret in a partitioned cookie."""
+    return EMBED_CSRF_COOKIE if embedding_of(request) is not None else CSRF_COOKIE
+
+
+def csrf_cookie_missing(request: Request) -> bool:
+    """A form post without this browser's CSRF cookie: in a frame, the browser did not keep
+    even a partitioned cookie (embedding.py shows the way to a new window instead)."""
+    return not request.cookies.get(csrf_cookie_of(request))
 
 
 def check_csrf(request: Request, submitted: str | None) -> None:
     """A page's form post: from one of our own pages (Origin, Sec-Fetch-Site) and with the
     token of this browser and this session."""
     check_same_origin(request)
-    browser_secret = request.cookies.get(CSRF_COOKIE) or ""
+    browser_secret = request.cookies.get(csrf_cookie_of(request)) or ""
     if len(browser_secret) != 43 or not submitted or len(submitted) > 100:
         raise CsrfFailed("The form expired. Load the page again.")
     if not hmac.compare_digest(_bound_token(request, browser_secret), submitted):

@@ -44,6 +44,8 @@ class Client:
     channel: str
     # The device cookie of an earlier successful sign-in, if the client sent one.
     device_token: str | None = None
+    # The brand app whose frame the sign-in happens in (embedding.py): the session is bound to it.
+    embed: str | None = None
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,7 @@ async def start_session(
         await ctx.sessions.revoke(current.account_id, current.id)
     if signed_in is None:
         signed_in = await ctx.sessions.create(
-            account.id, device=client.device, channel=client.channel, amr=amr
+            account.id, device=client.device, channel=client.channel, amr=amr, embed=client.embed
         )
     event = UserSignedIn(
         subject_id=account.id,

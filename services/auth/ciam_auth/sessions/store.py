@@ -63,6 +63,9 @@ class Session:
     # When the customer last proved themselves again through a linked provider (a fresh
     # upstream sign-in, prompt=login): what a password-less account's sensitive changes need.
     reauth_at: datetime | None = None
+    # The brand app (client id) whose frame this session was started in (embedding.py): such
+    # a session is read only from the partitioned cookie, in that app's frames, never top level.
+    embed: str | None = None
     # The cookie's value; set only on the Session returned by `create`.
     secret: str = field(default="", repr=False, compare=False)
 
@@ -109,7 +112,13 @@ class SessionStore:
         return max(0, int(min(self.idle_seconds, left)))
 
     async def create(
-        self, account_id: uuid.UUID, *, device: str, channel: str, amr: list[str]
+        self,
+        account_id: uuid.UUID,
+        *,
+        device: str,
+        channel: str,
+        amr: list[str],
+        embed: str | None = None,
     ) -> Session:
         secret = secrets.token_urlsafe(32)
         now = _now()
@@ -122,6 +131,7 @@ class SessionStore:
             channel=channel[:50],
             amr=list(amr),
             auth_time=now,
+            embed=embed,
             secret=secret,
         )
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -252,7 +262,8 @@ def _text(value: bytes | str) -> str:
 
 
 def _to_hash(session: Session) -> dict[str, str]:
-    return {
+    embedded = {"embed": session.embed} if session.embed else {}
+    return embedded | {
         "account_id": str(session.account_id),
         "created_at": session.created_at.isoformat(),
         "last_seen": session.last_seen.isoformat(),
@@ -275,6 +286,7 @@ def _from_hash(session_id: str, raw: dict[Any, Any]) -> Session:
         amr=json.loads(h["amr"]),
         auth_time=datetime.fromisoformat(h["auth_time"]),
         reauth_at=datetime.fromisoformat(h["reauth_at"]) if h.get("reauth_at") else None,
+        embed=h.get("embed") or None,
     )
 
 

@@ -2,7 +2,7 @@
 only by the origins it registered (`frame-ancestors`), every other page by nobody; the
 client_id kept through links, forms and the 303 after a change; a framed form post still
 needs auth's own origin and the CSRF token; a framed page without a session offers the
-sign-in in a new window (auth's sign-in is never framed)."""
+sign-in in the frame (a partitioned session, test_embedded_session.py) or in a new window."""
 
 from __future__ import annotations
 
@@ -96,10 +96,15 @@ async def test_the_page_has_the_brand_look_and_its_frames_only_with_its_client_i
             "client_id="
             not in html.unescape(plain.text).replace("ui_locales=pl", "").split("</main>")[0]
         ), url
-    # Pages outside the privacy centre are never framed, whatever the query says.
+    # The sign-in opened for the app may be framed by its origins (a session for the frame,
+    # embedding.py); the other pages never, whatever the query says.
     async with privacy.other_browser() as stranger:
         login = await stranger.get(f"/login?client_id={shop}")
-    assert frame_ancestors(login.headers["content-security-policy"]) == "'none'"
+        register = await stranger.get(f"/register?client_id={shop}")
+    assert frame_ancestors(login.headers["content-security-policy"]) == (
+        "https://shop.example.com https://m.acme.example:8443"
+    )
+    assert frame_ancestors(register.headers["content-security-policy"]) == "'none'"
 
 
 async def test_a_brand_without_origins_has_its_look_and_no_frames(privacy: Privacy) -> None:
@@ -149,16 +154,17 @@ async def test_a_change_on_a_framed_page_keeps_the_app_and_still_needs_our_origi
     assert frame_ancestors(back.headers["content-security-policy"]) == SHOP
     assert state_of(back.text, "analytics") == "granted" and "Acme Shop" in back.text
 
+    # The page's script posts with fetch (no destination, same origin): the frame's too.
     withdrawn = await privacy.http.post(
         f"/privacy/consents?client_id={shop}",
         data=form | {"action": "withdraw"},
-        headers={"origin": OURS, "sec-fetch-site": "same-origin"},
+        headers={"origin": OURS, "sec-fetch-dest": "empty", "sec-fetch-site": "same-origin"},
     )
     assert f"client_id={shop}" in withdrawn.headers["location"]
     assert await privacy.consents_at_consent_service(account) == {"analytics": "withdrawn"}
 
 
-async def test_nobody_signed_in_in_a_frame_is_offered_the_sign_in_in_a_new_window(
+async def test_nobody_signed_in_in_a_frame_is_offered_the_sign_in_there_or_in_a_new_window(
     privacy: Privacy,
 ) -> None:
     shop = await brand_app(privacy)
@@ -172,9 +178,11 @@ async def test_nobody_signed_in_in_a_frame_is_offered_the_sign_in_in_a_new_windo
     assert frame_ancestors(framed.headers["content-security-policy"]) == SHOP
     text = html.unescape(framed.text)
     assert "Logowanie do ustawień prywatności" in text and "Acme Shop" in text
-    login = text.split('<a class="button" href="')[1].split('"')[0]
-    assert unquote(login) == f"/login?return_to=/privacy?client_id={shop}"
-    assert 'target="_blank" rel="noopener"' in text
+    here = text.split('<a class="button" href="')[1].split('"')[0]
+    assert unquote(here) == f"/login?return_to=/privacy?client_id={shop}&client_id={shop}"
+    window = text.split('<a href="')[1].split('"')[0]
+    assert unquote(window) == f"/login?return_to=/privacy?client_id={shop}"
+    assert f'<a href="{window}" target="_blank" rel="noopener">' in text
     assert top.status_code == 303
     assert unquote(top.headers["location"]) == (
         f"/login?return_to=/privacy/history?client_id={shop}"

@@ -18,11 +18,12 @@ from ciam_auth.datarights.errors import (
     ExportNotFound,
 )
 from ciam_auth.datarights.service import deletions, exports
+from ciam_auth.embedding import PageSessionDep, page_brand
 from ciam_auth.errors import CsrfFailed
 from ciam_auth.i18n import text
 from ciam_auth.pages import OptionalForm, render
-from ciam_auth.parts import AuthDep, CurrentSessionDep
-from ciam_auth.privacy.api.common import page_brand, to_login
+from ciam_auth.parts import AuthDep
+from ciam_auth.privacy.api.common import to_login
 from ciam_auth.sessions.store import Session
 from ciam_auth.theming import keep
 from ciam_auth.transactions import SessionDep
@@ -61,7 +62,7 @@ async def _export_page(
 
 @router.get(EXPORT)
 async def export_page(
-    request: Request, session: SessionDep, ctx: AuthDep, current: CurrentSessionDep
+    request: Request, session: SessionDep, ctx: AuthDep, current: PageSessionDep
 ) -> Response:
     if current is None:
         return to_login(EXPORT, request)
@@ -73,7 +74,7 @@ async def request_export(
     request: Request,
     session: SessionDep,
     ctx: AuthDep,
-    current: CurrentSessionDep,
+    current: PageSessionDep,
     csrf: OptionalForm = None,
 ) -> Response:
     if current is None:
@@ -114,7 +115,7 @@ async def export_status(
     request: Request,
     session: SessionDep,
     ctx: AuthDep,
-    current: CurrentSessionDep,
+    current: PageSessionDep,
 ) -> Response:
     if current is None:
         return to_login(exports.export_path(export_id), request)
@@ -142,7 +143,7 @@ async def export_archive(
     request: Request,
     session: SessionDep,
     ctx: AuthDep,
-    current: CurrentSessionDep,
+    current: PageSessionDep,
 ) -> Response:
     if current is None:
         return to_login(exports.export_path(export_id), request)

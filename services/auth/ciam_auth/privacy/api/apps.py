@@ -11,11 +11,12 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import RedirectResponse
 
 from ciam_auth.context import AuthContext
+from ciam_auth.embedding import PageSessionDep
 from ciam_auth.errors import CsrfFailed
 from ciam_auth.i18n import text
 from ciam_auth.oidc.api.pages import scope_label
 from ciam_auth.pages import OptionalForm, render
-from ciam_auth.parts import AuthDep, CurrentSessionDep, parts_of
+from ciam_auth.parts import AuthDep, parts_of
 from ciam_auth.privacy import local
 from ciam_auth.privacy.api.common import PATH, repository, to_login
 from ciam_auth.privacy.errors import ChangeRefused, ConsentUnavailable
@@ -75,7 +76,7 @@ async def _page(
 
 @router.get(APPS)
 async def apps_page(
-    request: Request, ctx: AuthDep, current: CurrentSessionDep, done: str | None = None
+    request: Request, ctx: AuthDep, current: PageSessionDep, done: str | None = None
 ) -> Response:
     if current is None:
         return to_login(APPS, request)
@@ -87,7 +88,7 @@ async def apps_page(
 async def revoke_app(
     request: Request,
     ctx: AuthDep,
-    current: CurrentSessionDep,
+    current: PageSessionDep,
     client_id: OptionalForm = None,
     csrf: OptionalForm = None,
 ) -> Response:

@@ -12,6 +12,7 @@ from fastapi import Request, Response, status
 from fastapi.responses import RedirectResponse
 
 from ciam_auth.context import AuthContext
+from ciam_auth.embedding import embedding_of
 from ciam_auth.i18n import MESSAGES, text
 from ciam_auth.oidc.service.first_party import customer_token
 from ciam_auth.pages import render
@@ -19,8 +20,7 @@ from ciam_auth.parts import parts_of
 from ciam_auth.privacy.optin import OptInLedger
 from ciam_auth.privacy.repository import ConsentRepository
 from ciam_auth.sessions.store import Session
-from ciam_auth.theming import CLIENT_ID, PageBrand, brand_of, framed, keep
-from ciam_auth.transactions import transaction
+from ciam_auth.theming import brand_of, framed, keep
 from ciam_auth.web import locale_of
 
 PATH = "/privacy"
@@ -37,31 +37,15 @@ def labeller(locale: str) -> Callable[[str, str], str]:
     return label
 
 
-async def page_brand(request: Request, client_id: str | None = None) -> PageBrand | None:
-    """The brand app named by `?client_id=` (the router's dependency): its look and frame
-    ancestors on `request.state` for `render` and the redirects. An unknown or malformed id
-    is auth's own look, as if none was given: the page tells nobody which ids exist."""
-    if client_id is None or not CLIENT_ID.match(client_id):
-        return None
-    parts = parts_of(request)
-    async with transaction(parts.context.db) as session:
-        client = await parts.provider.clients.get(session, client_id)
-        brand = (
-            PageBrand.of(client.client_id, client.branding, client.embed_origins or [])
-            if client is not None and (client.branding or client.embed_origins)
-            else None
-        )
-    request.state.page_brand = brand
-    return brand
-
-
 def to_login(path: str = PATH, request: Request | None = None) -> Response:
-    """Sign-in first. A page framed by a brand app cannot show the sign-in (auth's sign-in
-    pages are never framed): it offers to open it in a new window instead."""
+    """Sign-in first. A page framed by a brand app that registered origins offers the sign-in
+    in the frame (`embedding.py`: a partitioned session for this app), or in a new window; a
+    frame of an app without origins (same-site framing only) offers the new window."""
     if request is not None and brand_of(request) is not None:
         path = keep(request, path)
         if framed(request):
             locale = locale_of(request)
+            return_to = quote(path, safe="/")
             return render(
                 request,
                 parts_of(request).context,
@@ -69,7 +53,10 @@ def to_login(path: str = PATH, request: Request | None = None) -> Response:
                 locale=locale,
                 title_key="privacy_signin_title",
                 status_code=401,
-                login_url=f"/login?return_to={quote(path, safe='/')}",
+                login_url=f"/login?return_to={return_to}",
+                frame_login_url=keep(request, f"/login?return_to={return_to}")
+                if embedding_of(request) is not None
+                else None,
                 again_url=path,
             )
     return RedirectResponse(

@@ -10,9 +10,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
+from ciam_auth.embedding import PageSessionDep
 from ciam_auth.i18n import text
 from ciam_auth.pages import render
-from ciam_auth.parts import AuthDep, CurrentSessionDep
+from ciam_auth.parts import AuthDep
 from ciam_auth.privacy import service
 from ciam_auth.privacy.api.common import PATH, labeller, repository, to_login
 from ciam_auth.privacy.errors import ChangeRefused, ConsentUnavailable
@@ -25,7 +26,7 @@ Version = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @router.get(f"{PATH}/history")
-async def history_page(request: Request, ctx: AuthDep, current: CurrentSessionDep) -> Response:
+async def history_page(request: Request, ctx: AuthDep, current: PageSessionDep) -> Response:
     if current is None:
         return to_login(f"{PATH}/history", request)
     locale = locale_of(request)
@@ -58,7 +59,7 @@ def _names(catalogue: list[Purpose], locale: str) -> dict[str, str]:
 
 
 async def _receipt(
-    request: Request, ctx: AuthDep, current: CurrentSessionDep, version: int
+    request: Request, ctx: AuthDep, current: PageSessionDep, version: int
 ) -> tuple[Receipt, bool, dict[str, str]]:
     assert current is not None
     http = ctx.services_http
@@ -86,7 +87,7 @@ def _not_found(request: Request, ctx: AuthDep, code: int) -> Response:
 
 @router.get(f"{PATH}/receipts/{{version}}.jws")
 async def receipt_jws(
-    request: Request, ctx: AuthDep, current: CurrentSessionDep, version: Version
+    request: Request, ctx: AuthDep, current: PageSessionDep, version: Version
 ) -> Response:
     if current is None:
         return to_login(f"{PATH}/history", request)
@@ -109,7 +110,7 @@ async def receipt_jws(
 
 @router.get(f"{PATH}/receipts/{{version}}")
 async def receipt_page(
-    request: Request, ctx: AuthDep, current: CurrentSessionDep, version: Version
+    request: Request, ctx: AuthDep, current: PageSessionDep, version: Version
 ) -> Response:
     if current is None:
         return to_login(f"{PATH}/history", request)

@@ -17,9 +17,10 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from ciam_auth.context import AuthContext
+from ciam_auth.embedding import PageSessionDep
 from ciam_auth.i18n import text
 from ciam_auth.pages import render
-from ciam_auth.parts import AuthDep, CurrentSessionDep
+from ciam_auth.parts import AuthDep
 from ciam_auth.privacy.api.common import PATH, repository, to_login
 from ciam_auth.privacy.errors import ChangeRefused, ConsentUnavailable
 from ciam_auth.privacy.schemas import PropagationEntry
@@ -63,7 +64,7 @@ def summary(locale: str, entry: PropagationEntry | None) -> str:
 
 @router.get(PROPAGATION)
 async def propagation_page(
-    request: Request, ctx: AuthDep, current: CurrentSessionDep, version: VersionQuery = None
+    request: Request, ctx: AuthDep, current: PageSessionDep, version: VersionQuery = None
 ) -> Response:
     if current is None:
         return to_login(PATH, request)
@@ -89,7 +90,7 @@ async def propagation_page(
 
 @router.get(f"{PROPAGATION}/live")
 async def propagation_live(
-    request: Request, ctx: AuthDep, current: CurrentSessionDep, version: VersionQuery = None
+    request: Request, ctx: AuthDep, current: PageSessionDep, version: VersionQuery = None
 ) -> Response:
     if current is None:
         return Response(status_code=401)

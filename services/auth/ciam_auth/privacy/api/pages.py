@@ -17,10 +17,11 @@ from fastapi.responses import RedirectResponse
 
 from ciam_auth.adapters.mail import Mail
 from ciam_auth.context import AuthContext
+from ciam_auth.embedding import PageSessionDep, page_brand
 from ciam_auth.errors import CsrfFailed
 from ciam_auth.i18n import text
 from ciam_auth.pages import OptionalForm, render
-from ciam_auth.parts import AuthDep, CurrentSessionDep
+from ciam_auth.parts import AuthDep
 from ciam_auth.privacy import local, optin, service
 from ciam_auth.privacy.api import apps, confirm, history, live
 from ciam_auth.privacy.api.common import (
@@ -28,7 +29,6 @@ from ciam_auth.privacy.api.common import (
     gpc_of,
     labeller,
     ledger,
-    page_brand,
     repository,
     to_login,
 )
@@ -101,7 +101,7 @@ async def _page(
 async def privacy_page(
     request: Request,
     ctx: AuthDep,
-    current: CurrentSessionDep,
+    current: PageSessionDep,
     done: str | None = None,
     version: int | None = None,
 ) -> Response:
@@ -125,7 +125,7 @@ def _scope(value: str | None) -> str | None:
 async def change_consent(
     request: Request,
     ctx: AuthDep,
-    current: CurrentSessionDep,
+    current: PageSessionDep,
     purpose: OptionalForm = None,
     action: OptionalForm = None,
     channel: OptionalForm = None,

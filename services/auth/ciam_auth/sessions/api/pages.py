@@ -4,10 +4,20 @@ whatever went wrong."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from dataclasses import replace
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import RedirectResponse
 
 from ciam_auth.context import AuthContext
+from ciam_auth.embedding import (
+    LANDING,
+    embedded_session,
+    embedding_of,
+    page_brand,
+    set_embedded_session,
+)
 from ciam_auth.errors import (
     CsrfFailed,
     EmailNotVerified,
@@ -19,11 +29,22 @@ from ciam_auth.i18n import text
 from ciam_auth.pages import FormStr, OptionalForm, failure_message, render
 from ciam_auth.parts import AuthDep, CurrentSessionDep
 from ciam_auth.sessions import service as signin
-from ciam_auth.sessions.store import clear_session_cookie, set_session_cookie
+from ciam_auth.sessions.store import Session, clear_session_cookie, set_session_cookie
+from ciam_auth.theming import PageBrand, keep
 from ciam_auth.transactions import SessionDep
-from ciam_auth.web import check_csrf, client_of, locale_of, safe_return_to, set_device_cookie
+from ciam_auth.web import (
+    check_csrf,
+    client_of,
+    csrf_cookie_missing,
+    locale_of,
+    safe_return_to,
+    set_device_cookie,
+)
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
+# `?client_id=` of a brand app that registered origins: the sign-in may be framed by them and,
+# in a frame, starts a session for that frame (embedding.py).
+FOR_APP = [Depends(page_brand)]
 
 
 def social_buttons(ctx: AuthContext) -> list[tuple[str, str]]:
@@ -31,7 +52,7 @@ def social_buttons(ctx: AuthContext) -> list[tuple[str, str]]:
     return [(p.id, p.name) for p in ctx.settings.social_providers if p.enabled]
 
 
-@router.get("/login")
+@router.get("/login", dependencies=FOR_APP)
 async def login_page(
     request: Request,
     ctx: AuthDep,
@@ -42,6 +63,8 @@ async def login_page(
 ) -> Response:
     """`prompt=login` (OIDC) shows the form even to a signed-in customer: re-authentication."""
     target = safe_return_to(return_to)
+    if embedding_of(request) is not None:
+        current = await embedded_session(request) or current
     if current is not None and prompt != "login":
         return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
     # An app asked for phishing-resistant authentication (OIDC acr_values=phr): a passkey only.
@@ -57,7 +80,7 @@ async def login_page(
     )
 
 
-@router.post("/login")
+@router.post("/login", dependencies=FOR_APP)
 async def login(
     request: Request,
     session: SessionDep,
@@ -71,6 +94,11 @@ async def login(
     prompt: OptionalForm = None,
 ) -> Response:
     locale, target = locale_of(request, ui_locales), safe_return_to(return_to)
+    embed = embedding_of(request)
+    if embed is not None:
+        if csrf_cookie_missing(request):
+            return blocked(request, ctx, locale, target)
+        current = await embedded_session(request)
     try:
         check_csrf(request, csrf)
         result = await signin.sign_in(
@@ -78,7 +106,7 @@ async def login(
             ctx,
             email=email,
             password=password,
-            client=client_of(request, "web"),
+            client=_client(request, embed),
             current=current,
         )
     except (InvalidCredentials, Throttled, CsrfFailed, EmailNotVerified) as exc:
@@ -106,10 +134,10 @@ async def login(
             mfa_token=result.mfa_token,
             return_to=target,
         )
-    return _signed_in(ctx, result, target)
+    return _signed_in(request, ctx, result, target, embed)
 
 
-@router.post("/login/totp")
+@router.post("/login/totp", dependencies=FOR_APP)
 async def login_totp(
     request: Request,
     session: SessionDep,
@@ -123,6 +151,11 @@ async def login_totp(
     ui_locales: OptionalForm = None,
 ) -> Response:
     locale, target = locale_of(request, ui_locales), safe_return_to(return_to)
+    embed = embedding_of(request)
+    if embed is not None:
+        if csrf_cookie_missing(request):
+            return blocked(request, ctx, locale, target)
+        current = await embedded_session(request)
     try:
         check_csrf(request, csrf)
         result = await signin.complete_second_step(
@@ -131,7 +164,7 @@ async def login_totp(
             mfa_token=mfa_token,
             code=code or None,
             recovery_code=recovery_code or None,
-            client=client_of(request, "web"),
+            client=_client(request, embed),
             current=current,
         )
     except InvalidToken:  # the pending sign-in expired or was ended: start again
@@ -161,11 +194,24 @@ async def login_totp(
             mfa_token=mfa_token,
             return_to=target,
         )
-    return _signed_in(ctx, result, target)
+    return _signed_in(request, ctx, result, target, embed)
 
 
-def _signed_in(ctx: AuthContext, result: signin.SignInResult, target: str) -> Response:
+def _client(request: Request, embed: PageBrand | None) -> signin.Client:
+    client = client_of(request, "web")
+    return replace(client, embed=embed.client_id) if embed is not None else client
+
+
+def _signed_in(
+    request: Request,
+    ctx: AuthContext,
+    result: signin.SignInResult,
+    target: str,
+    embed: PageBrand | None = None,
+) -> Response:
     assert result.session is not None
+    if embed is not None:
+        return _signed_in_framed(request, ctx, result.session, target)
     secure = ctx.settings.secure_cookies
     response = RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
     if result.session.secret:  # a new session; a re-authenticated one keeps its cookie
@@ -174,6 +220,43 @@ def _signed_in(ctx: AuthContext, result: signin.SignInResult, target: str) -> Re
         )
     set_device_cookie(response, result.device_token, secure=secure)
     return response
+
+
+def _signed_in_framed(
+    request: Request, ctx: AuthContext, session: Session, target: str
+) -> Response:
+    """A sign-in in a brand app's frame: the session goes into the partitioned cookie (the
+    top-level cookie and the device cookie stay as they are), and the frame lands on a page
+    that checks the browser kept it."""
+    landing = keep(request, f"{LANDING}?{urlencode({'return_to': target})}")
+    response = RedirectResponse(landing, status_code=status.HTTP_303_SEE_OTHER)
+    if session.secret:  # a new session; a re-authenticated one keeps its cookie
+        set_embedded_session(response, session, max_age=ctx.settings.session_absolute_seconds)
+    return response
+
+
+@router.get(LANDING, dependencies=FOR_APP)
+async def landed_in_frame(request: Request, ctx: AuthDep, return_to: str | None = None) -> Response:
+    """After a sign-in in a frame: on to the page if the browser sent the partitioned cookie
+    back, else the browser keeps no cookie in this frame, and signing in again would loop."""
+    target = safe_return_to(return_to)
+    if embedding_of(request) is None or await embedded_session(request) is not None:
+        return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
+    return blocked(request, ctx, locale_of(request), target)
+
+
+def blocked(request: Request, ctx: AuthContext, locale: str, target: str) -> Response:
+    """The browser keeps no cookie in this frame, not even a partitioned one: the way out is
+    the same page in a new window (top level, where the ordinary session works)."""
+    return render(
+        request,
+        ctx,
+        "embed_blocked.html",
+        locale=locale,
+        title_key="embed_blocked_title",
+        status_code=403,
+        open_url=target,
+    )
 
 
 @router.post("/logout")
