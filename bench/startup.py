@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 RESULTS = Path(__file__).parent / "results" / "startup.json"
 COMPONENT = re.compile(r"^(\w+): ready (?:on )?\S+.*\((?:pid \d+, )?([\d.]+) s\)", re.M)
@@ -81,11 +82,27 @@ def one_run(var: Path, base: int) -> dict[str, float]:
         runner.send_signal(signal.SIGINT)
         runner.wait(timeout=120)
     text = "".join(lines)
-    figures = {name: float(seconds) for name, seconds in COMPONENT.findall(text)}
+    figures: dict[str, Any] = {name: float(s) for name, s in COMPONENT.findall(text)}
     total = TOTAL.search(text)
     figures["total"] = float(total.group(1)) if total else wall
     figures["wall_with_interpreter"] = round(wall, 2)
+    figures["phases"] = start_phases(var / "logs")
     return figures
+
+
+def start_phases(logs: Path) -> dict[str, dict[str, float]]:
+    """Each service's own account of its last start (ciam_shared.service.StartTimes): the
+    seconds each step took, from the "started in" line of its log."""
+    phases: dict[str, dict[str, float]] = {}
+    for log in sorted(logs.glob("*.log")):
+        for line in log.read_text(errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict) and "start_phases" in entry:
+                phases[log.stem] = entry["start_phases"] | {"total": entry["start_seconds"]}
+    return phases
 
 
 def main(runs: int) -> dict[str, object]:
@@ -99,7 +116,7 @@ def main(runs: int) -> dict[str, object]:
         for i in range(max(1, runs - 1)):
             print(f"restart {i + 1}:", flush=True)
             warm.append(one_run(var, base))
-    components = sorted({name for run in warm for name in run})
+    components = sorted({name for run in warm for name in run if name != "phases"})
     return {
         "runs": 1 + len(warm),
         "cold_start_s": cold,

@@ -29,7 +29,12 @@ from sqlalchemy import MetaData, Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from typing_extensions import TypeVar as DefaultTypeVar
 
-from ciam_shared.broker import asyncapi_document, create_broker, document_publishers
+from ciam_shared.broker import (
+    asyncapi_document,
+    create_broker,
+    document_publishers,
+    start_broker,
+)
 from ciam_shared.db import create_engine
 from ciam_shared.db.migrations import upgrade_async
 from ciam_shared.events import EventData
@@ -163,7 +168,7 @@ class ServiceRuntime(Generic[PartsT]):
                     prefix=self.topic_prefix,
                 )
         async with phase("broker"):
-            await self.broker.start()
+            await start_broker(self.broker)
         if self.settings.outbox_relay_enabled:
             async with phase("outbox relay"):
                 await self.relay.start()

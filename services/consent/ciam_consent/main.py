@@ -128,14 +128,18 @@ async def _announce_catalogue(runtime: ConsentRuntime) -> None:
     every start, so a publish lost in a crash is made good by the next start."""
     async with unit_of_work(runtime.sessions) as session:
         events = await catalogue.catalogue_events(session)
+    # Sent together, acknowledged together (one purpose after another waited for each ack:
+    # 1.8-2.0 s of a restart on a loaded machine); one producer keeps each key's order.
+    topic = CONSENT_PURPOSES.name(runtime.topic_prefix)
+    sent = []
     for event in events:
         key, value, headers = encode(event)
-        await runtime.broker.publish(
-            value,
-            topic=CONSENT_PURPOSES.name(runtime.topic_prefix),
-            key=key,
-            headers=headers,
+        sent.append(
+            await runtime.broker.publish(
+                value, topic=topic, key=key, headers=headers, no_confirm=True
+            )
         )
+    await asyncio.gather(*sent)
 
 
 async def _expire_forever(runtime: ConsentRuntime, recorder: Recorder, every: float) -> None:
