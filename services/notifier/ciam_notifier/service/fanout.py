@@ -3,9 +3,10 @@
 The fast path (while the worker has room for more in flight): a delivery that is the only
 pending one of its (subscription, subject), to an active subscription, is queued with
 `next_attempt_at` a lease ahead (no worker round picks it up meanwhile) and handed to the
-delivery worker to POST right after this transaction commits, without a polling round's
-query. If the process stops first, the lease runs out and a round delivers it (at least once,
-same webhook-id, order kept: a pending delivery holds back the subject's later ones).
+delivery worker to POST right after the consumer's statement commits, without a polling
+round's query (the statement and the index it is computed from: `service.changes`). If the
+process stops first, the lease runs out and a round delivers it (at least once, same
+webhook-id, order kept: a pending delivery holds back the subject's later ones).
 
 An app only ever gets changes of the purposes it declares at the auth service at fan-out time
 (an empty purpose filter means all of them); an app the notifier does not know gets nothing.

@@ -1,4 +1,5 @@
-"""Suppression lists follow consent changes at once, in the consumer's transaction."""
+"""Suppression lists follow consent changes at once, in the consumer's transaction (its one
+statement, `service.changes`)."""
 
 from __future__ import annotations
 
