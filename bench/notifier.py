@@ -13,6 +13,13 @@ tests) and recording arrival times; a real SMTP server (aiosmtpd) for email.
    lost = (change, endpoint) pairs that never arrived; duplicates = pairs that arrived twice.
 3. Email: 200 marketing messages to consenting subjects; duplicate_emails counts any message
    id that reached the SMTP server twice.
+
+With each figure, the notifier process's CPU time per delivery (`*_cpu_ms_per_delivery`, all
+its threads, from /proc/<pid>/task/*/schedstat as bench/auth.py's ServiceCpu reads it): what
+one delivery costs the service whatever else the shared machine runs, so it survives the
+noise that swamps the latencies. `*_busy` is its CPU time / wall time. `--pin`: the notifier
+on CPU 0 with taskset, this process and the servers it starts on CPU 1. The load averages at
+the start and the end are in the result.
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
+import shutil
 import tempfile
 import time
 import uuid
@@ -49,6 +58,44 @@ from ciam_shared.events import (
 )
 from ciam_shared.tokens.scopes import NOTIFIER_WEBHOOKS
 from ciam_shared.topics import ALL_TOPICS, CONSENT_CHANGES, CONSENT_STATE, ensure_topics
+
+SERVICE_CPU, LOAD_CPU = 0, 1
+
+
+class ProcessCpu:
+    """CPU seconds a process has used, all its threads (bench/auth.py's ServiceCpu, read the
+    same way: schedstat's nanoseconds where the kernel keeps them, else stat's ticks)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+
+    def seconds(self) -> float:
+        total = 0.0
+        for task in Path(f"/proc/{self.pid}/task").iterdir():
+            try:
+                nanoseconds = int((task / "schedstat").read_text().split()[0])
+                if nanoseconds:
+                    total += nanoseconds / 1e9
+                    continue
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            except (OSError, ValueError, IndexError):
+                continue  # a thread that ended meanwhile
+        return total
+
+    def figures(self, name: str, since: tuple[float, float], deliveries: int) -> dict[str, float]:
+        cpu, wall = self.seconds() - since[0], time.perf_counter() - since[1]
+        return {
+            f"{name}_cpu_ms_per_delivery": round(cpu * 1000 / max(deliveries, 1), 3),
+            f"{name}_busy": round(cpu / wall, 2),
+        }
+
+    def mark(self) -> tuple[float, float]:
+        return self.seconds(), time.perf_counter()
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 class Endpoints:
@@ -136,14 +183,19 @@ async def main(
     }
     # The bench's app, registered as auth would (the notifier refuses an app it does not know).
     await register_app(bootstrap, "bench", CATALOGUE_PURPOSES, prefix=prefix)
-    service = ServiceProcess("notifier", env, Path(tempfile.mkdtemp())).start()
+    result: dict[str, Any] = {"load_average_start": load_average(), "pinned": args.pin}
+    service = ServiceProcess("notifier", env, Path(tempfile.mkdtemp()))
+    if args.pin and shutil.which("taskset"):
+        service.command_prefix = ["taskset", "-c", str(SERVICE_CPU)]
+    service.start()
+    assert service.proc is not None
+    cpu = ProcessCpu(service.proc.proc.pid)  # taskset execs the interpreter: the same pid
     headers = issuer.bearer(issuer.app_token("bench", scopes=(NOTIFIER_WEBHOOKS,), ttl=3600))
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
     )
     await producer.start()
     changes_topic = CONSENT_CHANGES.name(prefix)
-    result: dict[str, Any] = {}
     try:
         async with httpx.AsyncClient(base_url=service.url, headers=headers, timeout=30) as api:
             subscribed = 0
@@ -162,6 +214,7 @@ async def main(
             for n in (10, 50):
                 paths = await subscribe_up_to(n)
                 latencies: list[float] = []
+                since = cpu.mark()
                 for _ in range(args.changes):
                     event = withdrawal(uuid.uuid4())
                     t0 = time.perf_counter()
@@ -171,6 +224,7 @@ async def main(
                     latencies.extend((endpoints.arrivals[k][0] - t0) * 1000 for k in keys)
                 result[f"webhook_{n}_p50_ms"] = round(percentile(latencies, 50), 2)
                 result[f"webhook_{n}_p99_ms"] = round(percentile(latencies, 99), 2)
+                result |= cpu.figures(f"webhook_{n}", since, len(latencies))
                 print(n, result, flush=True)
 
             # Throughput: only 10 endpoints stay subscribed.
@@ -180,6 +234,7 @@ async def main(
             paths = [f"/hook/{i}" for i in range(10)]
             events = [withdrawal(uuid.uuid4()) for _ in range(args.burst)]
             t0 = time.perf_counter()
+            since = cpu.mark()
             await asyncio.gather(*[await produce(producer, changes_topic, e) for e in events])
             expected = [(p, str(e.id)) for e in events for p in paths]
             with contextlib.suppress(TimeoutError):
@@ -190,6 +245,7 @@ async def main(
             result["deliveries_per_s"] = round(len(arrived) / elapsed, 1)
             result["lost"] = len(expected) - len(arrived)
             result["duplicate_deliveries"] = sum(len(endpoints.arrivals[k]) - 1 for k in arrived)
+            result |= cpu.figures("throughput", since, len(arrived))
             print("throughput", result, flush=True)
 
             # Email: consenting subjects, one marketing message each.
@@ -250,6 +306,7 @@ async def main(
         issuer.stop()
         hooks.should_exit = True
         await hooks_task
+    result["load_average_end"] = load_average()
     write_result("notifier", result)
     return result
 
@@ -259,5 +316,8 @@ if __name__ == "__main__":
     parser.add_argument("--changes", type=int, default=100, help="latency samples per size")
     parser.add_argument("--burst", type=int, default=1000)
     parser.add_argument("--emails", type=int, default=200)
+    parser.add_argument("--pin", action="store_true", help="notifier on CPU 0, the rest on 1")
     arguments = parser.parse_args()
+    if arguments.pin and hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2:
+        os.sched_setaffinity(0, {LOAD_CPU})  # the servers started next inherit it
     run(main, arguments)

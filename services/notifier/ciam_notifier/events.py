@@ -12,38 +12,52 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Annotated, Any
 
 from faststream import Context
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
+from faststream.message import StreamMessage
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ciam_consent_sdk import BrandAppView
 from ciam_notifier.apps import declared_now, stop_app
 from ciam_notifier.parts import NotifierRuntime
-from ciam_notifier.service import confirmations, fanout, privacy, suppression
+from ciam_notifier.service import fanout, privacy
+from ciam_notifier.service.changes import ChangeWriter
 from ciam_shared.broker import RETRY_DELAY_SECONDS, SAFE_ACK_POLICY
-from ciam_shared.db import after_commit, unit_of_work, utcnow
+from ciam_shared.db import unit_of_work, utcnow
 from ciam_shared.events import (
     CHANGE_EVENTS,
     BrandAppDeleted,
     CloudEvent,
     ConsentChange,
     DataExportRequested,
+    UnknownEventType,
     UserDeleted,
+    decode,
 )
 from ciam_shared.handlers import (
+    EVENT,
     PARTS,
     Event,
     Session,
     SkipUnhandled,
+    Subscriber,
     event_type_of,
     handles,
     inbox_subscriber,
     provide_parts,
 )
-from ciam_shared.topics import BRAND_APPS, CONSENT_CHANGES, IDENTITY_EVENTS, PRIVACY_REQUESTS
+from ciam_shared.observability import tracing
+from ciam_shared.topics import (
+    BRAND_APPS,
+    CONSENT_CHANGES,
+    IDENTITY_EVENTS,
+    PRIVACY_REQUESTS,
+    Topic,
+)
 
 CONSENT_GROUP = "notifier.consent-changes"
 APPS_GROUP = "notifier.brand-apps"
@@ -69,6 +83,16 @@ class Handling:
     fast_path: Callable[[], bool]
     wake_streams: Callable[[], None]
     wake_messages: Callable[[], None] | None
+    # The consent-change consumer's writer (its own connections, its subscription index):
+    # built from `sessions`' database unless given.
+    writer: ChangeWriter | None = None
+
+    @cached_property
+    def changes(self) -> ChangeWriter:
+        if self.writer is not None:
+            return self.writer
+        bind = self.sessions.kw["bind"]
+        return ChangeWriter(bind.url, CONSENT_GROUP)
 
 
 Parts = Annotated[Handling, Context(PARTS)]
@@ -84,23 +108,28 @@ class PrivacyHandling:
 PrivacyParts = Annotated[PrivacyHandling, Context(PRIVACY)]
 
 
-async def on_consent_change(
-    data: ConsentChange, session: Session, event: Event, parts: Parts
-) -> None:
+async def on_consent_change(data: ConsentChange, event: Event, parts: Parts) -> None:
     """A consent change: fanned out to the webhook subscriptions and streams that declared its
-    purpose, a confirmation queued, the suppression list followed."""
+    purpose, a confirmation queued, the suppression list followed; in one statement
+    (`service.changes`), the inbox row with it."""
     change: CloudEvent[ConsentChange] = event
     await parts.apps_ready.wait()
-    await suppression.follow_change(session, change)
-    new, immediate = await fanout.fan_out(
-        session, change, lambda app: declared_now(parts.apps, app), fast=parts.fast_path()
-    )
-    if new:
-        after_commit(session, lambda: parts.deliver_now(immediate))
     wake_messages = parts.wake_messages
-    if wake_messages is not None and await confirmations.queue_confirmation(session, change):
-        after_commit(session, wake_messages)
-    after_commit(session, parts.wake_streams)
+    applied = await parts.changes.apply(
+        change,
+        lambda app: declared_now(parts.apps, app),
+        fast=parts.fast_path(),
+        confirm=wake_messages is not None,
+    )
+    if not applied.new:
+        return  # a duplicate: applied once already
+    # Committed (the statement was its own transaction): what the old transaction's
+    # after-commit hooks did.
+    if applied.queued:
+        parts.deliver_now(applied.immediate)
+    if wake_messages is not None and applied.confirmation:
+        wake_messages()
+    parts.wake_streams()
 
 
 async def on_user_deleted(data: UserDeleted, session: Session, parts: PrivacyParts) -> None:
@@ -161,15 +190,70 @@ def _is_tombstone(message: Any) -> bool:
     return not message.body  # a registration (with a body) is the BrandAppView's
 
 
+def _statement_subscriber(
+    broker: KafkaBroker,
+    *,
+    topic: Topic,
+    prefix: str,
+    group_id: str,
+    description: str,
+    fetch_max_wait_ms: int,
+) -> Subscriber:
+    """`ciam_shared.handlers.inbox_subscriber` without its transaction: the handler writes its
+    inbox row itself, in its one statement (`service.changes`). Everything else as there: the
+    offset committed only after the handler returned, a failure delivered again after a pause,
+    the span continuing `traceparent`, records of other types acknowledged and skipped, a
+    record that does not decode raised (not acknowledged)."""
+    topic_name = topic.name(prefix)
+
+    class Decoded(SkipUnhandled):
+        async def consume_scope(self, call_next: Any, msg: StreamMessage[Any]) -> Any:
+            try:
+                event = decode(msg.headers, msg.body)
+            except UnknownEventType as exc:  # pragma: no cover - the filter let it through
+                log.debug("skipping event of unknown type %s", exc)
+                return None
+            raw = msg.raw_message
+            with tracing.consume_span(
+                getattr(raw, "topic", topic_name),
+                msg.headers,
+                group=group_id,
+                partition=getattr(raw, "partition", None),
+                offset=getattr(raw, "offset", None),
+                message_id=str(event.id),
+            ):
+                try:
+                    with self.context.scope(EVENT, event):
+                        return await call_next(msg)
+                except Exception:
+                    log.exception(
+                        "handler of %s failed; the record will be delivered again", event.type
+                    )
+                    await asyncio.sleep(RETRY_DELAY_SECONDS)  # no hot loop on a failing dependency
+                    raise
+
+    router = KafkaRouter(middlewares=[Decoded])
+    subscriber: Subscriber = router.subscriber(
+        topic_name,
+        group_id=group_id,
+        ack_policy=SAFE_ACK_POLICY,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=fetch_max_wait_ms,
+        title=f"{topic_name}:{group_id}",
+        description=description,
+    )
+    broker.include_router(router)
+    return subscriber
+
+
 def subscribe(broker: KafkaBroker, prefix: str, handling: Handling) -> None:
     """The notifier's subscribers on `broker` (the service's, or a test broker's)."""
     provide_parts(broker, handling)
-    changes = inbox_subscriber(
+    changes = _statement_subscriber(
         broker,
         topic=CONSENT_CHANGES,
         prefix=prefix,
         group_id=CONSENT_GROUP,
-        sessions=handling.sessions,
         description="Consent changes, fanned out to webhook subscriptions.",
         # Webhook latency: a change must not wait out a fetch already in flight (see
         # subscribe_idempotent); 50 ms costs an idle consumer 20 small fetches a second.
@@ -220,8 +304,16 @@ def register_subscribers(
     fast_path: Callable[[], bool],
     wake_streams: Callable[[], None],
     wake_messages: Callable[[], None] | None,
+    writer: ChangeWriter | None = None,
 ) -> None:
     handling = Handling(
-        runtime.sessions, apps, apps_ready, deliver_now, fast_path, wake_streams, wake_messages
+        runtime.sessions,
+        apps,
+        apps_ready,
+        deliver_now,
+        fast_path,
+        wake_streams,
+        wake_messages,
+        writer,
     )
     subscribe(runtime.broker, runtime.topic_prefix, handling)

@@ -15,9 +15,10 @@ from ciam_notifier.api_messages import router as messages_router
 from ciam_notifier.api_streams import router as streams_router
 from ciam_notifier.channels import Channel, EmailChannel, SmsChannel
 from ciam_notifier.contacts import AuthContacts
-from ciam_notifier.events import register_subscribers
+from ciam_notifier.events import CONSENT_GROUP, register_subscribers
 from ciam_notifier.models import Base
 from ciam_notifier.parts import NotifierParts, NotifierRuntime
+from ciam_notifier.service.changes import ChangeWriter
 from ciam_notifier.service.delivery import DeliveryWorker, Policy
 from ciam_notifier.service.sending import MessageWorker, Tuning
 from ciam_notifier.service.streams import Broadcaster, prune_forever
@@ -139,6 +140,8 @@ def create_app(
     message_worker = MessageWorker(base.sessions, view, channels, tuning, contacts, apps)
     runtime = base.with_parts(NotifierParts(guard, worker, broadcaster, apps, message_worker))
     apps_ready = asyncio.Event()
+    # The consent-change consumer's own connections and in-memory subscription index.
+    writer = ChangeWriter(base.engine.url, CONSENT_GROUP)
     register_subscribers(
         runtime,
         apps,
@@ -147,6 +150,7 @@ def create_app(
         worker.has_capacity,
         broadcaster.notify,
         message_worker.wake if contacts is not None else None,
+        writer,
     )
 
     async def on_start(rt: NotifierRuntime) -> None:
@@ -168,6 +172,7 @@ def create_app(
         await auth_http.aclose()
         await gateway_http.aclose()
         await broadcaster.aclose()
+        await writer.aclose()
 
     return build_app(
         runtime,

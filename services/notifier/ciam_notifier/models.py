@@ -9,10 +9,14 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    CheckConstraint,
+    Column,
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
+    Table,
     Text,
     UniqueConstraint,
     Uuid,
@@ -32,6 +36,16 @@ class Base(ServiceBase):
 
 outbox = outbox_table(Base.metadata)
 processed_events = processed_events_table(Base.metadata)
+
+# Bumped by a trigger (migration 0008) in the transaction of every change to `subscriptions`:
+# the consent-change consumer's in-memory index is current while it matches.
+subscription_index_version = Table(
+    "subscription_index_version",
+    Base.metadata,
+    Column("id", SmallInteger, primary_key=True),
+    Column("version", BigInteger, nullable=False),
+    CheckConstraint("id = 1", name="one_row"),
+)
 
 
 class Subscription(Base):

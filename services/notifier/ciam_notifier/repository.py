@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, func, select, update
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -96,39 +95,6 @@ async def delete_subscription(session: AsyncSession, row: Subscription) -> None:
     await session.flush()
 
 
-async def add_deliveries_once(
-    session: AsyncSession, rows: list[dict[str, Any]]
-) -> list[tuple[uuid.UUID, uuid.UUID]]:
-    """Insert the deliveries not queued yet, in one statement; returns the new ones' (id,
-    subscription id)."""
-    if not rows:
-        return []
-    insert = postgresql.insert
-    result = await session.execute(
-        insert(Delivery)
-        .values(rows)
-        .on_conflict_do_nothing()
-        .returning(Delivery.id, Delivery.subscription_id)
-    )
-    return [(row[0], row[1]) for row in result.all()]
-
-
-async def with_pending_deliveries(
-    session: AsyncSession, subject_id: uuid.UUID, subscription_ids: list[uuid.UUID]
-) -> set[uuid.UUID]:
-    """The subscriptions that still owe this subject an earlier delivery."""
-    found = await session.scalars(
-        select(Delivery.subscription_id)
-        .where(
-            Delivery.subject_id == subject_id,
-            Delivery.status == PENDING,
-            Delivery.subscription_id.in_(subscription_ids),
-        )
-        .distinct()
-    )
-    return set(found)
-
-
 async def pending_deliveries(session: AsyncSession, ids: list[uuid.UUID]) -> Sequence[Delivery]:
     """The given deliveries that are still pending, locked (skipping rows another worker
     holds); the caller checks which are still under its lease."""
@@ -204,11 +170,6 @@ async def requeue(
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def add_stream_event_once(session: AsyncSession, values: dict[str, Any]) -> None:
-    insert = postgresql.insert
-    await session.execute(insert(StreamEvent).values(**values).on_conflict_do_nothing())
-
-
 async def stream_events_after(
     session: AsyncSession, after: int, subject_id: uuid.UUID | None, limit: int
 ) -> Sequence[StreamEvent]:
@@ -216,48 +177,6 @@ async def stream_events_after(
     if subject_id is not None:
         query = query.where(StreamEvent.subject_id == subject_id)
     return (await session.scalars(query.order_by(StreamEvent.seq).limit(limit))).all()
-
-
-async def suppress(
-    session: AsyncSession,
-    channels: Sequence[str],
-    subject_id: uuid.UUID,
-    purpose: str,
-    reason: str,
-    now: datetime,
-) -> None:
-    """Suppress the purpose on every one of `channels`, in one statement."""
-    insert = postgresql.insert
-    statement = insert(Suppression).values(
-        [
-            {
-                "channel": channel,
-                "subject_id": subject_id,
-                "purpose": purpose,
-                "reason": reason,
-                "since": now,
-            }
-            for channel in channels
-        ]
-    )
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["channel", "subject_id", "purpose"],
-            set_={"reason": statement.excluded.reason, "since": statement.excluded.since},
-        )
-    )
-
-
-async def lift_suppression(
-    session: AsyncSession, channels: Sequence[str], subject_id: uuid.UUID, purpose: str
-) -> None:
-    await session.execute(
-        delete(Suppression).where(
-            Suppression.channel.in_(channels),
-            Suppression.subject_id == subject_id,
-            Suppression.purpose == purpose,
-        )
-    )
 
 
 async def suppressed(
@@ -276,15 +195,6 @@ async def due_messages(session: AsyncSession, now: datetime, limit: int) -> Sequ
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return (await session.scalars(query)).all()
-
-
-async def add_message_once(session: AsyncSession, values: dict[str, Any]) -> bool:
-    """Insert unless its idempotency key is queued already; True when new."""
-    insert = postgresql.insert
-    result = await session.execute(
-        insert(Message).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def hand_over(session: AsyncSession, message_id: uuid.UUID, token: uuid.UUID) -> bool:

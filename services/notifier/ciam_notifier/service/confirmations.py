@@ -8,10 +8,6 @@ A confirmation is transactional, not marketing: it is not subject to the consent
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from ciam_notifier import repository
-from ciam_shared.db import new_id, utcnow
 from ciam_shared.events import CloudEvent, ConsentChange, ConsentStatus
 
 APP = "ciam-notifier"
@@ -72,33 +68,11 @@ def key_of(event: CloudEvent[ConsentChange]) -> str:
     return f"confirmation-{event.id}-email-{event.data.subject_id}"
 
 
-async def queue_confirmation(session: AsyncSession, event: CloudEvent[ConsentChange]) -> bool:
-    """Queue the change's confirmation once; True when it is new."""
-    data = event.data
-    now = utcnow()
-    return await repository.add_message_once(
-        session,
-        {
-            "id": new_id(),
-            "idempotency_key": key_of(event),
-            "kind": KIND,
-            "app": APP,
-            "subject_id": data.subject_id,
-            "purpose": data.purpose,
-            "channel": "email",
-            "brand": data.brand,
-            "recipient": None,
-            "title": None,
-            "body": "",
-            "change": {
-                "status": data.status.value,
-                "purpose": data.purpose,
-                "channel": data.channel,
-                "brand": data.brand,
-            },
-            "status": "queued",
-            "attempts": 0,
-            "requested_at": now,
-            "not_before": now,
-        },
-    )
+def change_of(data: ConsentChange) -> dict[str, str | None]:
+    """What a confirmation keeps of its change (no personal data)."""
+    return {
+        "status": data.status.value,
+        "purpose": data.purpose,
+        "channel": data.channel,
+        "brand": data.brand,
+    }

@@ -3,9 +3,10 @@
 The fast path (while the worker has room for more in flight): a delivery that is the only
 pending one of its (subscription, subject), to an active subscription, is queued with
 `next_attempt_at` a lease ahead (no worker round picks it up meanwhile) and handed to the
-delivery worker to POST right after this transaction commits, without a polling round's
-query. If the process stops first, the lease runs out and a round delivers it (at least once,
-same webhook-id, order kept: a pending delivery holds back the subject's later ones).
+delivery worker to POST right after the consumer's statement commits, without a polling
+round's query (the statement and the index it is computed from: `service.changes`). If the
+process stops first, the lease runs out and a round delivers it (at least once, same
+webhook-id, order kept: a pending delivery holds back the subject's later ones).
 
 An app only ever gets changes of the purposes it declares at the auth service at fan-out time
 (an empty purpose filter means all of them); an app the notifier does not know gets nothing.
@@ -19,13 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from ciam_notifier import repository
 from ciam_notifier.models import Subscription
-from ciam_shared.db import new_id, utcnow
 from ciam_shared.events import CloudEvent, ConsentChange
-from ciam_shared.observability import tracing
 
 FAST_LEASE = timedelta(seconds=30)  # longer than a POST's timeout plus recording it
 
@@ -67,65 +63,3 @@ def webhook_payload(event: CloudEvent[ConsentChange]) -> dict[str, Any]:
         "timestamp": event.time.isoformat(),
         "data": event.data.model_dump(mode="json"),
     }
-
-
-async def fan_out(
-    session: AsyncSession,
-    event: CloudEvent[ConsentChange],
-    declared: Declared,
-    *,
-    fast: bool = False,
-) -> tuple[int, list[Immediate]]:
-    """Keep the change for live streams and queue it for every interested endpoint; returns
-    how many deliveries are new, and those that may go out at once (the others wait for the
-    worker's round)."""
-    now = utcnow()
-    await repository.add_stream_event_once(
-        session,
-        {
-            "event_id": event.id,
-            "subject_id": event.data.subject_id,
-            "event_type": event.type,
-            "payload": webhook_payload(event),
-            "created_at": now,
-        },
-    )
-    payload = webhook_payload(event)
-    subject = event.data.subject_id
-    interested = [
-        s for s in await repository.all_subscriptions(session) if wants(s, event, declared(s.app))
-    ]
-    if not interested:
-        return 0, []
-    lease_until = now + FAST_LEASE
-    at_once: set[uuid.UUID] = set()
-    if fast:
-        waiting = await repository.with_pending_deliveries(
-            session, subject, [s.id for s in interested]
-        )
-        at_once = {s.id for s in interested if s.status == "active" and s.id not in waiting}
-    traceparent = tracing.current_traceparent()
-    rows = [
-        {
-            "id": new_id(),
-            "subscription_id": subscription.id,
-            "subject_id": subject,
-            "event_id": event.id,
-            "event_type": event.type,
-            "version": event.data.version,
-            "payload": payload,
-            "status": repository.PENDING,
-            "attempts": 0,
-            "next_attempt_at": lease_until if subscription.id in at_once else now,
-            "created_at": now,
-            "traceparent": traceparent,
-        }
-        for subscription in interested
-    ]
-    inserted = await repository.add_deliveries_once(session, rows)
-    by_id = {s.id: s for s in interested}
-    return len(inserted), [
-        Immediate(delivery_id, event.id, payload, by_id[subscription_id], lease_until)
-        for delivery_id, subscription_id in inserted
-        if subscription_id in at_once
-    ]

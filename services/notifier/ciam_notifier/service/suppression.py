@@ -1,24 +1,13 @@
-"""Suppression lists follow consent changes at once, in the consumer's transaction."""
+"""Suppression lists follow consent changes at once, in the consumer's transaction (its one
+statement, `service.changes`)."""
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from ciam_notifier import repository
-from ciam_shared.db import utcnow
-from ciam_shared.events import CloudEvent, ConsentChange, ConsentStatus
+from ciam_shared.events import ConsentChange
 
 CHANNELS = ("email", "sms")
 
 
-async def follow_change(session: AsyncSession, event: CloudEvent[ConsentChange]) -> None:
-    data = event.data
-    channels = [data.channel] if data.channel in CHANNELS else ([] if data.channel else CHANNELS)
-    if not channels:
-        return
-    if data.status is ConsentStatus.GRANTED:
-        await repository.lift_suppression(session, channels, data.subject_id, data.purpose)
-    else:
-        await repository.suppress(
-            session, channels, data.subject_id, data.purpose, data.status.value, utcnow()
-        )
+def channels_of(data: ConsentChange) -> list[str]:
+    """The channels a change suppresses or lifts: its own, or both when it names none."""
+    return [data.channel] if data.channel in CHANNELS else ([] if data.channel else list(CHANNELS))

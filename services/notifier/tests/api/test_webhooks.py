@@ -495,7 +495,8 @@ async def test_a_hanging_endpoint_holds_back_neither_other_subjects_nor_a_row_lo
     """A backlog (built while the subscription is paused, as after a restart) goes out by
     worker rounds. One subject's request hangs: the other subject's three changes, each
     waiting for the one before, still arrive during that single hanging attempt, and the
-    hanging delivery's row is not locked meanwhile (no transaction spans the POST)."""
+    hanging delivery's row is not locked meanwhile (no transaction spans the POST). Then
+    live changes of three more subjects (the fast path) arrive during it too."""
     receiver = HangingReceiver()
     servers = await serve([receiver])
     # Long enough that the first hanging attempt outlives the test's checks.
@@ -552,6 +553,21 @@ async def test_a_hanging_endpoint_holds_back_neither_other_subjects_nor_a_row_lo
                     assert len(locked.all()) == 1  # NOWAIT: an error if a round held it
             finally:
                 await engine.dispose()
+
+            # Live changes of other subjects (the fast path, no backlog) still go at once.
+            live = [uuid.uuid4() for _ in range(3)]
+            for subject in live:
+                await publish_event(
+                    kafka_bootstrap, change(ConsentWithdrawn, subject, 1), prefix=topic_prefix
+                )
+
+            async def live_arrived() -> bool:
+                return len(receiver.received) == 6
+
+            await eventually(live_arrived)
+            assert receiver.hanging == 1  # still the one hanging attempt
+            arrived = {json.loads(body)["data"]["subject_id"] for _, body in receiver.received}
+            assert {str(s) for s in live} <= arrived
         finally:
             receiver.release.set()
             await shutdown(servers)
