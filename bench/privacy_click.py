@@ -27,6 +27,7 @@ import re
 import secrets
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -112,10 +113,12 @@ async def services(
             .as_pem(private=True)
             .decode(),
         }
-        auth.start()
-        stack.callback(auth.stop)
-        consent.start()
-        stack.callback(consent.stop)
+        # Another checkout runs on its own environment's interpreter where it has one (its
+        # dependencies as they were), else on this one.
+        python = Path(code) / ".venv" / "bin" / "python" if code else None
+        for service in (auth, consent):
+            start(service, str(python) if python and python.exists() else sys.executable)
+            stack.callback(service.stop)
         privacy = PrivacyStack(auth.url, consent.url, sink.url, kafka, prefix)
         try:
             # taskset is not used here: ServiceProcess's pid is the interpreter's.
@@ -123,6 +126,16 @@ async def services(
         finally:
             for app in privacy.subscribers:
                 await app.stop()
+
+
+def start(service: ServiceProcess, python: str) -> None:
+    """`service.start()` with `python` as the interpreter (ServiceProcess runs
+    `sys.executable`)."""
+    saved, sys.executable = sys.executable, python
+    try:
+        service.start()
+    finally:
+        sys.executable = saved
 
 
 async def sign_up(page: Any, auth_url: str, mail_url: str) -> None:
