@@ -38,6 +38,7 @@ from typing import Any
 
 from common import percentile, run, write_result
 from joserfc.jwk import ECKey
+from pinning import ServiceCpu
 
 from ciam_devtools.devstack import free_port
 from ciam_devtools.devstack.mailsink import MailSink
@@ -209,7 +210,13 @@ async def main(args: argparse.Namespace, kafka: str, redis: str, postgres: str) 
         to_callback: list[float] = []
         to_page: list[float] = []
         profiles: list[subprocess.Popen[bytes]] = []
+        # Each service's CPU time from /proc over the counted clicks (its live proof's polls
+        # included): what a click costs it, whatever else the machine runs.
+        cpus = {name: type(name, (ServiceCpu,), {"pid": pid}) for name, pid in pids.items()}
+        cpu_at: dict[str, float] = {}
         for i in range(args.warm_up + args.clicks):
+            if i == args.warm_up:
+                cpu_at = {name: cpu.seconds() for name, cpu in cpus.items()}
             if i == args.warm_up and args.profile:
                 profiles = start_profiles(pids, args.profile, args.profile_seconds)
             version = max(app.versions_of(subject), default=0) + 1
@@ -222,6 +229,12 @@ async def main(args: argparse.Namespace, kafka: str, redis: str, postgres: str) 
                 # The subscriber's own stamp; the time this process read its line otherwise.
                 to_callback.append((line.get("at", line["arrived"]) - started) * 1000)
                 to_page.append((shown - started) * 1000)
+        cpu_ms = {
+            f"{name}_cpu_ms_per_click": round(
+                (cpu.seconds() - cpu_at[name]) * 1000 / args.clicks, 2
+            )
+            for name, cpu in cpus.items()
+        }
         for profile in profiles:
             profile.wait()
         await context.close()
@@ -233,6 +246,7 @@ async def main(args: argparse.Namespace, kafka: str, redis: str, postgres: str) 
         "clicks": args.clicks,
         "click_to_callback": summary(to_callback),
         "click_to_updated_page": summary(to_page),
+        **cpu_ms,
         "load_average_before": load_before,
         "load_average_after": load_average(),
     }
