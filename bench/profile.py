@@ -325,9 +325,12 @@ if __name__ == "__main__":
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--withdrawals", type=int, default=100)
-    parser.add_argument("--reads-only", action="store_true", help="the reads alone (part 1)")
-    parser.add_argument("--output", default="profile")
+    parser.add_argument(
+        "--reads-only", action="store_true", help="the reads alone (part 1): profile_reads.json"
+    )
+    parser.add_argument("--output", default="")
     parser.add_argument("--profile", default="", help="py-spy of the cached reads to this file")
     arguments = parser.parse_args()
+    arguments.output = arguments.output or ("profile_reads" if arguments.reads_only else "profile")
     pin_to_load_cpu()  # before the servers start: they inherit it
     run(main, arguments)
