@@ -4,12 +4,17 @@ the consent check, and the time from a withdrawal to the first read that hides t
     make bench-profile    -> bench/results/profile.json
 
 Real Kafka, PostgreSQL and Redis (ciam_devtools.devstack, or the servers the environment
-names); the profile service as its own uvicorn process (one worker). The purpose catalogue and
-the consent states are published on their topics as the consent service publishes them.
+names); the profile service as its own uvicorn process (one worker) pinned to CPU 0 with
+`taskset`, this process (the load) and the servers it starts on CPU 1 (bench/pinning.py, as
+`make bench-auth`). The purpose catalogue and the consent states are published on their topics
+as the consent service publishes them.
 
 1. Reads: an app with declared purposes reads profiles (8 fields, 3 kinds visible), one
    request at a time. Cached: the assembled profile is in Redis. Database: its key is deleted
    before each read, so the service assembles it (graph walk, fields, behaviour) again.
+   `/healthz` the same way first: the floor of any request on this path. For each, p50/p99
+   and the service's CPU per request from /proc (`ServiceCpu`), after its idle CPU per
+   second (Kafka consumers, relay) is measured.
 2. Tracking: `--clients` concurrent clients post batches of `--batch` page views for
    consenting subjects until `--events` were sent; stored events per second.
 3. Withdraw to hidden: a withdrawal of personalisation is published on the consent state
@@ -20,6 +25,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import shutil
+import signal
+import subprocess
 import tempfile
 import time
 import uuid
@@ -31,6 +40,7 @@ import httpx
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaProducer
 from common import percentile, run, write_result
+from pinning import SERVICE_CPU, ServiceCpu, pin_to_load_cpu, server_cpus
 
 from ciam_devtools.testing.issuer import TokenIssuer
 from ciam_devtools.testing.plugin import DatabaseFactory, ServiceProcess
@@ -93,18 +103,36 @@ def state(subject: uuid.UUID, version: int, personalisation: ConsentStatus) -> C
 
 
 async def timed_reads(
-    api: httpx.AsyncClient, subjects: list[uuid.UUID], n: int, before: Any = None
-) -> list[float]:
-    latencies = []
+    api: httpx.AsyncClient, paths: list[str], n: int, before: Any = None
+) -> tuple[list[float], float]:
+    """Each request's latency in ms, and the service's CPU seconds over all of them (less
+    what `before` costs it: measured around each request alone)."""
+    latencies, cpu = [], 0.0
     for i in range(n):
-        subject = subjects[i % len(subjects)]
+        path = paths[i % len(paths)]
         if before is not None:
-            await before(subject)
-        t0 = time.perf_counter()
-        response = await api.get(f"/v1/profiles/{subject}")
+            await before(path)
+        cpu0, t0 = ServiceCpu.seconds(), time.perf_counter()
+        response = await api.get(path)
         latencies.append((time.perf_counter() - t0) * 1000)
+        cpu += ServiceCpu.seconds() - cpu0
         assert response.status_code == 200, response.text
-    return latencies
+    return latencies, cpu
+
+
+def sample(pid: int | None, output: str) -> subprocess.Popen[bytes]:
+    """py-spy on the service (raw stacks; --nonblocking: the service runs on) until SIGINT."""
+    py_spy = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "py-spy"
+    command = [str(py_spy), "record", "-p", str(pid), "-r", "100", "--nonblocking", "-f", "raw"]
+    return subprocess.Popen([*command, "-o", output], stdout=subprocess.DEVNULL)
+
+
+def figures(name: str, latencies: list[float], cpu_s: float) -> dict[str, float]:
+    return {
+        f"{name}_p50_ms": round(percentile(latencies, 50), 2),
+        f"{name}_p99_ms": round(percentile(latencies, 99), 2),
+        f"{name}_cpu_ms": round(cpu_s * 1000 / len(latencies), 3),
+    }
 
 
 async def main(
@@ -149,14 +177,24 @@ async def main(
         "TOKEN_ISSUER": issuer.url,
         "PROFILE_LOG_LEVEL": "WARNING",
     }
-    service = ServiceProcess("profile", env, Path(tempfile.mkdtemp())).start()
+    service = ServiceProcess("profile", env, Path(tempfile.mkdtemp()))
+    if shutil.which("taskset"):
+        service.command_prefix = ["taskset", "-c", str(SERVICE_CPU)]
+    service.start()
+    ServiceCpu.pid = service.proc.proc.pid  # taskset execs the interpreter: the same pid
     admin = issuer.bearer(issuer.app_token("ops", scopes=("profile:admin",), ttl=3600))
     app_token = issuer.app_token(
         "shop-web", brand="acme", scopes=("profile:read", "profile:track"), ttl=3600
     )
     redis = aioredis.from_url(redis_url)
     subjects = [uuid.uuid4() for _ in range(args.subjects)]
-    result: dict[str, Any] = {"subjects": args.subjects}
+    result: dict[str, Any] = {
+        "subjects": args.subjects,
+        "reads": args.reads,
+        "pinned": {"service": SERVICE_CPU, "load_and_servers": sorted(os.sched_getaffinity(0))},
+        "server_cpus": server_cpus(),
+        "load_average_start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
     try:
         async with httpx.AsyncClient(
             base_url=service.url, headers={"authorization": f"Bearer {app_token}"}, timeout=30
@@ -183,24 +221,30 @@ async def main(
                         break
                     await asyncio.sleep(0.05)
 
-            health = []
-            for _ in range(args.reads // 4):
-                t0 = time.perf_counter()
-                await api.get("/healthz")
-                health.append((time.perf_counter() - t0) * 1000)
+            # What the idle service spends (its consumers polling, the relay, metrics).
+            cpu0, t0 = ServiceCpu.seconds(), time.perf_counter()
+            await asyncio.sleep(2)
+            idle = (ServiceCpu.seconds() - cpu0) / (time.perf_counter() - t0)
+            result["idle_cpu_ms_per_s"] = round(idle * 1000, 2)
             # What any request costs here (client, loopback, uvicorn, the shared middleware).
-            result["healthz_p50_ms"] = round(percentile(health, 50), 2)
-            cached = await timed_reads(api, subjects, args.reads)
-            for p in (50, 99):
-                result[f"read_cached_p{p}_ms"] = round(percentile(cached, p), 2)
+            health, cpu = await timed_reads(api, ["/healthz"], args.reads)
+            result |= figures("healthz", health, cpu)
+            paths = [f"/v1/profiles/{subject}" for subject in subjects]
+            spy = sample(ServiceCpu.pid, args.profile) if args.profile else None
+            cached, cpu = await timed_reads(api, paths, args.reads)
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)  # py-spy writes its file and ends
+                spy.wait()
+            result |= figures("read_cached", cached, cpu)
 
-            async def evict(subject: uuid.UUID) -> None:
-                await redis.delete(f"{prefix}ciam:profile:doc:{subject}")
+            async def evict(path: str) -> None:
+                await redis.delete(f"{prefix}ciam:profile:doc:{path.rsplit('/', 1)[1]}")
 
-            from_db = await timed_reads(api, subjects, args.reads // 2, before=evict)
-            for p in (50, 99):
-                result[f"read_db_p{p}_ms"] = round(percentile(from_db, p), 2)
+            from_db, cpu = await timed_reads(api, paths, args.reads // 2, before=evict)
+            result |= figures("read_db", from_db, cpu)
             print("reads", result, flush=True)
+            if args.reads_only:
+                return finish(result, args.output)
 
             per_client = args.events // args.clients // args.batch
 
@@ -264,7 +308,12 @@ async def main(
         await redis.aclose()
         service.stop()
         issuer.stop()
-    write_result("profile", result)
+    return finish(result, args.output)
+
+
+def finish(result: dict[str, Any], output: str) -> dict[str, Any]:
+    result["load_average_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    write_result(output, result)
     return result
 
 
@@ -276,4 +325,12 @@ if __name__ == "__main__":
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--withdrawals", type=int, default=100)
-    run(main, parser.parse_args())
+    parser.add_argument(
+        "--reads-only", action="store_true", help="the reads alone (part 1): profile_reads.json"
+    )
+    parser.add_argument("--output", default="")
+    parser.add_argument("--profile", default="", help="py-spy of the cached reads to this file")
+    arguments = parser.parse_args()
+    arguments.output = arguments.output or ("profile_reads" if arguments.reads_only else "profile")
+    pin_to_load_cpu()  # before the servers start: they inherit it
+    run(main, arguments)

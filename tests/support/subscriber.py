@@ -11,6 +11,7 @@ import asyncio
 import json
 import signal
 import sys
+import time
 
 from ciam_consent_sdk import ConsentUpdate, ConsentView
 
@@ -21,6 +22,9 @@ async def main(bootstrap: str, prefix: str, name: str) -> None:
     @view.on_change
     async def show(change: ConsentUpdate) -> None:
         line = {
+            # When the callback ran (CLOCK_MONOTONIC: comparable across processes), before
+            # the pipe to whoever reads these lines.
+            "at": time.perf_counter(),
             "subject": str(change.subject_id),
             "version": change.version,
             "event_id": str(change.event_id) if change.event_id else None,

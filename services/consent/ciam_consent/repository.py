@@ -142,6 +142,35 @@ async def history_of(session: AsyncSession, subject_id: uuid.UUID) -> Sequence[H
     ).all()
 
 
+async def latest_history_per_purpose(
+    session: AsyncSession, subject_id: uuid.UUID
+) -> list[HistoryEntry]:
+    """Each purpose's newest entry, oldest first: one row per purpose however long the
+    subject's history is (PostgreSQL's DISTINCT ON)."""
+    newest = (
+        await session.scalars(
+            select(HistoryEntry)
+            .where(HistoryEntry.subject_id == subject_id)
+            .ext(postgresql.distinct_on(HistoryEntry.purpose_id))
+            .order_by(HistoryEntry.purpose_id, HistoryEntry.version.desc())
+        )
+    ).all()
+    return sorted(newest, key=lambda e: e.version)
+
+
+async def history_page(
+    session: AsyncSession, subject_id: uuid.UUID, *, version: int | None, last: int | None
+) -> list[HistoryEntry]:
+    """The entry `version` (when given) among the `last` newest (when given), oldest first."""
+    query = select(HistoryEntry).where(HistoryEntry.subject_id == subject_id)
+    if version is not None:
+        query = query.where(HistoryEntry.version == version)
+    query = query.order_by(HistoryEntry.version.desc())
+    if last is not None:
+        query = query.limit(last)
+    return list(reversed((await session.scalars(query)).all()))
+
+
 async def history_entry(
     session: AsyncSession, subject_id: uuid.UUID, version: int
 ) -> HistoryEntry | None:
@@ -185,11 +214,14 @@ async def subscribers(session: AsyncSession) -> Sequence[Subscriber]:
     return (await session.scalars(select(Subscriber).order_by(Subscriber.name))).all()
 
 
-async def acks_of(session: AsyncSession, subject_id: uuid.UUID) -> Sequence[PropagationAck]:
+async def acks_of(
+    session: AsyncSession, subject_id: uuid.UUID, from_version: int = 0
+) -> Sequence[PropagationAck]:
+    """The subject's acknowledgements of version `from_version` or later."""
     return (
         await session.scalars(
             select(PropagationAck)
-            .where(PropagationAck.subject_id == subject_id)
+            .where(PropagationAck.subject_id == subject_id, PropagationAck.version >= from_version)
             .order_by(PropagationAck.version)
         )
     ).all()

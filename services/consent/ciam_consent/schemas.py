@@ -127,6 +127,14 @@ class HistoryOut(BaseModel):
     entries: list[HistoryEntryOut]
 
 
+class LatestHistoryOut(BaseModel):
+    """Each purpose's newest history entry, oldest first; the chain is not checked here (it
+    needs every entry: `GET /history`)."""
+
+    subject_id: uuid.UUID
+    entries: list[HistoryEntryOut]
+
+
 class ReceiptOut(BaseModel):
     receipt: dict[str, Any]
     jws: str

@@ -23,6 +23,7 @@ from ciam_auth.privacy.schemas import (
     Consents,
     History,
     HistoryEntry,
+    Latest,
     Propagation,
     Purpose,
     Receipt,
@@ -60,8 +61,12 @@ class ConsentRepository:
         response = await self._call("GET", f"/v1/subjects/{subject_id}/consents", missing_ok=True)
         return [] if response is None else _parse(Consents, _body(response)).consents
 
-    async def history_of(self, subject_id: uuid.UUID) -> list[HistoryEntry]:
-        return (await self.full_history(subject_id)).entries
+    async def latest_of(self, subject_id: uuid.UUID) -> list[HistoryEntry]:
+        """Each purpose's newest change: who made it, where (one entry per purpose, however
+        long the history)."""
+        path = f"/v1/subjects/{subject_id}/history/latest"
+        response = await self._call("GET", path, missing_ok=True)
+        return [] if response is None else _parse(Latest, _body(response)).entries
 
     async def full_history(self, subject_id: uuid.UUID) -> History:
         """Every change in order, with the consent service's verdict on the hash chain."""
@@ -79,8 +84,11 @@ class ConsentRepository:
             raise ConsentUnavailable("The consent service answered something unexpected.")
         return body
 
-    async def propagation_of(self, subject_id: uuid.UUID) -> Propagation:
-        path = f"/v1/subjects/{subject_id}/propagation"
+    async def propagation_of(self, subject_id: uuid.UUID, version: int | None) -> Propagation:
+        """The proof of change `version`, or of the latest change (None): that change alone
+        is read, not the whole history."""
+        query = f"version={version}" if version is not None else "last=1"
+        path = f"/v1/subjects/{subject_id}/propagation?{query}"
         response = await self._call("GET", path, missing_ok=True)
         if response is None:
             return Propagation(subscribers=[], changes=[])

@@ -65,6 +65,12 @@ class History(Read):
     entries: list[HistoryEntry]
 
 
+class Latest(Read):
+    """Each purpose's newest change (`GET /history/latest`)."""
+
+    entries: list[HistoryEntry]
+
+
 class Receipt(Read):
     """A change's signed receipt: the compact JWS and its claims as the consent service
     stored them (the page verifies the signature itself against the published key)."""

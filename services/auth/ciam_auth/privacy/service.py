@@ -189,7 +189,7 @@ def _reconsent(purpose: Purpose, mine: list[Consent], locale: str) -> Reconsent 
 def _row(
     purpose: Purpose,
     consents: list[Consent],
-    history: list[HistoryEntry],
+    latest: list[HistoryEntry],
     locale: str,
     *,
     gpc: bool = False,
@@ -201,7 +201,7 @@ def _row(
         (c for c in mine if c is not whole), key=lambda c: (c.brand or "", c.channel or "")
     )
     last = max(
-        (e for e in history if e.purpose == purpose.id), key=lambda e: e.version, default=None
+        (e for e in latest if e.purpose == purpose.id), key=lambda e: e.version, default=None
     )
     state = _state(whole, narrower)
     in_use = any(c.status == "granted" for c in mine)
@@ -247,17 +247,22 @@ async def overview(
     *,
     gpc: bool = False,
     pending: frozenset[str] = frozenset(),
+    catalogue: list[Purpose] | None = None,
 ) -> list[Group]:
     """Every purpose of the catalogue in its group, with the customer's current choice.
     `gpc`: the browser sends Sec-GPC: 1 (the repository passes it on, so the consent service
     has recorded it by the time the consents are read); `pending`: purposes whose double
-    opt-in link was mailed and not used yet."""
-    catalogue = await consent.catalogue()
+    opt-in link was mailed and not used yet; `catalogue`: as the caller read it already.
+    Who made each purpose's last change comes from its newest history entry alone: the
+    whole history grows with every change (a benchmark's customer of 300 changes spent 7% of
+    the page's CPU on it)."""
+    if catalogue is None:
+        catalogue = await consent.catalogue()
     consents = await consent.consents_of(subject_id)
-    history = await consent.history_of(subject_id)
+    latest = await consent.latest_of(subject_id)
     rows: dict[str, list[PurposeRow]] = {g: [] for g in GROUPS}
     for purpose in catalogue:
-        row = _row(purpose, consents, history, locale, gpc=gpc, pending=pending)
+        row = _row(purpose, consents, latest, locale, gpc=gpc, pending=pending)
         rows[group_of(purpose)].append(row)
     return [Group(g, rows[g]) for g in GROUPS if rows[g]]
 

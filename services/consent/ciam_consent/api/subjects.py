@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, status
+from fastapi import APIRouter, Path, Query, Request, status
 
 from ciam_consent.api.deps import RecorderDep
 from ciam_consent.auth import (
@@ -36,6 +36,7 @@ from ciam_consent.schemas import (
     ConsentOut,
     HistoryEntryOut,
     HistoryOut,
+    LatestHistoryOut,
     PropagationEntryOut,
     PropagationOut,
     ReceiptOut,
@@ -274,6 +275,20 @@ async def history(
     )
 
 
+@router.get("/{subject_id}/history/latest", responses=problem_responses(404, 410))
+async def latest_history(
+    subject_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, apps: AppsDep
+) -> LatestHistoryOut:
+    """Each purpose's newest entry (who changed it last, and where): what the privacy page
+    shows, read without the whole history, whose length grows with every change."""
+    authorize_subject(principal, subject_id, scope=READ)
+    entries = await queries.latest_per_purpose(session, subject_id)
+    return LatestHistoryOut(
+        subject_id=subject_id,
+        entries=[_history_out(e, apps) for e in entries if _visible(apps, principal, e.purpose_id)],
+    )
+
+
 @router.get("/{subject_id}/receipts/{version}", responses=problem_responses(404, 410))
 async def receipt(
     subject_id: uuid.UUID,
@@ -297,10 +312,19 @@ async def receipt(
 
 @router.get("/{subject_id}/propagation", responses=problem_responses(404, 410))
 async def propagation(
-    subject_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, apps: AppsDep
+    subject_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    apps: AppsDep,
+    version: Annotated[int | None, Query(ge=1, le=VERSION_MAX)] = None,
+    last: Annotated[int | None, Query(ge=1, le=1000)] = None,
 ) -> PropagationOut:
+    """Every change, or with `version` that change only, with `last` the newest `last` only
+    (the page's live proof polls one change: the whole history grows with every change)."""
     authorize_subject(principal, subject_id, scope=READ)
-    subscribers, entries = await queries.propagation(session, subject_id)
+    subscribers, entries = await queries.propagation(
+        session, subject_id, version=version, last=last
+    )
     return PropagationOut(
         subject_id=subject_id,
         subscribers=subscribers,

@@ -63,6 +63,14 @@ async def history(session: AsyncSession, subject_id: uuid.UUID) -> History:
     return History(subject_id, entries, first_broken(links))
 
 
+async def latest_per_purpose(session: AsyncSession, subject_id: uuid.UUID) -> list[HistoryEntry]:
+    """Each purpose's newest entry, without the rest of the history or its chain check."""
+    entries = await repository.latest_history_per_purpose(session, subject_id)
+    if not entries and await repository.subject_by_id(session, subject_id) is None:
+        raise SubjectNotFound(f"No consents recorded for subject {subject_id}.")
+    return entries
+
+
 # Versions are PostgreSQL `integer`s: a number outside that range names no change (and would
 # make the driver refuse the query: a 500).
 _VERSIONS = range(1, 2**31)
@@ -106,15 +114,25 @@ def first_applications(
 
 
 async def propagation(
-    session: AsyncSession, subject_id: uuid.UUID
+    session: AsyncSession,
+    subject_id: uuid.UUID,
+    *,
+    version: int | None = None,
+    last: int | None = None,
 ) -> tuple[list[str], list[PropagationEntry]]:
     """For each change: who applied it (a subscriber that applied version >= the change's),
-    when it first did, and which known subscribers have not yet."""
-    entries = list(await repository.history_of(session, subject_id))
+    when it first did, and which known subscribers have not yet. `version`: that change
+    only; `last`: the newest `last` changes only. Either reads only those entries and the
+    acknowledgements from the oldest of them on (the live proof polls one change)."""
+    if version is None and last is None:
+        entries = list(await repository.history_of(session, subject_id))
+    else:
+        entries = await repository.history_page(session, subject_id, version=version, last=last)
     if not entries and await repository.subject_by_id(session, subject_id) is None:
         raise SubjectNotFound(f"No consents recorded for subject {subject_id}.")
     subscribers = list(await repository.subscribers(session))
-    acks = await repository.acks_of(session, subject_id)
+    oldest = entries[0].version if entries else 0
+    acks = await repository.acks_of(session, subject_id, from_version=oldest) if entries else []
     applied_from = first_applications([e.version for e in entries], acks)
     result = []
     for entry in entries:

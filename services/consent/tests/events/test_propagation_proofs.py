@@ -69,3 +69,44 @@ async def test_the_proofs_say_who_applied_each_change_and_who_still_owes_it(cons
     }
     # Known before the withdrawal and not yet past it; the notifier first appeared after it.
     assert second["pending"] == ["webhook:shop"]
+
+
+async def test_the_proof_of_one_change_or_of_the_latest_is_that_change_of_the_whole_proof(
+    consent_api,
+) -> None:
+    api, subject = consent_api, uuid.uuid4()
+    base = f"/v1/subjects/{subject}"
+
+    async def change(action: str) -> None:
+        answer = await api.client.post(
+            f"{base}/consents/analytics/{action}", json={}, headers=api.admin()
+        )
+        assert answer.status_code == 200, answer.text
+
+    await change("grant")
+    now = datetime.now(UTC)
+    await deliver(api, applied("profile", subject, 1, now), applied("shop", subject, 1, now))
+    await change("withdraw")
+    await change("grant")
+    # The profile applied version 2 (so 1 and 2), the shop version 1 only.
+    await deliver(api, applied("profile", subject, 2, datetime.now(UTC)))
+
+    async def proof(query: str) -> dict[str, Any]:
+        response = await api.client.get(f"{base}/propagation{query}", headers=api.admin())
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    whole = await proof("")
+    assert [c["version"] for c in whole["changes"]] == [1, 2, 3]
+    for version in (1, 2, 3):
+        one = await proof(f"?version={version}")
+        assert one["subscribers"] == ["profile", "shop"]
+        assert one["changes"] == [whole["changes"][version - 1]]
+    assert (await proof("?last=1"))["changes"] == whole["changes"][-1:]
+    assert (await proof("?last=2"))["changes"] == whole["changes"][-2:]
+    assert [c["pending"] for c in whole["changes"]] == [[], ["shop"], ["profile", "shop"]]
+    assert (await proof("?version=4"))["changes"] == []
+
+    refused = await api.client.get(f"{base}/propagation?version=0", headers=api.admin())
+    assert refused.status_code == 422
+    assert refused.headers["content-type"] == "application/problem+json"

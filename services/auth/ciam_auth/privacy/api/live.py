@@ -42,7 +42,7 @@ async def _entry(
     """The change with this version (None: the latest), as the consent service proves it."""
     http = ctx.services_http
     consent = repository(request, ctx, current, http, [MY_CONSENTS_READ])
-    proof = await consent.propagation_of(current.account_id)
+    proof = await consent.propagation_of(current.account_id, version)
     if version is None:
         return proof.changes[-1] if proof.changes else None
     return next((c for c in proof.changes if c.version == version), None)

@@ -71,10 +71,15 @@ async def _page(
     try:
         http = ctx.services_http
         consent = repository(request, ctx, current, http, [MY_CONSENTS_READ])
-        purposes = [p.id for p in await consent.catalogue()]
-        pending = await ledger(ctx).pending(current.account_id, purposes)
+        catalogue = await consent.catalogue()
+        pending = await ledger(ctx).pending(current.account_id, [p.id for p in catalogue])
         groups = await service.overview(
-            consent, current.account_id, locale, gpc=gpc_of(request), pending=pending
+            consent,
+            current.account_id,
+            locale,
+            gpc=gpc_of(request),
+            pending=pending,
+            catalogue=catalogue,
         )
     except (ConsentUnavailable, ChangeRefused):
         error, notice, status_code, version = text(locale, "privacy_unavailable"), None, 503, None
