@@ -19,6 +19,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -128,6 +129,9 @@ class Subscriber(Base):
 
 class PropagationAck(Base):
     __tablename__ = "propagation_acks"
+    # The key starts with the subscriber; `/propagation` (the privacy page's live proof polls
+    # it) reads one subject's acknowledgements from a version on.
+    __table_args__ = (Index("ix_propagation_acks_subject_id_version", "subject_id", "version"),)
 
     subscriber: Mapped[str] = mapped_column(ForeignKey("subscribers.name"), primary_key=True)
     subject_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
