@@ -84,7 +84,7 @@ class SkipUnhandled(BaseMiddleware):
 
 
 def _inbox_middleware(
-    group_id: str, topic_name: str, sessions: async_sessionmaker[AsyncSession]
+    group_id: str, topic_name: str, sessions: async_sessionmaker[AsyncSession] | None
 ) -> type[BaseMiddleware]:
     class Inbox(SkipUnhandled):
         async def consume_scope(self, call_next: Any, msg: StreamMessage[Any]) -> Any:
@@ -106,6 +106,9 @@ def _inbox_middleware(
                 message_id=str(event.id),
             ):
                 try:
+                    if sessions is None:  # the handler keeps its own inbox (see inbox_subscriber)
+                        with self.context.scope(EVENT, event):
+                            return await call_next(msg)
                     async with unit_of_work(sessions) as session:
                         if not await record_processed(session, group_id, event.id):
                             return None  # a duplicate: applied once already
@@ -127,13 +130,17 @@ def inbox_subscriber(
     topic: Topic,
     prefix: str,
     group_id: str,
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession] | None,
     description: str = "",
     fetch_max_wait_ms: int = 500,
 ) -> Subscriber:
     """A consumer group on `topic` whose handlers (`handles`) apply each record at most once.
 
-    `fetch_max_wait_ms`: see `broker.subscribe_idempotent`.
+    `fetch_max_wait_ms`: see `broker.subscribe_idempotent`. `sessions=None`: no transaction
+    is opened for the handler, which records the event id in the inbox itself, with its
+    effects, in one statement (the notifier's consent-change consumer: one round trip); the
+    event is in the context (`EVENT`), and the rest (offsets, retries, the span, records of
+    other types skipped) is the same.
     """
     topic_name = topic.name(prefix)
     # Middlewares are a router's (or the broker's): one router per consumer group.

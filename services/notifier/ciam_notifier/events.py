@@ -18,7 +18,6 @@ from typing import Annotated, Any
 from faststream import Context
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
-from faststream.message import StreamMessage
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ciam_consent_sdk import BrandAppView
@@ -34,29 +33,23 @@ from ciam_shared.events import (
     CloudEvent,
     ConsentChange,
     DataExportRequested,
-    UnknownEventType,
     UserDeleted,
-    decode,
 )
 from ciam_shared.handlers import (
-    EVENT,
     PARTS,
     Event,
     Session,
     SkipUnhandled,
-    Subscriber,
     event_type_of,
     handles,
     inbox_subscriber,
     provide_parts,
 )
-from ciam_shared.observability import tracing
 from ciam_shared.topics import (
     BRAND_APPS,
     CONSENT_CHANGES,
     IDENTITY_EVENTS,
     PRIVACY_REQUESTS,
-    Topic,
 )
 
 CONSENT_GROUP = "notifier.consent-changes"
@@ -190,70 +183,15 @@ def _is_tombstone(message: Any) -> bool:
     return not message.body  # a registration (with a body) is the BrandAppView's
 
 
-def _statement_subscriber(
-    broker: KafkaBroker,
-    *,
-    topic: Topic,
-    prefix: str,
-    group_id: str,
-    description: str,
-    fetch_max_wait_ms: int,
-) -> Subscriber:
-    """`ciam_shared.handlers.inbox_subscriber` without its transaction: the handler writes its
-    inbox row itself, in its one statement (`service.changes`). Everything else as there: the
-    offset committed only after the handler returned, a failure delivered again after a pause,
-    the span continuing `traceparent`, records of other types acknowledged and skipped, a
-    record that does not decode raised (not acknowledged)."""
-    topic_name = topic.name(prefix)
-
-    class Decoded(SkipUnhandled):
-        async def consume_scope(self, call_next: Any, msg: StreamMessage[Any]) -> Any:
-            try:
-                event = decode(msg.headers, msg.body)
-            except UnknownEventType as exc:  # pragma: no cover - the filter let it through
-                log.debug("skipping event of unknown type %s", exc)
-                return None
-            raw = msg.raw_message
-            with tracing.consume_span(
-                getattr(raw, "topic", topic_name),
-                msg.headers,
-                group=group_id,
-                partition=getattr(raw, "partition", None),
-                offset=getattr(raw, "offset", None),
-                message_id=str(event.id),
-            ):
-                try:
-                    with self.context.scope(EVENT, event):
-                        return await call_next(msg)
-                except Exception:
-                    log.exception(
-                        "handler of %s failed; the record will be delivered again", event.type
-                    )
-                    await asyncio.sleep(RETRY_DELAY_SECONDS)  # no hot loop on a failing dependency
-                    raise
-
-    router = KafkaRouter(middlewares=[Decoded])
-    subscriber: Subscriber = router.subscriber(
-        topic_name,
-        group_id=group_id,
-        ack_policy=SAFE_ACK_POLICY,
-        auto_offset_reset="earliest",
-        fetch_max_wait_ms=fetch_max_wait_ms,
-        title=f"{topic_name}:{group_id}",
-        description=description,
-    )
-    broker.include_router(router)
-    return subscriber
-
-
 def subscribe(broker: KafkaBroker, prefix: str, handling: Handling) -> None:
     """The notifier's subscribers on `broker` (the service's, or a test broker's)."""
     provide_parts(broker, handling)
-    changes = _statement_subscriber(
+    changes = inbox_subscriber(
         broker,
         topic=CONSENT_CHANGES,
         prefix=prefix,
         group_id=CONSENT_GROUP,
+        sessions=None,  # the handler's one statement writes the inbox row (service.changes)
         description="Consent changes, fanned out to webhook subscriptions.",
         # Webhook latency: a change must not wait out a fetch already in flight (see
         # subscribe_idempotent); 50 ms costs an idle consumer 20 small fetches a second.
