@@ -512,6 +512,20 @@ def text(locale: str, key: str, **values: object) -> str:
 _DEVICE = re.compile(r"^(?P<browser>.+) on (?P<system>[^ ]+)$")
 
 
+def file_size(locale: str, size: int) -> str:
+    """A download's size as a customer reads it: "8.1 KB" in English, "8,1 KB" in Polish
+    (decimal comma), 1 KB = 1,024 bytes, whole bytes below that."""
+    if size < 1024:
+        return f"{size} B"
+    value, unit = size / 1024, "KB"
+    for larger in ("MB", "GB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, larger
+    number = f"{value:.1f}"
+    return f"{number.replace('.', ',') if locale == 'pl' else number} {unit}"
+
+
 def device_name(locale: str, label: str) -> str:
     """A session's device label (web.device_label, stored in English: "Firefox on Linux") in
     the page's language; browser and system names are proper names and stay."""

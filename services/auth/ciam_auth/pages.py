@@ -24,7 +24,7 @@ from ciam_auth.errors import (
     PasswordRefused,
     Throttled,
 )
-from ciam_auth.i18n import channel_name, device_name, text
+from ciam_auth.i18n import channel_name, device_name, file_size, text
 from ciam_auth.page_security import page_headers
 from ciam_auth.theming import header_values, page_values
 from ciam_auth.web import csrf_token
@@ -70,6 +70,7 @@ def render(
         t_html=t_html,
         device=lambda label: device_name(locale, label),
         channel=lambda name: channel_name(locale, name),
+        file_size=lambda size: file_size(locale, size),
         locale=locale,
         lang=locale,
         site_name=t("service"),

@@ -78,6 +78,7 @@ async def test_an_export_gathers_every_part_into_one_archive_for_its_owner(auth:
     await eventually(ready)
     page = await auth.client.get(f"/privacy/export/{export_id}", headers={"accept-language": "pl"})
     assert "Gotowe do pobrania" in page.text and "Pobierz archiwum" in page.text
+    assert re.search(r"\(\d+,\d KB\)", page.text), page.text  # the size as a customer reads it
     download = await auth.client.get(f"/privacy/export/{export_id}/archive")
     assert download.status_code == 200 and download.headers["content-type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(download.content))

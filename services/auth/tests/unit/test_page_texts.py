@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from ciam_auth.i18n import MESSAGES, channel_name, device_name
+from ciam_auth.i18n import MESSAGES, channel_name, device_name, file_size
 from ciam_auth.oidc.api.pages import MESSAGES as PROVIDER_MESSAGES
 from ciam_auth.social.api.pages import MESSAGES as SOCIAL_MESSAGES
 
@@ -39,3 +39,12 @@ def test_channels_read_in_the_pages_language() -> None:
     assert channel_name("pl", "web") == "strona internetowa"
     assert channel_name("en", "web") == "website"
     assert channel_name("pl", "kiosk-7") == "kiosk-7"  # an app's own channel name stays
+
+
+def test_a_download_size_reads_in_the_pages_language() -> None:
+    assert file_size("en", 0) == "0 B"
+    assert file_size("en", 1023) == "1023 B"
+    assert file_size("en", 8306) == "8.1 KB"
+    assert file_size("pl", 8306) == "8,1 KB"
+    assert file_size("pl", 5 * 1024 * 1024 + 300 * 1024) == "5,3 MB"
+    assert file_size("en", 3 * 1024**3) == "3.0 GB"
