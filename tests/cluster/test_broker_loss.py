@@ -217,8 +217,14 @@ async def test_topics_on_three_brokers_have_three_replicas_of_which_two_must_hav
 ) -> None:
     await ensure_topics(kafka_cluster.bootstrap, [CONSENT_STATE], prefix=topic_prefix)
     topic = CONSENT_STATE.name(topic_prefix)
-    described = await partitions(kafka_cluster.bootstrap, topic)
-    assert len(described) == CONSENT_STATE.partitions
+
+    async def every_partition_described() -> dict[int, tuple[int, list[int], list[int]]]:
+        # The controller answered the creation; the broker asked may learn of the new topic's
+        # partitions a moment later (CI once read none right after the creation).
+        found = await partitions(kafka_cluster.bootstrap, topic)
+        return found if len(found) == CONSENT_STATE.partitions else {}
+
+    described = await eventually(every_partition_described)
     assert all(sorted(replicas) == [1, 2, 3] for _, replicas, _ in described.values())
     # Leadership spread over the brokers, so losing one moves only some partitions.
     assert len({leader for leader, _, _ in described.values()}) > 1
