@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,26 +26,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ciam_devtools.devstack import free_ports
+
 RESULTS = Path(__file__).parent / "results" / "startup.json"
 COMPONENT = re.compile(r"^(\w+): ready (?:on )?\S+.*\((?:pid \d+, )?([\d.]+) s\)", re.M)
 TOTAL = re.compile(r"^ready: .*\(([\d.]+) s\)$", re.M)
-
-
-def bindable(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_block(size: int) -> int:
-    for _ in range(200):
-        base = random.randint(20000, 32000)
-        if all(bindable(base + i) for i in range(size)):
-            return base
-    raise RuntimeError(f"no {size} consecutive free ports")
 
 
 def one_run(var: Path, base: int) -> dict[str, float]:
@@ -106,7 +89,7 @@ def start_phases(logs: Path) -> dict[str, dict[str, float]]:
 
 
 def main(runs: int) -> dict[str, object]:
-    base = free_block(8)
+    base = free_ports(8)
     with tempfile.TemporaryDirectory(prefix="ciam-bench-startup-") as tmp:
         os.chmod(tmp, 0o711)  # noqa: S103 - as root, the `postgres` user must reach var/postgres
         var = Path(tmp) / "var"
