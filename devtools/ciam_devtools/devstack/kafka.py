@@ -163,9 +163,19 @@ def cluster_id(workdir: Path) -> str:
     path = workdir / "cluster.id"
     if path.exists():
         return path.read_text().strip()
-    made = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    made = new_cluster_id()
     path.write_text(made + "\n")
     return made
+
+
+def new_cluster_id() -> str:
+    """A UUID in URL-safe base64 that does not start with "-" (as Kafka's `Uuid.randomUuid`
+    makes them): the storage tool's argument parser takes "-..." for an option, and one
+    start in 64 failed with "argument --cluster-id/-t: expected one argument"."""
+    while True:
+        made = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not made.startswith("-"):
+            return made
 
 
 @dataclass(frozen=True)
@@ -213,7 +223,7 @@ def format_storage(nodes: Sequence[KafkaNode], cluster_dir: Path) -> None:
         command = [
             java, *HEAP, f"-Dlog4j2.configurationFile={log4j}", "-cp", classpath,
             "kafka.tools.StorageTool", "format", "--ignore-formatted",
-            "-t", cluster_id(cluster_dir), "-c", str(props),
+            f"--cluster-id={cluster_id(cluster_dir)}", "-c", str(props),
         ]  # fmt: skip
         running.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
     for fmt in running:
