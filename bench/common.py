@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import subprocess
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -48,3 +49,10 @@ def run(
     finally:
         infra.close()
     print(json.dumps(outcome, indent=2))
+
+
+def sample(pid: int | None, output: str) -> subprocess.Popen[bytes]:
+    """py-spy on the service (raw stacks; --nonblocking: the service runs on) until SIGINT."""
+    py_spy = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "py-spy"
+    command = [str(py_spy), "record", "-p", str(pid), "-r", "100", "--nonblocking", "-f", "raw"]
+    return subprocess.Popen([*command, "-o", output], stdout=subprocess.DEVNULL)

@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+import signal
 import tempfile
 import time
 import uuid
@@ -41,7 +42,7 @@ import httpx
 import uvicorn
 from aiokafka import AIOKafkaProducer
 from aiosmtpd.controller import Controller
-from common import percentile, run, wait_for, write_result
+from common import percentile, run, sample, wait_for, write_result
 
 from ciam_devtools.devstack import free_port
 from ciam_devtools.testing.apps import CATALOGUE_PURPOSES, register_app
@@ -233,6 +234,7 @@ async def main(
                 (await api.delete(f"/v1/subscriptions/{row['id']}")).raise_for_status()
             paths = [f"/hook/{i}" for i in range(10)]
             events = [withdrawal(uuid.uuid4()) for _ in range(args.burst)]
+            spy = sample(cpu.pid, args.profile) if args.profile else None
             t0 = time.perf_counter()
             since = cpu.mark()
             await asyncio.gather(*[await produce(producer, changes_topic, e) for e in events])
@@ -240,6 +242,9 @@ async def main(
             with contextlib.suppress(TimeoutError):
                 await wait_for(lambda: all(endpoints.arrivals[k] for k in expected), 300)
             elapsed = time.perf_counter() - t0
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)  # py-spy writes its file and ends
+                spy.wait(timeout=60)
             arrived = [k for k in expected if endpoints.arrivals[k]]
             result["deliveries"] = len(expected)
             result["deliveries_per_s"] = round(len(arrived) / elapsed, 1)
@@ -317,6 +322,9 @@ if __name__ == "__main__":
     parser.add_argument("--burst", type=int, default=1000)
     parser.add_argument("--emails", type=int, default=200)
     parser.add_argument("--pin", action="store_true", help="notifier on CPU 0, the rest on 1")
+    parser.add_argument(
+        "--profile", metavar="FILE", help="py-spy (raw stacks) of the notifier's throughput part"
+    )
     arguments = parser.parse_args()
     if arguments.pin and hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2:
         os.sched_setaffinity(0, {LOAD_CPU})  # the servers started next inherit it

@@ -28,7 +28,6 @@ import asyncio
 import os
 import shutil
 import signal
-import subprocess
 import tempfile
 import time
 import uuid
@@ -39,7 +38,7 @@ from typing import Any
 import httpx
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaProducer
-from common import percentile, run, write_result
+from common import percentile, run, sample, write_result
 from pinning import SERVICE_CPU, ServiceCpu, pin_to_load_cpu, server_cpus
 
 from ciam_devtools.testing.issuer import TokenIssuer
@@ -118,13 +117,6 @@ async def timed_reads(
         cpu += ServiceCpu.seconds() - cpu0
         assert response.status_code == 200, response.text
     return latencies, cpu
-
-
-def sample(pid: int | None, output: str) -> subprocess.Popen[bytes]:
-    """py-spy on the service (raw stacks; --nonblocking: the service runs on) until SIGINT."""
-    py_spy = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "py-spy"
-    command = [str(py_spy), "record", "-p", str(pid), "-r", "100", "--nonblocking", "-f", "raw"]
-    return subprocess.Popen([*command, "-o", output], stdout=subprocess.DEVNULL)
 
 
 def figures(name: str, latencies: list[float], cpu_s: float) -> dict[str, float]:

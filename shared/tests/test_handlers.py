@@ -6,10 +6,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
+import anyio.to_thread
 import pytest
-from faststream import Context
 from faststream.kafka import KafkaBroker
 from sqlalchemy import Column, Integer, MetaData, Table, Uuid, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,7 +19,14 @@ from ciam_devtools.testing.plugin import eventually, publish_event
 from ciam_shared.broker import create_broker
 from ciam_shared.db import create_engine, new_metadata
 from ciam_shared.events import CloudEvent, UserDeleted, UserRegistered, encode
-from ciam_shared.handlers import PARTS, Session, handles, inbox_subscriber, provide_parts
+from ciam_shared.handlers import (
+    PARTS,
+    Context,
+    Session,
+    handles,
+    inbox_subscriber,
+    provide_parts,
+)
 from ciam_shared.inbox import processed_events_table
 from ciam_shared.outbox import outbox_table
 from ciam_shared.topics import IDENTITY_EVENTS, ensure_topics
@@ -153,5 +160,35 @@ async def test_a_record_of_another_type_is_skipped_and_does_not_block_its_partit
 
         await eventually(sentinel_applied)
         assert flaky.calls == [subject]  # only the sentinel reached a handler
+    finally:
+        await broker.stop()
+
+
+async def test_a_record_reaches_its_handler_without_a_worker_thread(
+    engine: AsyncEngine, kafka_bootstrap: str, topic_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # FastStream hands a plain-function filter, and the resolution of its own `Context`
+    # parameters, to a worker thread: a thread hop each per record. The type filter of
+    # `handles` and our `Context` stay on the event loop.
+    hops: list[str] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(getattr(func, "__qualname__", repr(func)))
+        return await run_sync(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    subject = uuid.uuid4()
+    flaky = Flaky()
+    broker = await consumer(engine, kafka_bootstrap, topic_prefix, flaky)
+    try:
+        await publish_event(kafka_bootstrap, registered(subject), prefix=topic_prefix)
+
+        async def applied() -> bool:
+            return await count(engine, processed) == 1
+
+        await eventually(applied)
+        assert flaky.calls == [subject]  # the parts arrived through the context parameter
+        assert hops == []
     finally:
         await broker.stop()

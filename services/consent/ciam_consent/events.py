@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from faststream import Context
 from faststream.kafka import KafkaBroker
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ciam_consent.parts import ConsentParts, ConsentRuntime
 from ciam_consent.service import lifecycle, privacy, queries
 from ciam_shared.events import ConsentApplied, DataExportRequested, UserDeleted, UserRegistered
-from ciam_shared.handlers import PARTS, Session, handles, inbox_subscriber, provide_parts
+from ciam_shared.handlers import PARTS, Context, Session, handles, inbox_subscriber, provide_parts
 from ciam_shared.topics import CONSENT_APPLIED, IDENTITY_EVENTS, PRIVACY_REQUESTS
 
 IDENTITY_GROUP = "consent.identity-events"

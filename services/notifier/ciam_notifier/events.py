@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Annotated, Any
 
-from faststream import Context
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -37,6 +36,7 @@ from ciam_shared.events import (
 )
 from ciam_shared.handlers import (
     PARTS,
+    Context,
     Event,
     Session,
     SkipUnhandled,
@@ -175,11 +175,12 @@ async def _stop_app(parts: Handling, message: Any) -> None:
         log.info("stopped a deleted app's subscriptions", extra={"count": stopped})
 
 
-def _is_deletion(message: Any) -> bool:
+# Coroutines: FastStream runs a plain function filter in a worker thread.
+async def _is_deletion(message: Any) -> bool:
     return bool(message.body) and event_type_of(message) == BrandAppDeleted.event_type
 
 
-def _is_tombstone(message: Any) -> bool:
+async def _is_tombstone(message: Any) -> bool:
     return not message.body  # a registration (with a body) is the BrandAppView's
 
 

@@ -24,7 +24,7 @@ from ciam_notifier.service.sending import MessageWorker, Tuning
 from ciam_notifier.service.streams import Broadcaster, prune_forever
 from ciam_notifier.settings import NotifierSettings
 from ciam_notifier.ssrf import Resolver, WebhookGuard, networks, system_resolver
-from ciam_notifier.webhook_http import webhook_client
+from ciam_notifier.webhook_http import WebhookClient
 from ciam_shared.events import (
     ConsentApplied,
     DataExportPart,
@@ -87,11 +87,11 @@ def create_app(
         guard=guard,
         topic_prefix=settings.topic_prefix,
     )
-    http = webhook_client(
+    http = WebhookClient(
         timeout=settings.delivery_timeout_seconds,
-        limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
+        max_connections=200,
         headers={"user-agent": "ciam-notifier/0.1 (+standard-webhooks)"},
-        verify=webhook_tls or True,
+        tls=webhook_tls,
     )
     worker = DeliveryWorker(base.sessions, http, policy)
     # Its own Redis client: a subscription waits on its connection longer than the shared

@@ -11,7 +11,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
-from faststream import Context
 from faststream.kafka import KafkaBroker
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -30,6 +29,7 @@ from ciam_shared.events import (
 )
 from ciam_shared.handlers import (
     PARTS,
+    Context,
     Event,
     Session,
     handles,

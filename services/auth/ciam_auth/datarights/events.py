@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from faststream import Context
 from faststream.kafka import KafkaBroker
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ciam_auth.context import AuthContext
 from ciam_auth.datarights.service import auth_part, deletions, exports
 from ciam_shared.events import DataExportPart, DataExportRequested, ErasureConfirmed
-from ciam_shared.handlers import Session, handles, inbox_subscriber, provide_parts
+from ciam_shared.handlers import Context, Session, handles, inbox_subscriber, provide_parts
 from ciam_shared.topics import PRIVACY_REPLIES, PRIVACY_REQUESTS
 
 REQUESTS_GROUP = "auth.privacy-requests"

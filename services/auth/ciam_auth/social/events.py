@@ -10,14 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from faststream import Context
 from faststream.kafka import KafkaBroker
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ciam_auth.social import service
 from ciam_auth.social.consent import PURPOSE
 from ciam_shared.events import ConsentChange, ConsentDenied, ConsentExpired, ConsentWithdrawn
-from ciam_shared.handlers import Session, handles, inbox_subscriber, provide_parts
+from ciam_shared.handlers import Context, Session, handles, inbox_subscriber, provide_parts
 from ciam_shared.service import ServiceRuntime
 from ciam_shared.topics import CONSENT_CHANGES
 

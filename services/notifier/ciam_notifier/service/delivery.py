@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import httpx
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -31,7 +30,7 @@ from ciam_notifier.errors import UnsafeWebhookUrl
 from ciam_notifier.models import Delivery, Subscription
 from ciam_notifier.service.fanout import FAST_LEASE, Immediate
 from ciam_notifier.ssrf import WebhookGuard
-from ciam_notifier.webhook_http import post_pinned
+from ciam_notifier.webhook_http import WebhookClient, WebhookFailed
 from ciam_shared.backoff import Backoff
 from ciam_shared.db import unit_of_work, utcnow
 from ciam_shared.events import CloudEvent, ConsentApplied, WebhookDeadLettered
@@ -80,7 +79,7 @@ class Outcome:
 
 class DeliveryWorker:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], http: httpx.AsyncClient, policy: Policy
+        self, sessions: async_sessionmaker[AsyncSession], http: WebhookClient, policy: Policy
     ) -> None:
         self.sessions = sessions
         self.http = http
@@ -259,12 +258,12 @@ class DeliveryWorker:
         # The receiver may continue the trace (the signature covers id, time and body only).
         headers |= tracing.current_headers()
         try:
-            response = await post_pinned(self.http, target, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            return Outcome(False, error=f"{type(exc).__name__}: {exc}"[:500])
-        if 200 <= response.status_code < 300:
-            return Outcome(True, response.status_code)
-        return Outcome(False, response.status_code, f"HTTP {response.status_code}")
+            status = await self.http.post(target, content=body, headers=headers)
+        except WebhookFailed as exc:
+            return Outcome(False, error=str(exc)[:500])
+        if 200 <= status < 300:
+            return Outcome(True, status)
+        return Outcome(False, status, f"HTTP {status}")
 
     def _record(
         self, delivery: Delivery, subscription: Subscription | None, outcome: Outcome

@@ -14,8 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpcore
-import httpx
+import aiohttp
 import pytest
 import uvicorn
 from cryptography import x509
@@ -26,8 +25,8 @@ from cryptography.x509.oid import NameOID
 from ciam_devtools.devstack import free_port
 from ciam_devtools.testing.plugin import eventually
 from ciam_notifier.errors import UnsafeWebhookUrl
-from ciam_notifier.ssrf import IPAddress, WebhookGuard, embedded_ipv4, networks
-from ciam_notifier.webhook_http import PinnedBackend, post_pinned, webhook_client
+from ciam_notifier.ssrf import IPAddress, Target, WebhookGuard, embedded_ipv4, networks
+from ciam_notifier.webhook_http import WebhookClient, WebhookFailed
 
 # The reproducers of issue 12, and their relatives.
 REFUSED = [
@@ -124,18 +123,9 @@ async def test_a_name_is_refused_when_any_of_its_addresses_is_not_public() -> No
         await WebhookGuard(resolver=dns).check("https://unknown.example/x")
 
 
-class Recorder(httpcore.AsyncNetworkBackend):
-    """Stands in for the operating system's sockets: records where a connection would go."""
-
-    def __init__(self) -> None:
-        self.connects: list[tuple[str, int]] = []
-
-    async def connect_tcp(self, host: str, port: int, *args: Any, **kwargs: Any) -> Any:
-        self.connects.append((host, port))
-        raise httpcore.ConnectError("recorded, not connected")
-
-
-async def test_a_name_is_connected_by_the_address_checked_never_by_a_second_lookup() -> None:
+async def test_a_name_is_connected_by_the_address_checked_never_by_a_second_lookup(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # A rebinding DNS: public at the check, the metadata address at any later lookup.
     class Rebinding(Dns):
         async def __call__(self, host: str, port: int) -> list[IPAddress]:
@@ -145,25 +135,38 @@ async def test_a_name_is_connected_by_the_address_checked_never_by_a_second_look
 
     dns = Rebinding({"hook.example": ["93.184.215.14", "2606:4700:4700::1111"]})
     target = await WebhookGuard(resolver=dns).check("https://hook.example:8443/x")
-    http = webhook_client(timeout=2, limits=httpx.Limits(), headers={})
-    recorder = Recorder()
-    backend = _backend(http)
-    backend._inner = recorder  # type: ignore[assignment]
+    # The event loop's connect stands in for the operating system's sockets: it records
+    # where each connection would go and refuses it.
+    connects: list[tuple[str, int]] = []
+
+    async def refuse(sock: Any, address: tuple[Any, ...]) -> None:
+        connects.append((address[0], address[1]))
+        raise ConnectionRefusedError(111, "recorded, not connected")
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "sock_connect", refuse)
+    http = WebhookClient(timeout=2)
     try:
-        with pytest.raises(httpx.ConnectError):
-            await post_pinned(http, target, content=b"{}", headers={})
+        with pytest.raises(WebhookFailed, match=r"^ConnectError"):
+            await http.post(target, content=b"{}", headers={})
     finally:
         await http.aclose()
     # Both checked addresses tried in order; the name never resolved again.
-    assert recorder.connects == [("93.184.215.14", 8443), ("2606:4700:4700::1111", 8443)]
+    assert connects == [("93.184.215.14", 8443), ("2606:4700:4700::1111", 8443)]
     assert dns.lookups == ["hook.example"]
 
 
-def _backend(http: httpx.AsyncClient) -> PinnedBackend:
-    pool = http._transport._pool  # type: ignore[attr-defined]
-    backend = pool._network_backend
-    assert isinstance(backend, PinnedBackend)  # httpx uses the pinned backend
-    return backend
+async def test_an_address_in_the_url_must_be_one_the_check_saw() -> None:
+    target = Target(url="http://127.0.0.1:9/x", host="127.0.0.1", addresses=(ip("10.0.0.1"),))
+    http = WebhookClient(timeout=2)
+    try:
+        with pytest.raises(WebhookFailed, match="not a checked address"):
+            await http.post(target, content=b"{}", headers={})
+    finally:
+        await http.aclose()
+
+
+def ip(text: str) -> IPAddress:
+    return ipaddress.ip_address(text)
 
 
 class Hook:
@@ -215,14 +218,17 @@ async def test_the_host_header_is_the_name_and_no_second_lookup_happens(
     guard = WebhookGuard(tuple(networks(["127.0.0.0/8"])), dns)
     target = await guard.check(f"http://hook.example:{port}/x")
     dns.answers["hook.example"] = ["10.9.9.9"]
-    http = webhook_client(timeout=3, limits=httpx.Limits(), headers={})
+    http = WebhookClient(timeout=3)
     try:
         async with _serve(hook, port):
-            response = await post_pinned(http, target, content=b"{}", headers={})
-            assert response.status_code == 204
-            # Without a pinned address the client refuses to connect at all (fail closed).
-            with pytest.raises(httpx.ConnectError):
-                await http.post(f"http://127.0.0.1:{port}/x", content=b"{}")
+            assert await http.post(target, content=b"{}", headers={}) == 204
+            # Outside a POST to a checked target nothing is pinned, and the client's
+            # resolver refuses to look a name up at all (fail closed). (Another name: the
+            # kept-alive connection of hook.example would be reused without a connect.)
+            session = http._session
+            assert session is not None
+            with pytest.raises(aiohttp.ClientConnectorError, match="no checked address"):
+                await session.post(f"http://localhost:{port}/x", data=b"{}")
     finally:
         await http.aclose()
     assert hook.hosts == [f"hook.example:{port}"]
@@ -276,20 +282,18 @@ async def test_tls_checks_the_certificate_against_the_name_while_connecting_by_a
     guard = WebhookGuard(tuple(networks(["127.0.0.0/8"])), dns)
     with tempfile.TemporaryDirectory() as directory:
         trust, files = _certificates(Path(directory), "hook.example")
-        http = webhook_client(timeout=3, limits=httpx.Limits(), headers={}, verify=trust)
+        http = WebhookClient(timeout=3, tls=trust)
         try:
             async with _serve(hook, port, **files):
-                ok = await post_pinned(
-                    http,
+                ok = await http.post(
                     await guard.check(f"https://hook.example:{port}/x"),
                     content=b"{}",
                     headers={},
                 )
-                assert ok.status_code == 204
+                assert ok == 204
                 # Same address, another name: the certificate is not for it, so no delivery.
-                with pytest.raises(httpx.ConnectError, match="certificate"):
-                    await post_pinned(
-                        http,
+                with pytest.raises(WebhookFailed, match="certificate"):
+                    await http.post(
                         await guard.check(f"https://other.example:{port}/x"),
                         content=b"{}",
                         headers={},
