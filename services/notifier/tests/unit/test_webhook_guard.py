@@ -26,7 +26,7 @@ from ciam_devtools.devstack import free_port
 from ciam_devtools.testing.plugin import eventually
 from ciam_notifier.errors import UnsafeWebhookUrl
 from ciam_notifier.ssrf import IPAddress, Target, WebhookGuard, embedded_ipv4, networks
-from ciam_notifier.webhook_http import WebhookClient, WebhookFailed
+from ciam_notifier.webhook_http import BODY_LIMIT, WebhookClient, WebhookFailed
 
 # The reproducers of issue 12, and their relatives.
 REFUSED = [
@@ -301,3 +301,80 @@ async def test_tls_checks_the_certificate_against_the_name_while_connecting_by_a
         finally:
             await http.aclose()
     assert hook.hosts == [f"hook.example:{port}"]
+
+
+@contextlib.asynccontextmanager
+async def _raw_server(answer: bytes) -> AsyncIterator[tuple[int, list[int]]]:
+    """A loopback server that reads a request's head and writes `answer` raw, then closes;
+    yields its port and a list that counts the connections it accepted."""
+    accepted: list[int] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(1)
+        with contextlib.suppress(Exception):
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                await reader.readexactly(2)  # the test's body: "{}"
+                writer.write(answer)
+                await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield port, accepted
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 abc\r\n\r\n",
+        b"not http at all\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nContent-Length: 12\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    ],
+)
+async def test_a_broken_answer_is_a_failed_attempt(answer: bytes) -> None:
+    async with _raw_server(answer) as (port, _):
+        target = Target(
+            url=f"http://hook.example:{port}/x", host="hook.example", addresses=(ip("127.0.0.1"),)
+        )
+        http = WebhookClient(timeout=3)
+        try:
+            with pytest.raises(WebhookFailed):
+                await http.post(target, content=b"{}", headers={})
+        finally:
+            await http.aclose()
+
+
+async def test_a_long_answer_is_not_read_past_its_limit_and_its_connection_not_kept() -> None:
+    body = b"x" * (4 * BODY_LIMIT)
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body)
+    async with _raw_server(head + body) as (port, accepted):
+        target = Target(
+            url=f"http://hook.example:{port}/x", host="hook.example", addresses=(ip("127.0.0.1"),)
+        )
+        http = WebhookClient(timeout=3)
+        try:
+            assert await http.post(target, content=b"{}", headers={}) == 200
+            assert await http.post(target, content=b"{}", headers={}) == 200
+        finally:
+            await http.aclose()
+    assert len(accepted) == 2  # each answer too long to read: a new connection each time
+
+
+async def test_a_short_answer_keeps_its_connection_for_the_next_post() -> None:
+    async with _raw_server(b"HTTP/1.1 204 No Content\r\n\r\n") as (port, accepted):
+        target = Target(
+            url=f"http://hook.example:{port}/x", host="hook.example", addresses=(ip("127.0.0.1"),)
+        )
+        http = WebhookClient(timeout=3)
+        try:
+            for _ in range(3):
+                assert await http.post(target, content=b"{}", headers={}) == 204
+        finally:
+            await http.aclose()
+    assert len(accepted) == 1
