@@ -52,7 +52,8 @@ class PinnedResolver(AbstractResolver):
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_UNSPEC
     ) -> list[ResolveResult]:
         target = _PINNED.get()
-        if target is None or target.host != host.lower().rstrip("."):
+        # A trailing dot (the name's absolute form) on either side names the same host.
+        if target is None or target.host.rstrip(".") != host.lower().rstrip("."):
             raise OSError(errno.EPERM, f"{host} has no checked address to connect to")
         return [
             {

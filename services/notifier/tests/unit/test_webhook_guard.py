@@ -378,3 +378,16 @@ async def test_a_short_answer_keeps_its_connection_for_the_next_post() -> None:
         finally:
             await http.aclose()
     assert len(accepted) == 1
+
+
+async def test_a_name_written_with_its_trailing_dot_is_pinned_too() -> None:
+    async with _raw_server(b"HTTP/1.1 204 No Content\r\n\r\n") as (port, accepted):
+        dns = Dns({"hook.example.": ["127.0.0.1"]})
+        guard = WebhookGuard(tuple(networks(["127.0.0.0/8"])), dns)
+        target = await guard.check(f"http://hook.example.:{port}/x")
+        http = WebhookClient(timeout=3)
+        try:
+            assert await http.post(target, content=b"{}", headers={}) == 204
+        finally:
+            await http.aclose()
+    assert len(accepted) == 1 and dns.lookups == ["hook.example."]
