@@ -24,7 +24,6 @@ import os
 import socket
 import ssl
 from collections.abc import Mapping
-from typing import Any
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -134,7 +133,7 @@ class WebhookClient:
             raise WebhookFailed(
                 f"ConnectError: certificate refused: {exc.certificate_error}"
             ) from exc
-        except (aiohttp.ClientConnectorError, aiohttp.ClientConnectorDNSError) as exc:
+        except aiohttp.ClientConnectorError as exc:  # DNS errors (the pin's refusal) too
             raise WebhookFailed(f"ConnectError: {exc}") from exc
         except (aiohttp.ClientError, OSError) as exc:
             raise WebhookFailed(f"{type(exc).__name__}: {exc}") from exc
@@ -150,7 +149,7 @@ class WebhookClient:
 def _refuse_unchecked_literal(target: Target) -> None:
     """An address in the URL is connected to without the resolver: it must be a checked one."""
     try:
-        literal = ipaddress.ip_address(target.host.strip("[]"))
+        literal = ipaddress.ip_address(target.host)  # yarl's host: no brackets
     except ValueError:
         return
     if literal not in target.addresses:
@@ -161,7 +160,7 @@ async def _read_some(response: aiohttp.ClientResponse) -> None:
     """Read the answer's body up to BODY_LIMIT, so its connection can serve the next POST."""
     read = 0
     while read <= BODY_LIMIT:
-        chunk: Any = await response.content.readany()
+        chunk = await response.content.readany()
         if not chunk:
             return
         read += len(chunk)

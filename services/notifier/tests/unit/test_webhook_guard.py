@@ -328,6 +328,13 @@ async def _raw_server(answer: bytes) -> AsyncIterator[tuple[int, list[int]]]:
         await server.wait_closed()
 
 
+def loopback_target(port: int) -> Target:
+    """hook.example, checked as 127.0.0.1 (the raw servers' address)."""
+    return Target(
+        url=f"http://hook.example:{port}/x", host="hook.example", addresses=(ip("127.0.0.1"),)
+    )
+
+
 @pytest.mark.parametrize(
     "answer",
     [
@@ -339,9 +346,7 @@ async def _raw_server(answer: bytes) -> AsyncIterator[tuple[int, list[int]]]:
 )
 async def test_a_broken_answer_is_a_failed_attempt(answer: bytes) -> None:
     async with _raw_server(answer) as (port, _):
-        target = Target(
-            url=f"http://hook.example:{port}/x", host="hook.example", addresses=(ip("127.0.0.1"),)
-        )
+        target = loopback_target(port)
         http = WebhookClient(timeout=3)
         try:
             with pytest.raises(WebhookFailed):
@@ -354,9 +359,7 @@ async def test_a_long_answer_is_not_read_past_its_limit_and_its_connection_not_k
     body = b"x" * (4 * BODY_LIMIT)
     head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body)
     async with _raw_server(head + body) as (port, accepted):
-        target = Target(
-            url=f"http://hook.example:{port}/x", host="hook.example", addresses=(ip("127.0.0.1"),)
-        )
+        target = loopback_target(port)
         http = WebhookClient(timeout=3)
         try:
             assert await http.post(target, content=b"{}", headers={}) == 200
@@ -368,9 +371,7 @@ async def test_a_long_answer_is_not_read_past_its_limit_and_its_connection_not_k
 
 async def test_a_short_answer_keeps_its_connection_for_the_next_post() -> None:
     async with _raw_server(b"HTTP/1.1 204 No Content\r\n\r\n") as (port, accepted):
-        target = Target(
-            url=f"http://hook.example:{port}/x", host="hook.example", addresses=(ip("127.0.0.1"),)
-        )
+        target = loopback_target(port)
         http = WebhookClient(timeout=3)
         try:
             for _ in range(3):
